@@ -1,1 +1,38 @@
-//! placeholder
+//! Typed async client for the VMware Cloud Foundation SDDC Manager REST API (VCF 5.2).
+//!
+//! # Layout
+//! - [`client`]: [`VcfClient`], [`ClientConfig`] and the one transport path every call takes
+//!   (token, send, renew on 401/403, classify, retry when safe).
+//! - `api`: the endpoint methods of [`VcfClient`], by area (inventory, releases, bundles,
+//!   upgradables, check-sets, upgrades, tasks).
+//! - [`auth`]: login, JWT expiry, single-flight refresh, re-login after restarts.
+//! - [`tls`]: system roots, extra CAs, certificate pinning, explicit `insecure`.
+//! - [`error`]: [`VcfError`], the one error type.
+//! - [`models`]: serde models named after the OpenAPI schemas.
+//! - [`status`]: [`Status`], normalised status spellings.
+//! - [`version`]: [`VcfVersion`], numerically ordered four-part versions.
+//! - [`release`]: [`select_next_release`] and [`release_bundles`].
+//! - [`retry`], [`observer`]: retry policy and the per-request metrics hook.
+
+mod api;
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod models;
+pub mod observer;
+pub mod release;
+pub mod retry;
+pub mod status;
+pub mod tls;
+pub mod version;
+
+pub use auth::{Clock, SystemClock};
+pub use client::{ClientConfig, VcfClient};
+pub use error::{Result, VcfError};
+pub use models::*;
+pub use observer::RequestObserver;
+pub use release::{ReleaseInfo, release_bundles, select_next_release};
+pub use retry::RetryPolicy;
+pub use status::Status;
+pub use tls::TlsOptions;
+pub use version::{ParseVersionError, VcfVersion};

@@ -1,0 +1,55 @@
+//! Check-set endpoints: query applicable prechecks, run them, read the result.
+
+use reqwest::Method;
+
+use super::seg;
+use crate::client::{Call, VcfClient};
+use crate::error::Result;
+use crate::models::{
+    AssessmentOutput, CheckSetQueryInput, CheckSetQueryResult, CheckSetRunInput, Task,
+};
+
+impl VcfClient {
+    /// `POST /v1/system/check-sets/queries`: which check sets apply to which resources. A query
+    /// has no side effect, so it is retried on transient errors.
+    ///
+    /// # Errors
+    /// Any [`VcfError`](crate::VcfError) class.
+    pub async fn query_check_sets(&self, q: &CheckSetQueryInput) -> Result<CheckSetQueryResult> {
+        let call = Call::new(
+            Method::POST,
+            "/v1/system/check-sets/queries",
+            "/v1/system/check-sets/queries".into(),
+        )
+        .json(q)?
+        .idempotent();
+        self.inner.fetch(&call).await
+    }
+
+    /// `POST /v1/system/check-sets`: starts a check run; the returned task's id is the run id.
+    ///
+    /// # Errors
+    /// Any [`VcfError`](crate::VcfError) class; not retried once the request may have been sent.
+    pub async fn start_check_run(&self, run: &CheckSetRunInput) -> Result<Task> {
+        let call = Call::new(
+            Method::POST,
+            "/v1/system/check-sets",
+            "/v1/system/check-sets".into(),
+        )
+        .json(run)?;
+        self.inner.fetch(&call).await
+    }
+
+    /// `GET /v1/system/check-sets/{runId}`: progress and findings of a check run.
+    ///
+    /// # Errors
+    /// Any [`VcfError`](crate::VcfError) class.
+    pub async fn check_run(&self, run_id: &str) -> Result<AssessmentOutput> {
+        self.inner
+            .fetch(&Call::get(
+                "/v1/system/check-sets/{id}",
+                format!("/v1/system/check-sets/{}", seg(run_id)),
+            ))
+            .await
+    }
+}

@@ -1,0 +1,455 @@
+//! [`VcfClient`] and [`ClientConfig`]: the transport every endpoint goes through.
+//!
+//! One path serves all endpoints: take a valid token, send, on 401/403 renew once and resend,
+//! classify the answer into data or a [`VcfError`], and retry transient failures when the call
+//! is safe to repeat. Every exchange is reported to the [`RequestObserver`].
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use secrecy::SecretString;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::{Clock, SystemClock, TokenCell};
+use crate::error::{Result, VcfError, excerpt};
+use crate::models::{ApiError, PageOf};
+use crate::observer::RequestObserver;
+use crate::retry::RetryPolicy;
+use crate::tls::{TlsOptions, http_client};
+
+/// Everything needed to talk to one SDDC Manager.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// `https://sddc.example` or `http://127.0.0.1:PORT` (no path).
+    pub base_url: String,
+    /// User name, e.g. `administrator@vsphere.local` or `admin@local`.
+    pub username: String,
+    /// Password.
+    pub password: SecretString,
+    /// Certificate checking.
+    pub tls: TlsOptions,
+    /// Timeout of one HTTP exchange (default 30 s).
+    pub request_timeout: Duration,
+    /// Retries of safe calls on transient errors.
+    pub retry: RetryPolicy,
+    /// Sees every HTTP exchange (metrics).
+    pub observer: Option<Arc<dyn RequestObserver>>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("tls", &self.tls)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .field("observer", &self.observer.as_ref().map(|_| "set"))
+            .finish()
+    }
+}
+
+// === impl ClientConfig ===
+
+impl ClientConfig {
+    /// A configuration with defaults: verified TLS with system roots, 30 s timeout, 3 attempts.
+    pub fn new(
+        base_url: impl Into<String>,
+        username: impl Into<String>,
+        password: impl Into<SecretString>,
+    ) -> Self {
+        Self {
+            base_url: base_url.into(),
+            username: username.into(),
+            password: password.into(),
+            tls: TlsOptions::default(),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            observer: None,
+        }
+    }
+}
+
+/// An async SDDC Manager API client. Cheap to clone; clones share the token and connection pool.
+#[derive(Clone)]
+pub struct VcfClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for VcfClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VcfClient")
+            .field("base_url", &self.inner.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    http: reqwest::Client,
+    pub(crate) base_url: String,
+    pub(crate) username: String,
+    pub(crate) password: SecretString,
+    retry: RetryPolicy,
+    observer: Option<Arc<dyn RequestObserver>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) tokens: TokenCell,
+}
+
+/// One HTTP call, described before it is sent (so it can be sent again).
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    method: Method,
+    template: &'static str,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    body: Option<Vec<u8>>,
+    idempotent: bool,
+}
+
+impl Call {
+    pub(crate) fn new(method: Method, template: &'static str, path: String) -> Self {
+        let idempotent = method == Method::GET;
+        Self {
+            method,
+            template,
+            path,
+            query: Vec::new(),
+            body: None,
+            idempotent,
+        }
+    }
+
+    pub(crate) fn get(template: &'static str, path: String) -> Self {
+        Self::new(Method::GET, template, path)
+    }
+
+    pub(crate) fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((key, value.into()));
+        self
+    }
+
+    pub(crate) fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Result<Self> {
+        let bytes = serde_json::to_vec(body).map_err(|e| VcfError::Parse {
+            endpoint: self.label(),
+            detail: format!("request body: {e}"),
+        })?;
+        self.body = Some(bytes);
+        Ok(self)
+    }
+
+    pub(crate) fn raw_json(mut self, bytes: Vec<u8>) -> Self {
+        self.body = Some(bytes);
+        self
+    }
+
+    /// Marks a write as safe to repeat (tokens, target-version PATCH).
+    pub(crate) fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
+    }
+
+    /// `METHOD /actual/path` for error messages.
+    pub(crate) fn label(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// `METHOD /path/{template}` for the observer.
+    fn template_label(&self) -> String {
+        format!("{} {}", self.method, self.template)
+    }
+}
+
+/// An HTTP answer, before classification.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+}
+
+/// The server's error message from a body: the `Error` summary when it is one, else an excerpt.
+pub(crate) fn error_message(body: &[u8]) -> String {
+    match serde_json::from_slice::<ApiError>(body) {
+        Ok(err) if err.message.is_some() || err.error_code.is_some() => err.summary(),
+        _ => excerpt(body),
+    }
+}
+
+/// 2xx → body; anything else → the matching error.
+pub(crate) fn check_status(endpoint: &str, answer: Answer) -> Result<Vec<u8>> {
+    let Answer { status, body } = answer;
+    if (200..300).contains(&status) {
+        return Ok(body);
+    }
+    if matches!(status, 502..=504) {
+        return Err(VcfError::Unavailable {
+            endpoint: endpoint.to_owned(),
+            status: Some(status),
+            detail: excerpt(&body),
+        });
+    }
+    if matches!(status, 401 | 403) {
+        return Err(VcfError::Auth {
+            endpoint: endpoint.to_owned(),
+            status,
+            message: error_message(&body),
+        });
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(VcfError::Api {
+            endpoint: endpoint.to_owned(),
+            status,
+            error: Box::default(),
+        });
+    }
+    match serde_json::from_slice::<ApiError>(&body) {
+        Ok(error) => Err(VcfError::Api {
+            endpoint: endpoint.to_owned(),
+            status,
+            error: Box::new(error),
+        }),
+        Err(_) => Err(VcfError::Unavailable {
+            endpoint: endpoint.to_owned(),
+            status: Some(status),
+            detail: excerpt(&body),
+        }),
+    }
+}
+
+/// Decodes a 2xx body; a non-JSON body means "not ready" (a proxy page), a JSON body of the
+/// wrong shape is a parse error naming the field path.
+pub(crate) fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => Ok(value),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            if inner.is_data() {
+                Err(VcfError::Parse {
+                    endpoint: endpoint.to_owned(),
+                    detail: format!("{path}: {inner}"),
+                })
+            } else if body.iter().all(u8::is_ascii_whitespace) {
+                Err(VcfError::Parse {
+                    endpoint: endpoint.to_owned(),
+                    detail: "empty body where JSON was expected".to_owned(),
+                })
+            } else {
+                Err(VcfError::Unavailable {
+                    endpoint: endpoint.to_owned(),
+                    status: None,
+                    detail: format!("not JSON ({inner}): {}", excerpt(body)),
+                })
+            }
+        }
+    }
+}
+
+// === impl Inner (transport) ===
+
+impl Inner {
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// One HTTP exchange, reported to the observer. No classification.
+    pub(crate) async fn exchange(&self, call: &Call, bearer: Option<&str>) -> Result<Answer> {
+        let mut request = self
+            .http
+            .request(call.method.clone(), self.url(&call.path))
+            .header(ACCEPT, "application/json");
+        if !call.query.is_empty() {
+            request = request.query(&call.query);
+        }
+        if let Some(token) = bearer {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let started = Instant::now();
+        let sent = request.send().await;
+        let result = match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                match response.bytes().await {
+                    Ok(body) => Ok(Answer {
+                        status,
+                        body: body.to_vec(),
+                    }),
+                    Err(source) => Err((Some(status), source)),
+                }
+            }
+            Err(source) => Err((None, source)),
+        };
+        let elapsed = started.elapsed();
+        if let Some(observer) = &self.observer {
+            let status = match &result {
+                Ok(answer) => Some(answer.status),
+                Err((status, _)) => *status,
+            };
+            observer.on_response(&call.template_label(), status, elapsed);
+        }
+        result.map_err(|(_, source)| VcfError::Unreachable {
+            endpoint: call.label(),
+            source,
+        })
+    }
+
+    /// Whether a failed attempt of `call` may be repeated.
+    fn may_retry(call: &Call, err: &VcfError) -> bool {
+        match err {
+            // A connection that was never established carried no request.
+            VcfError::Unreachable { source, .. } => call.idempotent || source.is_connect(),
+            VcfError::Unavailable { .. } => call.idempotent,
+            _ => false,
+        }
+    }
+
+    /// Runs `op` until it succeeds, fails for good, or attempts run out.
+    pub(crate) async fn with_retry<T, F, Fut>(&self, call: &Call, mut op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match op().await {
+                Err(err) if attempt < self.retry.max_attempts && Self::may_retry(call, &err) => {
+                    let delay = self.retry.delay(attempt);
+                    tracing::debug!(error = %err, attempt, ?delay, "retrying SDDC Manager call");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Sends with a valid token; on 401/403 renews once and resends once.
+    async fn send_authorized(&self, call: &Call) -> Result<Vec<u8>> {
+        let endpoint = call.label();
+        let token = self.valid_token().await?;
+        let answer = self.exchange(call, Some(&token.access)).await?;
+        if !matches!(answer.status, 401 | 403) {
+            return check_status(&endpoint, answer);
+        }
+        tracing::debug!(status = answer.status, %endpoint, "token rejected; renewing once");
+        let fresh = self.renew_rejected(&token).await?;
+        let answer = self.exchange(call, Some(&fresh.access)).await?;
+        check_status(&endpoint, answer)
+    }
+
+    /// Sends `call` with authentication and retries; returns the 2xx body.
+    pub(crate) async fn send(&self, call: &Call) -> Result<Vec<u8>> {
+        self.with_retry(call, || self.send_authorized(call)).await
+    }
+
+    /// Sends and decodes the answer.
+    pub(crate) async fn fetch<T: DeserializeOwned>(&self, call: &Call) -> Result<T> {
+        let body = self.send(call).await?;
+        decode(&call.label(), &body)
+    }
+
+    /// Fetches a `PageOf<T>` and every further page that `pageMetadata` announces.
+    pub(crate) async fn fetch_all<T: DeserializeOwned>(&self, call: Call) -> Result<Vec<T>> {
+        // A server that announces absurd page counts must not make us loop forever.
+        const MAX_PAGES: i64 = 1000;
+        let first: PageOf<T> = self.fetch(&call).await?;
+        let mut items = first.elements;
+        let Some(meta) = first.page_metadata else {
+            return Ok(items);
+        };
+        let total_pages = meta.total_pages.unwrap_or(1).min(MAX_PAGES);
+        let first_number = meta.page_number.unwrap_or(0);
+        for n in 1..total_pages {
+            if meta.total_elements.is_some_and(|t| items.len() as i64 >= t) {
+                break;
+            }
+            let mut next = call.clone();
+            next.query.retain(|(k, _)| *k != "pageNumber");
+            next = next.query("pageNumber", (first_number + n).to_string());
+            let page: PageOf<T> = self.fetch(&next).await?;
+            if page.elements.is_empty() {
+                break;
+            }
+            items.extend(page.elements);
+        }
+        Ok(items)
+    }
+}
+
+// === impl VcfClient ===
+
+impl VcfClient {
+    /// Builds a client; no network traffic until the first call.
+    ///
+    /// # Errors
+    /// [`VcfError::Config`] for a bad base URL, an unreadable CA file, or a malformed pin.
+    pub fn new(cfg: ClientConfig) -> Result<Self> {
+        Self::with_clock(cfg, Arc::new(SystemClock))
+    }
+
+    /// Like [`VcfClient::new`], with the clock used for token-expiry decisions (tests).
+    ///
+    /// # Errors
+    /// As [`VcfClient::new`].
+    pub fn with_clock(cfg: ClientConfig, clock: Arc<dyn Clock>) -> Result<Self> {
+        let base_url = cfg.base_url.trim().trim_end_matches('/').to_owned();
+        let parsed = reqwest::Url::parse(&base_url)
+            .map_err(|e| VcfError::Config(format!("base_url {base_url:?}: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(VcfError::Config(format!(
+                "base_url {base_url:?}: expected http(s)://host[:port]"
+            )));
+        }
+        if parsed.path() != "/" && !parsed.path().is_empty() {
+            return Err(VcfError::Config(format!(
+                "base_url {base_url:?}: must not contain a path"
+            )));
+        }
+        if cfg.retry.max_attempts == 0 {
+            return Err(VcfError::Config("retry.max_attempts must be >= 1".into()));
+        }
+        let http = http_client(&cfg.tls, cfg.request_timeout)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                username: cfg.username,
+                password: cfg.password,
+                retry: cfg.retry,
+                observer: cfg.observer,
+                clock,
+                tokens: TokenCell::default(),
+            }),
+        })
+    }
+
+    /// Logs in now (`POST /v1/tokens`), replacing any current token.
+    ///
+    /// # Errors
+    /// [`VcfError::Auth`] for refused credentials; transport errors as usual.
+    pub async fn login(&self) -> Result<()> {
+        self.inner.force_login().await.map(|_| ())
+    }
+
+    /// Expiry of the current access token, if logged in and the token carries `exp`.
+    pub fn token_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.inner.tokens.current().and_then(|t| t.expires_at)
+    }
+
+    /// The base URL, without trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+}

@@ -1,0 +1,243 @@
+//! Check-set models: the LCM precheck query, run request and assessment result.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::ApiError;
+use crate::Status;
+
+/// The spec's `CheckSetQueryInput`: body of `POST /v1/system/check-sets/queries`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckSetQueryInput {
+    /// `UPGRADE`.
+    pub check_set_type: String,
+    /// Domains to query.
+    pub domains: Vec<CheckSetQueryDomain>,
+}
+
+/// The spec's `CheckSetQueryDomainResources`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckSetQueryDomain {
+    /// Domain id.
+    pub domain_id: String,
+    /// Resources with their target versions (second query step); omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<CheckSetQueryResource>,
+}
+
+/// The spec's `CheckSetQueryResource`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckSetQueryResource {
+    /// Resource type, e.g. `VCENTER`.
+    pub resource_type: String,
+    /// Resource id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    /// Version the resource will be upgraded to (from the target release BOM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_target_version: Option<String>,
+}
+
+/// The spec's `CheckSetQueryResult`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CheckSetQueryResult {
+    /// Query id, needed for the run.
+    pub query_id: String,
+    /// Resources and their check sets.
+    pub resources: Vec<CheckSetResource>,
+}
+
+/// The spec's `CheckSetQueryResourceResult`: a resource and the check sets that apply to it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CheckSetResource {
+    /// Resource name.
+    pub resource_name: Option<String>,
+    /// Resource id.
+    pub resource_id: Option<String>,
+    /// Resource type.
+    pub resource_type: Option<String>,
+    /// Current version.
+    pub resource_version: Option<String>,
+    /// Domain of the resource.
+    pub domain: Option<CheckSetDomain>,
+    /// Applicable check sets.
+    pub check_sets: Vec<CheckSetCandidate>,
+    /// Extra context.
+    pub extra_context: BTreeMap<String, serde_json::Value>,
+}
+
+/// The spec's `ResourceDomainInfo` / `DomainInfo`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CheckSetDomain {
+    /// Domain id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain_id: Option<String>,
+    /// Domain name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain_name: Option<String>,
+    /// `MANAGEMENT` or `VI`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain_type: Option<String>,
+}
+
+/// The spec's `CheckSetCandidates` (query answer) and `SelectedCheckSetCandidate` (run body).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CheckSetCandidate {
+    /// Check set id.
+    pub check_set_id: String,
+    /// Check set name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_set_name: Option<String>,
+    /// Check set type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_set_type: Option<String>,
+}
+
+/// The spec's `CheckSetRunInput`: body of `POST /v1/system/check-sets`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckSetRunInput {
+    /// Query id from [`CheckSetQueryResult`].
+    pub query_id: String,
+    /// Resources and the check sets to run on them.
+    pub resources: Vec<CheckSetSelection>,
+    /// Optional metadata such as `{"targetVersion": "5.2.1.0"}` (accepted by real servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// The spec's `CheckSetResourceSelection`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckSetSelection {
+    /// Resource name.
+    pub resource_name: String,
+    /// Resource id.
+    pub resource_id: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// Domain of the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<CheckSetDomain>,
+    /// Check sets to run.
+    pub check_sets: Vec<CheckSetCandidate>,
+}
+
+/// The spec's `AssessmentOutput`: the result of a check run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AssessmentOutput {
+    /// `IN_PROGRESS`, `COMPLETED_WITH_SUCCESS`, `COMPLETED_WITH_FAILURE`.
+    pub status: Option<Status>,
+    /// Discovery progress.
+    pub discovery_progress: Option<DiscoveryProgress>,
+    /// Free-form artifacts; see [`AssessmentOutput::domain_summaries`].
+    pub presented_artifacts_map: BTreeMap<String, serde_json::Value>,
+    /// The findings tree: a summary with each check in `nestedErrors`.
+    pub validation_result: Option<ApiError>,
+    /// Inventory tree the run looked at.
+    pub physical_presented_data: Option<EntityRest>,
+    /// Input validation errors.
+    pub input_validation_errors: Vec<ApiError>,
+    /// Related assessment.
+    pub related_assessment_id: Option<String>,
+    /// Start time (ISO 8601).
+    pub timestamp: Option<String>,
+    /// Completion time (ISO 8601).
+    pub completion_timestamp: Option<String>,
+}
+
+/// The spec's `DiscoveryProgress`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DiscoveryProgress {
+    /// Progress messages.
+    pub progress_messages: Vec<String>,
+    /// Percentage complete.
+    pub percentage_complete: Option<i64>,
+}
+
+/// The spec's `EntityRest` (inventory tree node).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EntityRest {
+    /// Id.
+    pub id: Option<String>,
+    /// Type, e.g. `Vsphere`, `domain`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Properties.
+    pub properties: BTreeMap<String, serde_json::Value>,
+    /// Children.
+    pub child_entities: Vec<EntityRest>,
+    /// Description.
+    pub description: Option<String>,
+}
+
+/// One item of the `validation-domain-summary` artifact (counts are floats on the wire).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ValidationDomainSummary {
+    /// Domain name.
+    pub domain_name: Option<String>,
+    /// Checks run.
+    pub validations_run_count: f64,
+    /// Checks passed.
+    pub successful_validations_count: f64,
+    /// Checks failed.
+    pub error_validations_count: f64,
+    /// Checks that failed internally.
+    pub internal_error_validations_count: f64,
+    /// Silenced checks.
+    pub silenced_validations_count: f64,
+    /// Critical gaps.
+    pub critical_gaps_count: f64,
+    /// Warning gaps.
+    pub warning_gaps_count: f64,
+    /// Optional gaps.
+    pub optional_gaps_count: f64,
+}
+
+// === impl AssessmentOutput ===
+
+impl AssessmentOutput {
+    /// The `validation-domain-summary` artifact; malformed items are skipped (the map is
+    /// schemaless in the spec).
+    pub fn domain_summaries(&self) -> Vec<ValidationDomainSummary> {
+        self.presented_artifacts_map
+            .get("validation-domain-summary")
+            .and_then(|v| v.as_array())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| serde_json::from_value(item.clone()).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every finding in the validation tree (depth first, the summary node excluded).
+    pub fn findings(&self) -> Vec<&ApiError> {
+        fn walk<'a>(node: &'a ApiError, out: &mut Vec<&'a ApiError>) {
+            for child in &node.nested_errors {
+                out.push(child);
+                walk(child, out);
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(root) = &self.validation_result {
+            walk(root, &mut out);
+        }
+        out
+    }
+}

@@ -1,0 +1,36 @@
+//! Typed serde models of the SDDC Manager API, named after the OpenAPI schemas.
+//!
+//! All models ignore unknown fields (the server adds fields between releases) and make almost
+//! every field optional, so a missing field never fails a poll. Status fields use the normalised
+//! [`Status`](crate::Status). Request bodies skip empty fields: the API rejects some bodies that
+//! carry extra empty keys.
+
+mod bundle;
+mod checkset;
+mod common;
+mod inventory;
+mod release;
+mod task;
+mod upgradable;
+mod upgrade;
+
+pub use bundle::{Bundle, BundleComponent, BundleDownloadSpec, BundleUpdateSpec};
+pub use checkset::{
+    AssessmentOutput, CheckSetCandidate, CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput,
+    CheckSetQueryResource, CheckSetQueryResult, CheckSetResource, CheckSetRunInput,
+    CheckSetSelection, DiscoveryProgress, EntityRest, ValidationDomainSummary,
+};
+pub use common::{ApiError, ErrorCause, MessagePack, PageMetadata, PageOf, Resource};
+pub use inventory::{
+    BasicAuthDetails, Capacity, Cluster, ClusterReference, CpuInfo, DataMetric, Domain,
+    DomainReference, FrequencyMetric, Host, HostCpu, HostIpAddress, HostMemory, HostReference,
+    HostStorage, NsxtClusterReference, SddcManager, StorageOrMemoryInfo, UpgradeStatus,
+    VcenterReference,
+};
+pub use release::{
+    BomEntry, DomainRelease, DomainReleaseView, FutureRelease, PatchBundle, Release,
+    TargetProductVersion, Validation, ValidationCheck,
+};
+pub use task::{Stage, SubTask, Task};
+pub use upgradable::{ClusterUpgradable, SoftwareComponent, Upgradable};
+pub use upgrade::{ResourceUpgradeSpec, Upgrade, UpgradeSpec};

@@ -1,0 +1,87 @@
+//! Upgrade models: the upgrade request and the upgrade record.
+
+use serde::{Deserialize, Serialize};
+
+use super::Bundle;
+use crate::Status;
+
+/// The spec's `UpgradeSpec`: body of `POST /v1/upgrades`. Empty fields are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeSpec {
+    /// Bundle of the AVAILABLE upgradable.
+    pub bundle_id: String,
+    /// `DOMAIN`, `CLUSTER`, `UNASSIGNED_HOST`.
+    pub resource_type: String,
+    /// Upgrade resources in parallel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_upgrade: Option<bool>,
+    /// Create as DRAFT (for per-upgrade prechecks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_mode: Option<bool>,
+    /// What to upgrade.
+    #[serde(default)]
+    pub resource_upgrade_specs: Vec<ResourceUpgradeSpec>,
+    /// NSX options, passed through as given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nsxt_upgrade_user_input_specs: Vec<serde_json::Value>,
+    /// vCenter options, passed through as given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vcenter_upgrade_user_input_specs: Vec<serde_json::Value>,
+}
+
+/// The spec's `ResourceUpgradeSpec`. Empty fields are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceUpgradeSpec {
+    /// Resource id (domain or cluster).
+    pub resource_id: String,
+    /// Start now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_now: Option<bool>,
+    /// Start later, at this time (ISO 8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_timestamp: Option<String>,
+    /// Shut down VMs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown_vms: Option<bool>,
+    /// Target version of the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_version: Option<String>,
+    /// Use quick boot (ESXi).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_quickboot: Option<bool>,
+    /// Evacuate offline VMs (ESXi).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evacuate_offline_vms: Option<bool>,
+    /// vLCM personality, passed through as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personality_spec: Option<serde_json::Value>,
+    /// ESXi upgrade options, passed through as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esx_upgrade_options_spec: Option<serde_json::Value>,
+}
+
+/// The spec's `Upgrade`: an upgrade record (`GET /v1/upgrades/{id}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Upgrade {
+    /// Upgrade id.
+    pub id: String,
+    /// Bundle applied.
+    pub bundle_id: Option<String>,
+    /// `DOMAIN`, `CLUSTER`, ...
+    pub resource_type: Option<String>,
+    /// Parallel?
+    pub parallel_upgrade: Option<bool>,
+    /// What is upgraded.
+    pub resource_upgrade_specs: Vec<ResourceUpgradeSpec>,
+    /// `PENDING`, `SCHEDULED`, `INPROGRESS`, `COMPLETED_WITH_SUCCESS`, `COMPLETED_WITH_FAILURE`, ...
+    pub status: Option<Status>,
+    /// Task id of the upgrade.
+    pub task_id: Option<String>,
+    /// The bundle.
+    pub bundle: Option<Bundle>,
+    /// End time, epoch milliseconds.
+    pub end_time: Option<i64>,
+}
