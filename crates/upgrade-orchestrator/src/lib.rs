@@ -1,1 +1,27 @@
-//! placeholder
+//! Resumable orchestrator for a VMware Cloud Foundation workload-domain upgrade.
+//!
+//! # Layout
+//! - [`machine`]: the pure state machine (`step(state, event, now) -> Transition`).
+//! - [`phase`]: the phases of a flow and the data each needs to continue after a restart.
+//! - [`driver`]: performs the machine's effects against SDDC Manager, one task per domain.
+//! - [`store`]: atomic, versioned persistence of every flow in `state_dir`.
+//! - [`logbook`]: the bounded markdown log shown in Home Assistant.
+//! - [`notify`]: the views, notifications and commands exchanged with the bridge.
+//! - [`config`]: poll intervals, timeouts and policy switches.
+//! - [`api`]: the SDDC Manager operations the driver needs, implemented over `vcf_client` in
+//!   `vcf`.
+
+pub mod api;
+pub mod config;
+pub mod logbook;
+pub mod machine;
+pub mod notify;
+pub mod phase;
+
+pub use api::{ApiFailure, VcfApi};
+pub use config::OrchestratorConfig;
+pub use machine::{Effect, Event, FlowState, Transition, step};
+pub use notify::{
+    Command, CommandOutcome, DomainRef, FlowObserver, FlowView, Notification, NotificationKind,
+};
+pub use phase::Phase;

@@ -1,0 +1,292 @@
+//! [`VcfApi`]: the SDDC Manager operations the driver needs, in orchestrator terms.
+//!
+//! The state machine never sees `vcf_client` models; it works on the small types here. The
+//! production implementation over [`vcf_client::VcfClient`] lives in `vcf`; tests use fakes.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// Why an API operation failed, reduced to what the flow decides on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiFailure {
+    /// Human-readable reason (endpoint, status, VCF message).
+    pub message: String,
+    /// Connection error / 5xx / no answer: worth retrying at the next poll.
+    pub transient: bool,
+}
+
+impl ApiFailure {
+    /// A failure worth retrying later.
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            transient: true,
+        }
+    }
+
+    /// A failure that will not go away by retrying.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            transient: false,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Result of one [`VcfApi`] operation.
+pub type ApiResult<T> = Result<T, ApiFailure>;
+
+/// One entry of the target release's bill of materials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BomItem {
+    /// Component name, e.g. `NSX_T_MANAGER`.
+    pub name: String,
+    /// Component version with build, e.g. `4.2.1.0.0-24304122`.
+    pub version: String,
+}
+
+/// The release a flow installs (picked with `vcf_client::select_next_release`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetRelease {
+    /// VCF version, e.g. `5.2.1.0`.
+    pub version: String,
+    /// The domain's current VCF version.
+    pub current_version: String,
+    /// Release date as sent by VCF.
+    pub release_date: Option<String>,
+    /// Bill of materials.
+    pub bom: Vec<BomItem>,
+}
+
+/// A bundle's download state, normalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DownloadState {
+    /// Not downloaded and not being downloaded (`PENDING`, never requested).
+    NotStarted,
+    /// `SCHEDULED`, `IN_PROGRESS`, `VALIDATING`.
+    InProgress,
+    /// `SUCCESSFUL`.
+    Done,
+    /// `FAILED`, `CANCELLED`, `RECALLED`.
+    Failed,
+}
+
+/// A bundle of the target release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleInfo {
+    /// Bundle id.
+    pub id: String,
+    /// Component(s) it carries, e.g. `VCENTER`.
+    pub component: String,
+    /// Bundle version.
+    pub version: String,
+    /// A fallback bundle (same version and release date as the release, not the one VCF
+    /// applies): downloaded, never applied.
+    pub fallback: bool,
+    /// Download state when listed.
+    pub state: DownloadState,
+}
+
+/// An entry of `GET /v1/upgradables/domains/{id}?targetVersion=V`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradableInfo {
+    /// Bundle to apply.
+    pub bundle_id: String,
+    /// `SDDC_MANAGER`, `VMWARE_SOFTWARE`, …
+    pub bundle_type: String,
+    /// Component type from `softwareComponents[].type` (e.g. `NSX_T_MANAGER`, `VCENTER`, `HOST`).
+    pub component: String,
+    /// True when `status` is `AVAILABLE`.
+    pub available: bool,
+    /// True when VCF reports it done (`COMPLETED`, `UPGRADED`, `SUCCESSFUL`).
+    pub completed: bool,
+}
+
+impl UpgradableInfo {
+    /// True for the SDDC Manager itself.
+    pub fn is_sddc_manager(&self) -> bool {
+        let norm = |s: &str| s.to_ascii_uppercase().replace(['_', ' ', '-'], "");
+        norm(&self.bundle_type) == "SDDCMANAGER" || norm(&self.component).starts_with("SDDCMANAGER")
+    }
+
+    /// True for ESXi hosts (upgraded per cluster).
+    pub fn is_esxi(&self) -> bool {
+        let c = self.component.to_ascii_uppercase();
+        c == "HOST" || c.starts_with("ESX")
+    }
+}
+
+/// The upgradables for the target version plus the cluster ids ESXi upgrades need.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UpgradablesSnapshot {
+    /// In VCF's order.
+    pub upgradables: Vec<UpgradableInfo>,
+    /// Cluster ids from `GET /v1/upgradables/domains/{id}/clusters` (only fetched when an ESXi
+    /// upgradable is available).
+    pub cluster_ids: Vec<String>,
+}
+
+/// Body of `POST /v1/upgrades`, reduced to what varies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradeRequest {
+    /// Bundle to apply (never a fallback bundle).
+    pub bundle_id: String,
+    /// `DOMAIN` or `CLUSTER`.
+    pub resource_type: String,
+    /// The domain id, or the cluster ids.
+    pub resource_ids: Vec<String>,
+}
+
+/// Progress of a VCF operation (upgrade, check run, validation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OpState {
+    /// Still running (or pending/scheduled).
+    Running,
+    /// Finished successfully.
+    Succeeded,
+    /// Finished otherwise; the text says how.
+    Failed(String),
+}
+
+/// An upgrade found by listing `GET /v1/upgrades` (re-attach after a crash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundUpgrade {
+    /// Upgrade id (= task id).
+    pub id: String,
+    /// Its state.
+    pub state: OpState,
+}
+
+/// One resource of a check-set query, as sent back in the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResource {
+    /// Resource id.
+    pub resource_id: String,
+    /// Resource name.
+    pub resource_name: String,
+    /// Resource type, e.g. `VCENTER`.
+    pub resource_type: String,
+    /// Check sets offered for it.
+    pub check_set_ids: Vec<String>,
+    /// The query result entry as received (domain block etc.), passed back verbatim.
+    pub raw: serde_json::Value,
+}
+
+/// Result of `POST /v1/system/check-sets/queries`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckQuery {
+    /// Query id.
+    pub query_id: String,
+    /// Resources to check.
+    pub resources: Vec<CheckResource>,
+}
+
+/// Severity of a precheck finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingSeverity {
+    /// Blocks the upgrade in VCF's eyes (`ERROR`, `CRITICAL`).
+    Error,
+    /// Needs attention (`WARNING`).
+    Warning,
+}
+
+/// One error or warning of a check-set run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: FindingSeverity,
+    /// Resource the check ran on.
+    pub resource: String,
+    /// Check name.
+    pub check: String,
+    /// What was found.
+    pub message: String,
+    /// What to do about it.
+    pub remediation: Option<String>,
+}
+
+/// A polled check-set run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRunReport {
+    /// Running / finished.
+    pub state: OpState,
+    /// Percentage reported by VCF.
+    pub percent: Option<u8>,
+    /// Errors and warnings (complete once finished).
+    pub findings: Vec<Finding>,
+}
+
+/// A final-validation result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationReport {
+    /// Validation id.
+    pub id: String,
+    /// `executionStatus` as sent.
+    pub execution_status: String,
+    /// `IN_PROGRESS` / `CANCELLATION_IN_PROGRESS` → still running.
+    pub running: bool,
+    /// `COMPLETED`.
+    pub completed: bool,
+    /// Failed checks, for the log.
+    pub problems: Vec<String>,
+}
+
+/// The SDDC Manager operations the flow needs. Every method is a few requests at most and maps
+/// errors to [`ApiFailure`].
+#[async_trait]
+pub trait VcfApi: Send + Sync + 'static {
+    /// The next applicable release of a domain, or `None` when it is up to date.
+    async fn next_release(&self, domain_id: &str) -> ApiResult<Option<TargetRelease>>;
+    /// Every bundle of `target` including fallback bundles, with download state.
+    async fn release_bundles(&self, target: &TargetRelease) -> ApiResult<Vec<BundleInfo>>;
+    /// Current download state of one bundle.
+    async fn bundle_state(&self, bundle_id: &str) -> ApiResult<DownloadState>;
+    /// `PATCH /v1/bundles/{id}` with `downloadNow`.
+    async fn start_download(&self, bundle_id: &str) -> ApiResult<()>;
+    /// `PATCH /v1/releases/domains/{id}` with only the target version.
+    async fn set_target_version(&self, domain_id: &str, version: &str) -> ApiResult<()>;
+    /// Upgradables for the target version (plus cluster ids when ESXi is available).
+    async fn upgradables(&self, domain_id: &str, version: &str) -> ApiResult<UpgradablesSnapshot>;
+    /// `POST /v1/upgrades`; returns the upgrade id.
+    async fn start_upgrade(&self, request: &UpgradeRequest) -> ApiResult<String>;
+    /// `GET /v1/upgrades/{id}`.
+    async fn upgrade_state(&self, upgrade_id: &str) -> ApiResult<OpState>;
+    /// A non-failed upgrade of `bundle_id` on one of `resource_ids` (re-attach after a crash
+    /// between the request and persisting its id).
+    async fn find_upgrade(
+        &self,
+        bundle_id: &str,
+        resource_ids: &[String],
+    ) -> ApiResult<Option<FoundUpgrade>>;
+    /// `GET /v1/domains` answers with a fresh login (SDDC Manager is back).
+    async fn api_ready(&self) -> bool;
+    /// `POST /v1/system/check-sets/queries` for the domain (UPGRADE).
+    async fn query_check_sets(&self, domain_id: &str) -> ApiResult<CheckQuery>;
+    /// `POST /v1/system/check-sets`; returns the run id.
+    async fn start_check_run(
+        &self,
+        query: &CheckQuery,
+        target: &TargetRelease,
+    ) -> ApiResult<String>;
+    /// A check-set run started for this domain since `since` (re-attach after a crash).
+    async fn find_check_run(
+        &self,
+        domain_id: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> ApiResult<Option<String>>;
+    /// `GET /v1/system/check-sets/{runId}`.
+    async fn check_run(&self, run_id: &str) -> ApiResult<CheckRunReport>;
+    /// `POST /v1/releases/domains/{id}/validations` with only the target version.
+    async fn start_validation(&self, domain_id: &str, version: &str)
+    -> ApiResult<ValidationReport>;
+    /// `GET /v1/releases/domains/validations/{id}`.
+    async fn validation(&self, validation_id: &str) -> ApiResult<ValidationReport>;
+}

@@ -1,0 +1,137 @@
+//! [`OrchestratorConfig`]: every poll interval, timeout and policy switch of an upgrade flow.
+//!
+//! The bridge embeds this struct as its `[upgrade]` table, so every field has a default and
+//! durations are written as humantime strings (`"30s"`, `"3h"`).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Poll intervals, timeouts and policy switches of the upgrade flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrchestratorConfig {
+    /// How often bundle download status is polled (`downloading_bundles`, `downloading_sddcManager_bundle`).
+    #[serde(with = "humantime_serde")]
+    pub bundle_poll_interval: Duration,
+    /// Upper bound for all bundle downloads of one phase.
+    #[serde(with = "humantime_serde")]
+    pub download_timeout: Duration,
+    /// How often the SDDC Manager upgrade (and, during its outage, `GET /v1/domains`) is polled.
+    #[serde(with = "humantime_serde")]
+    pub sddc_manager_poll_interval: Duration,
+    /// Extra wait after the API answers again following the SDDC Manager restart.
+    #[serde(with = "humantime_serde")]
+    pub sddc_manager_settle: Duration,
+    /// Upper bound for one SDDC Manager upgrade including its outage.
+    #[serde(with = "humantime_serde")]
+    pub sddc_manager_timeout: Duration,
+    /// How often a check-set run is polled.
+    #[serde(with = "humantime_serde")]
+    pub precheck_poll_interval: Duration,
+    /// Upper bound for one check-set run (`evaluating_prechecks`).
+    #[serde(with = "humantime_serde")]
+    pub precheck_timeout: Duration,
+    /// How often a component upgrade is polled.
+    #[serde(with = "humantime_serde")]
+    pub upgrade_poll_interval: Duration,
+    /// Upper bound for one component upgrade (NSX, vCenter, ESXi clusters).
+    #[serde(with = "humantime_serde")]
+    pub component_timeout: Duration,
+    /// How often the final validation is polled.
+    #[serde(with = "humantime_serde")]
+    pub validation_poll_interval: Duration,
+    /// Upper bound for the final validation.
+    #[serde(with = "humantime_serde")]
+    pub validation_timeout: Duration,
+    /// How long `successfully_completed` is shown before the flow returns to `waiting_for_initiation`.
+    #[serde(with = "humantime_serde")]
+    pub completed_hold: Duration,
+    /// When true, precheck *errors* fail the flow instead of waiting for acknowledgement.
+    pub fail_on_precheck_errors: bool,
+    /// Most log entries kept per domain (the rendered markdown is also kept under 16 KiB).
+    pub max_log_entries: usize,
+}
+
+impl Default for OrchestratorConfig {
+    fn default() -> Self {
+        Self {
+            bundle_poll_interval: Duration::from_secs(30),
+            download_timeout: Duration::from_secs(12 * 3600),
+            sddc_manager_poll_interval: Duration::from_secs(60),
+            sddc_manager_settle: Duration::from_secs(5 * 60),
+            sddc_manager_timeout: Duration::from_secs(4 * 3600),
+            precheck_poll_interval: Duration::from_secs(30),
+            precheck_timeout: Duration::from_secs(40 * 60),
+            upgrade_poll_interval: Duration::from_secs(60),
+            component_timeout: Duration::from_secs(3 * 3600),
+            validation_poll_interval: Duration::from_secs(10),
+            validation_timeout: Duration::from_secs(30 * 60),
+            completed_hold: Duration::from_secs(5 * 60),
+            fail_on_precheck_errors: false,
+            max_log_entries: 200,
+        }
+    }
+}
+
+impl OrchestratorConfig {
+    /// Checks that the values make sense (non-zero poll intervals, at least one log entry).
+    ///
+    /// # Errors
+    /// Returns the name of the first offending key and why.
+    pub fn validate(&self) -> Result<(), String> {
+        let intervals = [
+            ("bundle_poll_interval", self.bundle_poll_interval),
+            (
+                "sddc_manager_poll_interval",
+                self.sddc_manager_poll_interval,
+            ),
+            ("precheck_poll_interval", self.precheck_poll_interval),
+            ("upgrade_poll_interval", self.upgrade_poll_interval),
+            ("validation_poll_interval", self.validation_poll_interval),
+        ];
+        for (key, value) in intervals {
+            if value.is_zero() {
+                return Err(format!("upgrade.{key} must be greater than zero"));
+            }
+        }
+        if self.max_log_entries == 0 {
+            return Err("upgrade.max_log_entries must be at least 1".to_owned());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let c = OrchestratorConfig::default();
+        assert_eq!(c.precheck_timeout, Duration::from_secs(2400));
+        assert_eq!(c.component_timeout, Duration::from_secs(10800));
+        assert!(!c.fail_on_precheck_errors);
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn humantime_strings_parse_and_missing_keys_default() {
+        let c: OrchestratorConfig =
+            serde_json::from_str(r#"{"precheck_timeout":"10m","fail_on_precheck_errors":true}"#)
+                .expect("valid config");
+        assert_eq!(c.precheck_timeout, Duration::from_secs(600));
+        assert!(c.fail_on_precheck_errors);
+        assert_eq!(c.bundle_poll_interval, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn zero_poll_interval_is_rejected_by_name() {
+        let c = OrchestratorConfig {
+            upgrade_poll_interval: Duration::ZERO,
+            ..OrchestratorConfig::default()
+        };
+        let err = c.validate().expect_err("zero interval");
+        assert!(err.contains("upgrade_poll_interval"), "{err}");
+    }
+}

@@ -1,0 +1,179 @@
+//! What the orchestrator tells the outside world: commands it accepts, the [`FlowView`] it
+//! publishes after every transition, and one-off [`Notification`]s, both delivered through a
+//! [`FlowObserver`] the bridge implements.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A workload domain as the bridge knows it: VCF id plus display name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DomainRef {
+    /// VCF domain id (UUID).
+    pub id: String,
+    /// Domain name, e.g. `sfo-m01`.
+    pub name: String,
+}
+
+/// A button press or switch change for one domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    /// Start Upgrade: run the whole flow to the next applicable release.
+    Start,
+    /// Acknowledge Alerts: continue after precheck warnings/errors.
+    Acknowledge,
+    /// Abort Upgrade: end a waiting flow as `failed` ("aborted").
+    Abort,
+    /// Download Bundles: download every bundle of the next release, nothing else.
+    DownloadBundles,
+    /// Ignore Alerts switch.
+    SetIgnoreAlerts(bool),
+}
+
+/// The answer to a [`Command`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CommandOutcome {
+    /// The command was acted upon.
+    Accepted,
+    /// The command was refused; `reason` is suitable for a user-facing message.
+    Rejected {
+        /// Why, in one sentence.
+        reason: String,
+    },
+}
+
+impl CommandOutcome {
+    /// True for [`CommandOutcome::Accepted`].
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, Self::Accepted)
+    }
+}
+
+/// Everything a dashboard needs about one domain's upgrade flow; published (retained) as JSON on
+/// `<domain>/upgrade/state`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowView {
+    /// VCF domain id.
+    pub domain_id: String,
+    /// Domain name.
+    pub domain_name: String,
+    /// One of the status strings (`waiting_for_initiation` … `failed`).
+    pub status: String,
+    /// Finer detail inside a status, e.g. `final_validation`, `api_unavailable`, `settling`.
+    pub phase_detail: Option<String>,
+    /// `download_only` for a Download Bundles flow.
+    pub mode: Option<String>,
+    /// The VCF version being installed.
+    pub target_version: Option<String>,
+    /// The component being upgraded or downloaded, e.g. `NSX_T_MANAGER`.
+    pub component: Option<String>,
+    /// Items finished in this phase (bundles or component upgrades).
+    pub progress_done: Option<u32>,
+    /// Items in this phase.
+    pub progress_total: Option<u32>,
+    /// Overall progress of the flow, 0–100.
+    pub progress_percent: Option<u8>,
+    /// When the flow started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the current wait times out (`timeout` attribute of `evaluating_prechecks`).
+    pub deadline: Option<DateTime<Utc>>,
+    /// Why the flow failed (status `failed`).
+    pub last_error: Option<String>,
+    /// The domain's Ignore Alerts switch.
+    pub ignore_alerts: bool,
+    /// True while a flow runs (anything but idle, failed, successfully completed).
+    pub in_progress: bool,
+    /// The markdown log (`No Messages` style default).
+    pub logs_markdown: String,
+    /// Entries in the log.
+    pub log_entries: usize,
+}
+
+/// Kinds of one-off messages; serialised snake_case as the HA `event_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A flow started.
+    UpgradeStarted,
+    /// Start pressed but the domain is on the newest applicable release.
+    NoUpdateAvailable,
+    /// Start pressed while a flow runs on this SDDC Manager.
+    AlreadyRunning,
+    /// Prechecks reported alerts and Ignore Alerts is off.
+    AcknowledgementNeeded,
+    /// The upgrade finished successfully.
+    Completed,
+    /// The flow failed.
+    Failed,
+    /// The flow was aborted by the user.
+    Aborted,
+    /// A Download Bundles flow finished.
+    DownloadsCompleted,
+    /// Anything else worth telling the user (e.g. a refused command).
+    Info,
+}
+
+impl NotificationKind {
+    /// The snake_case name used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UpgradeStarted => "upgrade_started",
+            Self::NoUpdateAvailable => "no_update_available",
+            Self::AlreadyRunning => "already_running",
+            Self::AcknowledgementNeeded => "acknowledgement_needed",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Aborted => "aborted",
+            Self::DownloadsCompleted => "downloads_completed",
+            Self::Info => "info",
+        }
+    }
+}
+
+/// A one-off message for the HA `event` entity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// What happened.
+    pub kind: NotificationKind,
+    /// Human-readable text.
+    pub message: String,
+}
+
+impl Notification {
+    /// Builds a notification.
+    pub fn new(kind: NotificationKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Receives flow updates; implemented by the bridge. Called from the orchestrator's tasks, so
+/// implementations must not block for long (queue the publish instead).
+pub trait FlowObserver: Send + Sync + 'static {
+    /// The flow of `view.domain_id` changed (called after every transition).
+    fn flow_changed(&self, view: &FlowView);
+    /// A one-off notification for `domain`.
+    fn notify(&self, domain: &DomainRef, notification: &Notification);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_serialise_snake_case() {
+        for kind in [
+            NotificationKind::UpgradeStarted,
+            NotificationKind::NoUpdateAvailable,
+            NotificationKind::AlreadyRunning,
+            NotificationKind::AcknowledgementNeeded,
+            NotificationKind::DownloadsCompleted,
+        ] {
+            let json = serde_json::to_string(&kind).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! [`Phase`]: where a domain's upgrade flow is, with the data that phase needs to continue
+//! (ids of downloads, check runs and upgrades; deadlines as wall-clock times) so a restarted
+//! bridge can re-attach instead of starting again.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::api::{CheckQuery, DownloadState, UpgradeRequest};
+
+/// Why bundles are being downloaded; decides what follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DownloadPurpose {
+    /// First step of an upgrade flow; then the target version is set.
+    Upgrade,
+    /// Bundles only the new SDDC Manager lists; then the upgradables are inspected again.
+    AfterSddcManager,
+    /// Download Bundles button; then back to idle.
+    DownloadOnly,
+}
+
+/// Whether this flow asked VCF to download a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DownloadRequest {
+    /// Not asked (VCF had it, or it was already downloading).
+    None,
+    /// The PATCH was (perhaps) sent, no answer persisted yet.
+    Sent,
+    /// VCF accepted the PATCH.
+    Confirmed,
+}
+
+/// One bundle followed during a download phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleTrack {
+    /// Bundle id.
+    pub id: String,
+    /// Component it carries.
+    pub component: String,
+    /// Fallback bundle (downloaded, never applied).
+    pub fallback: bool,
+    /// Last known download state.
+    pub state: DownloadState,
+    /// What this flow asked.
+    pub request: DownloadRequest,
+}
+
+/// Steps of the SDDC Manager self-upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum SddcStep {
+    /// `POST /v1/upgrades` sent or about to be; id unknown.
+    Starting,
+    /// Polling the upgrade.
+    Running,
+    /// The API stopped answering or the upgrade reported done: waiting for `GET /v1/domains`.
+    WaitingForApi,
+    /// API is back; waiting a little more before trusting it.
+    Settling {
+        /// End of the settle wait.
+        until: DateTime<Utc>,
+    },
+    /// Reading the upgrade's final status.
+    ReadingFinal,
+}
+
+/// Steps of the component upgrade loop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum UpgradeStep {
+    /// Listing the upgradables to pick the next AVAILABLE one.
+    Listing,
+    /// `POST /v1/upgrades` sent or about to be; id unknown.
+    Starting {
+        /// What is being started.
+        request: UpgradeRequest,
+        /// Component name.
+        component: String,
+    },
+    /// Polling one upgrade.
+    Running {
+        /// Upgrade id.
+        upgrade_id: String,
+        /// What runs.
+        request: UpgradeRequest,
+        /// Component name.
+        component: String,
+        /// When it times out.
+        deadline: DateTime<Utc>,
+    },
+}
+
+/// Where a flow is. Each variant maps to one status string (see [`Phase::status`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Phase {
+    /// `waiting_for_initiation`.
+    Idle,
+    /// `update_process_started` (or `downloading_bundles` for the other purposes): listing the
+    /// release's bundles.
+    Preparing {
+        /// Why.
+        purpose: DownloadPurpose,
+    },
+    /// `downloading_bundles`.
+    DownloadingBundles {
+        /// Why.
+        purpose: DownloadPurpose,
+        /// Every bundle followed.
+        bundles: Vec<BundleTrack>,
+        /// When the downloads time out.
+        deadline: DateTime<Utc>,
+    },
+    /// `setting_new_vcf_version_target`.
+    SettingTarget,
+    /// `setting_new_vcf_version_target` (detail `inspecting_upgradables`): is SDDC Manager first?
+    InspectingUpgradables,
+    /// `downloading_sddcManager_bundle`.
+    DownloadingSddcManagerBundle {
+        /// The SDDC Manager bundle.
+        bundle: BundleTrack,
+        /// When the download times out.
+        deadline: DateTime<Utc>,
+    },
+    /// `upgrading_sddcManager`.
+    UpgradingSddcManager {
+        /// The SDDC Manager bundle being applied.
+        bundle_id: String,
+        /// Upgrade id once known.
+        upgrade_id: Option<String>,
+        /// Where in the self-upgrade.
+        step: SddcStep,
+        /// Upper bound for the whole self-upgrade.
+        deadline: DateTime<Utc>,
+        /// The API was seen unavailable during this upgrade.
+        outage_seen: bool,
+    },
+    /// `initializing_prechecks`: querying the check sets.
+    InitializingPrechecks,
+    /// `running_prechecks`: starting the check-set run.
+    RunningPrechecks {
+        /// The query result to run.
+        query: CheckQuery,
+        /// When the run was requested (re-attach window).
+        requested_at: DateTime<Utc>,
+    },
+    /// `evaluating_prechecks`: polling the run.
+    EvaluatingPrechecks {
+        /// Check-set run id.
+        run_id: String,
+        /// When the run times out.
+        deadline: DateTime<Utc>,
+        /// Last progress reported.
+        percent: Option<u8>,
+    },
+    /// `prechecks_done`.
+    PrechecksDone {
+        /// Errors found.
+        errors: u32,
+        /// Warnings found.
+        warnings: u32,
+    },
+    /// `waiting_for_alert_acknowledgement` (no timeout).
+    WaitingForAck {
+        /// Errors found.
+        errors: u32,
+        /// Warnings found.
+        warnings: u32,
+    },
+    /// `alerts_were_acknowledged`.
+    AlertsAcknowledged,
+    /// `starting_upgrades`.
+    StartingUpgrades {
+        /// Where in the loop.
+        step: UpgradeStep,
+    },
+    /// `starting_upgrades` with detail `final_validation`.
+    Validating {
+        /// Validation id once known.
+        validation_id: Option<String>,
+        /// When it times out.
+        deadline: DateTime<Utc>,
+    },
+    /// `successfully_completed`, shown until `hold_until`.
+    Completed {
+        /// When the flow returns to idle.
+        hold_until: DateTime<Utc>,
+    },
+    /// `failed`.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Every status string, in flow order.
+pub const STATUSES: [&str; 15] = [
+    "waiting_for_initiation",
+    "update_process_started",
+    "downloading_bundles",
+    "setting_new_vcf_version_target",
+    "downloading_sddcManager_bundle",
+    "upgrading_sddcManager",
+    "initializing_prechecks",
+    "running_prechecks",
+    "evaluating_prechecks",
+    "prechecks_done",
+    "waiting_for_alert_acknowledgement",
+    "alerts_were_acknowledged",
+    "starting_upgrades",
+    "successfully_completed",
+    "failed",
+];
+
+// === impl Phase ===
+
+impl Phase {
+    /// The Upgrade Status string of this phase.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Self::Idle => "waiting_for_initiation",
+            Self::Preparing {
+                purpose: DownloadPurpose::Upgrade,
+            } => "update_process_started",
+            Self::Preparing { .. } | Self::DownloadingBundles { .. } => "downloading_bundles",
+            Self::SettingTarget | Self::InspectingUpgradables => "setting_new_vcf_version_target",
+            Self::DownloadingSddcManagerBundle { .. } => "downloading_sddcManager_bundle",
+            Self::UpgradingSddcManager { .. } => "upgrading_sddcManager",
+            Self::InitializingPrechecks => "initializing_prechecks",
+            Self::RunningPrechecks { .. } => "running_prechecks",
+            Self::EvaluatingPrechecks { .. } => "evaluating_prechecks",
+            Self::PrechecksDone { .. } => "prechecks_done",
+            Self::WaitingForAck { .. } => "waiting_for_alert_acknowledgement",
+            Self::AlertsAcknowledged => "alerts_were_acknowledged",
+            Self::StartingUpgrades { .. } | Self::Validating { .. } => "starting_upgrades",
+            Self::Completed { .. } => "successfully_completed",
+            Self::Failed { .. } => "failed",
+        }
+    }
+
+    /// Finer detail for the `phase_detail` attribute.
+    pub fn detail(&self) -> Option<&'static str> {
+        match self {
+            Self::Preparing {
+                purpose: DownloadPurpose::AfterSddcManager,
+            }
+            | Self::DownloadingBundles {
+                purpose: DownloadPurpose::AfterSddcManager,
+                ..
+            } => Some("after_sddc_manager"),
+            Self::InspectingUpgradables => Some("inspecting_upgradables"),
+            Self::UpgradingSddcManager { step, .. } => Some(match step {
+                SddcStep::Starting => "starting",
+                SddcStep::Running => "running",
+                SddcStep::WaitingForApi => "waiting_for_api",
+                SddcStep::Settling { .. } => "settling",
+                SddcStep::ReadingFinal => "reading_final_status",
+            }),
+            Self::StartingUpgrades { step } => Some(match step {
+                UpgradeStep::Listing => "listing_upgradables",
+                UpgradeStep::Starting { .. } => "starting_upgrade",
+                UpgradeStep::Running { .. } => "upgrading",
+            }),
+            Self::Validating { .. } => Some("final_validation"),
+            _ => None,
+        }
+    }
+
+    /// True while a flow runs (not idle, failed or completed).
+    pub fn is_active(&self) -> bool {
+        !matches!(
+            self,
+            Self::Idle | Self::Failed { .. } | Self::Completed { .. }
+        )
+    }
+
+    /// True while a VCF upgrade task may be running (Abort is refused then).
+    pub fn upgrade_task_running(&self) -> bool {
+        matches!(
+            self,
+            Self::UpgradingSddcManager { .. }
+                | Self::StartingUpgrades {
+                    step: UpgradeStep::Starting { .. } | UpgradeStep::Running { .. }
+                }
+        )
+    }
+
+    /// The current wait's deadline, if the phase has one.
+    pub fn deadline(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::DownloadingBundles { deadline, .. }
+            | Self::DownloadingSddcManagerBundle { deadline, .. }
+            | Self::UpgradingSddcManager { deadline, .. }
+            | Self::EvaluatingPrechecks { deadline, .. }
+            | Self::Validating { deadline, .. }
+            | Self::StartingUpgrades {
+                step: UpgradeStep::Running { deadline, .. },
+            } => Some(*deadline),
+            _ => None,
+        }
+    }
+
+    /// A short name of the variant, for comparing "did the phase change".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Preparing { .. } => "preparing",
+            Self::DownloadingBundles { .. } => "downloading_bundles",
+            Self::SettingTarget => "setting_target",
+            Self::InspectingUpgradables => "inspecting_upgradables",
+            Self::DownloadingSddcManagerBundle { .. } => "downloading_sddc_manager_bundle",
+            Self::UpgradingSddcManager { .. } => "upgrading_sddc_manager",
+            Self::InitializingPrechecks => "initializing_prechecks",
+            Self::RunningPrechecks { .. } => "running_prechecks",
+            Self::EvaluatingPrechecks { .. } => "evaluating_prechecks",
+            Self::PrechecksDone { .. } => "prechecks_done",
+            Self::WaitingForAck { .. } => "waiting_for_ack",
+            Self::AlertsAcknowledged => "alerts_acknowledged",
+            Self::StartingUpgrades { .. } => "starting_upgrades",
+            Self::Validating { .. } => "validating",
+            Self::Completed { .. } => "completed",
+            Self::Failed { .. } => "failed",
+        }
+    }
+}

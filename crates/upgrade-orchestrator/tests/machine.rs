@@ -1,0 +1,1064 @@
+//! Transition tests of the pure state machine with an injected clock and a scripted VCF.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use proptest::prelude::*;
+use upgrade_orchestrator::OrchestratorConfig;
+use upgrade_orchestrator::api::{
+    ApiFailure, BomItem, BundleInfo, CheckQuery, CheckRunReport, DownloadState, Finding,
+    FindingSeverity, FoundUpgrade, OpState, TargetRelease, UpgradableInfo, UpgradablesSnapshot,
+    ValidationReport,
+};
+use upgrade_orchestrator::machine::{Effect, Event, FlowState, step};
+use upgrade_orchestrator::notify::{DomainRef, NotificationKind};
+use upgrade_orchestrator::phase::{Phase, SddcStep, UpgradeStep};
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-01T08:00:00Z")
+        .expect("valid")
+        .with_timezone(&Utc)
+}
+
+fn domain() -> DomainRef {
+    DomainRef {
+        id: "dom-1".into(),
+        name: "sfo-m01".into(),
+    }
+}
+
+fn release() -> TargetRelease {
+    TargetRelease {
+        version: "5.2.1.0".into(),
+        current_version: "5.2.0.0".into(),
+        release_date: Some("2024-10-09T00:00:00.000Z".into()),
+        bom: vec![BomItem {
+            name: "VCENTER".into(),
+            version: "8.0.3.00300-24305161".into(),
+        }],
+    }
+}
+
+fn upg(bundle: &str, ty: &str, comp: &str, available: bool) -> UpgradableInfo {
+    UpgradableInfo {
+        bundle_id: bundle.into(),
+        bundle_type: ty.into(),
+        component: comp.into(),
+        available,
+        completed: false,
+    }
+}
+
+/// A scripted SDDC Manager: answers every action of the machine.
+#[derive(Clone)]
+struct World {
+    bundles: Vec<BundleInfo>,
+    /// Upgradables still to do, in order (the first is AVAILABLE).
+    todo: Vec<UpgradableInfo>,
+    /// Fallback upgradable VCF (wrongly) offers as AVAILABLE first.
+    offer_fallback: bool,
+    findings: Vec<Finding>,
+    /// Polls before a check run finishes (`usize::MAX` = never).
+    check_polls: usize,
+    /// Polls before an upgrade finishes.
+    upgrade_polls: usize,
+    /// Component whose upgrade fails.
+    failing_component: Option<String>,
+    /// Download that fails.
+    failing_download: Option<String>,
+    /// SDDC Manager outage: this many failed polls/probes.
+    outage: usize,
+    validation_ok: bool,
+    // --- recorded ---
+    polls: usize,
+    started_upgrades: Vec<(String, String, Vec<String>)>,
+    downloads: Vec<String>,
+    check_runs: usize,
+}
+
+impl World {
+    fn default_world() -> Self {
+        Self {
+            bundles: vec![
+                bundle("b-sddc", "SDDC_MANAGER", false),
+                bundle("b-nsx", "NSX_T_MANAGER", false),
+                bundle("b-vc", "VCENTER", false),
+                bundle("b-esx", "ESX_HOST", false),
+                bundle("b-fallback", "VCENTER", true),
+            ],
+            todo: vec![
+                upg("b-sddc", "SDDC_MANAGER", "SDDC_MANAGER", true),
+                upg("b-nsx", "VMWARE_SOFTWARE", "NSX_T_MANAGER", false),
+                upg("b-vc", "VMWARE_SOFTWARE", "VCENTER", false),
+                upg("b-esx", "VMWARE_SOFTWARE", "HOST", false),
+            ],
+            offer_fallback: false,
+            findings: vec![],
+            check_polls: 2,
+            upgrade_polls: 2,
+            failing_component: None,
+            failing_download: None,
+            outage: 2,
+            validation_ok: true,
+            polls: 0,
+            started_upgrades: vec![],
+            downloads: vec![],
+            check_runs: 0,
+        }
+    }
+
+    fn snapshot(&self) -> UpgradablesSnapshot {
+        let mut ups: Vec<UpgradableInfo> = self.todo.clone();
+        if let Some(first) = ups.first_mut() {
+            first.available = true;
+        }
+        if self.offer_fallback {
+            ups.insert(0, upg("b-fallback", "VMWARE_SOFTWARE", "VCENTER", true));
+        }
+        UpgradablesSnapshot {
+            upgradables: ups,
+            cluster_ids: vec!["cl-1".into(), "cl-2".into()],
+        }
+    }
+
+    /// Answers one action.
+    fn answer(&mut self, effect: &Effect) -> Option<Event> {
+        Some(match effect {
+            Effect::Notify(_) | Effect::Wait(_) => return None,
+            Effect::ListReleaseBundles(_) => Event::BundlesListed(Ok(self.bundles.clone())),
+            Effect::CheckBundles(ids) => Event::BundleStates(
+                ids.iter()
+                    .map(|id| {
+                        let st = if self.failing_download.as_deref() == Some(id.as_str())
+                            && self.downloads.contains(id)
+                        {
+                            DownloadState::Failed
+                        } else if self.downloads.contains(id) {
+                            DownloadState::Done
+                        } else {
+                            self.bundles
+                                .iter()
+                                .find(|b| &b.id == id)
+                                .map_or(DownloadState::NotStarted, |b| b.state)
+                        };
+                        (id.clone(), Ok(st))
+                    })
+                    .collect(),
+            ),
+            Effect::StartDownload(id) => {
+                self.downloads.push(id.clone());
+                Event::DownloadRequested {
+                    bundle_id: id.clone(),
+                    result: Ok(()),
+                }
+            }
+            Effect::SetTargetVersion(_) => Event::TargetSet(Ok(())),
+            Effect::ListUpgradables(_) => Event::Upgradables(Ok(self.snapshot())),
+            Effect::StartUpgrade(req) => {
+                let comp = self
+                    .todo
+                    .iter()
+                    .find(|u| u.bundle_id == req.bundle_id)
+                    .map(|u| u.component.clone())
+                    .unwrap_or_default();
+                self.started_upgrades.push((
+                    req.bundle_id.clone(),
+                    req.resource_type.clone(),
+                    req.resource_ids.clone(),
+                ));
+                self.polls = 0;
+                let _ = comp;
+                Event::UpgradeRequested(Ok(format!("up-{}", req.bundle_id)))
+            }
+            Effect::FindUpgrade { bundle_id, .. } => Event::UpgradeFound(Ok(self
+                .started_upgrades
+                .iter()
+                .find(|(b, _, _)| b == bundle_id)
+                .map(|(b, _, _)| FoundUpgrade {
+                    id: format!("up-{b}"),
+                    state: OpState::Running,
+                }))),
+            Effect::PollUpgrade(id) => {
+                let bundle = id.trim_start_matches("up-").to_owned();
+                let is_sddc = bundle == "b-sddc";
+                if is_sddc && self.outage > 0 && self.polls >= 1 {
+                    self.outage -= 1;
+                    return Some(Event::UpgradeState(Err(ApiFailure::transient(
+                        "connection refused",
+                    ))));
+                }
+                self.polls += 1;
+                if self.upgrade_polls != usize::MAX && self.polls > self.upgrade_polls {
+                    let comp = self
+                        .todo
+                        .iter()
+                        .find(|u| u.bundle_id == bundle)
+                        .map(|u| u.component.clone())
+                        .unwrap_or_default();
+                    if self.failing_component.as_deref() == Some(comp.as_str()) {
+                        return Some(Event::UpgradeState(Ok(OpState::Failed(
+                            "COMPLETED_WITH_FAILURE".into(),
+                        ))));
+                    }
+                    self.todo.retain(|u| u.bundle_id != bundle);
+                    Event::UpgradeState(Ok(OpState::Succeeded))
+                } else {
+                    Event::UpgradeState(Ok(OpState::Running))
+                }
+            }
+            Effect::ProbeApi => {
+                if self.outage > 0 {
+                    self.outage -= 1;
+                    Event::ApiReady(false)
+                } else {
+                    Event::ApiReady(true)
+                }
+            }
+            Effect::QueryCheckSets => Event::CheckSetsQueried(Ok(CheckQuery {
+                query_id: "q-1".into(),
+                resources: vec![],
+            })),
+            Effect::StartCheckRun { .. } => {
+                self.check_runs += 1;
+                self.polls = 0;
+                Event::CheckRunStarted(Ok("run-1".into()))
+            }
+            Effect::FindCheckRun { .. } => {
+                Event::CheckRunFound(Ok((self.check_runs > 0).then(|| "run-1".to_owned())))
+            }
+            Effect::PollCheckRun(_) => {
+                self.polls += 1;
+                let done = self.check_polls != usize::MAX && self.polls > self.check_polls;
+                Event::CheckRun(Ok(CheckRunReport {
+                    state: if done {
+                        OpState::Succeeded
+                    } else {
+                        OpState::Running
+                    },
+                    percent: Some(50),
+                    findings: if done { self.findings.clone() } else { vec![] },
+                }))
+            }
+            Effect::StartValidation(_) | Effect::PollValidation(_) => {
+                Event::Validation(Ok(ValidationReport {
+                    id: "val-1".into(),
+                    execution_status: if self.validation_ok {
+                        "COMPLETED".into()
+                    } else {
+                        "FAILED".into()
+                    },
+                    running: false,
+                    completed: self.validation_ok,
+                    problems: vec![],
+                }))
+            }
+        })
+    }
+}
+
+fn bundle(id: &str, comp: &str, fallback: bool) -> BundleInfo {
+    BundleInfo {
+        id: id.into(),
+        component: comp.into(),
+        version: "5.2.1.0".into(),
+        fallback,
+        state: DownloadState::NotStarted,
+    }
+}
+
+struct Run {
+    state: FlowState,
+    now: DateTime<Utc>,
+    cfg: OrchestratorConfig,
+    statuses: Vec<String>,
+    notifications: Vec<NotificationKind>,
+}
+
+impl Run {
+    fn new(cfg: OrchestratorConfig) -> Self {
+        Self {
+            state: FlowState::new(domain()),
+            now: t0(),
+            cfg,
+            statuses: vec!["waiting_for_initiation".into()],
+            notifications: vec![],
+        }
+    }
+
+    /// Feeds one event and keeps following actions (and waits, advancing the clock) until the
+    /// machine stops asking or `max` steps are done.
+    fn drive(&mut self, world: &mut World, first: Event, max: usize) {
+        let mut next = Some(first);
+        let mut steps = 0;
+        while let Some(ev) = next.take() {
+            steps += 1;
+            if steps > max {
+                break;
+            }
+            let t = step(&self.state, ev, self.now, &self.cfg);
+            self.state = t.state;
+            let status = self.state.phase.status().to_owned();
+            if self.statuses.last() != Some(&status) {
+                self.statuses.push(status);
+            }
+            for e in &t.effects {
+                match e {
+                    Effect::Notify(n) => self.notifications.push(n.kind),
+                    Effect::Wait(d) => {
+                        self.now += chrono::Duration::from_std(*d).expect("small");
+                        next = Some(Event::Tick);
+                    }
+                    other => next = world.answer(other),
+                }
+            }
+        }
+    }
+}
+
+impl Run {
+    /// Like `drive`, but stops (returning the pending event) once `pred` holds.
+    fn drive_until(
+        &mut self,
+        world: &mut World,
+        first: Event,
+        pred: impl Fn(&FlowState) -> bool,
+    ) -> Option<Event> {
+        let mut next = Some(first);
+        for _ in 0..2000 {
+            let ev = next.take()?;
+            let t = step(&self.state, ev, self.now, &self.cfg);
+            self.state = t.state;
+            for e in &t.effects {
+                match e {
+                    Effect::Notify(n) => self.notifications.push(n.kind),
+                    Effect::Wait(d) => {
+                        self.now += chrono::Duration::from_std(*d).expect("small");
+                        next = Some(Event::Tick);
+                    }
+                    other => next = world.answer(other),
+                }
+            }
+            if pred(&self.state) {
+                return next;
+            }
+        }
+        next
+    }
+}
+
+fn start() -> Event {
+    Event::Start {
+        release: release(),
+        download_only: false,
+    }
+}
+
+#[test]
+fn happy_path_walks_every_status_sddc_manager_first() {
+    let mut w = World::default_world();
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    let expected = [
+        "waiting_for_initiation",
+        "update_process_started",
+        "downloading_bundles",
+        "setting_new_vcf_version_target",
+        "downloading_sddcManager_bundle",
+        "upgrading_sddcManager",
+        "downloading_bundles",
+        "setting_new_vcf_version_target",
+        "initializing_prechecks",
+        "running_prechecks",
+        "evaluating_prechecks",
+        "prechecks_done",
+        "starting_upgrades",
+        "successfully_completed",
+        "waiting_for_initiation",
+    ];
+    assert_eq!(r.statuses, expected);
+    // every bundle incl. the fallback downloaded exactly once, fallback never applied
+    let mut d = w.downloads.clone();
+    d.sort();
+    assert_eq!(d, ["b-esx", "b-fallback", "b-nsx", "b-sddc", "b-vc"]);
+    let applied: Vec<_> = w.started_upgrades.iter().map(|u| u.0.as_str()).collect();
+    assert_eq!(applied, ["b-sddc", "b-nsx", "b-vc", "b-esx"]);
+    // bodies per type
+    assert_eq!(w.started_upgrades[1].1, "DOMAIN");
+    assert_eq!(w.started_upgrades[1].2, ["dom-1"]);
+    assert_eq!(w.started_upgrades[3].1, "CLUSTER");
+    assert_eq!(w.started_upgrades[3].2, ["cl-1", "cl-2"]);
+    assert_eq!(w.check_runs, 1);
+    assert!(r.notifications.contains(&NotificationKind::UpgradeStarted));
+    assert!(r.notifications.contains(&NotificationKind::Completed));
+    // back to idle with the default log
+    assert!(r.state.view().logs_markdown.contains("No Messages"));
+}
+
+#[test]
+fn logs_carry_progress_while_running() {
+    let mut w = World::default_world();
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 60);
+    let v = r.state.view();
+    assert!(v.in_progress);
+    assert!(v.logs_markdown.contains("✅"), "{}", v.logs_markdown);
+    assert!(v.logs_markdown.contains("ℹ️"));
+    assert_eq!(v.target_version.as_deref(), Some("5.2.1.0"));
+}
+
+#[test]
+fn sddc_manager_outage_is_ridden_out_and_settle_wait_is_respected() {
+    let cfg = OrchestratorConfig::default();
+    let mut w = World::default_world();
+    w.outage = 3;
+    let mut r = Run::new(cfg.clone());
+    let mut settle_start = None;
+    let mut ev = Some(start());
+    for _ in 0..400 {
+        let Some(e) = ev.take() else { break };
+        let t = step(&r.state, e, r.now, &cfg);
+        r.state = t.state;
+        if let Phase::UpgradingSddcManager {
+            step: SddcStep::Settling { until },
+            outage_seen,
+            ..
+        } = &r.state.phase
+        {
+            assert!(*outage_seen);
+            if settle_start.is_none() {
+                settle_start = Some(r.now);
+                assert_eq!(*until - r.now, chrono::Duration::minutes(5));
+            }
+        }
+        if let (
+            Some(s),
+            Phase::UpgradingSddcManager {
+                step: SddcStep::ReadingFinal,
+                ..
+            },
+        ) = (settle_start, &r.state.phase)
+        {
+            assert!(r.now - s >= chrono::Duration::minutes(5));
+        }
+        for fx in &t.effects {
+            match fx {
+                Effect::Wait(d) => {
+                    r.now += chrono::Duration::from_std(*d).expect("small");
+                    ev = Some(Event::Tick);
+                }
+                Effect::Notify(_) => {}
+                other => ev = w.answer(other),
+            }
+        }
+        if matches!(r.state.phase, Phase::InitializingPrechecks) {
+            break;
+        }
+    }
+    assert!(settle_start.is_some(), "settle wait never happened");
+    assert!(matches!(r.state.phase, Phase::InitializingPrechecks));
+}
+
+#[test]
+fn sddc_manager_timeout_fails_the_flow() {
+    let cfg = OrchestratorConfig::default();
+    let mut w = World::default_world();
+    w.outage = usize::MAX;
+    let mut r = Run::new(cfg);
+    r.drive(&mut w, start(), 2000);
+    assert_eq!(r.state.phase.status(), "failed");
+    let err = r.state.last_error.clone().expect("error");
+    assert!(
+        err.contains("SDDC Manager upgrade did not finish within 4h"),
+        "{err}"
+    );
+}
+
+#[test]
+fn precheck_timeout_is_40_minutes() {
+    let cfg = OrchestratorConfig::default();
+    let mut w = World::default_world();
+    w.todo.remove(0);
+    w.check_polls = usize::MAX;
+    let mut r = Run::new(cfg);
+    r.drive(&mut w, start(), 40);
+    let Phase::EvaluatingPrechecks { deadline, .. } = r.state.phase.clone() else {
+        panic!("expected evaluating_prechecks, got {:?}", r.state.phase);
+    };
+    let entered = r.now;
+    assert_eq!(
+        r.state.view().deadline,
+        Some(deadline),
+        "deadline exposed as the timeout attribute"
+    );
+    r.drive(&mut w, Event::Tick, 500);
+    assert_eq!(r.state.phase.status(), "failed");
+    assert!(r.now >= deadline);
+    assert!(r.now - entered <= chrono::Duration::minutes(41));
+    assert!(r.state.last_error.as_deref().unwrap_or("").contains("40m"));
+}
+
+#[test]
+fn component_timeout_is_3_hours_each() {
+    let cfg = OrchestratorConfig::default();
+    let mut w = World::default_world();
+    w.todo.remove(0);
+    w.upgrade_polls = usize::MAX;
+    let mut r = Run::new(cfg);
+    let next = r.drive_until(&mut w, start(), |s| {
+        matches!(
+            s.phase,
+            Phase::StartingUpgrades {
+                step: UpgradeStep::Running { .. }
+            }
+        )
+    });
+    let Phase::StartingUpgrades {
+        step: UpgradeStep::Running { deadline, .. },
+    } = r.state.phase.clone()
+    else {
+        panic!("expected a running upgrade, got {:?}", r.state.phase);
+    };
+    let before = r.now;
+    assert_eq!(deadline - before, chrono::Duration::hours(3));
+    r.drive(&mut w, next.expect("polling"), 1000);
+    assert_eq!(r.state.phase.status(), "failed");
+    assert!(r.now - before >= chrono::Duration::hours(3));
+    assert!(r.now - before < chrono::Duration::hours(3) + chrono::Duration::minutes(2));
+    assert!(
+        r.state
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("NSX_T_MANAGER")
+    );
+}
+
+fn warning() -> Finding {
+    Finding {
+        severity: FindingSeverity::Warning,
+        resource: "sfo-m01-vc01".into(),
+        check: "vSAN HCL database up to date".into(),
+        message: "vSAN HCL database is older than 90 days".into(),
+        remediation: Some("Update the HCL database".into()),
+    }
+}
+
+fn error() -> Finding {
+    Finding {
+        severity: FindingSeverity::Error,
+        resource: "esx02".into(),
+        check: "ESXi host can enter maintenance mode".into(),
+        message: "Host cannot enter maintenance mode".into(),
+        remediation: Some("Set DRS to fully automated".into()),
+    }
+}
+
+#[test]
+fn warnings_wait_for_acknowledgement_then_continue() {
+    let mut w = World::default_world();
+    w.findings = vec![warning(), error()];
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    assert_eq!(r.state.phase.status(), "waiting_for_alert_acknowledgement");
+    assert!(
+        r.notifications
+            .contains(&NotificationKind::AcknowledgementNeeded)
+    );
+    let md = r.state.view().logs_markdown;
+    assert!(
+        md.contains("**WARNING** · `sfo-m01-vc01` · *vSAN HCL database up to date*"),
+        "{md}"
+    );
+    assert!(md.contains("_Remediation:_ Set DRS to fully automated"));
+    assert!(md.contains("⚠️") && md.contains("❌"));
+    // waiting has no timeout: a day later still waiting
+    r.now += chrono::Duration::days(1);
+    let t = step(&r.state, Event::Tick, r.now, &r.cfg);
+    assert!(t.effects.is_empty());
+    assert_eq!(t.state.phase.status(), "waiting_for_alert_acknowledgement");
+    r.drive(&mut w, Event::Acknowledge, 500);
+    assert!(r.statuses.contains(&"alerts_were_acknowledged".to_owned()));
+    assert_eq!(r.state.phase.status(), "waiting_for_initiation");
+    assert_eq!(w.started_upgrades.len(), 4);
+}
+
+#[test]
+fn acknowledge_logs_the_exact_text() {
+    let mut w = World::default_world();
+    w.findings = vec![warning()];
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    let t = step(&r.state, Event::Acknowledge, r.now, &r.cfg);
+    assert_eq!(t.state.phase.status(), "alerts_were_acknowledged");
+    assert!(
+        t.state
+            .view()
+            .logs_markdown
+            .contains("Alerts were acknowledged. Continuing")
+    );
+}
+
+#[test]
+fn ignore_alerts_continues_and_says_so() {
+    let mut w = World::default_world();
+    w.findings = vec![warning()];
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.state.ignore_alerts = true;
+    r.drive_until(&mut w, start(), |s| {
+        matches!(
+            s.phase,
+            Phase::StartingUpgrades { .. } | Phase::WaitingForAck { .. }
+        )
+    });
+    assert!(matches!(r.state.phase, Phase::StartingUpgrades { .. }));
+    assert!(
+        !r.statuses
+            .contains(&"waiting_for_alert_acknowledgement".to_owned())
+    );
+    assert!(
+        r.state
+            .view()
+            .logs_markdown
+            .contains("ignored because Ignore Alerts is on")
+    );
+}
+
+#[test]
+fn fail_on_precheck_errors_fails_even_with_ignore_alerts() {
+    let mut w = World::default_world();
+    w.findings = vec![error()];
+    let cfg = OrchestratorConfig {
+        fail_on_precheck_errors: true,
+        ..OrchestratorConfig::default()
+    };
+    let mut r = Run::new(cfg);
+    r.state.ignore_alerts = true;
+    r.drive(&mut w, start(), 500);
+    assert_eq!(r.state.phase.status(), "failed");
+    assert!(w.started_upgrades.iter().all(|u| u.0 == "b-sddc"));
+}
+
+#[test]
+fn fallback_bundle_is_downloaded_but_never_applied() {
+    let mut w = World::default_world();
+    w.offer_fallback = true;
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    assert!(w.downloads.contains(&"b-fallback".to_owned()));
+    assert!(w.started_upgrades.iter().all(|u| u.0 != "b-fallback"));
+    assert_eq!(r.state.phase.status(), "waiting_for_initiation");
+}
+
+#[test]
+fn failing_download_fails_the_flow() {
+    let mut w = World::default_world();
+    w.failing_download = Some("b-nsx".into());
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    assert_eq!(r.state.phase.status(), "failed");
+    assert!(
+        r.state
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("b-nsx")
+    );
+    assert!(w.started_upgrades.is_empty());
+    assert!(r.notifications.contains(&NotificationKind::Failed));
+}
+
+#[test]
+fn already_downloaded_bundles_are_not_requested_again() {
+    let mut w = World::default_world();
+    for b in &mut w.bundles {
+        b.state = DownloadState::Done;
+    }
+    w.bundles[1].state = DownloadState::InProgress;
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 8);
+    assert!(w.downloads.is_empty(), "{:?}", w.downloads);
+}
+
+#[test]
+fn failing_component_and_failing_validation_fail() {
+    let mut w = World::default_world();
+    w.failing_component = Some("VCENTER".into());
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    assert_eq!(r.state.phase.status(), "failed");
+    assert!(
+        r.state
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("VCENTER")
+    );
+
+    let mut w = World::default_world();
+    w.validation_ok = false;
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    assert_eq!(r.state.phase.status(), "failed");
+    assert!(
+        r.state
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("validation")
+    );
+    // a fresh Start begins a new attempt
+    let t = step(&r.state, start(), r.now, &r.cfg);
+    assert_eq!(t.state.phase.status(), "update_process_started");
+    assert!(t.state.last_error.is_none());
+}
+
+#[test]
+fn no_update_and_double_press() {
+    let cfg = OrchestratorConfig::default();
+    let s = FlowState::new(domain());
+    let t = step(
+        &s,
+        Event::NoUpdate {
+            current_version: Some("5.2.1.0".into()),
+        },
+        t0(),
+        &cfg,
+    );
+    assert_eq!(t.state.phase, Phase::Idle);
+    assert!(t.rejected.is_some());
+    assert_eq!(t.effects.len(), 1);
+    assert!(
+        matches!(&t.effects[0], Effect::Notify(n) if n.kind == NotificationKind::NoUpdateAvailable)
+    );
+    assert!(
+        t.state
+            .view()
+            .logs_markdown
+            .contains("No VCF update available")
+    );
+
+    let running = step(&s, start(), t0(), &cfg).state;
+    let t = step(&running, start(), t0(), &cfg);
+    assert_eq!(t.state.phase, running.phase);
+    assert!(t.rejected.is_some());
+    assert_eq!(t.effects.len(), 1);
+    assert!(
+        matches!(&t.effects[0], Effect::Notify(n) if n.kind == NotificationKind::AlreadyRunning)
+    );
+}
+
+#[test]
+fn abort_ends_waiting_flows_but_not_running_upgrades() {
+    let cfg = OrchestratorConfig::default();
+    let mut w = World::default_world();
+    w.findings = vec![warning()];
+    let mut r = Run::new(cfg.clone());
+    r.drive(&mut w, start(), 500);
+    assert_eq!(r.state.phase.status(), "waiting_for_alert_acknowledgement");
+    let t = step(&r.state, Event::Abort, r.now, &cfg);
+    assert_eq!(t.state.phase.status(), "failed");
+    assert_eq!(t.state.last_error.as_deref(), Some("aborted"));
+    assert!(t.effects.iter().all(|e| !e.is_action()));
+
+    let mut w = World::default_world();
+    w.upgrade_polls = usize::MAX;
+    let mut r = Run::new(cfg.clone());
+    r.drive(&mut w, start(), 30);
+    assert_eq!(r.state.phase.status(), "upgrading_sddcManager");
+    let t = step(&r.state, Event::Abort, r.now, &cfg);
+    assert_eq!(t.state.phase, r.state.phase);
+    assert!(
+        t.rejected
+            .as_deref()
+            .unwrap_or("")
+            .contains("cannot be stopped")
+    );
+}
+
+#[test]
+fn download_only_flow_returns_to_idle() {
+    let mut w = World::default_world();
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(
+        &mut w,
+        Event::Start {
+            release: release(),
+            download_only: true,
+        },
+        200,
+    );
+    assert_eq!(
+        r.statuses,
+        [
+            "waiting_for_initiation",
+            "downloading_bundles",
+            "waiting_for_initiation"
+        ]
+    );
+    assert_eq!(w.downloads.len(), 5);
+    assert!(w.started_upgrades.is_empty());
+    assert!(
+        r.notifications
+            .contains(&NotificationKind::DownloadsCompleted)
+    );
+}
+
+#[test]
+fn resume_reattaches_by_id_and_by_listing() {
+    let cfg = OrchestratorConfig::default();
+    let mut w = World::default_world();
+    w.todo.remove(0);
+    w.check_polls = usize::MAX;
+    let mut r = Run::new(cfg.clone());
+    r.drive(&mut w, start(), 40);
+    assert!(matches!(r.state.phase, Phase::EvaluatingPrechecks { .. }));
+    let t = step(&r.state, Event::Resumed, r.now, &cfg);
+    assert_eq!(t.effects, vec![Effect::PollCheckRun("run-1".into())]);
+
+    // crash between POST check-sets and persisting the id: look it up, never re-POST blindly
+    let mut s = r.state.clone();
+    s.phase = Phase::RunningPrechecks {
+        query: CheckQuery {
+            query_id: "q".into(),
+            resources: vec![],
+        },
+        requested_at: r.now,
+    };
+    let t = step(&s, Event::Resumed, r.now, &cfg);
+    assert!(matches!(t.effects[..], [Effect::FindCheckRun { .. }]));
+    let t = step(
+        &t.state,
+        Event::CheckRunFound(Ok(Some("run-9".into()))),
+        r.now,
+        &cfg,
+    );
+    assert_eq!(t.effects, vec![Effect::PollCheckRun("run-9".into())]);
+
+    // crash around POST /v1/upgrades
+    let mut s = r.state.clone();
+    s.phase = Phase::UpgradingSddcManager {
+        bundle_id: "b-sddc".into(),
+        upgrade_id: None,
+        step: SddcStep::Starting,
+        deadline: r.now + chrono::Duration::hours(4),
+        outage_seen: false,
+    };
+    let t = step(&s, Event::Resumed, r.now, &cfg);
+    assert!(
+        matches!(&t.effects[..], [Effect::FindUpgrade { bundle_id, .. }] if bundle_id == "b-sddc")
+    );
+}
+
+#[test]
+fn resumed_download_is_not_requested_twice() {
+    let cfg = OrchestratorConfig::default();
+    let mut w = World::default_world();
+    let mut r = Run::new(cfg.clone());
+    // stop right after the first download request was confirmed
+    r.drive(&mut w, start(), 4);
+    assert!(matches!(r.state.phase, Phase::DownloadingBundles { .. }));
+    let requested: BTreeSet<String> = w.downloads.iter().cloned().collect();
+    let t = step(&r.state, Event::Resumed, r.now, &cfg);
+    let Effect::CheckBundles(ids) = &t.effects[0] else {
+        panic!("{:?}", t.effects)
+    };
+    // b-sddc was confirmed but VCF still shows PENDING: it must not be PATCHed again;
+    // b-nsx was sent but its answer never persisted, and VCF is downloading it.
+    assert!(requested.contains("b-sddc") && requested.contains("b-nsx"));
+    let states = ids
+        .iter()
+        .map(|id| {
+            let st = if id == "b-nsx" {
+                DownloadState::InProgress
+            } else {
+                DownloadState::NotStarted
+            };
+            (id.clone(), Ok(st))
+        })
+        .collect();
+    let mut state = step(&t.state, Event::BundleStates(states), r.now, &cfg);
+    let mut patched = vec![];
+    for _ in 0..20 {
+        match state.effects.iter().find(|e| e.is_action()) {
+            Some(Effect::StartDownload(id)) => {
+                patched.push(id.clone());
+                let ev = Event::DownloadRequested {
+                    bundle_id: id.clone(),
+                    result: Ok(()),
+                };
+                state = step(&state.state, ev, r.now, &cfg);
+            }
+            _ => break,
+        }
+    }
+    for id in &patched {
+        assert!(!requested.contains(id), "{id} requested twice");
+    }
+}
+
+// === properties ===
+
+fn arb_event() -> impl Strategy<Value = Event> {
+    let fail = prop_oneof![
+        Just(ApiFailure::transient("503")),
+        Just(ApiFailure::permanent("404"))
+    ];
+    let op = prop_oneof![
+        Just(OpState::Running),
+        Just(OpState::Succeeded),
+        Just(OpState::Failed("x".into()))
+    ];
+    let snap = (any::<bool>(), any::<bool>(), 0usize..4).prop_map(|(fb, sddc, n)| {
+        let mut ups = vec![];
+        if fb {
+            ups.push(upg("b-fallback", "VMWARE_SOFTWARE", "VCENTER", true));
+        }
+        if sddc {
+            ups.push(upg("b-sddc", "SDDC_MANAGER", "SDDC_MANAGER", true));
+        }
+        for i in 0..n {
+            ups.push(upg(&format!("b-{i}"), "VMWARE_SOFTWARE", "HOST", i == 0));
+        }
+        UpgradablesSnapshot {
+            upgradables: ups,
+            cluster_ids: vec!["cl".into()],
+        }
+    });
+    let ds = prop_oneof![
+        Just(DownloadState::NotStarted),
+        Just(DownloadState::InProgress),
+        Just(DownloadState::Done),
+        Just(DownloadState::Failed)
+    ];
+    prop_oneof![
+        Just(start()),
+        Just(Event::Start {
+            release: release(),
+            download_only: true
+        }),
+        Just(Event::NoUpdate {
+            current_version: None
+        }),
+        Just(Event::Acknowledge),
+        Just(Event::Abort),
+        any::<bool>().prop_map(Event::SetIgnoreAlerts),
+        Just(Event::Resumed),
+        Just(Event::Tick),
+        Just(Event::Tick),
+        Just(Event::Tick),
+        Just(Event::BundlesListed(Ok(vec![
+            bundle("b-sddc", "SDDC_MANAGER", false),
+            bundle("b-fallback", "VCENTER", true),
+        ]))),
+        ds.prop_map(|s| Event::BundleStates(vec![
+            ("b-sddc".into(), Ok(s)),
+            ("b-fallback".into(), Ok(s))
+        ])),
+        Just(Event::DownloadRequested {
+            bundle_id: "b-fallback".into(),
+            result: Ok(())
+        }),
+        Just(Event::TargetSet(Ok(()))),
+        snap.prop_map(|s| Event::Upgradables(Ok(s))),
+        fail.clone().prop_map(|f| Event::Upgradables(Err(f))),
+        Just(Event::UpgradeRequested(Ok("up-1".into()))),
+        fail.clone().prop_map(|f| Event::UpgradeRequested(Err(f))),
+        Just(Event::UpgradeFound(Ok(None))),
+        op.clone().prop_map(|o| Event::UpgradeState(Ok(o))),
+        fail.clone().prop_map(|f| Event::UpgradeState(Err(f))),
+        any::<bool>().prop_map(Event::ApiReady),
+        Just(Event::CheckSetsQueried(Ok(CheckQuery {
+            query_id: "q".into(),
+            resources: vec![]
+        }))),
+        Just(Event::CheckRunStarted(Ok("run".into()))),
+        Just(Event::CheckRunFound(Ok(None))),
+        (op.clone(), any::<bool>()).prop_map(|(o, warn)| Event::CheckRun(Ok(CheckRunReport {
+            state: o,
+            percent: None,
+            findings: if warn { vec![warning()] } else { vec![] }
+        }))),
+        any::<bool>().prop_map(|ok| Event::Validation(Ok(ValidationReport {
+            id: "v".into(),
+            execution_status: if ok {
+                "COMPLETED".into()
+            } else {
+                "FAILED".into()
+            },
+            running: false,
+            completed: ok,
+            problems: vec![]
+        }))),
+        fail.prop_map(|f| Event::CheckRun(Err(f))),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn invariants_hold_for_random_event_sequences(
+        events in proptest::collection::vec((arb_event(), 0u64..20_000), 1..120)
+    ) {
+        let cfg = OrchestratorConfig::default();
+        let mut s = FlowState::new(domain());
+        let mut now = t0();
+        for (ev, secs) in events {
+            now += chrono::Duration::seconds(secs as i64);
+            let was_failed = matches!(s.phase, Phase::Failed { .. });
+            let is_start = matches!(ev, Event::Start { .. });
+            let t = step(&s, ev, now, &cfg);
+            // at most one action per transition
+            prop_assert!(t.effects.iter().filter(|e| e.is_action()).count() <= 1);
+            for e in &t.effects {
+                // never an upgrade of a fallback bundle
+                if let Effect::StartUpgrade(req) = e {
+                    prop_assert!(!t.state.fallback_bundles.contains(&req.bundle_id));
+                    prop_assert!(req.bundle_id != "b-fallback");
+                }
+                // nothing but notifications after failed, until a new Start
+                if was_failed && !is_start {
+                    prop_assert!(!e.is_action(), "action after failed: {:?}", e);
+                }
+            }
+            // failed is reachable from every active phase (Abort or a timeout)
+            if t.state.is_active() {
+                let aborted = step(&t.state, Event::Abort, now, &cfg);
+                let timed_out = step(&t.state, Event::Tick, now + chrono::Duration::days(3650), &cfg);
+                let by_error = matches!(aborted.state.phase, Phase::Failed { .. })
+                    || matches!(timed_out.state.phase, Phase::Failed { .. })
+                    || t.state.phase.upgrade_task_running();
+                prop_assert!(by_error, "no way to failed from {:?}", t.state.phase);
+            }
+            // the view is always consistent and bounded
+            let v = t.state.view();
+            prop_assert!(v.logs_markdown.len() < 16 * 1024);
+            prop_assert_eq!(v.in_progress, t.state.is_active());
+            prop_assert!(upgrade_orchestrator::phase::STATUSES.contains(&v.status.as_str()));
+            s = t.state;
+        }
+    }
+
+    #[test]
+    fn running_upgrade_tasks_fail_on_permanent_errors_or_timeout(secs in 0i64..100_000) {
+        // every phase with a running VCF task still reaches failed (timeout), never hangs
+        let cfg = OrchestratorConfig::default();
+        let mut s = FlowState::new(domain());
+        s.target = Some(release());
+        s.phase = Phase::StartingUpgrades { step: UpgradeStep::Running {
+            upgrade_id: "u".into(),
+            request: upgrade_orchestrator::api::UpgradeRequest {
+                bundle_id: "b".into(), resource_type: "DOMAIN".into(), resource_ids: vec!["dom-1".into()],
+            },
+            component: "VCENTER".into(),
+            deadline: t0() + chrono::Duration::hours(3),
+        }};
+        let now = t0() + chrono::Duration::seconds(secs);
+        let t = step(&s, Event::Tick, now, &cfg);
+        if now >= t0() + chrono::Duration::hours(3) {
+            prop_assert_eq!(t.state.phase.status(), "failed");
+        } else {
+            prop_assert_eq!(t.effects, vec![Effect::PollUpgrade("u".into())]);
+        }
+    }
+}
