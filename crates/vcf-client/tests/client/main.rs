@@ -1,0 +1,9 @@
+//! Integration tests of the SDDC Manager client: request contracts and error classes against
+//! wiremock, token renewal with an injected clock, TLS against a local HTTPS server, and the
+//! client against the simulator.
+
+mod auth;
+mod contracts;
+mod errors;
+mod support;
+mod tls;
