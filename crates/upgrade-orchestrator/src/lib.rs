@@ -17,6 +17,8 @@ pub mod logbook;
 pub mod machine;
 pub mod notify;
 pub mod phase;
+pub mod store;
+mod vcf;
 
 pub use api::{ApiFailure, VcfApi};
 pub use config::OrchestratorConfig;

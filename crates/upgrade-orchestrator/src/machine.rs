@@ -561,7 +561,6 @@ impl Machine<'_> {
                  Abort is possible while waiting for downloads, prechecks or acknowledgement",
                 self.s.domain.name
             );
-            self.notify(NotificationKind::Info, msg.clone());
             self.reject(msg);
             return;
         }
@@ -1020,7 +1019,9 @@ impl Machine<'_> {
             .iter()
             .filter(|u| u.available && !u.completed)
             .filter(|u| !self.s.fallback_bundles.contains(&u.bundle_id))
-            .filter(|u| !self.s.applied_bundles.contains(&u.bundle_id))
+            // ESXi offers the same bundle once per cluster, so only an SDDC Manager bundle
+            // already applied by this flow is treated as done.
+            .filter(|u| !(u.is_sddc_manager() && self.s.applied_bundles.contains(&u.bundle_id)))
             .collect()
     }
 
@@ -1463,7 +1464,9 @@ impl Machine<'_> {
             .iter()
             .filter(|u| !u.completed)
             .filter(|u| !self.s.fallback_bundles.contains(&u.bundle_id))
-            .filter(|u| !self.s.applied_bundles.contains(&u.bundle_id))
+            // ESXi offers the same bundle once per cluster, so only an SDDC Manager bundle
+            // already applied by this flow is treated as done.
+            .filter(|u| !(u.is_sddc_manager() && self.s.applied_bundles.contains(&u.bundle_id)))
             .count();
         self.s.upgrades_total = self
             .s

@@ -1,0 +1,502 @@
+//! [`VcfApi`] over [`vcf_client::VcfClient`]: maps client models and errors to the small types
+//! the state machine works on.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use vcf_client::{
+    AssessmentOutput, BomEntry, CheckSetQueryDomain, CheckSetQueryInput, CheckSetResource,
+    CheckSetRunInput, CheckSetSelection, Release, ResourceUpgradeSpec, Status, UpgradeSpec,
+    VcfClient, VcfError, VcfVersion,
+};
+
+use crate::api::{
+    ApiFailure, ApiResult, BomItem, BundleInfo, CheckQuery, CheckResource, CheckRunReport,
+    DownloadState, Finding, FindingSeverity, FoundUpgrade, OpState, TargetRelease,
+    UpgradableInfo, UpgradablesSnapshot, UpgradeRequest, ValidationReport, VcfApi,
+};
+
+impl From<VcfError> for ApiFailure {
+    fn from(e: VcfError) -> Self {
+        // 401/403 after the client's own re-login, and 5xx with a VCF error body, are also
+        // worth another try on the next poll (SDDC Manager restarting, inventory settling).
+        let transient = e.is_transient()
+            || matches!(e, VcfError::Auth { .. })
+            || e.http_status().is_some_and(|s| s >= 500);
+        Self {
+            message: e.to_string(),
+            transient,
+        }
+    }
+}
+
+fn download_state(status: Option<&Status>) -> DownloadState {
+    match status {
+        Some(s) if s.is_success() => DownloadState::Done,
+        Some(s) if s.is_failure() => DownloadState::Failed,
+        Some(Status::Pending | Status::Available | Status::Unknown) | None => {
+            DownloadState::NotStarted
+        }
+        Some(s) if s.is_running() => DownloadState::InProgress,
+        Some(_) => DownloadState::NotStarted,
+    }
+}
+
+fn op_state(status: Option<&Status>) -> OpState {
+    match status {
+        Some(s) if s.is_success() => OpState::Succeeded,
+        Some(s) if s.is_running() => OpState::Running,
+        Some(Status::Draft) | None => OpState::Running,
+        Some(s) => OpState::Failed(s.as_str().to_owned()),
+    }
+}
+
+fn release_of(target: &TargetRelease) -> Release {
+    Release {
+        version: target.version.clone(),
+        release_date: target.release_date.clone(),
+        bom: target
+            .bom
+            .iter()
+            .map(|b| BomEntry {
+                name: b.name.clone(),
+                version: b.version.clone(),
+                ..BomEntry::default()
+            })
+            .collect(),
+        ..Release::default()
+    }
+}
+
+/// The BOM entry name a check-set resource type is upgraded by.
+fn bom_name(resource_type: &str) -> &'static str {
+    let t = resource_type.to_ascii_uppercase();
+    if t.starts_with("SDDC") {
+        "SDDC_MANAGER_VCF"
+    } else if t.starts_with("NSX") {
+        "NSX_T_MANAGER"
+    } else if t.starts_with("VCENTER") || t == "PSC" {
+        "VCENTER"
+    } else {
+        "ESX_HOST"
+    }
+}
+
+fn finding(node: &vcf_client::ApiError) -> Option<Finding> {
+    let severity = match node.severity().as_deref() {
+        Some("ERROR" | "CRITICAL") => FindingSeverity::Error,
+        Some("WARNING" | "WARN") => FindingSeverity::Warning,
+        _ => return None,
+    };
+    let ctx = |k: &str| {
+        node.context
+            .get(k)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    Some(Finding {
+        severity,
+        resource: ctx("resourceName")
+            .or_else(|| ctx("resourceId"))
+            .or_else(|| ctx("resource"))
+            .unwrap_or_else(|| "-".to_owned()),
+        check: ctx("validationName")
+            .or_else(|| node.error_code.clone())
+            .unwrap_or_else(|| "check".to_owned()),
+        message: node.message.clone().unwrap_or_else(|| node.summary()),
+        remediation: node.remediation_message.clone(),
+    })
+}
+
+fn check_report(out: &AssessmentOutput) -> CheckRunReport {
+    let state = op_state(out.status.as_ref());
+    let findings = if state == OpState::Running {
+        Vec::new()
+    } else {
+        out.findings().into_iter().filter_map(finding).collect()
+    };
+    let percent = out
+        .discovery_progress
+        .as_ref()
+        .and_then(|p| p.percentage_complete)
+        .and_then(|p| u8::try_from(p.clamp(0, 100)).ok());
+    CheckRunReport {
+        state,
+        percent,
+        findings,
+    }
+}
+
+fn validation_report(v: &vcf_client::Validation) -> ValidationReport {
+    let status = v.execution_status.as_ref();
+    let running = status.is_none_or(Status::is_running);
+    let raw = status.map_or("UNKNOWN", Status::as_str).to_owned();
+    ValidationReport {
+        id: v.id.clone(),
+        completed: status.is_some_and(|s| *s == Status::Successful),
+        running,
+        execution_status: raw,
+        problems: v
+            .validation_checks
+            .iter()
+            .filter(|c| {
+                c.severity
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("ERROR"))
+                    || c.result_status.as_ref().is_some_and(Status::is_failure)
+            })
+            .map(|c| {
+                let mut text = c.description.clone().unwrap_or_default();
+                if let Some(e) = &c.error_response {
+                    text.push_str(": ");
+                    text.push_str(&e.summary());
+                }
+                text
+            })
+            .collect(),
+    }
+}
+
+#[async_trait]
+impl VcfApi for VcfClient {
+    async fn next_release(&self, domain_id: &str) -> ApiResult<Option<TargetRelease>> {
+        let current = self
+            .releases(Some(domain_id))
+            .await?
+            .into_iter()
+            .filter_map(|r| r.version.parse::<VcfVersion>().ok().map(|v| (v, r)))
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .ok_or_else(|| {
+                ApiFailure::permanent(format!("no current release known for domain {domain_id}"))
+            })?;
+        let future = self.future_releases(domain_id).await?;
+        Ok(vcf_client::select_next_release(&current.0, &future).map(|r| TargetRelease {
+            version: r.version.clone(),
+            current_version: current.1.version.clone(),
+            release_date: r.release_date.clone(),
+            bom: r
+                .bom
+                .iter()
+                .map(|b| BomItem {
+                    name: b.name.clone(),
+                    version: b.version.clone(),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn release_bundles(&self, target: &TargetRelease) -> ApiResult<Vec<BundleInfo>> {
+        let all = self.bundles().await?;
+        let release = release_of(target);
+        let bom: Vec<&str> = target.bom.iter().map(|b| b.version.as_str()).collect();
+        Ok(vcf_client::release_bundles(&release, &all)
+            .into_iter()
+            .map(|b| {
+                let versions: Vec<&str> = b
+                    .version
+                    .iter()
+                    .map(String::as_str)
+                    .chain(b.components.iter().filter_map(|c| c.to_version.as_deref()))
+                    .collect();
+                let exact = versions.iter().any(|v| bom.contains(v));
+                let install_only = !b.components.is_empty()
+                    && b.components.iter().all(|c| {
+                        c.image_type
+                            .as_deref()
+                            .is_some_and(|t| t.eq_ignore_ascii_case("INSTALL"))
+                    });
+                BundleInfo {
+                    id: b.id.clone(),
+                    component: b
+                        .components
+                        .iter()
+                        .filter_map(|c| c.kind.clone())
+                        .next()
+                        .or_else(|| b.kind.clone())
+                        .unwrap_or_default(),
+                    version: b.version.clone().unwrap_or_default(),
+                    fallback: !exact || install_only,
+                    state: download_state(b.download_status.as_ref()),
+                }
+            })
+            .collect())
+    }
+
+    async fn bundle_state(&self, bundle_id: &str) -> ApiResult<DownloadState> {
+        let b = self.bundle(bundle_id).await?;
+        Ok(download_state(b.download_status.as_ref()))
+    }
+
+    async fn start_download(&self, bundle_id: &str) -> ApiResult<()> {
+        match self.download_bundle(bundle_id).await {
+            Ok(_) => Ok(()),
+            // "Only one download can be triggered for a bundle": it is already downloading.
+            Err(e) if e.http_status() == Some(409) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn set_target_version(&self, domain_id: &str, version: &str) -> ApiResult<()> {
+        Ok(VcfClient::set_target_version(self, domain_id, version).await?)
+    }
+
+    async fn upgradables(
+        &self,
+        domain_id: &str,
+        version: &str,
+    ) -> ApiResult<UpgradablesSnapshot> {
+        let list = VcfClient::upgradables(self, domain_id, Some(version)).await?;
+        let upgradables: Vec<UpgradableInfo> = list
+            .iter()
+            .map(|u| {
+                let status = u.status.clone().unwrap_or(Status::Unknown);
+                UpgradableInfo {
+                    bundle_id: u.bundle_id.clone(),
+                    bundle_type: u.bundle_type.clone().unwrap_or_default(),
+                    component: u
+                        .software_components
+                        .iter()
+                        .filter_map(|c| c.kind.clone())
+                        .next()
+                        .unwrap_or_default(),
+                    available: status == Status::Available,
+                    completed: status.is_success()
+                        || matches!(&status, Status::Other(s) if s.eq_ignore_ascii_case("UPGRADED")),
+                }
+            })
+            .collect();
+        let esxi_available = upgradables.iter().any(|u| u.available && u.is_esxi());
+        let mut cluster_ids = Vec::new();
+        if esxi_available {
+            cluster_ids = self
+                .cluster_upgradables(domain_id, Some(version))
+                .await?
+                .into_iter()
+                .map(|c| c.resource_id)
+                .collect();
+            if cluster_ids.is_empty() {
+                // Fall back to the clusters the ESXi upgradables name.
+                cluster_ids = list
+                    .iter()
+                    .filter_map(|u| u.resource.as_ref())
+                    .filter(|r| {
+                        r.kind
+                            .as_deref()
+                            .is_some_and(|k| k.eq_ignore_ascii_case("CLUSTER"))
+                    })
+                    .filter_map(|r| r.resource_id.clone())
+                    .collect();
+            }
+        }
+        Ok(UpgradablesSnapshot {
+            upgradables,
+            cluster_ids,
+        })
+    }
+
+    async fn start_upgrade(&self, request: &UpgradeRequest) -> ApiResult<String> {
+        let spec = UpgradeSpec {
+            bundle_id: request.bundle_id.clone(),
+            resource_type: request.resource_type.clone(),
+            resource_upgrade_specs: request
+                .resource_ids
+                .iter()
+                .map(|id| ResourceUpgradeSpec {
+                    resource_id: id.clone(),
+                    upgrade_now: Some(true),
+                    ..ResourceUpgradeSpec::default()
+                })
+                .collect(),
+            ..UpgradeSpec::default()
+        };
+        Ok(VcfClient::start_upgrade(self, &spec).await?.id)
+    }
+
+    async fn upgrade_state(&self, upgrade_id: &str) -> ApiResult<OpState> {
+        let u = self.upgrade(upgrade_id).await?;
+        Ok(op_state(u.status.as_ref()))
+    }
+
+    async fn find_upgrade(
+        &self,
+        bundle_id: &str,
+        resource_ids: &[String],
+    ) -> ApiResult<Option<FoundUpgrade>> {
+        let all = self.upgrades().await?;
+        let mut matching: Vec<FoundUpgrade> = all
+            .iter()
+            .filter(|u| u.bundle_id.as_deref() == Some(bundle_id))
+            .filter(|u| {
+                u.resource_upgrade_specs.is_empty()
+                    || u
+                        .resource_upgrade_specs
+                        .iter()
+                        .any(|s| resource_ids.contains(&s.resource_id))
+            })
+            .map(|u| FoundUpgrade {
+                id: u.id.clone(),
+                state: op_state(u.status.as_ref()),
+            })
+            .filter(|f| !matches!(f.state, OpState::Failed(_)))
+            .collect();
+        // A running one first; otherwise the last (newest) successful one.
+        if let Some(pos) = matching.iter().position(|f| f.state == OpState::Running) {
+            return Ok(Some(matching.swap_remove(pos)));
+        }
+        Ok(matching.pop())
+    }
+
+    async fn api_ready(&self) -> bool {
+        match self.domains().await {
+            Ok(_) => true,
+            Err(VcfError::Auth { .. }) => self.login().await.is_ok() && self.domains().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    async fn query_check_sets(&self, domain_id: &str) -> ApiResult<CheckQuery> {
+        let q = CheckSetQueryInput {
+            check_set_type: "UPGRADE".to_owned(),
+            domains: vec![CheckSetQueryDomain {
+                domain_id: domain_id.to_owned(),
+                ..CheckSetQueryDomain::default()
+            }],
+        };
+        let r = VcfClient::query_check_sets(self, &q).await?;
+        Ok(CheckQuery {
+            query_id: r.query_id.clone(),
+            resources: r
+                .resources
+                .iter()
+                .map(|res| CheckResource {
+                    resource_id: res.resource_id.clone().unwrap_or_default(),
+                    resource_name: res.resource_name.clone().unwrap_or_default(),
+                    resource_type: res.resource_type.clone().unwrap_or_default(),
+                    check_set_ids: res
+                        .check_sets
+                        .iter()
+                        .map(|c| c.check_set_id.clone())
+                        .collect(),
+                    raw: serde_json::to_value(res).unwrap_or_default(),
+                })
+                .collect(),
+        })
+    }
+
+    async fn start_check_run(
+        &self,
+        query: &CheckQuery,
+        target: &TargetRelease,
+    ) -> ApiResult<String> {
+        let version_of = |resource_type: &str| {
+            let name = bom_name(resource_type);
+            target
+                .bom
+                .iter()
+                .find(|b| b.name == name)
+                .map(|b| b.version.clone())
+        };
+        let resources: Vec<CheckSetSelection> = query
+            .resources
+            .iter()
+            .map(|r| {
+                let full: CheckSetResource =
+                    serde_json::from_value(r.raw.clone()).unwrap_or_default();
+                CheckSetSelection {
+                    resource_name: r.resource_name.clone(),
+                    resource_id: r.resource_id.clone(),
+                    resource_type: r.resource_type.clone(),
+                    domain: full.domain,
+                    check_sets: full.check_sets,
+                }
+            })
+            .collect();
+        let meta_resources: Vec<serde_json::Value> = query
+            .resources
+            .iter()
+            .map(|r| {
+                json!({
+                    "type": r.resource_type,
+                    "id": r.resource_id,
+                    "name": r.resource_name,
+                    "targetVersion": version_of(&r.resource_type),
+                })
+            })
+            .collect();
+        let run = CheckSetRunInput {
+            query_id: query.query_id.clone(),
+            resources,
+            metadata: Some(json!({
+                "targetVersion": target.version,
+                "resources": meta_resources,
+            })),
+        };
+        Ok(VcfClient::start_check_run(self, &run).await?.id)
+    }
+
+    async fn find_check_run(
+        &self,
+        _domain_id: &str,
+        _since: DateTime<Utc>,
+    ) -> ApiResult<Option<String>> {
+        // The run is a task (task id == run id). Only a run still in progress can be the one
+        // this flow started and lost the answer of; a finished one is indistinguishable from
+        // an older attempt's, so a new run is started then.
+        let tasks = self.tasks().await?;
+        Ok(tasks
+            .into_iter()
+            .filter(|t| {
+                let kind = t.kind.as_deref().unwrap_or("").to_ascii_uppercase();
+                kind.contains("CHECK") || kind.contains("ASSESSMENT")
+            })
+            .filter(|t| t.status.as_ref().is_some_and(Status::is_running))
+            .max_by(|a, b| a.creation_timestamp.cmp(&b.creation_timestamp))
+            .map(|t| t.id))
+    }
+
+    async fn check_run(&self, run_id: &str) -> ApiResult<CheckRunReport> {
+        Ok(check_report(&VcfClient::check_run(self, run_id).await?))
+    }
+
+    async fn start_validation(
+        &self,
+        domain_id: &str,
+        version: &str,
+    ) -> ApiResult<ValidationReport> {
+        Ok(validation_report(
+            &VcfClient::start_validation(self, domain_id, version).await?,
+        ))
+    }
+
+    async fn validation(&self, validation_id: &str) -> ApiResult<ValidationReport> {
+        Ok(validation_report(
+            &VcfClient::validation(self, validation_id).await?,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_download_and_op_states() {
+        let p = |s: &str| Status::parse(s);
+        assert_eq!(download_state(Some(&p("SUCCESSFUL"))), DownloadState::Done);
+        assert_eq!(download_state(Some(&p("IN_PROGRESS"))), DownloadState::InProgress);
+        assert_eq!(download_state(Some(&p("SCHEDULED"))), DownloadState::InProgress);
+        assert_eq!(download_state(Some(&p("PENDING"))), DownloadState::NotStarted);
+        assert_eq!(download_state(Some(&p("FAILED"))), DownloadState::Failed);
+        assert_eq!(op_state(Some(&p("INPROGRESS"))), OpState::Running);
+        assert_eq!(op_state(Some(&p("COMPLETED_WITH_SUCCESS"))), OpState::Succeeded);
+        assert!(matches!(op_state(Some(&p("COMPLETED_WITH_FAILURE"))), OpState::Failed(_)));
+    }
+
+    #[test]
+    fn check_set_resources_map_to_bom_names() {
+        assert_eq!(bom_name("SDDC_MANAGER"), "SDDC_MANAGER_VCF");
+        assert_eq!(bom_name("NSXT_MANAGER"), "NSX_T_MANAGER");
+        assert_eq!(bom_name("VCENTER"), "VCENTER");
+        assert_eq!(bom_name("ESXI"), "ESX_HOST");
+    }
+}
