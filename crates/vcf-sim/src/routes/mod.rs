@@ -1,0 +1,282 @@
+//! The HTTP surface: the VCF `/v1` endpoints (one module per API area), the `/sim/`
+//! test endpoints, and the gate every `/v1` request passes first (request log, outage
+//! phase, injected 5xx, bearer token check).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::scenario::Scenario;
+use crate::state::{ApiPhase, LogEntry, SimState};
+use crate::tokens::TokenError;
+
+pub mod auth;
+pub mod bundles;
+pub mod checksets;
+pub mod inventory;
+pub mod releases;
+pub mod sim;
+pub mod tasks;
+pub mod upgradables;
+pub mod upgrades;
+
+/// State shared by every handler.
+#[derive(Debug)]
+pub struct Shared {
+    /// The simulation (a std mutex: it is never held across an await).
+    pub state: Mutex<SimState>,
+    /// The scenario, for `/sim/reset`.
+    pub scenario: Arc<Scenario>,
+    /// The time scale.
+    pub time_scale: f64,
+}
+
+/// Handle to the shared state.
+pub type App = Arc<Shared>;
+
+impl Shared {
+    /// Locks the simulation; a handler that panicked cannot leave it half-updated in a
+    /// way that matters for a simulator, so a poisoned lock is simply taken over.
+    pub fn lock(&self) -> MutexGuard<'_, SimState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Result of a handler.
+pub type ApiResult = Result<Response, ApiError>;
+
+/// A JSON response with a status.
+pub fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// 200 with a JSON body.
+pub fn ok(body: Value) -> ApiResult {
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// The spec's `PageOf<T>` wrapper holding everything in one page.
+pub fn page(elements: Vec<Value>) -> Value {
+    let n = elements.len();
+    json!({
+        "elements": elements,
+        "pageMetadata": {
+            "pageNumber": 0,
+            "pageSize": n,
+            "totalElements": n,
+            "totalPages": 1,
+        }
+    })
+}
+
+/// Parses a JSON request body.
+///
+/// # Errors
+/// 400 with an `Error` body when the body is not JSON.
+pub fn parse_body(bytes: &[u8]) -> Result<Value, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "REQUEST_BODY_MISSING",
+            "Required request body is missing",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request("MALFORMED_REQUEST_BODY", format!("JSON parse error: {e}"))
+    })
+}
+
+/// The router for a shared state.
+pub fn router(app: App) -> Router {
+    let v1 = Router::new()
+        .route("/v1/tokens", post(auth::create))
+        .route("/v1/tokens/access-token/refresh", patch(auth::refresh))
+        .route(
+            "/v1/tokens/refresh-token",
+            axum::routing::delete(auth::revoke),
+        )
+        .route("/v1/domains", get(inventory::domains))
+        .route("/v1/domains/{id}", get(inventory::domain))
+        .route("/v1/clusters", get(inventory::clusters))
+        .route("/v1/clusters/{id}", get(inventory::cluster))
+        .route("/v1/hosts", get(inventory::hosts))
+        .route("/v1/hosts/{id}", get(inventory::host))
+        .route("/v1/sddc-managers", get(inventory::sddc_managers))
+        .route("/v1/sddc-managers/{id}", get(inventory::sddc_manager))
+        .route("/v1/releases", get(releases::releases))
+        .route("/v1/releases/domains", get(releases::domain_views))
+        .route(
+            "/v1/releases/domains/{id}",
+            get(releases::domain_view).patch(releases::set_target),
+        )
+        .route(
+            "/v1/releases/domains/{id}/future-releases",
+            get(releases::future_releases),
+        )
+        .route(
+            "/v1/releases/domains/{id}/validations",
+            post(releases::start_validation),
+        )
+        .route(
+            "/v1/releases/domains/validations/{id}",
+            get(releases::validation),
+        )
+        .route("/v1/bundles", get(bundles::list))
+        .route(
+            "/v1/bundles/{id}",
+            get(bundles::get_one).patch(bundles::download),
+        )
+        .route("/v1/upgradables/domains/{id}", get(upgradables::domain))
+        .route(
+            "/v1/upgradables/domains/{id}/clusters",
+            get(upgradables::clusters),
+        )
+        .route("/v1/system/check-sets/queries", post(checksets::query))
+        .route("/v1/system/check-sets", post(checksets::run))
+        .route("/v1/system/check-sets/{id}", get(checksets::result))
+        .route("/v1/upgrades", post(upgrades::start).get(upgrades::list))
+        .route(
+            "/v1/upgrades/{id}",
+            get(upgrades::get_one).patch(upgrades::commit),
+        )
+        .route(
+            "/v1/upgrades/{id}/prechecks",
+            post(upgrades::start_precheck),
+        )
+        .route(
+            "/v1/upgrades/{id}/prechecks/{precheckId}",
+            get(upgrades::precheck),
+        )
+        .route("/v1/tasks", get(tasks::list))
+        .route("/v1/tasks/{id}", get(tasks::get_one).patch(tasks::retry))
+        .route_layer(middleware::from_fn_with_state(app.clone(), gate));
+    let sim = Router::new()
+        .route("/sim/requests", get(sim::requests))
+        .route("/sim/log", get(sim::log))
+        .route("/sim/faults", post(sim::faults).get(sim::get_faults))
+        .route("/sim/reset", post(sim::reset))
+        .route("/sim/state", get(sim::state));
+    v1.merge(sim).fallback(not_found).with_state(app)
+}
+
+async fn not_found(req: Request) -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "RESOURCE_NOT_FOUND",
+        format!("No endpoint {} {}", req.method(), req.uri().path()),
+    )
+    .into_response()
+}
+
+/// The HTML page an unready SDDC Manager's reverse proxy answers with.
+const UNAVAILABLE_HTML: &str = "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "text/html")],
+        UNAVAILABLE_HTML,
+    )
+        .into_response()
+}
+
+fn is_token_endpoint(path: &str) -> bool {
+    path == "/v1/tokens" || path.starts_with("/v1/tokens/")
+}
+
+fn check_bearer(s: &SimState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    if token.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "AUTHENTICATION_REQUIRED",
+            "Full authentication is required to access this resource",
+        )
+        .with_remediation("Obtain an access token with POST /v1/tokens"));
+    }
+    s.tokens.check(token).map_err(|e| {
+        let (code, message) = match e {
+            TokenError::Unknown => ("INVALID_TOKEN", "The access token is invalid"),
+            TokenError::Expired => ("TOKEN_EXPIRED", "The access token has expired"),
+            TokenError::Revoked => (
+                "INVALID_TOKEN",
+                "The access token is no longer valid: SDDC Manager restarted since it was issued",
+            ),
+        };
+        ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+            .with_remediation("Refresh the access token or log in again")
+    })
+}
+
+/// Runs before every `/v1` handler: outage phase, injected errors, authentication; then
+/// logs the request with its endpoint template.
+async fn gate(State(app): State<App>, req: Request<Body>, next: Next) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| path.clone());
+    let early = {
+        let mut s = app.lock();
+        match s.api_phase() {
+            ApiPhase::Refused | ApiPhase::Unready => Some(unavailable()),
+            ApiPhase::Up => {
+                if s.faults.next_request_fails() {
+                    let n = s.faults.counter();
+                    let (status, code) = if n % 2 == 0 {
+                        (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR")
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
+                    };
+                    Some(
+                        ApiError::new(
+                            status,
+                            code,
+                            "Injected failure: the service could not process the request",
+                        )
+                        .into_response(),
+                    )
+                } else if !is_token_endpoint(&path) {
+                    check_bearer(&s, req.headers())
+                        .err()
+                        .map(IntoResponse::into_response)
+                } else {
+                    None
+                }
+            }
+        }
+    };
+    let response = match early {
+        Some(r) => r,
+        None => next.run(req).await,
+    };
+    let mut s = app.lock();
+    let at = crate::clock::iso(chrono::Utc::now());
+    s.record(LogEntry {
+        endpoint: format!("{method} {template}"),
+        method,
+        path,
+        query,
+        status: response.status().as_u16(),
+        at,
+    });
+    response
+}

@@ -1,0 +1,339 @@
+//! Release endpoints: the catalogue (`/v1/releases`), a domain's future releases with
+//! their applicability, the domain's target version (`/v1/releases/domains`) and domain
+//! release validations.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use super::{ApiResult, App, json_response, ok, page, parse_body};
+use crate::error::ApiError;
+use crate::inventory::Release;
+use crate::state::SimState;
+use crate::version;
+
+/// `Release` JSON.
+pub fn release_json(r: &Release) -> Value {
+    let mut v = json!({
+        "product": "VCF",
+        "version": r.version,
+        "minCompatibleVcfVersion": r.min_compatible,
+        "description": r.description,
+        "releaseDate": r.release_date,
+        "bom": r.bom.iter().map(|b| json!({
+            "name": b.name,
+            "version": b.version,
+            "publicName": b.public_name,
+            "releaseURL": format!("https://docs.vmware.com/en/VMware-Cloud-Foundation/{}/rn/vmware-cloud-foundation-{}-release-notes/index.html", crate::version::base(&r.version), r.version.replace('.', "")),
+        })).collect::<Vec<_>>(),
+        "sku": [],
+        "updates": [],
+        "patchBundles": [],
+    });
+    if let Some(eol) = &r.eol {
+        v["eol"] = json!(eol);
+    }
+    v
+}
+
+/// Why a release is not applicable to a domain: `(messageKey, message, arguments)`.
+pub fn not_applicable(
+    s: &SimState,
+    di: usize,
+    r: &Release,
+) -> Option<(&'static str, String, Vec<String>)> {
+    let current = &s.inv.domains[di].version;
+    if version::cmp(current, &r.min_compatible).is_lt() {
+        return Some((
+            "release.not.applicable.min.compatible.version",
+            format!(
+                "Domain version {current} is older than the minimum compatible version {}",
+                r.min_compatible
+            ),
+            vec![current.clone(), r.min_compatible.clone()],
+        ));
+    }
+    if let Some(req) = &r.requires
+        && version::cmp(current, req).is_lt()
+    {
+        return Some((
+            "release.not.applicable.stepping.stone",
+            format!("Upgrade to {req} is required first"),
+            vec![req.clone()],
+        ));
+    }
+    None
+}
+
+/// Releases newer than the domain's current version.
+fn future(s: &SimState, di: usize) -> Vec<&Release> {
+    let current = &s.inv.domains[di].version;
+    s.inv
+        .releases
+        .iter()
+        .filter(|r| version::cmp(&r.version, current).is_gt())
+        .collect()
+}
+
+/// Whether the domain has an applicable future release.
+pub fn has_applicable_future(s: &SimState, di: usize) -> bool {
+    future(s, di)
+        .into_iter()
+        .any(|r| not_applicable(s, di, r).is_none())
+}
+
+fn future_json(s: &SimState, di: usize, r: &Release) -> Value {
+    let mut v = release_json(r);
+    match not_applicable(s, di, r) {
+        None => {
+            v["applicabilityStatus"] = json!("APPLICABLE");
+            v["isApplicable"] = json!(true);
+            v["reasonsNotApplicable"] = json!([]);
+        }
+        Some((key, message, args)) => {
+            let pack = json!({"component": "LCM", "messageKey": key, "arguments": args, "message": message});
+            v["applicabilityStatus"] = json!("NOT_APPLICABLE");
+            v["isApplicable"] = json!(false);
+            v["notApplicableReason"] = json!(message);
+            v["reasonNotApplicable"] = pack.clone();
+            v["reasonsNotApplicable"] = json!([pack]);
+        }
+    }
+    v["warnings"] = json!([]);
+    v
+}
+
+fn domain_index(s: &SimState, id: &str) -> Result<usize, ApiError> {
+    s.inv
+        .domain_index(id)
+        .ok_or_else(|| ApiError::not_found("Domain", id))
+}
+
+/// `GET /v1/releases[?domainId=&versionEq=&versionGt=]`.
+pub async fn releases(
+    State(app): State<App>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let s = app.lock();
+    let mut list: Vec<&Release> = s.inv.releases.iter().collect();
+    if let Some(id) = q.get("domainId") {
+        let di = domain_index(&s, id)?;
+        let current = &s.inv.domains[di].version;
+        list.retain(|r| &r.version == current);
+    }
+    if let Some(v) = q.get("versionEq") {
+        list.retain(|r| &r.version == v);
+    }
+    if let Some(v) = q.get("versionGt") {
+        list.retain(|r| version::cmp(&r.version, v).is_gt());
+    }
+    ok(page(list.into_iter().map(release_json).collect()))
+}
+
+fn view_json(s: &SimState, di: usize) -> Value {
+    let d = &s.inv.domains[di];
+    json!({
+        "domainId": d.id,
+        "targetVersion": d.target.clone().unwrap_or_default(),
+        "patches": [],
+        "isCustomizedBom": false,
+    })
+}
+
+/// `GET /v1/releases/domains`.
+pub async fn domain_views(State(app): State<App>) -> ApiResult {
+    let s = app.lock();
+    ok(page(
+        (0..s.inv.domains.len()).map(|i| view_json(&s, i)).collect(),
+    ))
+}
+
+/// `GET /v1/releases/domains/{id}`.
+pub async fn domain_view(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+    let s = app.lock();
+    let di = domain_index(&s, &id)?;
+    ok(view_json(&s, di))
+}
+
+/// Checks a `DomainRelease` body: exactly a non-empty `targetVersion`; other spec keys are
+/// refused when empty (the real API answers 400 to `{"targetVersion": V, "patches": []}`).
+fn target_from_body(body: &Bytes) -> Result<String, ApiError> {
+    let v = parse_body(body)?;
+    let Some(obj) = v.as_object() else {
+        return Err(ApiError::bad_request(
+            "INVALID_DOMAIN_RELEASE_SPEC",
+            "The body must be a JSON object with targetVersion",
+        ));
+    };
+    for (k, val) in obj {
+        let empty = match val {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => false,
+        };
+        match k.as_str() {
+            "targetVersion" => {}
+            "targetVxRailVersion" | "targetSddcManagerVersion" | "patches" if empty => {
+                return Err(ApiError::bad_request(
+                    "INVALID_DOMAIN_RELEASE_SPEC",
+                    format!("Invalid value for {k}: it must not be empty"),
+                )
+                .with_args(&[k])
+                .with_remediation(
+                    "Send only the keys you need, e.g. {\"targetVersion\": \"5.2.1.0\"}",
+                ));
+            }
+            "targetVxRailVersion" | "targetSddcManagerVersion" | "patches" => {}
+            other => {
+                return Err(ApiError::bad_request(
+                    "INVALID_DOMAIN_RELEASE_SPEC",
+                    format!("Unknown field {other}"),
+                )
+                .with_args(&[other]));
+            }
+        }
+    }
+    match obj.get("targetVersion").and_then(Value::as_str) {
+        Some(t) if !t.is_empty() => Ok(t.to_string()),
+        _ => Err(ApiError::bad_request(
+            "INVALID_DOMAIN_RELEASE_SPEC",
+            "targetVersion is required",
+        )),
+    }
+}
+
+fn check_target(
+    s: &SimState,
+    di: usize,
+    target: &str,
+    unknown_status: StatusCode,
+) -> Result<(), ApiError> {
+    let Some(r) = s.inv.release(target) else {
+        return Err(ApiError::new(
+            unknown_status,
+            "RELEASE_NOT_FOUND",
+            format!("VCF target release {target} not found"),
+        )
+        .with_args(&[target]));
+    };
+    let current = &s.inv.domains[di].version;
+    if version::cmp(target, current).is_le() {
+        return Err(ApiError::bad_request(
+            "TARGET_VERSION_NOT_APPLICABLE",
+            format!("Target version {target} is not newer than the domain version {current}"),
+        )
+        .with_args(&[target, current]));
+    }
+    if let Some((_, message, _)) = not_applicable(s, di, r) {
+        return Err(ApiError::bad_request(
+            "TARGET_VERSION_NOT_APPLICABLE",
+            format!("Target version {target} is not applicable: {message}"),
+        )
+        .with_args(&[target]));
+    }
+    Ok(())
+}
+
+/// `PATCH /v1/releases/domains/{id}` with `{"targetVersion": V}`: 200, no body.
+pub async fn set_target(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    let target = target_from_body(&body)?;
+    let mut s = app.lock();
+    let di = domain_index(&s, &id)?;
+    let same = s.inv.domains[di].target.as_deref() == Some(target.as_str());
+    if !same {
+        check_target(&s, di, &target, StatusCode::NOT_FOUND)?;
+        s.inv.domains[di].target = Some(target);
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `Validation` JSON.
+pub fn validation_json(s: &SimState, vi: usize) -> Value {
+    let v = &s.validations[vi];
+    let t = s.now();
+    let done = t >= v.end;
+    let (exec, result) = match (done, v.fails) {
+        (false, _) => ("IN_PROGRESS", "UNKNOWN"),
+        (true, false) => ("COMPLETED", "SUCCEEDED"),
+        (true, true) => ("FAILED", "FAILED"),
+    };
+    let check_status = |fails: bool| match (done, fails) {
+        (false, _) => "IN_PROGRESS",
+        (true, false) => "SUCCEEDED",
+        (true, true) => "FAILED",
+    };
+    let mut bundles_check = json!({
+        "description": "Required bundles are downloaded",
+        "severity": "ERROR",
+        "resultStatus": check_status(v.fails),
+    });
+    if done && v.fails {
+        bundles_check["errorResponse"] = ApiError::bad_request(
+            "DOMAIN_RELEASE_VALIDATION_FAILED",
+            format!(
+                "Domain {} failed validation against {}: component versions do not match the target BOM",
+                s.inv.domains[v.domain].name, v.version
+            ),
+        )
+        .with_remediation("Review the domain's component versions and retry the upgrade")
+        .body();
+    }
+    json!({
+        "id": v.id,
+        "description": format!("Validating domain {} target version {}", s.inv.domains[v.domain].name, v.version),
+        "executionStatus": exec,
+        "resultStatus": result,
+        "validationChecks": [
+            {"description": "Target version is compatible with current domain BOM", "severity": "INFO", "resultStatus": check_status(false)},
+            bundles_check,
+        ],
+    })
+}
+
+/// `POST /v1/releases/domains/{id}/validations`: 202 `Validation` (`IN_PROGRESS`).
+pub async fn start_validation(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let target = target_from_body(&body)?;
+    let mut s = app.lock();
+    let di = domain_index(&s, &id)?;
+    if s.inv.release(&target).is_none() {
+        return Err(ApiError::bad_request(
+            "RELEASE_NOT_FOUND",
+            format!("VCF target release {target} not found"),
+        )
+        .with_args(&[&target]));
+    }
+    let vi = s.start_validation(di, &target);
+    Ok(json_response(StatusCode::ACCEPTED, validation_json(&s, vi)))
+}
+
+/// `GET /v1/releases/domains/validations/{id}`.
+pub async fn validation(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+    let s = app.lock();
+    let vi = s
+        .validations
+        .iter()
+        .position(|v| v.id == id)
+        .ok_or_else(|| ApiError::not_found("Validation", &id))?;
+    ok(validation_json(&s, vi))
+}
+
+/// `GET /v1/releases/domains/{id}/future-releases`.
+pub async fn future_releases(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+    let s = app.lock();
+    let di = domain_index(&s, &id)?;
+    let items = future(&s, di)
+        .into_iter()
+        .map(|r| future_json(&s, di, r))
+        .collect();
+    ok(page(items))
+}

@@ -1,0 +1,184 @@
+//! The `/sim/` endpoints for tests and benchmarks: request counts and log, fault
+//! injection, reset, and a state summary.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::{ApiResult, App, ok};
+use crate::error::ApiError;
+use crate::faults::{FaultPatch, Faults, OutageWindow};
+use crate::state::SimState;
+
+/// `GET /sim/requests`: `{"total": N, "by_endpoint": {"GET /v1/hosts": 3, ...}}`.
+pub async fn requests(State(app): State<App>) -> ApiResult {
+    let s = app.lock();
+    let total: u64 = s.counts.values().sum();
+    ok(json!({"total": total, "by_endpoint": s.counts}))
+}
+
+/// `GET /sim/log`: `[{"method","path","query","status","at","endpoint"}]`, oldest first.
+pub async fn log(State(app): State<App>) -> ApiResult {
+    let s = app.lock();
+    ok(serde_json::to_value(&s.log).unwrap_or(Value::Null))
+}
+
+fn faults_json(s: &SimState) -> Value {
+    let f = &s.faults;
+    json!({
+        "error_rate": f.error_rate,
+        "fail_component": f.fail_component,
+        "fail_attempts": f.fail_attempts,
+        "hang_component": f.hang_component,
+        "fail_download": f.fail_download,
+        "validation_failure": f.validation_failure,
+        "unreachable": f.unreachable,
+        "outage": f.outage.map(|o| json!({
+            "refused_until": s.clock.iso_at(o.refused_until),
+            "unready_until": s.clock.iso_at(o.unready_until),
+            "restart": o.restart,
+        })),
+        "token_ttl_seconds": f.token_ttl,
+    })
+}
+
+/// `GET /sim/faults`: the faults in force.
+pub async fn get_faults(State(app): State<App>) -> ApiResult {
+    let mut s = app.lock();
+    s.advance();
+    ok(faults_json(&s))
+}
+
+/// `POST /sim/faults` with a [`FaultPatch`]; answers the faults now in force.
+pub async fn faults(State(app): State<App>, body: Bytes) -> ApiResult {
+    let patch: FaultPatch = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("SIM_FAULTS_INVALID", format!("bad fault body: {e}")))?;
+    let mut s = app.lock();
+    s.advance();
+    if patch.clear == Some(true) {
+        let seed = s.scenario.seed;
+        s.faults = Faults::from_spec(&Default::default(), seed);
+    }
+    let f = &mut s.faults;
+    if let Some(r) = patch.error_rate {
+        if !(0.0..=1.0).contains(&r) {
+            return Err(ApiError::bad_request(
+                "SIM_FAULTS_INVALID",
+                "error_rate must be within 0..1",
+            ));
+        }
+        f.error_rate = r;
+    }
+    if let Some(v) = patch.unreachable {
+        f.unreachable = v;
+    }
+    if let Some(v) = patch.fail_component {
+        f.fail_component = v;
+    }
+    if let Some(v) = patch.fail_attempts {
+        f.fail_attempts = v;
+    }
+    if let Some(v) = patch.hang_component {
+        f.hang_component = v;
+    }
+    if let Some(v) = patch.fail_download {
+        f.fail_download = v;
+    }
+    if let Some(v) = patch.validation_failure {
+        f.validation_failure = v;
+    }
+    if let Some(v) = patch.token_ttl_seconds {
+        f.token_ttl = Some(v.max(0.0));
+    }
+    let now = s.now();
+    match (patch.outage_seconds, patch.restart) {
+        (Some(secs), restart) => {
+            let refused_until = now + secs.max(0.0);
+            s.faults.outage = Some(OutageWindow {
+                refused_until,
+                unready_until: refused_until + patch.unready_seconds.unwrap_or(0.0).max(0.0),
+                restart: restart.unwrap_or(true),
+            });
+        }
+        (None, Some(true)) => s.tokens.restart(),
+        (None, _) => {}
+    }
+    ok(faults_json(&s))
+}
+
+/// `POST /sim/reset`: back to the scenario's initial state (faults, tokens, log included).
+pub async fn reset(State(app): State<App>) -> ApiResult {
+    let fresh = SimState::new(app.scenario.clone(), app.time_scale);
+    *app.lock() = fresh;
+    Ok(axum::response::IntoResponse::into_response((
+        StatusCode::OK,
+        axum::Json(json!({"reset": true})),
+    )))
+}
+
+/// `GET /sim/state`: domains with versions and targets, SDDC Manager version, bundles
+/// with download status, upgrades, runs, validations, the API phase.
+pub async fn state(State(app): State<App>) -> ApiResult {
+    let mut s = app.lock();
+    let phase = s.api_phase();
+    let t = s.now();
+    let domains: Vec<Value> = s
+        .inv
+        .domains
+        .iter()
+        .enumerate()
+        .map(|(di, d)| {
+            let hosts: Vec<&str> = s
+                .inv
+                .hosts
+                .iter()
+                .filter(|h| h.domain == di)
+                .map(|h| h.esxi_version.as_str())
+                .collect();
+            json!({
+                "id": d.id, "name": d.name, "type": d.domain_type, "version": d.version,
+                "target_version": d.target, "nsx_version": d.nsx_version, "vcenter_version": d.vc_version,
+                "esxi_versions": hosts, "upgrade_failed": d.upgrade_failed,
+                "clusters": d.clusters.iter().map(|&c| json!({"id": s.inv.clusters[c].id, "name": s.inv.clusters[c].name, "hosts": s.inv.clusters[c].hosts.len()})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let bundles: Vec<Value> = s
+        .inv
+        .bundles
+        .iter()
+        .enumerate()
+        .map(|(b, info)| {
+            json!({
+                "id": info.id, "component": info.component, "release": info.release,
+                "kind": format!("{:?}", info.kind).to_lowercase(), "version": info.version,
+                "download_status": s.download_status(b), "listed": s.inv.bundle_visible(info),
+            })
+        })
+        .collect();
+    let upgrades: Vec<Value> = s
+        .upgrades
+        .iter()
+        .map(|u| {
+            json!({
+                "id": u.id, "bundle_id": s.inv.bundles[u.bundle].id, "domain": s.inv.domains[u.domain].name,
+                "component": u.target.component(), "status": u.status(t), "running": u.running(t),
+            })
+        })
+        .collect();
+    ok(json!({
+        "scenario": s.scenario.name,
+        "time_scale": s.clock.scale(),
+        "simulated_seconds": t,
+        "api_phase": format!("{phase:?}").to_lowercase(),
+        "restarts": s.tokens.epoch(),
+        "sddc_manager": {"id": s.inv.sddc.id, "fqdn": s.inv.sddc.fqdn, "version": s.inv.sddc.version, "applied_drift": s.inv.sddc.applied_drift},
+        "domains": domains,
+        "bundles": bundles,
+        "upgrades": upgrades,
+        "check_runs": s.runs.iter().map(|r| json!({"id": r.id, "done": t >= r.end, "findings": r.findings.len()})).collect::<Vec<_>>(),
+        "validations": s.validations.iter().map(|v| json!({"id": v.id, "domain": s.inv.domains[v.domain].name, "version": v.version, "done": t >= v.end, "fails": v.fails})).collect::<Vec<_>>(),
+        "tasks": s.tasks.len(),
+    }))
+}

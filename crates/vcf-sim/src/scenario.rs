@@ -1,0 +1,586 @@
+//! Scenarios: the TOML description of a simulated VCF instance (inventory, release
+//! catalogue, bundles, precheck findings, durations and faults) and the built-in set
+//! embedded from `crates/vcf-sim/scenarios/*.toml`.
+//!
+//! Every duration is a *real* VCF duration ("1h", "20m"); the server multiplies it by
+//! `--time-scale` at run time.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Deserializer};
+
+/// Names and TOML sources of the built-in scenarios.
+const BUILTINS: &[(&str, &str)] = &[
+    ("default", include_str!("../scenarios/default.toml")),
+    (
+        "precheck-warnings",
+        include_str!("../scenarios/precheck-warnings.toml"),
+    ),
+    (
+        "precheck-errors",
+        include_str!("../scenarios/precheck-errors.toml"),
+    ),
+    (
+        "component-failure",
+        include_str!("../scenarios/component-failure.toml"),
+    ),
+    ("up-to-date", include_str!("../scenarios/up-to-date.toml")),
+    ("large", include_str!("../scenarios/large.toml")),
+    (
+        "hanging-component",
+        include_str!("../scenarios/hanging-component.toml"),
+    ),
+    (
+        "download-failure",
+        include_str!("../scenarios/download-failure.toml"),
+    ),
+    (
+        "validation-failure",
+        include_str!("../scenarios/validation-failure.toml"),
+    ),
+];
+
+/// Names of the built-in scenarios, for `--scenario NAME`.
+const BUILTIN_NAMES: &[&str] = &[
+    "default",
+    "precheck-warnings",
+    "precheck-errors",
+    "component-failure",
+    "up-to-date",
+    "large",
+    "hanging-component",
+    "download-failure",
+    "validation-failure",
+];
+
+/// A simulated duration, written in TOML as a humantime string (`"90m"`) or seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SimDuration(pub Duration);
+
+impl SimDuration {
+    /// Seconds of simulated time.
+    pub fn secs(&self) -> f64 {
+        self.0.as_secs_f64()
+    }
+
+    const fn from_secs(s: u64) -> Self {
+        SimDuration(Duration::from_secs(s))
+    }
+}
+
+impl<'de> Deserialize<'de> for SimDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Secs(f64),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Text(s) => humantime::parse_duration(&s)
+                .map(SimDuration)
+                .map_err(|e| serde::de::Error::custom(format!("bad duration {s:?}: {e}"))),
+            Raw::Secs(f) if f >= 0.0 && f.is_finite() => {
+                Ok(SimDuration(Duration::from_secs_f64(f)))
+            }
+            Raw::Secs(f) => Err(serde::de::Error::custom(format!("bad duration {f}"))),
+        }
+    }
+}
+
+/// A complete simulated SDDC Manager: what it manages and how it behaves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Scenario name (shown in `/sim/state`).
+    pub name: String,
+    /// One-line description.
+    #[serde(default)]
+    pub description: String,
+    /// A built-in scenario this one extends: its tables are merged key by key, arrays
+    /// replaced.
+    #[serde(default)]
+    pub base: Option<String>,
+    /// Seed for everything pseudo-random (ids of scenario objects, error injection).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// The SDDC Manager appliance and its credentials.
+    #[serde(default)]
+    pub system: SystemSpec,
+    /// Durations of every simulated operation.
+    #[serde(default)]
+    pub timing: Timing,
+    /// Faults present from the start.
+    #[serde(default)]
+    pub faults: FaultSpec,
+    /// The VCF release catalogue (current and future releases).
+    #[serde(default)]
+    pub releases: Vec<ReleaseSpec>,
+    /// Bundles known to the SDDC Manager.
+    #[serde(default)]
+    pub bundles: Vec<BundleSpec>,
+    /// Workload domains.
+    pub domains: Vec<DomainSpec>,
+    /// Findings that upgrade check-set runs report.
+    #[serde(default)]
+    pub findings: Vec<FindingSpec>,
+}
+
+fn default_seed() -> u64 {
+    5201
+}
+
+/// The SDDC Manager appliance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SystemSpec {
+    /// FQDN of the SDDC Manager.
+    pub fqdn: String,
+    /// IP address of the SDDC Manager.
+    pub ip_address: String,
+    /// Login user name.
+    pub username: String,
+    /// Login password.
+    pub password: String,
+    /// Organisation name shown on domains.
+    pub org_name: String,
+    /// DNS suffix for generated host names.
+    pub dns_suffix: String,
+    /// SDDC Manager version with build (`5.2.0.0-24108943`); default: the BOM entry
+    /// `SDDC_MANAGER_VCF` of the management domain's release.
+    pub version: Option<String>,
+    /// Task status spelling: `"upper"` (`IN_PROGRESS`, `SUCCESSFUL`) or `"mixed"`
+    /// (`In Progress`, `Successful`) for `GET /v1/tasks`; 202 bodies always use upper case.
+    pub task_status_case: String,
+}
+
+impl Default for SystemSpec {
+    fn default() -> Self {
+        SystemSpec {
+            fqdn: "sfo-vcf01.sfo.rainpole.io".into(),
+            ip_address: "172.16.11.59".into(),
+            username: "admin@local".into(),
+            password: "VMware123!VMware123!".into(),
+            org_name: "rainpole".into(),
+            dns_suffix: "sfo.rainpole.io".into(),
+            version: None,
+            task_status_case: "upper".into(),
+        }
+    }
+}
+
+/// Durations of the simulated operations (real VCF durations, scaled at run time).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timing {
+    /// Access token lifetime.
+    pub token_ttl: SimDuration,
+    /// Refresh token lifetime.
+    pub refresh_token_ttl: SimDuration,
+    /// Time a requested download stays `SCHEDULED`.
+    pub download_scheduled: SimDuration,
+    /// Depot bandwidth in MB per simulated second (download time = sizeMB / this).
+    pub download_mb_per_sec: f64,
+    /// Duration of a check-set run.
+    pub check_run: SimDuration,
+    /// Duration of a domain release validation.
+    pub validation: SimDuration,
+    /// Duration of a per-upgrade precheck.
+    pub upgrade_precheck: SimDuration,
+    /// Time an upgrade stays `PENDING` before `INPROGRESS`.
+    pub upgrade_pending: SimDuration,
+    /// SDDC Manager upgrade: staging time before the appliance restarts.
+    pub sddc_manager_staging: SimDuration,
+    /// SDDC Manager upgrade: connections refused for this long.
+    pub outage: SimDuration,
+    /// SDDC Manager upgrade: then HTTP 503 with an HTML body for this long.
+    pub unready: SimDuration,
+    /// Duration of a "drift" (configuration) SDDC Manager bundle.
+    pub drift_upgrade: SimDuration,
+    /// Duration of an NSX upgrade.
+    pub nsx_upgrade: SimDuration,
+    /// Duration of a vCenter upgrade.
+    pub vcenter_upgrade: SimDuration,
+    /// ESXi upgrade time per host (hosts of a cluster go one after the other).
+    pub esx_per_host: SimDuration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            token_ttl: SimDuration::from_secs(3600),
+            refresh_token_ttl: SimDuration::from_secs(24 * 3600),
+            download_scheduled: SimDuration::from_secs(60),
+            download_mb_per_sec: 10.0,
+            check_run: SimDuration::from_secs(8 * 60),
+            validation: SimDuration::from_secs(2 * 60),
+            upgrade_precheck: SimDuration::from_secs(5 * 60),
+            upgrade_pending: SimDuration::from_secs(30),
+            sddc_manager_staging: SimDuration::from_secs(10 * 60),
+            outage: SimDuration::from_secs(20 * 60),
+            unready: SimDuration::from_secs(10 * 60),
+            drift_upgrade: SimDuration::from_secs(10 * 60),
+            nsx_upgrade: SimDuration::from_secs(90 * 60),
+            vcenter_upgrade: SimDuration::from_secs(75 * 60),
+            esx_per_host: SimDuration::from_secs(20 * 60),
+        }
+    }
+}
+
+/// Faults present from the start (more can be injected through `POST /sim/faults`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultSpec {
+    /// Fraction (0..1) of `/v1` requests answered with a 5xx `Error` body.
+    pub error_rate: f64,
+    /// Components whose upgrade fails (`SDDC_MANAGER`, `NSX_T_MANAGER`, `VCENTER`, `ESX_HOST`).
+    pub fail_component: Vec<String>,
+    /// How many attempts of a failing component fail before a retry succeeds.
+    #[serde(default = "one")]
+    pub fail_attempts: u32,
+    /// Components whose upgrade never finishes.
+    pub hang_component: Vec<String>,
+    /// Bundles whose download fails: bundle ids or component types.
+    pub fail_download: Vec<String>,
+    /// How many download attempts of such a bundle fail before one succeeds.
+    #[serde(default = "one")]
+    pub download_fail_attempts: u32,
+    /// Domain release validations end `FAILED`.
+    pub validation_failure: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One VCF release of the catalogue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseSpec {
+    /// VCF version, `5.2.1.0`.
+    pub version: String,
+    /// Oldest VCF version that can upgrade to it.
+    pub min_compatible: String,
+    /// Release date (`2024-10-09`).
+    pub release_date: String,
+    /// Description text.
+    #[serde(default)]
+    pub description: String,
+    /// End of life date.
+    #[serde(default)]
+    pub eol: Option<String>,
+    /// A stepping stone: domains must run at least this version first (else `NOT_APPLICABLE`).
+    #[serde(default)]
+    pub requires: Option<String>,
+    /// Bill of materials.
+    pub bom: Vec<BomSpec>,
+}
+
+/// One BOM entry of a release.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BomSpec {
+    /// Component name (`SDDC_MANAGER_VCF`, `NSX_T_MANAGER`, `VCENTER`, `ESX_HOST`).
+    pub name: String,
+    /// Component version with build.
+    pub version: String,
+    /// Public name; derived from `name` when absent.
+    #[serde(default)]
+    pub public_name: Option<String>,
+}
+
+/// What a bundle does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BundleKind {
+    /// Upgrades its component to the release's BOM version.
+    #[default]
+    Upgrade,
+    /// A second SDDC Manager bundle for the same release (configuration drift).
+    Drift,
+    /// Same version and release date as the release, downloaded but never applied.
+    Fallback,
+}
+
+/// A bundle of the depot.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleSpec {
+    /// Fixed id; derived from the seed and the other fields when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Component: `SDDC_MANAGER`, `NSX_T_MANAGER`, `VCENTER`, `ESX_HOST`.
+    pub component: String,
+    /// VCF release the bundle belongs to.
+    pub release: String,
+    /// What the bundle does.
+    #[serde(default)]
+    pub kind: BundleKind,
+    /// Size in MB (sets the download time).
+    #[serde(default = "default_size")]
+    pub size_mb: f64,
+    /// Already downloaded at start.
+    #[serde(default)]
+    pub downloaded: bool,
+    /// Listed only once the SDDC Manager runs this release's version.
+    #[serde(default)]
+    pub after_sddc_manager_upgrade: bool,
+    /// Bundle severity.
+    #[serde(default = "default_severity")]
+    pub severity: String,
+}
+
+fn default_size() -> f64 {
+    1024.0
+}
+
+fn default_severity() -> String {
+    "CRITICAL".into()
+}
+
+/// A workload domain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainSpec {
+    /// Domain name (`sfo-m01`).
+    pub name: String,
+    /// `MANAGEMENT` or `VI`.
+    #[serde(rename = "type")]
+    pub domain_type: String,
+    /// Current VCF version; its release must be in the catalogue.
+    pub version: String,
+    /// Clusters of the domain.
+    pub clusters: Vec<ClusterSpec>,
+}
+
+/// A vSphere cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSpec {
+    /// Cluster name.
+    pub name: String,
+    /// Generate this many hosts (ignored when `host` entries are listed).
+    #[serde(default)]
+    pub host_count: u32,
+    /// Listed hosts.
+    #[serde(default)]
+    pub host: Vec<HostSpec>,
+    /// Primary datastore type.
+    #[serde(default = "default_datastore")]
+    pub datastore_type: String,
+}
+
+fn default_datastore() -> String {
+    "VSAN".into()
+}
+
+/// A listed ESXi host.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    /// Host FQDN.
+    pub fqdn: String,
+    /// Management IP address.
+    #[serde(default)]
+    pub ip_address: Option<String>,
+    /// CPU cores.
+    #[serde(default)]
+    pub cores: Option<u32>,
+    /// Memory in GB.
+    #[serde(default)]
+    pub memory_gb: Option<f64>,
+}
+
+/// A finding that check-set runs report.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingSpec {
+    /// `WARNING` or `ERROR` (`CRITICAL` counts as an error).
+    pub severity: String,
+    /// Check code, e.g. `VSAN_HCL_CHECK`.
+    pub code: String,
+    /// Check name.
+    pub check: String,
+    /// Message.
+    pub message: String,
+    /// Remediation text.
+    #[serde(default)]
+    pub remediation: Option<String>,
+    /// Resource the finding is about (a host or component name).
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// Only in runs for this domain (all domains when absent).
+    #[serde(default)]
+    pub domain: Option<String>,
+}
+
+// === impl Scenario ===
+
+impl Scenario {
+    /// Loads a built-in scenario by name.
+    ///
+    /// # Errors
+    /// Unknown name, or a built-in that does not parse (a bug caught by the tests).
+    pub fn builtin(name: &str) -> anyhow::Result<Scenario> {
+        let Some((_, text)) = BUILTINS.iter().find(|(n, _)| *n == name) else {
+            bail!(
+                "unknown scenario {name:?}; built-in scenarios: {}",
+                BUILTIN_NAMES.join(", ")
+            );
+        };
+        Scenario::from_toml_str(text).with_context(|| format!("built-in scenario {name}"))
+    }
+
+    /// Names of the built-in scenarios.
+    pub fn builtin_names() -> &'static [&'static str] {
+        BUILTIN_NAMES
+    }
+
+    /// Loads a scenario from a TOML file.
+    ///
+    /// # Errors
+    /// The file cannot be read or is not a valid scenario.
+    pub fn from_file(path: &Path) -> anyhow::Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading scenario {}", path.display()))?;
+        Scenario::from_toml_str(&text).with_context(|| format!("scenario {}", path.display()))
+    }
+
+    /// Parses a scenario from TOML text and checks it is consistent.
+    ///
+    /// # Errors
+    /// Invalid TOML, unknown keys, or references to releases that are not in the catalogue.
+    pub fn from_toml_str(s: &str) -> anyhow::Result<Scenario> {
+        let value: toml::Value = toml::from_str(s).context("parsing scenario TOML")?;
+        let merged = resolve_base(value, 0)?;
+        let sc: Scenario = merged.try_into().context("reading scenario")?;
+        sc.validate()?;
+        Ok(sc)
+    }
+
+    /// A built-in name or a path to a TOML file.
+    ///
+    /// # Errors
+    /// Neither a built-in name nor a readable scenario file.
+    pub fn load(name_or_path: &str) -> anyhow::Result<Scenario> {
+        if BUILTIN_NAMES.contains(&name_or_path) {
+            Scenario::builtin(name_or_path)
+        } else {
+            Scenario::from_file(Path::new(name_or_path))
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.domains.is_empty() {
+            bail!("a scenario needs at least one domain");
+        }
+        if !self.domains.iter().any(|d| d.domain_type == "MANAGEMENT") {
+            bail!("a scenario needs a MANAGEMENT domain");
+        }
+        for d in &self.domains {
+            if d.domain_type != "MANAGEMENT" && d.domain_type != "VI" {
+                bail!("domain {}: type must be MANAGEMENT or VI", d.name);
+            }
+            if !self.releases.iter().any(|r| r.version == d.version) {
+                bail!(
+                    "domain {}: version {} is not in the release catalogue",
+                    d.name,
+                    d.version
+                );
+            }
+            if d.clusters.is_empty() {
+                bail!("domain {} has no cluster", d.name);
+            }
+        }
+        for b in &self.bundles {
+            if !self.releases.iter().any(|r| r.version == b.release) {
+                bail!(
+                    "bundle for {} refers to unknown release {}",
+                    b.component,
+                    b.release
+                );
+            }
+            if !matches!(
+                b.component.as_str(),
+                "SDDC_MANAGER" | "NSX_T_MANAGER" | "VCENTER" | "ESX_HOST"
+            ) {
+                bail!("bundle component {} is not supported", b.component);
+            }
+        }
+        if !(0.0..=1.0).contains(&self.faults.error_rate) {
+            bail!("faults.error_rate must be within 0..1");
+        }
+        if self.timing.download_mb_per_sec <= 0.0 {
+            bail!("timing.download_mb_per_sec must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// Applies `base = "NAME"`: the built-in's TOML with this one's keys merged over it.
+fn resolve_base(value: toml::Value, depth: u32) -> anyhow::Result<toml::Value> {
+    let Some(base) = value
+        .get("base")
+        .and_then(|b| b.as_str())
+        .map(str::to_owned)
+    else {
+        return Ok(value);
+    };
+    if depth > 4 {
+        bail!("scenario base chain too deep at {base:?}");
+    }
+    let Some((_, text)) = BUILTINS.iter().find(|(n, _)| *n == base) else {
+        bail!("unknown base scenario {base:?}");
+    };
+    let base_value: toml::Value = toml::from_str(text).context("parsing base scenario")?;
+    let mut merged = resolve_base(base_value, depth + 1)?;
+    merge(&mut merged, value);
+    Ok(merged)
+}
+
+/// Deep merge of tables; any other value (arrays included) replaces the old one.
+fn merge(into: &mut toml::Value, from: toml::Value) {
+    match (into, from) {
+        (toml::Value::Table(a), toml::Value::Table(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(old) => merge(old, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_parses() {
+        for name in Scenario::builtin_names() {
+            let sc = Scenario::builtin(name).unwrap();
+            assert_eq!(&sc.name, name);
+        }
+        assert!(Scenario::builtin("nope").is_err());
+    }
+
+    #[test]
+    fn durations_parse_from_text_and_seconds() {
+        let d: SimDuration = toml::from_str::<toml::Value>("a = \"1h 30m\"")
+            .unwrap()
+            .get("a")
+            .unwrap()
+            .clone()
+            .try_into()
+            .unwrap();
+        assert_eq!(d.secs(), 5400.0);
+        let d: SimDuration = toml::Value::Integer(5).try_into().unwrap();
+        assert_eq!(d.secs(), 5.0);
+    }
+}
