@@ -64,6 +64,15 @@ pub struct TargetRelease {
     pub bom: Vec<BomItem>,
 }
 
+/// Result of looking for the next release of a domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseCheck {
+    /// The domain's current VCF version.
+    pub current_version: String,
+    /// The release to install next, if any.
+    pub next: Option<TargetRelease>,
+}
+
 /// A bundle's download state, normalised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -243,8 +252,8 @@ pub struct ValidationReport {
 /// errors to [`ApiFailure`].
 #[async_trait]
 pub trait VcfApi: Send + Sync + 'static {
-    /// The next applicable release of a domain, or `None` when it is up to date.
-    async fn next_release(&self, domain_id: &str) -> ApiResult<Option<TargetRelease>>;
+    /// The domain's current version and its next applicable release (`None` when up to date).
+    async fn next_release(&self, domain_id: &str) -> ApiResult<ReleaseCheck>;
     /// Every bundle of `target` including fallback bundles, with download state.
     async fn release_bundles(&self, target: &TargetRelease) -> ApiResult<Vec<BundleInfo>>;
     /// Current download state of one bundle.

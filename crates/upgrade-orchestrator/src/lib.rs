@@ -9,10 +9,11 @@
 //! - [`notify`]: the views, notifications and commands exchanged with the bridge.
 //! - [`config`]: poll intervals, timeouts and policy switches.
 //! - [`api`]: the SDDC Manager operations the driver needs, implemented over `vcf_client` in
-//!   `vcf`.
+//!   a private adapter module.
 
 pub mod api;
 pub mod config;
+pub mod driver;
 pub mod logbook;
 pub mod machine;
 pub mod notify;
@@ -22,6 +23,7 @@ mod vcf;
 
 pub use api::{ApiFailure, VcfApi};
 pub use config::OrchestratorConfig;
+pub use driver::{Orchestrator, OrchestratorError};
 pub use machine::{Effect, Event, FlowState, Transition, step};
 pub use notify::{
     Command, CommandOutcome, DomainRef, FlowObserver, FlowView, Notification, NotificationKind,

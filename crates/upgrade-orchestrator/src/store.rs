@@ -237,6 +237,10 @@ mod tests {
         let (flows, errors) = store.load_all().expect("load");
         assert_eq!(flows.len(), 1);
         assert_eq!(errors.len(), 2);
-        assert!(errors.iter().any(|e| matches!(e, StoreError::Schema { found: 99, .. })));
+        assert!(
+            errors
+                .iter()
+                .any(|e| matches!(e, StoreError::Schema { found: 99, .. }))
+        );
     }
 }

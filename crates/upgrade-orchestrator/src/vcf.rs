@@ -12,7 +12,7 @@ use vcf_client::{
 
 use crate::api::{
     ApiFailure, ApiResult, BomItem, BundleInfo, CheckQuery, CheckResource, CheckRunReport,
-    DownloadState, Finding, FindingSeverity, FoundUpgrade, OpState, TargetRelease,
+    DownloadState, Finding, FindingSeverity, FoundUpgrade, OpState, ReleaseCheck, TargetRelease,
     UpgradableInfo, UpgradablesSnapshot, UpgradeRequest, ValidationReport, VcfApi,
 };
 
@@ -159,7 +159,7 @@ fn validation_report(v: &vcf_client::Validation) -> ValidationReport {
 
 #[async_trait]
 impl VcfApi for VcfClient {
-    async fn next_release(&self, domain_id: &str) -> ApiResult<Option<TargetRelease>> {
+    async fn next_release(&self, domain_id: &str) -> ApiResult<ReleaseCheck> {
         let current = self
             .releases(Some(domain_id))
             .await?
@@ -170,7 +170,7 @@ impl VcfApi for VcfClient {
                 ApiFailure::permanent(format!("no current release known for domain {domain_id}"))
             })?;
         let future = self.future_releases(domain_id).await?;
-        Ok(vcf_client::select_next_release(&current.0, &future).map(|r| TargetRelease {
+        let next = vcf_client::select_next_release(&current.0, &future).map(|r| TargetRelease {
             version: r.version.clone(),
             current_version: current.1.version.clone(),
             release_date: r.release_date.clone(),
@@ -182,7 +182,11 @@ impl VcfApi for VcfClient {
                     version: b.version.clone(),
                 })
                 .collect(),
-        }))
+        });
+        Ok(ReleaseCheck {
+            current_version: current.1.version.clone(),
+            next,
+        })
     }
 
     async fn release_bundles(&self, target: &TargetRelease) -> ApiResult<Vec<BundleInfo>> {
@@ -240,11 +244,7 @@ impl VcfApi for VcfClient {
         Ok(VcfClient::set_target_version(self, domain_id, version).await?)
     }
 
-    async fn upgradables(
-        &self,
-        domain_id: &str,
-        version: &str,
-    ) -> ApiResult<UpgradablesSnapshot> {
+    async fn upgradables(&self, domain_id: &str, version: &str) -> ApiResult<UpgradablesSnapshot> {
         let list = VcfClient::upgradables(self, domain_id, Some(version)).await?;
         let upgradables: Vec<UpgradableInfo> = list
             .iter()
@@ -328,8 +328,7 @@ impl VcfApi for VcfClient {
             .filter(|u| u.bundle_id.as_deref() == Some(bundle_id))
             .filter(|u| {
                 u.resource_upgrade_specs.is_empty()
-                    || u
-                        .resource_upgrade_specs
+                    || u.resource_upgrade_specs
                         .iter()
                         .any(|s| resource_ids.contains(&s.resource_id))
             })
@@ -349,7 +348,9 @@ impl VcfApi for VcfClient {
     async fn api_ready(&self) -> bool {
         match self.domains().await {
             Ok(_) => true,
-            Err(VcfError::Auth { .. }) => self.login().await.is_ok() && self.domains().await.is_ok(),
+            Err(VcfError::Auth { .. }) => {
+                self.login().await.is_ok() && self.domains().await.is_ok()
+            }
             Err(_) => false,
         }
     }
@@ -483,13 +484,28 @@ mod tests {
     fn statuses_map_to_download_and_op_states() {
         let p = |s: &str| Status::parse(s);
         assert_eq!(download_state(Some(&p("SUCCESSFUL"))), DownloadState::Done);
-        assert_eq!(download_state(Some(&p("IN_PROGRESS"))), DownloadState::InProgress);
-        assert_eq!(download_state(Some(&p("SCHEDULED"))), DownloadState::InProgress);
-        assert_eq!(download_state(Some(&p("PENDING"))), DownloadState::NotStarted);
+        assert_eq!(
+            download_state(Some(&p("IN_PROGRESS"))),
+            DownloadState::InProgress
+        );
+        assert_eq!(
+            download_state(Some(&p("SCHEDULED"))),
+            DownloadState::InProgress
+        );
+        assert_eq!(
+            download_state(Some(&p("PENDING"))),
+            DownloadState::NotStarted
+        );
         assert_eq!(download_state(Some(&p("FAILED"))), DownloadState::Failed);
         assert_eq!(op_state(Some(&p("INPROGRESS"))), OpState::Running);
-        assert_eq!(op_state(Some(&p("COMPLETED_WITH_SUCCESS"))), OpState::Succeeded);
-        assert!(matches!(op_state(Some(&p("COMPLETED_WITH_FAILURE"))), OpState::Failed(_)));
+        assert_eq!(
+            op_state(Some(&p("COMPLETED_WITH_SUCCESS"))),
+            OpState::Succeeded
+        );
+        assert!(matches!(
+            op_state(Some(&p("COMPLETED_WITH_FAILURE"))),
+            OpState::Failed(_)
+        ));
     }
 
     #[test]

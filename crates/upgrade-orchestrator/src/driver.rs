@@ -1,0 +1,463 @@
+//! The driver: [`Orchestrator`] runs one task per domain that feeds events into the pure
+//! machine, persists every new state, publishes the view, and performs the machine's action.
+//!
+//! While an action is in flight (a request, or a wait) the domain task still listens for
+//! commands: a command that moves the flow to another phase (Abort, Acknowledge, a new Start)
+//! drops the in-flight action; one that does not (Ignore Alerts, a refused Abort) lets it
+//! finish. Stopping the orchestrator never stops anything in VCF; the persisted state is where
+//! the next [`Orchestrator::resume`] picks up.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::Utc;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::api::{ReleaseCheck, VcfApi};
+use crate::config::OrchestratorConfig;
+use crate::machine::{Effect, Event, FlowState, step};
+use crate::notify::{
+    Command, CommandOutcome, DomainRef, FlowObserver, FlowView, Notification, NotificationKind,
+};
+use crate::store::{Store, StoreError};
+
+/// Errors of [`Orchestrator`] construction and resume.
+#[derive(Debug, thiserror::Error)]
+pub enum OrchestratorError {
+    /// The state directory could not be used.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The configuration is invalid.
+    #[error("invalid upgrade configuration: {0}")]
+    Config(String),
+}
+
+struct Msg {
+    command: Command,
+    reply: oneshot::Sender<CommandOutcome>,
+}
+
+struct Slot {
+    tx: mpsc::UnboundedSender<Msg>,
+    view: FlowView,
+}
+
+struct Inner {
+    api: Arc<dyn VcfApi>,
+    config: OrchestratorConfig,
+    store: Store,
+    observer: Arc<dyn FlowObserver>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    slots: Mutex<HashMap<String, Slot>>,
+    /// Serialises Start / Download Bundles so two presses on two domains cannot both pass the
+    /// "another flow is running" check.
+    start_gate: tokio::sync::Mutex<()>,
+}
+
+impl Inner {
+    fn slots(&self) -> MutexGuard<'_, HashMap<String, Slot>> {
+        // A panic while holding this lock only ever happens in a view update; the map is
+        // still consistent, so keep using it.
+        self.slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Runs the upgrade flows of one SDDC Manager: at most one Start flow at a time, every flow
+/// persisted in `state_dir` and resumable. Cheap to clone.
+#[derive(Clone)]
+pub struct Orchestrator {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Orchestrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Orchestrator")
+            .field("state_dir", &self.inner.store.dir())
+            .finish_non_exhaustive()
+    }
+}
+
+// === impl Orchestrator ===
+
+impl Orchestrator {
+    /// Builds an orchestrator over the VCF client. Nothing runs until [`Self::resume`] or a
+    /// [`Self::command`].
+    ///
+    /// # Errors
+    /// [`OrchestratorError::Config`] for invalid settings, [`OrchestratorError::Store`] when
+    /// `state_dir` cannot be created.
+    pub fn new(
+        client: vcf_client::VcfClient,
+        config: OrchestratorConfig,
+        state_dir: PathBuf,
+        observer: Arc<dyn FlowObserver>,
+        shutdown: CancellationToken,
+    ) -> Result<Self, OrchestratorError> {
+        Self::with_api(Arc::new(client), config, state_dir, observer, shutdown)
+    }
+
+    /// Like [`Self::new`] over any [`VcfApi`] (tests use fakes).
+    ///
+    /// # Errors
+    /// As [`Self::new`].
+    pub fn with_api(
+        api: Arc<dyn VcfApi>,
+        config: OrchestratorConfig,
+        state_dir: PathBuf,
+        observer: Arc<dyn FlowObserver>,
+        shutdown: CancellationToken,
+    ) -> Result<Self, OrchestratorError> {
+        config.validate().map_err(OrchestratorError::Config)?;
+        let store = Store::open(state_dir)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                api,
+                config,
+                store,
+                observer,
+                shutdown,
+                tracker: TaskTracker::new(),
+                slots: Mutex::new(HashMap::new()),
+                start_gate: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// Loads every persisted flow and continues the unfinished ones where they were,
+    /// re-attaching to running downloads, check runs and upgrades instead of starting them
+    /// again. Returns the views of all loaded flows. Unreadable state files are logged and
+    /// skipped (left in place).
+    ///
+    /// # Errors
+    /// [`OrchestratorError::Store`] when `state_dir` cannot be listed.
+    pub async fn resume(&self) -> Result<Vec<FlowView>, OrchestratorError> {
+        let (flows, errors) = self.inner.store.load_all()?;
+        for e in errors {
+            tracing::warn!(error = %e, "skipping unreadable upgrade state file");
+        }
+        let mut views = Vec::new();
+        for flow in flows {
+            let id = flow.domain.id.clone();
+            if self.inner.slots().contains_key(&id) {
+                continue;
+            }
+            views.push(flow.view());
+            self.spawn(flow, Some(Event::Resumed));
+        }
+        Ok(views)
+    }
+
+    /// Handles a button press or switch change for `domain`.
+    pub async fn command(&self, domain: &DomainRef, cmd: Command) -> CommandOutcome {
+        let starting = matches!(cmd, Command::Start | Command::DownloadBundles);
+        let _gate = if starting {
+            Some(self.inner.start_gate.lock().await)
+        } else {
+            None
+        };
+        if starting {
+            let busy = self
+                .inner
+                .slots()
+                .iter()
+                .find(|(id, s)| *id != &domain.id && s.view.in_progress)
+                .map(|(_, s)| s.view.domain_name.clone());
+            if let Some(other) = busy {
+                let msg = format!(
+                    "Another upgrade flow is already running on this SDDC Manager (domain {other})"
+                );
+                self.inner.observer.notify(
+                    domain,
+                    &Notification::new(NotificationKind::AlreadyRunning, msg.clone()),
+                );
+                return CommandOutcome::Rejected { reason: msg };
+            }
+        }
+        let tx = self.sender(domain);
+        let (reply, rx) = oneshot::channel();
+        if tx
+            .send(Msg {
+                command: cmd,
+                reply,
+            })
+            .is_err()
+        {
+            return CommandOutcome::Rejected {
+                reason: "the upgrade orchestrator is shutting down".to_owned(),
+            };
+        }
+        rx.await.unwrap_or_else(|_| CommandOutcome::Rejected {
+            reason: "the upgrade orchestrator is shutting down".to_owned(),
+        })
+    }
+
+    /// The current view of a domain's flow (`waiting_for_initiation` when it never ran).
+    pub fn view(&self, domain: &DomainRef) -> FlowView {
+        self.inner
+            .slots()
+            .get(&domain.id)
+            .map(|s| s.view.clone())
+            .unwrap_or_else(|| FlowState::new(domain.clone()).view())
+    }
+
+    /// Views of every domain the orchestrator knows (resumed or commanded).
+    pub fn views(&self) -> Vec<FlowView> {
+        let mut v: Vec<FlowView> = self
+            .inner
+            .slots()
+            .values()
+            .map(|s| s.view.clone())
+            .collect();
+        v.sort_by(|a, b| a.domain_name.cmp(&b.domain_name));
+        v
+    }
+
+    /// Waits until every domain task has stopped after the shutdown token was cancelled.
+    pub async fn stopped(&self) {
+        self.inner.tracker.close();
+        self.inner.tracker.wait().await;
+    }
+
+    /// The domain task's sender; spawns the task (loading persisted state) on first use.
+    fn sender(&self, domain: &DomainRef) -> mpsc::UnboundedSender<Msg> {
+        if let Some(slot) = self.inner.slots().get(&domain.id) {
+            return slot.tx.clone();
+        }
+        let path = self.inner.store.path_for(&domain.id);
+        let state = if path.exists() {
+            match Store::load_file(&path) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "starting from a fresh upgrade state");
+                    FlowState::new(domain.clone())
+                }
+            }
+        } else {
+            FlowState::new(domain.clone())
+        };
+        let initial = state.is_active().then_some(Event::Resumed);
+        self.spawn(state, initial)
+    }
+
+    fn spawn(&self, state: FlowState, initial: Option<Event>) -> mpsc::UnboundedSender<Msg> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let id = state.domain.id.clone();
+        {
+            let mut slots = self.inner.slots();
+            if let Some(existing) = slots.get(&id) {
+                return existing.tx.clone();
+            }
+            slots.insert(
+                id,
+                Slot {
+                    tx: tx.clone(),
+                    view: state.view(),
+                },
+            );
+        }
+        let actor = DomainTask {
+            inner: Arc::clone(&self.inner),
+            last_view: state.view(),
+            state,
+            rx,
+        };
+        self.inner.tracker.spawn(actor.run(initial));
+        tx
+    }
+}
+
+// === domain task ===
+
+struct DomainTask {
+    inner: Arc<Inner>,
+    state: FlowState,
+    last_view: FlowView,
+    rx: mpsc::UnboundedReceiver<Msg>,
+}
+
+/// What a transition asks of the task loop.
+struct Applied {
+    action: Option<Effect>,
+    phase_changed: bool,
+    rejected: Option<String>,
+}
+
+impl DomainTask {
+    async fn run(mut self, initial: Option<Event>) {
+        let shutdown = self.inner.shutdown.clone();
+        let mut pending = initial.and_then(|ev| self.apply(ev).action);
+        loop {
+            let Some(action) = pending.take() else {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    msg = self.rx.recv() => match msg {
+                        None => return,
+                        Some(msg) => pending = self.on_command(msg).await.action,
+                    },
+                }
+                continue;
+            };
+            let fut = perform(
+                Arc::clone(&self.inner.api),
+                self.state.domain.id.clone(),
+                action,
+            );
+            tokio::pin!(fut);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    ev = &mut fut => {
+                        pending = self.apply(ev).action;
+                        break;
+                    }
+                    msg = self.rx.recv() => {
+                        let Some(msg) = msg else { return };
+                        let applied = self.on_command(msg).await;
+                        if applied.phase_changed || applied.action.is_some() {
+                            pending = applied.action;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_command(&mut self, msg: Msg) -> Applied {
+        let event =
+            match msg.command {
+                Command::Start | Command::DownloadBundles if !self.state.is_active() => {
+                    let download_only = msg.command == Command::DownloadBundles;
+                    match self.inner.api.next_release(&self.state.domain.id).await {
+                        Ok(ReleaseCheck {
+                            next: Some(release),
+                            ..
+                        }) => Event::Start {
+                            release,
+                            download_only,
+                        },
+                        Ok(ReleaseCheck {
+                            current_version, ..
+                        }) => Event::NoUpdate {
+                            current_version: Some(current_version),
+                        },
+                        Err(e) => Event::UpdateCheckFailed(e.message),
+                    }
+                }
+                Command::Start | Command::DownloadBundles => Event::Start {
+                    // Refused by the machine as "already running"; the release is not looked at.
+                    release: self.state.target.clone().unwrap_or_else(|| {
+                        crate::api::TargetRelease {
+                            version: String::new(),
+                            current_version: String::new(),
+                            release_date: None,
+                            bom: Vec::new(),
+                        }
+                    }),
+                    download_only: msg.command == Command::DownloadBundles,
+                },
+                Command::Acknowledge => Event::Acknowledge,
+                Command::Abort => Event::Abort,
+                Command::SetIgnoreAlerts(on) => Event::SetIgnoreAlerts(on),
+            };
+        let applied = self.apply(event);
+        let outcome = match &applied.rejected {
+            Some(reason) => CommandOutcome::Rejected {
+                reason: reason.clone(),
+            },
+            None => CommandOutcome::Accepted,
+        };
+        let _ = msg.reply.send(outcome);
+        applied
+    }
+
+    /// Steps the machine, persists, publishes, notifies; returns the action to perform.
+    fn apply(&mut self, event: Event) -> Applied {
+        let now = Utc::now();
+        let before_kind = self.state.phase.kind();
+        let t = step(&self.state, event, now, &self.inner.config);
+        let changed = t.state != self.state;
+        self.state = t.state;
+        if changed {
+            if let Err(e) = self.inner.store.save(&self.state, now) {
+                tracing::error!(error = %e, domain = %self.state.domain.name, "could not persist the upgrade state");
+            }
+        }
+        let view = self.state.view();
+        if view != self.last_view {
+            if let Some(slot) = self.inner.slots().get_mut(&self.state.domain.id) {
+                slot.view = view.clone();
+            }
+            self.inner.observer.flow_changed(&view);
+            self.last_view = view;
+        }
+        let mut action = None;
+        for effect in t.effects {
+            match effect {
+                Effect::Notify(n) => self.inner.observer.notify(&self.state.domain, &n),
+                other => action = Some(other),
+            }
+        }
+        Applied {
+            action,
+            phase_changed: self.state.phase.kind() != before_kind,
+            rejected: t.rejected,
+        }
+    }
+}
+
+/// Performs one action and turns its result into the next event.
+async fn perform(api: Arc<dyn VcfApi>, domain_id: String, effect: Effect) -> Event {
+    match effect {
+        Effect::Notify(_) => Event::Tick,
+        Effect::Wait(d) => {
+            tokio::time::sleep(d).await;
+            Event::Tick
+        }
+        Effect::ListReleaseBundles(target) => {
+            Event::BundlesListed(api.release_bundles(&target).await)
+        }
+        Effect::CheckBundles(ids) => {
+            let mut states = Vec::with_capacity(ids.len());
+            for id in ids {
+                let r = api.bundle_state(&id).await;
+                states.push((id, r));
+            }
+            Event::BundleStates(states)
+        }
+        Effect::StartDownload(id) => {
+            let result = api.start_download(&id).await;
+            Event::DownloadRequested {
+                bundle_id: id,
+                result,
+            }
+        }
+        Effect::SetTargetVersion(v) => {
+            Event::TargetSet(api.set_target_version(&domain_id, &v).await)
+        }
+        Effect::ListUpgradables(v) => Event::Upgradables(api.upgradables(&domain_id, &v).await),
+        Effect::StartUpgrade(req) => Event::UpgradeRequested(api.start_upgrade(&req).await),
+        Effect::FindUpgrade {
+            bundle_id,
+            resource_ids,
+        } => Event::UpgradeFound(api.find_upgrade(&bundle_id, &resource_ids).await),
+        Effect::PollUpgrade(id) => Event::UpgradeState(api.upgrade_state(&id).await),
+        Effect::ProbeApi => Event::ApiReady(api.api_ready().await),
+        Effect::QueryCheckSets => Event::CheckSetsQueried(api.query_check_sets(&domain_id).await),
+        Effect::StartCheckRun { query, target } => {
+            Event::CheckRunStarted(api.start_check_run(&query, &target).await)
+        }
+        Effect::FindCheckRun { since } => {
+            Event::CheckRunFound(api.find_check_run(&domain_id, since).await)
+        }
+        Effect::PollCheckRun(id) => Event::CheckRun(api.check_run(&id).await),
+        Effect::StartValidation(v) => Event::Validation(api.start_validation(&domain_id, &v).await),
+        Effect::PollValidation(id) => Event::Validation(api.validation(&id).await),
+    }
+}
