@@ -1,1 +1,17 @@
-//! e2e
+//! End-to-end tests: the real `vcf-mqtt-bridge` binary, a real MQTT broker and the VCF simulator.
+//!
+//! One test binary with a module per feature. Each test starts its own broker (Mosquitto on a
+//! free port), its own in-process simulator and its own bridge process with a unique base topic
+//! and client id, so tests run in parallel without seeing each other.
+
+mod availability;
+mod commands;
+mod common;
+mod config;
+mod discovery;
+mod flow;
+mod home_assistant;
+mod resume;
+mod shipped;
+mod states;
+mod upgrade;

@@ -1,0 +1,282 @@
+//! Benchmark: the real `vcf-mqtt-bridge` against the simulator's `large` scenario.
+//!
+//! ```text
+//! cargo bench -p dca-tests --bench bridge            # builds the release bridge if needed
+//! cargo bench -p dca-tests --bench bridge -- --cycles 10 --scenario large
+//! ```
+//!
+//! It starts Mosquitto (or the embedded broker), the simulator in this process with its clock
+//! nearly frozen (so a resource cycle finds nothing new), and the bridge binary of the same
+//! profile, then prints:
+//!
+//! - SDDC Manager requests per resource cycle (`/sim/requests`; target ≤ 4);
+//! - MQTT publishes per unchanged cycle (recorded on the broker; target 0);
+//! - time from process start to every discovery config published (target ≤ 2 s);
+//! - the bridge's peak RSS (`VmHWM` in `/proc/PID/status`; target ≤ 20 MB);
+//! - CPU per cycle (`utime + stime` from `/proc/PID/stat`).
+//!
+//! It is a measurement, not a test: it always prints, and exits non-zero only when it could not
+//! measure.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use dca_tests::bridge::{Bridge, BridgeConfig};
+use dca_tests::broker::Broker;
+use dca_tests::recorder::{Mark, Recorder};
+use dca_tests::rig::{host_slug, slug};
+use dca_tests::sim::{Sim, SimRequests};
+use dca_tests::wait;
+
+/// Command-line options (after `cargo bench ... --`).
+struct Options {
+    scenario: String,
+    cycles: u64,
+    poll: String,
+    time_scale: f64,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut o = Options {
+        scenario: "large".into(),
+        cycles: 10,
+        poll: "2s".into(),
+        // One simulated second per 1000 real seconds: usage values do not move during the run,
+        // so every cycle after the first is an unchanged cycle.
+        time_scale: 1000.0,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--scenario" => o.scenario = args.next().context("--scenario NAME")?,
+            "--cycles" => o.cycles = args.next().context("--cycles N")?.parse()?,
+            "--poll" => o.poll = args.next().context("--poll DURATION")?,
+            "--time-scale" => o.time_scale = args.next().context("--time-scale F")?.parse()?,
+            // cargo bench passes --bench; libtest-style filters are ignored.
+            _ => {}
+        }
+    }
+    Ok(o)
+}
+
+fn main() -> anyhow::Result<()> {
+    let opts = options()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(run(opts))
+}
+
+/// VCF API requests only (not the simulator's own `/sim/*` endpoints this benchmark polls).
+fn api_requests(r: &SimRequests) -> u64 {
+    r.by_endpoint
+        .iter()
+        .filter(|(k, _)| k.contains(" /v1/"))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// `utime + stime` of a process, in seconds.
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name is in parentheses and may contain spaces: split after the last ')'.
+    let rest = stat
+        .rsplit_once(')')
+        .context("unexpected /proc/PID/stat")?
+        .1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state); utime is field 14, stime field 15.
+    let utime: f64 = fields.get(11).context("utime")?.parse()?;
+    let stime: f64 = fields.get(12).context("stime")?.parse()?;
+    Ok((utime + stime) / clock_ticks())
+}
+
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// `VmHWM` (peak resident set) of a process, in MiB.
+fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("no VmHWM")?;
+    let kib: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .context("VmHWM value")?
+        .parse()?;
+    Ok(kib / 1024.0)
+}
+
+async fn run(opts: Options) -> anyhow::Result<()> {
+    let sim = Sim::start(&opts.scenario, opts.time_scale).await?;
+    let client = sim.client()?;
+    let domains = client.domains().await?;
+    let clusters = client.clusters().await?;
+    let hosts = client.hosts().await?;
+    let broker = Broker::start().await?;
+    let dir = tempfile::tempdir()?;
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir_all(&state_dir)?;
+    let mut config = BridgeConfig::for_test(
+        broker.port(),
+        sim.url(),
+        sim.username(),
+        sim.password(),
+        &state_dir,
+    );
+    config.poll_resources = opts.poll.clone();
+    config.poll_updates = "1h".into();
+    config.log_level = "warn".into();
+    let recorder = Recorder::connect(
+        broker.port(),
+        &[&config.base_topic, &config.discovery_prefix],
+    )
+    .await?;
+    let binary = dca_tests::bridge::bridge_binary()?;
+    println!("bridge binary: {}", binary.display());
+    println!(
+        "scenario {}: {} domains, {} clusters, {} hosts; broker {:?}; resource poll {}",
+        opts.scenario,
+        domains.len(),
+        clusters.len(),
+        hosts.len(),
+        broker.kind(),
+        opts.poll
+    );
+
+    // Every discovery config: 3 per host, one status sensor per domain (and the rest).
+    let prefix = format!("{}/", config.discovery_prefix);
+    let instance = format!("/{}/", config.instance_id);
+    let host_configs: std::collections::BTreeSet<String> = hosts
+        .iter()
+        .flat_map(|h| {
+            let s = host_slug(h.fqdn.as_deref().unwrap_or_default());
+            ["cpu_usage", "memory_usage", "storage_usage"]
+                .map(|m| format!("/vcf_host_{s}_{m}/config"))
+        })
+        .collect();
+    let domain_configs: Vec<String> = domains
+        .iter()
+        .map(|d| format!("/vcf_{}_status/config", slug(&d.name)))
+        .collect();
+    let started = Instant::now();
+    let mut bridge = Bridge::spawn(&config, dir.path())?;
+    let discovered = wait::until("every discovery config", Duration::from_secs(120), || {
+        let latest = recorder.latest_by_topic();
+        let configs: Vec<&String> = latest
+            .iter()
+            .filter(|(t, m)| {
+                t.starts_with(&prefix) && t.contains(&instance) && !m.payload.is_empty()
+            })
+            .map(|(t, _)| t)
+            .collect();
+        let hosts_done = host_configs
+            .iter()
+            .all(|suffix| configs.iter().any(|t| t.ends_with(suffix.as_str())));
+        let domains_done = domain_configs
+            .iter()
+            .all(|suffix| configs.iter().any(|t| t.ends_with(suffix.as_str())));
+        let n = configs.len();
+        async move { (hosts_done && domains_done).then_some(n) }
+    })
+    .await;
+    let discovery_time = started.elapsed();
+    let configs = match discovered {
+        Ok(n) => n,
+        Err(e) => {
+            bridge.ensure_running()?;
+            return Err(e.context(dca_tests::rig::tail(&bridge.log(), 30)));
+        }
+    };
+
+    // Let the first full cycles settle (initial states), then measure N unchanged cycles.
+    let hosts_calls = |r: &SimRequests| r.count("GET /v1/hosts");
+    let first = hosts_calls(&sim.requests().await?);
+    wait::until_ok("two resource cycles", Duration::from_secs(120), || async {
+        Ok((hosts_calls(&sim.requests().await?) >= first + 2).then_some(()))
+    })
+    .await?;
+    let before = sim.requests().await?;
+    let mark: Mark = recorder.sync().await?;
+    let previous = recorder.latest_by_topic();
+    let cpu_before = cpu_seconds(bridge.pid())?;
+    let cycles_from = hosts_calls(&before);
+    wait::until_ok(
+        "the measured cycles",
+        Duration::from_secs(60 + 30 * opts.cycles),
+        || async {
+            Ok((hosts_calls(&sim.requests().await?) >= cycles_from + opts.cycles).then_some(()))
+        },
+    )
+    .await?;
+    let after = sim.requests().await?;
+    let cpu_after = cpu_seconds(bridge.pid())?;
+    recorder.sync().await?;
+    let cycles = (hosts_calls(&after) - cycles_from).max(1);
+    let published = recorder.since(mark);
+    let mut repeated = 0u64;
+    let mut last: std::collections::BTreeMap<String, Vec<u8>> =
+        previous.into_iter().map(|(t, m)| (t, m.payload)).collect();
+    for m in &published {
+        if last.get(&m.topic) == Some(&m.payload) {
+            repeated += 1;
+        }
+        last.insert(m.topic.clone(), m.payload.clone());
+    }
+    let rss = peak_rss_mib(bridge.pid())?;
+    let requests_per_cycle = (api_requests(&after) - api_requests(&before)) as f64 / cycles as f64;
+    let publishes_per_cycle = published.len() as f64 / cycles as f64;
+    let cpu_per_cycle_ms = (cpu_after - cpu_before) * 1000.0 / cycles as f64;
+    let mut per_endpoint: Vec<(String, u64)> = after
+        .by_endpoint
+        .iter()
+        .filter(|(k, _)| k.contains(" /v1/"))
+        .map(|(k, n)| (k.clone(), n - before.count(k)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    per_endpoint.sort();
+    let _ = bridge.terminate(Duration::from_secs(20)).await;
+
+    let verdict = |ok: bool| if ok { "ok" } else { "OVER TARGET" };
+    println!();
+    println!(
+        "| measure ({} unchanged cycles) | value | target | |",
+        cycles
+    );
+    println!("|---|---|---|---|");
+    println!(
+        "| SDDC Manager requests per resource cycle | {requests_per_cycle:.2} | <= 4 | {} |",
+        verdict(requests_per_cycle <= 4.0)
+    );
+    println!(
+        "| MQTT publishes per unchanged cycle | {publishes_per_cycle:.2} ({repeated} repeats of an unchanged value in total) | 0 | {} |",
+        verdict(publishes_per_cycle == 0.0)
+    );
+    println!(
+        "| start to all {configs} discovery configs published | {:.2} s | <= 2 s | {} |",
+        discovery_time.as_secs_f64(),
+        verdict(discovery_time <= Duration::from_secs(2))
+    );
+    println!(
+        "| bridge peak RSS (VmHWM) | {rss:.1} MiB | <= 20 MB | {} |",
+        verdict(rss <= 20.0)
+    );
+    println!("| bridge CPU per resource cycle | {cpu_per_cycle_ms:.1} ms | | |");
+    println!();
+    println!("requests during the measured cycles, by endpoint:");
+    for (k, n) in per_endpoint {
+        println!("  {k}: {n}");
+    }
+    drop(recorder);
+    sim.shutdown().await;
+    Ok(())
+}

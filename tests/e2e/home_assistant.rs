@@ -1,0 +1,246 @@
+//! Acceptance in a real Home Assistant 2025.4 (`../shared/ha-harness`): the entities as HA
+//! shows them (ids, states, units, attributes), availability when the bridge stops, and every
+//! control used from HA itself — Check for updates, Ignore Alerts, Start Upgrade followed to
+//! `successfully_completed`, Acknowledge Alerts, and the Upgrade Logs markdown.
+
+use dca_tests::ha::{HaState, HomeAssistant};
+use dca_tests::recorder::Recorder;
+use dca_tests::rig::Rig;
+use dca_tests::sim::Sim;
+use dca_tests::wait::secs;
+
+use crate::common::Inventory;
+
+/// Simulator speed for the acceptance run: the precheck-warnings upgrade takes about a minute.
+const HA_TIME_SCALE: f64 = 0.002;
+
+async fn entity(ha: &HomeAssistant, id: &str) -> anyhow::Result<HaState> {
+    ha.wait_state(id, "to exist and be available", secs(90), |s| {
+        s.state != "unavailable"
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acceptance_in_real_home_assistant() -> anyhow::Result<()> {
+    let Some(shared) =
+        dca_tests::require_shared("home_assistant::acceptance_in_real_home_assistant")?
+    else {
+        return Ok(());
+    };
+    let mut ha = HomeAssistant::start(&shared).await?;
+    let result = acceptance(&mut ha).await;
+    if result.is_err() {
+        eprintln!(
+            "----- Home Assistant log tail -----\n{}",
+            dca_tests::rig::tail(&ha.log(), 60)
+        );
+    }
+    ha.stop();
+    result
+}
+
+async fn acceptance(ha: &mut HomeAssistant) -> anyhow::Result<()> {
+    // The bridge talks to HA's own broker with the standard discovery prefix.
+    let sim = Sim::start("precheck-warnings", HA_TIME_SCALE).await?;
+    let inventory = Inventory::read(&sim).await?;
+    let mut rig = Rig::with_sim_on_broker(sim, ha.mqtt_port).await?;
+    let i = rig.config.instance_id.clone();
+    rig.start_bridge_online().await?;
+
+    // --- every entity, as HA sees it ------------------------------------------------------
+    for (component, object_id) in inventory.expected_entities(&i) {
+        let id = format!("{component}.{object_id}");
+        let wait = ha.wait_state(&id, "to exist", secs(120), |_| true).await;
+        rig.with_log(wait)?;
+    }
+    let m01 = inventory.domain("sfo-m01");
+    let d = m01.slug.clone();
+    let status = entity(ha, &format!("sensor.vcf_{d}_status")).await?;
+    anyhow::ensure!(status.state == "updates_available", "{status:?}");
+    anyhow::ensure!(
+        status
+            .attributes
+            .values()
+            .any(|v| v.to_string().contains("5.2.1.0")),
+        "status attributes must name the next version: {status:?}"
+    );
+    let version = ha
+        .wait_state(
+            &format!("sensor.vcf_{d}_current_version"),
+            "= 5.2.0.0",
+            secs(60),
+            |s| s.state == "5.2.0.0",
+        )
+        .await?;
+    anyhow::ensure!(
+        version.attributes.contains_key("friendly_name"),
+        "{version:?}"
+    );
+    for m in ["cpu_usage", "memory_usage", "storage_usage"] {
+        let s = entity(ha, &format!("sensor.vcf_{d}_{m}")).await?;
+        let v: f64 = s
+            .state
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{m} not numeric: {s:?}"))?;
+        anyhow::ensure!((0.0..=100.0).contains(&v), "{s:?}");
+        anyhow::ensure!(s.attr_str("unit_of_measurement") == Some("%"), "{s:?}");
+        anyhow::ensure!(s.attr_str("state_class") == Some("measurement"), "{s:?}");
+    }
+    for (cluster, hosts) in &m01.clusters {
+        let id = format!("sensor.vcf_{d}_{cluster}_host_count");
+        let want = hosts.to_string();
+        ha.wait_state(&id, &format!("= {want}"), secs(60), |s| s.state == want)
+            .await?;
+    }
+    for h in &inventory.hosts {
+        let s = entity(ha, &format!("sensor.vcf_host_{}_cpu_usage", h.slug)).await?;
+        anyhow::ensure!(s.attr_str("unit_of_measurement") == Some("%"), "{s:?}");
+    }
+    let upgrade_status = entity(ha, &format!("sensor.vcf_{d}_upgrade_status")).await?;
+    anyhow::ensure!(
+        upgrade_status.state == "waiting_for_initiation",
+        "{upgrade_status:?}"
+    );
+    let logs = entity(ha, &format!("sensor.vcf_{d}_upgrade_logs")).await?;
+    anyhow::ensure!(
+        logs.attr_str("markdown").is_some(),
+        "logs without markdown: {logs:?}"
+    );
+    let update = entity(ha, &format!("update.vcf_{d}_update")).await?;
+    anyhow::ensure!(update.state == "on", "an update is available: {update:?}");
+    anyhow::ensure!(
+        update.attr_str("installed_version") == Some("5.2.0.0"),
+        "{update:?}"
+    );
+    anyhow::ensure!(
+        update.attr_str("latest_version") == Some("5.2.1.0"),
+        "{update:?}"
+    );
+    let conn = entity(ha, &format!("binary_sensor.vcf_{i}_connectivity")).await?;
+    anyhow::ensure!(conn.state == "on", "{conn:?}");
+    anyhow::ensure!(
+        conn.attr_str("device_class") == Some("connectivity"),
+        "{conn:?}"
+    );
+    let switch = entity(ha, &format!("switch.vcf_{d}_ignore_alerts")).await?;
+    anyhow::ensure!(switch.state == "off", "{switch:?}");
+
+    // --- Check for updates pressed in HA reaches the bridge -------------------------------
+    let calls =
+        |r: &dca_tests::sim::SimRequests| r.count("GET /v1/releases/domains/{id}/future-releases");
+    let before = calls(&rig.sim.requests().await?);
+    ha.press(&format!("button.vcf_{i}_check_for_updates"))
+        .await?;
+    let sim = &rig.sim;
+    dca_tests::wait::until_ok("the update check pressed in HA", secs(60), || async move {
+        Ok((calls(&sim.requests().await?) > before).then_some(()))
+    })
+    .await?;
+
+    // --- Ignore Alerts switched in HA (and back) -------------------------------------------
+    let switch_id = format!("switch.vcf_{d}_ignore_alerts");
+    ha.switch(&switch_id, true).await?;
+    ha.wait_state(&switch_id, "on", secs(60), |s| s.state == "on")
+        .await?;
+    ha.switch(&switch_id, false).await?;
+    ha.wait_state(&switch_id, "off", secs(60), |s| s.state == "off")
+        .await?;
+
+    // --- Start Upgrade in HA, Acknowledge in HA, followed to successfully_completed --------
+    let status_id = format!("sensor.vcf_{d}_upgrade_status");
+    ha.press(&format!("button.vcf_{d}_start_upgrade")).await?;
+    ha.wait_state(
+        &status_id,
+        "to leave waiting_for_initiation",
+        secs(60),
+        |s| s.state != "waiting_for_initiation",
+    )
+    .await?;
+    ha.wait_state(
+        &format!("sensor.vcf_{d}_status"),
+        "= update_process_started",
+        secs(60),
+        |s| s.state == "update_process_started",
+    )
+    .await?;
+    let waiting = ha
+        .wait_state(
+            &status_id,
+            "= waiting_for_alert_acknowledgement",
+            secs(300),
+            |s| s.state == "waiting_for_alert_acknowledgement" || s.state == "failed",
+        )
+        .await?;
+    anyhow::ensure!(
+        waiting.state != "failed",
+        "the upgrade failed in HA: {waiting:?}"
+    );
+    let logs = ha.state(&format!("sensor.vcf_{d}_upgrade_logs")).await?;
+    let markdown = logs
+        .as_ref()
+        .and_then(|s| s.attr_str("markdown"))
+        .unwrap_or_default()
+        .to_string();
+    anyhow::ensure!(
+        markdown.contains('⚠'),
+        "the warnings are not in the logs markdown: {markdown}"
+    );
+    ha.press(&format!("button.vcf_{d}_acknowledge_alerts"))
+        .await?;
+    let done = ha
+        .wait_state(&status_id, "= successfully_completed", secs(300), |s| {
+            s.state == "successfully_completed" || s.state == "failed"
+        })
+        .await?;
+    anyhow::ensure!(
+        done.state == "successfully_completed",
+        "upgrade ended {done:?}"
+    );
+    let logs = ha
+        .state(&format!("sensor.vcf_{d}_upgrade_logs"))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("upgrade logs entity vanished"))?;
+    let markdown = logs.attr_str("markdown").unwrap_or_default();
+    anyhow::ensure!(
+        markdown.contains("Alerts were acknowledged"),
+        "the acknowledgement is not in the logs: {markdown}"
+    );
+    anyhow::ensure!(logs.state.len() <= 255, "{logs:?}");
+
+    // --- availability when the bridge stops -------------------------------------------------
+    rig.bridge().terminate(secs(30)).await?;
+    let status_entity = format!("sensor.vcf_{d}_status");
+    ha.wait_state(&status_entity, "unavailable after a stop", secs(60), |s| {
+        s.state == "unavailable"
+    })
+    .await?;
+    ha.wait_state(&status_id, "unavailable after a stop", secs(60), |s| {
+        s.state == "unavailable"
+    })
+    .await?;
+    rig.start_bridge_online().await?;
+    entity(ha, &status_entity).await?;
+    // SDDC Manager unreachable: connectivity off, VCF values unavailable (not a false 0).
+    rig.sim
+        .fault(serde_json::json!({ "unreachable": true }))
+        .await?;
+    let conn_id = format!("binary_sensor.vcf_{i}_connectivity");
+    ha.wait_state(&conn_id, "off", secs(90), |s| s.state == "off")
+        .await?;
+    ha.wait_state(
+        &format!("sensor.vcf_{d}_cpu_usage"),
+        "unavailable",
+        secs(60),
+        |s| s.state == "unavailable",
+    )
+    .await?;
+    rig.sim
+        .fault(serde_json::json!({ "unreachable": false }))
+        .await?;
+    ha.wait_state(&conn_id, "on again", secs(120), |s| s.state == "on")
+        .await?;
+    let retained = Recorder::retained(ha.mqtt_port, &[&rig.config.base_topic]).await?;
+    anyhow::ensure!(!retained.is_empty(), "nothing retained on HA's broker");
+    Ok(())
+}

@@ -1,0 +1,319 @@
+//! The upgrade flow through the real binary, driven by `mosquitto_pub`-style presses on the
+//! command topics and followed on the retained status, logs and event topics.
+
+use dca_tests::recorder::Recorder;
+use dca_tests::rig::Rig;
+use dca_tests::wait::secs;
+
+use crate::common::Inventory;
+use crate::flow::{
+    FAST, check_order, duplicated_requests, logs, logs_markdown, press, statuses_since,
+    upgrades_started, wait_event, wait_status,
+};
+
+/// Starts a rig with the bridge online and the domain idle; returns the domain slug.
+async fn ready(rig: &mut Rig, domain: &str) -> anyhow::Result<String> {
+    let inventory = Inventory::read(&rig.sim).await?;
+    let d = inventory.domain(domain).slug.clone();
+    rig.start_bridge_online().await?;
+    let topic = rig.domain_topic(&d, "upgrade/status");
+    rig.recorder
+        .wait_current(&topic, "waiting_for_initiation", secs(60))
+        .await?;
+    // The update check has found the release to go to.
+    rig.recorder
+        .wait_current(
+            &rig.domain_topic(&d, "status"),
+            "updates_available",
+            secs(60),
+        )
+        .await?;
+    Ok(d)
+}
+
+/// One press on Start Upgrade takes the management domain through every phase — SDDC Manager
+/// first — to `successfully_completed`, and back to `waiting_for_initiation` with the logs reset;
+/// the domain ends on the new version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_to_completed_and_back_to_idle() -> anyhow::Result<()> {
+    let mut rig = Rig::start("default", FAST).await?;
+    let d = ready(&mut rig, "sfo-m01").await?;
+    let mark = rig.recorder.mark();
+    press(&rig, &d, "start").await?;
+    wait_event(&mut rig, &d, "upgrade_started", mark, 30).await?;
+    rig.recorder
+        .wait_payload(
+            mark,
+            &rig.domain_topic(&d, "status"),
+            "update_process_started",
+            secs(30),
+        )
+        .await?;
+    wait_status(&mut rig, &d, "successfully_completed", mark, 300).await?;
+    let completed_logs = logs(&rig, &d).unwrap_or_default();
+    wait_event(&mut rig, &d, "completed", mark, 30).await?;
+    let idle = rig.recorder.mark();
+    wait_status(&mut rig, &d, "waiting_for_initiation", idle, 60).await?;
+    let seq = statuses_since(&rig, &d, mark);
+    check_order(
+        &seq,
+        &[
+            "update_process_started",
+            "downloading_bundles",
+            "setting_new_vcf_version_target",
+            "upgrading_sddcManager",
+            "prechecks_done",
+            "starting_upgrades",
+            "successfully_completed",
+            "waiting_for_initiation",
+        ],
+    )?;
+
+    // Logs: markdown grew during the flow, and is back to the default afterwards.
+    let entries = completed_logs["entries"].as_u64().unwrap_or(0);
+    let markdown = completed_logs["markdown"].as_str().unwrap_or_default();
+    anyhow::ensure!(
+        entries >= 5,
+        "only {entries} log entries for a whole upgrade: {markdown}"
+    );
+    anyhow::ensure!(markdown.contains('✅'), "no ✅ in the logs: {markdown}");
+    anyhow::ensure!(markdown.len() < 16 * 1024, "logs attribute over 16 KiB");
+    let reset = dca_tests::wait::until("the logs to reset", secs(30), || {
+        let now = logs(&rig, &d).unwrap_or_default();
+        let back = now["entries"].as_u64().unwrap_or(0) < entries;
+        async move { back.then_some(()) }
+    })
+    .await;
+    rig.with_log(reset)?;
+
+    // SDDC Manager saw one target change, no duplicate downloads and accepted every upgrade.
+    let log = rig.sim.log().await?;
+    let dups = duplicated_requests(&log);
+    anyhow::ensure!(dups.is_empty(), "duplicated requests: {dups:?}");
+    anyhow::ensure!(
+        log.iter()
+            .any(|e| e.method == "PATCH" && e.path.starts_with("/v1/bundles/")),
+        "no bundle was downloaded"
+    );
+    anyhow::ensure!(
+        upgrades_started(&log) >= 4,
+        "SDDC Manager, NSX, vCenter and ESXi must be upgraded"
+    );
+
+    // Events are never retained (a reconnecting client must not replay "completed").
+    let retained = Recorder::retained(rig.mqtt_port(), &[&rig.config.base_topic]).await?;
+    anyhow::ensure!(
+        !retained.contains_key(&rig.domain_topic(&d, "upgrade/event")),
+        "the event topic is retained"
+    );
+    // The flow state for Node-RED is retained JSON.
+    let state = retained
+        .get(&rig.domain_topic(&d, "upgrade/state"))
+        .ok_or_else(|| anyhow::anyhow!("upgrade/state not retained"))?
+        .json()?;
+    anyhow::ensure!(state["status"] == "waiting_for_initiation", "{state}");
+
+    // The new version shows after the next update check.
+    rig.press("bridge/check_updates/set").await?;
+    rig.recorder
+        .wait_current(
+            &rig.domain_topic(&d, "current_version"),
+            "5.2.1.0",
+            secs(60),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Precheck warnings with Ignore Alerts on: the flow does not stop, and the logs say the
+/// warnings were ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warnings_with_ignore_alerts_on_continue() -> anyhow::Result<()> {
+    let mut rig = Rig::start("precheck-warnings", FAST).await?;
+    let d = ready(&mut rig, "sfo-m01").await?;
+    let switch_mark = rig.recorder.mark();
+    rig.recorder
+        .publish(&rig.domain_topic(&d, "ignore_alerts/set"), "ON", false)
+        .await?;
+    rig.recorder
+        .wait_payload(
+            switch_mark,
+            &rig.domain_topic(&d, "ignore_alerts"),
+            "ON",
+            secs(30),
+        )
+        .await?;
+    let mark = rig.recorder.mark();
+    press(&rig, &d, "start").await?;
+    wait_status(&mut rig, &d, "successfully_completed", mark, 300).await?;
+    let seq = statuses_since(&rig, &d, mark);
+    anyhow::ensure!(
+        !seq.iter().any(|s| s == "waiting_for_alert_acknowledgement"),
+        "waited for acknowledgement although Ignore Alerts is on: {seq:?}"
+    );
+    let md = logs_markdown(&rig, &d);
+    anyhow::ensure!(md.contains('⚠'), "the warnings are not in the logs: {md}");
+    anyhow::ensure!(
+        md.to_lowercase().contains("ignore"),
+        "the logs do not say the alerts were ignored: {md}"
+    );
+    Ok(())
+}
+
+/// Precheck warnings with Ignore Alerts off: the flow waits (and asks through an event) until
+/// Acknowledge Alerts is pressed, then continues to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warnings_wait_for_acknowledgement() -> anyhow::Result<()> {
+    let mut rig = Rig::start("precheck-warnings", FAST).await?;
+    let d = ready(&mut rig, "sfo-m01").await?;
+    let mark = rig.recorder.mark();
+    press(&rig, &d, "start").await?;
+    wait_status(&mut rig, &d, "waiting_for_alert_acknowledgement", mark, 300).await?;
+    wait_event(&mut rig, &d, "acknowledgement_needed", mark, 30).await?;
+    let md = logs_markdown(&rig, &d);
+    anyhow::ensure!(md.contains('⚠'), "the warnings are not in the logs: {md}");
+    // Nothing is upgraded beyond SDDC Manager while waiting.
+    let before = upgrades_started(&rig.sim.log().await?);
+    let ack = rig.recorder.mark();
+    press(&rig, &d, "acknowledge").await?;
+    wait_status(&mut rig, &d, "alerts_were_acknowledged", ack, 30).await?;
+    wait_status(&mut rig, &d, "successfully_completed", ack, 300).await?;
+    let md = logs_markdown(&rig, &d);
+    anyhow::ensure!(
+        md.contains("Alerts were acknowledged"),
+        "the logs do not record the acknowledgement: {md}"
+    );
+    anyhow::ensure!(
+        upgrades_started(&rig.sim.log().await?) > before,
+        "nothing upgraded after the acknowledgement"
+    );
+    check_order(
+        &statuses_since(&rig, &d, mark),
+        &["prechecks_done", "starting_upgrades"],
+    )?;
+    Ok(())
+}
+
+/// Abort while waiting for acknowledgement ends the flow as `failed` ("aborted") and nothing
+/// more is sent to SDDC Manager.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_while_waiting_fails_the_flow() -> anyhow::Result<()> {
+    let mut rig = Rig::start("precheck-warnings", FAST).await?;
+    let d = ready(&mut rig, "sfo-m01").await?;
+    let mark = rig.recorder.mark();
+    press(&rig, &d, "start").await?;
+    wait_status(&mut rig, &d, "waiting_for_alert_acknowledgement", mark, 300).await?;
+    let upgrades_before = upgrades_started(&rig.sim.log().await?);
+    let abort = rig.recorder.mark();
+    press(&rig, &d, "abort").await?;
+    wait_status(&mut rig, &d, "failed", abort, 30).await?;
+    let md = logs_markdown(&rig, &d);
+    anyhow::ensure!(
+        md.to_lowercase().contains("abort"),
+        "the logs do not say aborted: {md}"
+    );
+    // A later acknowledgement must not revive it.
+    press(&rig, &d, "acknowledge").await?;
+    rig.recorder.sync().await?;
+    rig.press("bridge/check_updates/set").await?;
+    rig.recorder.sync().await?;
+    let seq = statuses_since(&rig, &d, abort);
+    anyhow::ensure!(
+        !seq.iter()
+            .any(|s| s == "alerts_were_acknowledged" || s == "starting_upgrades"),
+        "the aborted flow continued: {seq:?}"
+    );
+    anyhow::ensure!(
+        upgrades_started(&rig.sim.log().await?) == upgrades_before,
+        "an upgrade was started after the abort"
+    );
+    Ok(())
+}
+
+/// Start Upgrade on a domain that is up to date: a message says so, nothing else happens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_without_update_says_so_and_does_nothing() -> anyhow::Result<()> {
+    let mut rig = Rig::start("up-to-date", FAST).await?;
+    let inventory = Inventory::read(&rig.sim).await?;
+    let d = inventory.domains[0].slug.clone();
+    rig.start_bridge_online().await?;
+    rig.recorder
+        .wait_current(&rig.domain_topic(&d, "status"), "up_to_date", secs(60))
+        .await?;
+    let mark = rig.recorder.mark();
+    press(&rig, &d, "start").await?;
+    let event = wait_event(&mut rig, &d, "no_update_available", mark, 30).await?;
+    anyhow::ensure!(
+        event["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{event}"
+    );
+    rig.recorder.sync().await?;
+    let seq = statuses_since(&rig, &d, mark);
+    anyhow::ensure!(
+        seq.iter().all(|s| s == "waiting_for_initiation"),
+        "status changed without an update: {seq:?}"
+    );
+    let log = rig.sim.log().await?;
+    anyhow::ensure!(
+        !log.iter()
+            .any(|e| e.method == "PATCH" || (e.method == "POST" && e.path == "/v1/upgrades")),
+        "requests were sent without an update"
+    );
+    Ok(())
+}
+
+/// Two presses on Start (and one on another domain) start exactly one flow; the others get an
+/// "already running" message. The running flow is then aborted during its downloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn double_press_starts_one_flow() -> anyhow::Result<()> {
+    let mut rig = Rig::start("default", FAST).await?;
+    let inventory = Inventory::read(&rig.sim).await?;
+    let w01 = inventory.domain("sfo-w01").slug.clone();
+    let d = ready(&mut rig, "sfo-m01").await?;
+    let mark = rig.recorder.mark();
+    press(&rig, &d, "start").await?;
+    press(&rig, &d, "start").await?;
+    wait_event(&mut rig, &d, "already_running", mark, 30).await?;
+    press(&rig, &w01, "start").await?;
+    wait_event(&mut rig, &w01, "already_running", mark, 30).await?;
+    wait_status(&mut rig, &d, "downloading_bundles", mark, 60).await?;
+    let abort = rig.recorder.mark();
+    press(&rig, &d, "abort").await?;
+    wait_status(&mut rig, &d, "failed", abort, 60).await?;
+    rig.recorder.sync().await?;
+    let w01_seq = statuses_since(&rig, &w01, mark);
+    anyhow::ensure!(
+        w01_seq.iter().all(|s| s == "waiting_for_initiation"),
+        "a second flow started on {w01}: {w01_seq:?}"
+    );
+    let log = rig.sim.log().await?;
+    let dups = duplicated_requests(&log);
+    anyhow::ensure!(dups.is_empty(), "duplicated requests: {dups:?}");
+    Ok(())
+}
+
+/// A bundle download that fails fails the flow, with the reason in the logs; success is never
+/// assumed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_download_fails_the_flow() -> anyhow::Result<()> {
+    let mut rig = Rig::start("download-failure", FAST).await?;
+    let d = ready(&mut rig, "sfo-m01").await?;
+    let mark = rig.recorder.mark();
+    press(&rig, &d, "start").await?;
+    wait_status(&mut rig, &d, "failed", mark, 300).await?;
+    wait_event(&mut rig, &d, "failed", mark, 30).await?;
+    let seq = statuses_since(&rig, &d, mark);
+    anyhow::ensure!(
+        !seq.iter()
+            .any(|s| s == "setting_new_vcf_version_target" || s == "starting_upgrades"),
+        "the flow went on after a failed download: {seq:?}"
+    );
+    let md = logs_markdown(&rig, &d);
+    anyhow::ensure!(md.contains('❌'), "no ❌ line for the failure: {md}");
+    let log = rig.sim.log().await?;
+    anyhow::ensure!(
+        upgrades_started(&log) == 0,
+        "an upgrade started after a failed download"
+    );
+    Ok(())
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# tests/run.sh — the test command: installs what the tests need, then runs every test.
+#
+#   tests/run.sh                 # from the repository root (or anywhere)
+#
+# - Mosquitto (+ mosquitto-clients) from the distribution when `mosquitto` is missing: the
+#   end-to-end tests run the real bridge against a real broker (without it they fall back to
+#   the embedded rumqttd broker and say so).
+# - The Home Assistant harness (../shared/ha-harness/install.sh) when ../shared exists: the
+#   acceptance test runs a real Home Assistant. Without ../shared that test fails unless
+#   DCA_SKIP_SHARED=1.
+# - One build of every target (dev profile), then `cargo nextest run --workspace` (or
+#   `cargo test --workspace` without nextest), then the doctests.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+step() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
+
+if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
+  if command -v apt-get >/dev/null; then
+    step "installing mosquitto and mosquitto-clients"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get install -y mosquitto mosquitto-clients \
+      || { as_root apt-get update && as_root apt-get install -y mosquitto mosquitto-clients; }
+  else
+    echo "note: mosquitto is not installed and apt-get is unavailable; the tests use the embedded broker"
+  fi
+fi
+
+SHARED="${DCA_SHARED_DIR:-$ROOT/../shared}"
+if [ -d "$SHARED" ]; then
+  if [ -x "$SHARED/ha-harness/install.sh" ]; then
+    step "Home Assistant harness ($SHARED/ha-harness/install.sh)"
+    "$SHARED/ha-harness/install.sh"
+  fi
+elif [ "${DCA_SKIP_SHARED:-}" = 1 ]; then
+  echo "note: $SHARED is absent; tests that need it will say they were skipped (DCA_SKIP_SHARED=1)"
+else
+  echo "warning: $SHARED is absent; tests that need it will fail (set DCA_SKIP_SHARED=1 to skip them)"
+fi
+
+# One build of all targets first: the end-to-end tests spawn target/debug/vcf-mqtt-bridge, which
+# must be current. Same profile and feature set as the test run below, so nothing is built twice.
+step "cargo build --workspace --all-targets"
+cargo build --workspace --all-targets --locked
+
+if cargo nextest --version >/dev/null 2>&1; then
+  step "cargo nextest run --workspace"
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  step "cargo test --workspace (cargo-nextest not installed)"
+  cargo test --workspace --locked --no-fail-fast
+fi
+
+step "cargo test --workspace --doc"
+cargo test --workspace --doc --locked

@@ -1,0 +1,253 @@
+//! The real Home Assistant (2025.4) + Mosquitto from `../shared/ha-harness`.
+//!
+//! [`HomeAssistant::start`] runs the harness's `start.sh` on free ports with a private
+//! `HARNESS_STATE_DIR`; the harness starts its own Mosquitto there. Tests then read entities
+//! through HA's REST API with the harness's long-lived token, press buttons and flip switches
+//! through HA services (so HA itself publishes the commands), and stop everything with
+//! `stop.sh` (also on drop).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// One entity as HA's `/api/states` reports it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HaState {
+    /// `sensor.vcf_sfo_m01_status`.
+    pub entity_id: String,
+    /// The state string (`unavailable`, `unknown`, a value).
+    pub state: String,
+    /// Attributes (friendly_name, unit_of_measurement, device_class, JSON attributes...).
+    #[serde(default)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+impl HaState {
+    /// A string attribute.
+    pub fn attr_str(&self, key: &str) -> Option<&str> {
+        self.attributes.get(key).and_then(|v| v.as_str())
+    }
+}
+
+/// A running harness.
+pub struct HomeAssistant {
+    harness: PathBuf,
+    state_dir: tempfile::TempDir,
+    /// MQTT port of the harness's broker.
+    pub mqtt_port: u16,
+    /// HA HTTP port.
+    pub ha_port: u16,
+    url: String,
+    token: String,
+    http: reqwest::Client,
+    stopped: bool,
+}
+
+impl HomeAssistant {
+    /// Runs `start.sh MQTT_PORT HA_PORT` from `<shared>/ha-harness` and reads the token.
+    ///
+    /// # Errors
+    /// When the harness is not installed or HA does not become ready.
+    pub async fn start(shared: &Path) -> anyhow::Result<HomeAssistant> {
+        let harness = shared.join("ha-harness");
+        anyhow::ensure!(
+            harness.join("start.sh").is_file(),
+            "{} has no start.sh",
+            harness.display()
+        );
+        let state_dir = tempfile::Builder::new().prefix("ha-harness-").tempdir()?;
+        let mqtt_port = crate::free_port()?;
+        let mut ha_port = crate::free_port()?;
+        while ha_port == mqtt_port {
+            ha_port = crate::free_port()?;
+        }
+        let mut ha = HomeAssistant {
+            harness: harness.clone(),
+            state_dir,
+            mqtt_port,
+            ha_port,
+            url: format!("http://127.0.0.1:{ha_port}"),
+            token: String::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?,
+            stopped: false,
+        };
+        let script = harness.join("start.sh");
+        let state = ha.state_dir.path().to_path_buf();
+        let out = tokio::time::timeout(
+            crate::wait::secs(400),
+            tokio::process::Command::new("bash")
+                .arg(&script)
+                .arg(mqtt_port.to_string())
+                .arg(ha_port.to_string())
+                .env("HARNESS_STATE_DIR", &state)
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .context("ha-harness start.sh did not finish in time")?
+        .context("running ha-harness start.sh")?;
+        eprintln!(
+            "ha-harness start.sh:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        anyhow::ensure!(
+            out.status.success(),
+            "ha-harness start.sh failed ({}); run {}/install.sh?",
+            out.status,
+            harness.display()
+        );
+        ha.token = std::fs::read_to_string(state.join("token"))
+            .context("reading the harness token")?
+            .trim()
+            .to_string();
+        Ok(ha)
+    }
+
+    /// Base URL of HA's HTTP API.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// HA's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.state_dir.path().join("ha.log")).unwrap_or_default()
+    }
+
+    /// All entities (`GET /api/states`).
+    ///
+    /// # Errors
+    /// On HTTP or decoding errors.
+    pub async fn states(&self) -> anyhow::Result<Vec<HaState>> {
+        let resp = self
+            .http
+            .get(format!("{}/api/states", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            resp.status().is_success(),
+            "/api/states -> {}",
+            resp.status()
+        );
+        Ok(resp.json().await?)
+    }
+
+    /// One entity, if HA has it.
+    ///
+    /// # Errors
+    /// On HTTP or decoding errors.
+    pub async fn state(&self, entity_id: &str) -> anyhow::Result<Option<HaState>> {
+        let resp = self
+            .http
+            .get(format!("{}/api/states/{entity_id}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        anyhow::ensure!(
+            resp.status().is_success(),
+            "/api/states/{entity_id} -> {}",
+            resp.status()
+        );
+        Ok(Some(resp.json().await?))
+    }
+
+    /// Calls a service, e.g. `("button", "press", entity)`.
+    ///
+    /// # Errors
+    /// On HTTP errors or a non-2xx answer.
+    pub async fn call(&self, domain: &str, service: &str, entity_id: &str) -> anyhow::Result<()> {
+        let resp = self
+            .http
+            .post(format!("{}/api/services/{domain}/{service}", self.url))
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({ "entity_id": entity_id }))
+            .send()
+            .await?;
+        let status = resp.status();
+        anyhow::ensure!(
+            status.is_success(),
+            "{domain}.{service} {entity_id} -> {status}: {}",
+            resp.text().await.unwrap_or_default()
+        );
+        Ok(())
+    }
+
+    /// Presses a button entity in HA (HA publishes its `payload_press`).
+    ///
+    /// # Errors
+    /// As [`HomeAssistant::call`].
+    pub async fn press(&self, entity_id: &str) -> anyhow::Result<()> {
+        self.call("button", "press", entity_id).await
+    }
+
+    /// Turns a switch entity on or off in HA.
+    ///
+    /// # Errors
+    /// As [`HomeAssistant::call`].
+    pub async fn switch(&self, entity_id: &str, on: bool) -> anyhow::Result<()> {
+        let service = if on { "turn_on" } else { "turn_off" };
+        self.call("switch", service, entity_id).await
+    }
+
+    /// Waits until `entity_id` exists and `pred` holds for it; returns that state.
+    ///
+    /// # Errors
+    /// On timeout, naming the entity and its last state.
+    pub async fn wait_state(
+        &self,
+        entity_id: &str,
+        what: &str,
+        limit: Duration,
+        pred: impl Fn(&HaState) -> bool,
+    ) -> anyhow::Result<HaState> {
+        let mut last = None;
+        let started = std::time::Instant::now();
+        loop {
+            if let Ok(Some(s)) = self.state(entity_id).await {
+                if pred(&s) {
+                    return Ok(s);
+                }
+                last = Some(s);
+            }
+            if started.elapsed() > limit {
+                anyhow::bail!(
+                    "timed out after {limit:?} waiting for {entity_id} {what}; last: {last:?}"
+                );
+            }
+            tokio::time::sleep(crate::wait::POLL_EVERY * 3).await;
+        }
+    }
+
+    /// Runs `stop.sh` (HA first, then its Mosquitto).
+    pub fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        let status = Command::new("bash")
+            .arg(self.harness.join("stop.sh"))
+            .env("HARNESS_STATE_DIR", self.state_dir.path())
+            .env("HA_STOP_TIMEOUT", "30")
+            .stdin(Stdio::null())
+            .status();
+        if !status.as_ref().is_ok_and(|s| s.success()) {
+            eprintln!("ha-harness stop.sh failed: {status:?}");
+        }
+    }
+}
+
+impl Drop for HomeAssistant {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
