@@ -1,1 +1,263 @@
-//! placeholder
+//! DataCenter Assistant bridge: VMware Cloud Foundation in Home Assistant over MQTT.
+//!
+//! # Layout
+//! - [`config`]: figment layering (defaults → TOML → `DCA_*` env), validation, exit code 64.
+//! - [`topics`]: every MQTT topic, built in one place; slugging.
+//! - [`model`]: the bridge's view of one SDDC Manager (inventory, updates, flows, connectivity).
+//! - [`ha`]: Home Assistant discovery payloads and the renderer from model to configs/states.
+//! - [`mqtt`]: client options (LWT, TLS) and the task that owns `EventLoop::poll()`.
+//! - [`hub`]: owns the model, publishes only changes, re-announces on ConnAck and HA birth.
+//! - [`monitor`]: the updates and resources loops over `vcf-client`.
+//! - [`commands`]: command-topic validation and dispatch (retained commands never act).
+//! - [`upgrade`]: the orchestrator's observer and command routing.
+//! - [`demo`]: `vcf-mqtt-bridge demo` (in-process simulator and, if needed, broker).
+//! - [`observability`]: `/healthz`, `/readyz`, `/metrics`.
+
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod ha;
+pub mod hub;
+pub mod model;
+pub mod monitor;
+pub mod mqtt;
+pub mod observability;
+#[doc(hidden)]
+pub mod shim;
+pub mod topics;
+pub mod upgrade;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::shim::Orchestrator;
+use anyhow::Context as _;
+use rumqttc::QoS;
+use secrecy::SecretString;
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+use vcf_client::{ClientConfig, TlsOptions, VcfClient};
+
+pub use config::{Config, ConfigError};
+
+use crate::commands::CommandContext;
+use crate::ha::entities::RenderContext;
+use crate::hub::{DomainDirectory, Hub, HubMsg};
+use crate::monitor::Monitor;
+use crate::observability::Metrics;
+use crate::topics::Topics;
+
+/// How long background tasks get to finish after shutdown is requested.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Builds the SDDC Manager client from the config.
+///
+/// # Errors
+/// When the client cannot be created (bad URL, CA file, pin).
+pub fn vcf_client(config: &Config, metrics: Option<Arc<Metrics>>) -> anyhow::Result<VcfClient> {
+    let password = config
+        .vcf
+        .password
+        .clone()
+        .unwrap_or_else(|| SecretString::from(String::new()));
+    let mut cc = ClientConfig::new(
+        config.vcf.url.clone(),
+        config.vcf.username.clone(),
+        password,
+    );
+    cc.tls = TlsOptions {
+        ca_file: config.vcf.ca_file.clone(),
+        ca_pem: None,
+        pin_sha256: config.vcf.pin_sha256.clone(),
+        insecure: config.vcf.insecure,
+    };
+    cc.request_timeout = config.vcf.request_timeout;
+    cc.observer = metrics.map(|m| m as Arc<dyn vcf_client::RequestObserver>);
+    VcfClient::new(cc).context("creating the SDDC Manager client")
+}
+
+/// Runs the bridge until `shutdown` is cancelled, then drains (bounded), publishes `offline`
+/// (retained) and disconnects. Stopping never stops a VCF upgrade: flows are persisted in
+/// `state_dir` and resumed on the next start.
+///
+/// # Errors
+/// Start-up failures (client, state directory, orchestrator); runtime problems are logged and
+/// retried instead.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let instance = config.instance_id();
+    let topics = Topics::new(
+        &config.mqtt.base_topic,
+        &config.mqtt.discovery_prefix,
+        &instance,
+    );
+    let metrics = Metrics::new();
+    let client = vcf_client(&config, Some(metrics.clone()))?;
+    info!(
+        instance,
+        url = %config.vcf.url,
+        broker = %format!("{}:{}", config.mqtt.host, config.mqtt.port),
+        "starting DataCenter Assistant bridge"
+    );
+
+    std::fs::create_dir_all(&config.state_dir).with_context(|| {
+        format!(
+            "creating state_dir {} (set state_dir or DCA_STATE_DIR)",
+            config.state_dir.display()
+        )
+    })?;
+
+    let (hub_tx, hub_rx) = mpsc::unbounded_channel::<HubMsg>();
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let tasks = TaskTracker::new();
+    // Orchestrator tasks get their own token: they stop (and persist) when we stop.
+    let orch_token = shutdown.child_token();
+    let orchestrator = Orchestrator::new(
+        client.clone(),
+        config.upgrade.orchestrator.clone(),
+        config.state_dir.clone(),
+        Arc::new(upgrade::BridgeObserver::new(hub_tx.clone())),
+        orch_token.clone(),
+    )
+    .context("starting the upgrade orchestrator")?;
+
+    // MQTT
+    let mqtt_stop = CancellationToken::new();
+    let opts = mqtt::options(&config, &topics)?;
+    let (mqtt_tx, mut mqtt_rx) = mpsc::unbounded_channel();
+    let (mqtt_client, mqtt_task) = mqtt::spawn(opts, mqtt_tx, mqtt_stop.clone());
+    {
+        let hub_tx = hub_tx.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = mqtt_rx.recv().await {
+                if hub_tx.send(HubMsg::Mqtt(ev)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
+    // Hub
+    let directory: DomainDirectory = Arc::default();
+    let rc = RenderContext {
+        topics: topics.clone(),
+        vcf_url: config.vcf.url.clone(),
+        allow_update_install: config.upgrade.allow_update_install,
+    };
+    let hub = Hub::new(
+        rc,
+        config.vcf.url.clone(),
+        mqtt_client.clone(),
+        directory.clone(),
+        cmd_tx,
+        Some(upgrade::flow_source(orchestrator.clone())),
+        metrics.clone(),
+    );
+    let hub_task = tokio::spawn(hub.run(hub_rx));
+
+    // Resume unfinished flows (re-attaches to running VCF tasks instead of starting them again).
+    {
+        let orch = orchestrator.clone();
+        tasks.spawn(async move {
+            match orch.resume().await {
+                Ok(views) if !views.is_empty() => {
+                    info!(flows = views.len(), "resumed unfinished upgrade flows");
+                }
+                Ok(_) => {}
+                Err(e) => warn!("could not resume upgrade flows: {e:#}"),
+            }
+        });
+    }
+
+    // Monitoring
+    let check_now = Arc::new(Notify::new());
+    let monitor = Monitor {
+        client: client.clone(),
+        hub: hub_tx.clone(),
+        metrics: metrics.clone(),
+        check_now: check_now.clone(),
+        recovered: Arc::new(Notify::new()),
+    };
+    tasks.spawn(
+        monitor
+            .clone()
+            .resources_loop(config.poll.resources, shutdown.clone()),
+    );
+    tasks.spawn(monitor.updates_loop(config.poll.updates, shutdown.clone()));
+
+    // Commands
+    let refresh_client = client.clone();
+    let refresh_hub = hub_tx.clone();
+    let cx = CommandContext {
+        directory,
+        check_now,
+        refresh_token: Arc::new(move || {
+            let c = refresh_client.clone();
+            let hub = refresh_hub.clone();
+            Box::pin(async move {
+                let result = c.login().await.map_err(|e| format!("{e:#}"));
+                match &result {
+                    Ok(()) => info!(expires_at = ?c.token_expires_at(), "token refreshed"),
+                    Err(e) => warn!("token refresh failed: {e}"),
+                }
+                let _ = hub.send(HubMsg::Token {
+                    expires_at: c.token_expires_at(),
+                    refresh_result: Some(result),
+                });
+            })
+        }),
+        upgrades: Some(Arc::new(upgrade::OrchestratorActions(orchestrator.clone()))),
+        allow_update_install: config.upgrade.allow_update_install,
+        hub: hub_tx.clone(),
+    };
+    tasks.spawn(commands::run(cx, cmd_rx, shutdown.clone()));
+
+    // Health / metrics
+    if let Some(listen) = config.http.listen {
+        let m = metrics.clone();
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(e) = observability::serve(listen, m, token).await {
+                warn!("health/metrics listener failed: {e:#}");
+            }
+        });
+    }
+    tasks.close();
+
+    shutdown.cancelled().await;
+    info!("shutting down: stopping monitoring (running VCF upgrades continue in VCF)");
+    if tokio::time::timeout(DRAIN_TIMEOUT, tasks.wait())
+        .await
+        .is_err()
+    {
+        warn!(
+            "background tasks did not finish within {}s; continuing shutdown",
+            DRAIN_TIMEOUT.as_secs()
+        );
+    }
+    hub_task.abort();
+
+    // The LWT only fires on an unclean loss: say offline ourselves, then disconnect.
+    let goodbye = async {
+        mqtt_client
+            .publish(topics.bridge_state(), QoS::AtLeastOnce, true, "offline")
+            .await?;
+        mqtt_client.disconnect().await
+    };
+    if let Err(e) = tokio::time::timeout(Duration::from_secs(2), goodbye)
+        .await
+        .unwrap_or(Ok(()))
+    {
+        warn!("could not publish offline: {e:#}");
+    }
+    if tokio::time::timeout(Duration::from_secs(3), mqtt_task)
+        .await
+        .is_err()
+    {
+        warn!("MQTT did not disconnect in time");
+    }
+    mqtt_stop.cancel();
+    info!("stopped");
+    Ok(())
+}

@@ -1,1 +1,165 @@
-fn main() {}
+//! `vcf-mqtt-bridge`: parses the command line, sets up logging and signals, calls the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mqtt_bridge::config::{Config, EXIT_CONFIG, LogFormat};
+use mqtt_bridge::demo::DemoOptions;
+use tokio_util::sync::CancellationToken;
+
+/// DataCenter Assistant: VMware Cloud Foundation in Home Assistant over MQTT.
+#[derive(Parser)]
+#[command(name = "vcf-mqtt-bridge", version, about)]
+struct Cli {
+    /// Configuration file (TOML); `DCA_*` environment variables override it.
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the bridge (the default).
+    Run,
+    /// Validate the configuration without connecting anywhere (exit 64 when invalid).
+    CheckConfig,
+    /// Run a self-contained demo: simulator + bridge (+ embedded broker if none on localhost:1883).
+    Demo {
+        /// MQTT broker host:port to use instead of localhost:1883 / the embedded one.
+        #[arg(long)]
+        broker: Option<String>,
+        /// Simulator time scale (0.005 ≈ a 2–3 minute upgrade).
+        #[arg(long, default_value_t = 0.005)]
+        time_scale: f64,
+        /// Built-in scenario name or scenario TOML file.
+        #[arg(long, default_value = "default")]
+        scenario: String,
+    },
+}
+
+fn init_logging(level: &str, format: LogFormat) {
+    // RUST_LOG, when set, wins over the configured level (handy for debugging one module).
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::EnvFilter::try_new(level)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn shutdown_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = term.recv() => tracing::info!("SIGTERM received"),
+                        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        token.cancel();
+    });
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command.unwrap_or(Cmd::Run) {
+        Cmd::CheckConfig => match Config::load(cli.config.as_deref()) {
+            Ok(c) => {
+                println!(
+                    "configuration OK (instance_id {}, broker {}:{}, SDDC Manager {})",
+                    c.instance_id(),
+                    c.mqtt.host,
+                    c.mqtt.port,
+                    c.vcf.url
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_CONFIG as u8)
+            }
+        },
+        Cmd::Run => {
+            let config = match Config::load(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_CONFIG as u8);
+                }
+            };
+            init_logging(&config.log.level, config.log.format);
+            runtime.block_on(async {
+                let token = CancellationToken::new();
+                shutdown_on_signals(token.clone());
+                match mqtt_bridge::run(config, token).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        tracing::error!("{e:#}");
+                        eprintln!("error: {e:#}");
+                        ExitCode::FAILURE
+                    }
+                }
+            })
+        }
+        Cmd::Demo {
+            broker,
+            time_scale,
+            scenario,
+        } => {
+            init_logging("info,rumqttd=warn,rumqttd::router=warn", LogFormat::Text);
+            if !(time_scale.is_finite() && time_scale > 0.0) {
+                eprintln!("error: --time-scale: expected a positive number, got {time_scale}");
+                return ExitCode::from(EXIT_CONFIG as u8);
+            }
+            runtime.block_on(async {
+                let token = CancellationToken::new();
+                shutdown_on_signals(token.clone());
+                let opts = DemoOptions {
+                    broker,
+                    time_scale,
+                    scenario,
+                    ..DemoOptions::default()
+                };
+                match mqtt_bridge::demo::run(opts, token).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("error: {e:#}");
+                        ExitCode::FAILURE
+                    }
+                }
+            })
+        }
+    }
+}

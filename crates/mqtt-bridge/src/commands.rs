@@ -1,0 +1,406 @@
+//! Commands arriving on command topics: payload validation and dispatch.
+//!
+//! Retained messages are filtered out before they get here (see [`crate::hub`]); this module
+//! checks them again so no code path can act on one. A bad payload is logged with its topic and
+//! payload and otherwise ignored.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::hub::{DomainDirectory, HubMsg};
+use crate::topics::{CommandKind, CommandTopic};
+
+/// A command message handed from the hub to the command task.
+#[derive(Debug, Clone)]
+pub struct CommandRequest {
+    /// Topic it arrived on.
+    pub topic: String,
+    /// Parsed topic.
+    pub command: CommandTopic,
+    /// Raw payload.
+    pub payload: Bytes,
+    /// Delivered as retained.
+    pub retain: bool,
+}
+
+/// An upgrade action for one domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpgradeAction {
+    /// Start Upgrade.
+    Start,
+    /// Acknowledge Alerts.
+    Acknowledge,
+    /// Abort Upgrade.
+    Abort,
+    /// Download Bundles.
+    DownloadBundles,
+    /// Ignore Alerts switch.
+    SetIgnoreAlerts(bool),
+    /// Update entity Install (routed to Start when allowed).
+    Install,
+}
+
+/// A validated command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Poll for updates now.
+    CheckUpdates,
+    /// Fresh login.
+    RefreshToken,
+    /// Upgrade action on a domain (by slug).
+    Upgrade {
+        /// Domain slug from the topic.
+        domain: String,
+        /// What to do.
+        action: UpgradeAction,
+    },
+}
+
+/// Why a command was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Retained message: never acted on.
+    Retained,
+    /// Empty payload (e.g. the bridge clearing a retained command): ignored silently.
+    Empty,
+    /// Payload not valid for the topic.
+    BadPayload(String),
+}
+
+/// Validates a command message: `PRESS` for buttons, `ON`/`OFF` for the switch, `install` for
+/// the update entity (case-insensitive, surrounding whitespace ignored).
+///
+/// # Errors
+/// A [`Rejection`] saying why nothing happens.
+pub fn validate(cmd: &CommandTopic, payload: &[u8], retain: bool) -> Result<Action, Rejection> {
+    if retain {
+        return Err(Rejection::Retained);
+    }
+    let text = std::str::from_utf8(payload)
+        .map_err(|_| Rejection::BadPayload("payload is not UTF-8".into()))?
+        .trim();
+    if text.is_empty() {
+        return Err(Rejection::Empty);
+    }
+    let expect = |want: &str| -> Result<(), Rejection> {
+        if text.eq_ignore_ascii_case(want) {
+            Ok(())
+        } else {
+            Err(Rejection::BadPayload(format!("expected {want}")))
+        }
+    };
+    let domain = || cmd.domain.clone().unwrap_or_default();
+    let upgrade = |action| Action::Upgrade {
+        domain: domain(),
+        action,
+    };
+    Ok(match cmd.kind {
+        CommandKind::CheckUpdates => {
+            expect("PRESS")?;
+            Action::CheckUpdates
+        }
+        CommandKind::RefreshToken => {
+            expect("PRESS")?;
+            Action::RefreshToken
+        }
+        CommandKind::Start => {
+            expect("PRESS")?;
+            upgrade(UpgradeAction::Start)
+        }
+        CommandKind::Acknowledge => {
+            expect("PRESS")?;
+            upgrade(UpgradeAction::Acknowledge)
+        }
+        CommandKind::Abort => {
+            expect("PRESS")?;
+            upgrade(UpgradeAction::Abort)
+        }
+        CommandKind::DownloadBundles => {
+            expect("PRESS")?;
+            upgrade(UpgradeAction::DownloadBundles)
+        }
+        CommandKind::IgnoreAlerts => {
+            if text.eq_ignore_ascii_case("ON") {
+                upgrade(UpgradeAction::SetIgnoreAlerts(true))
+            } else if text.eq_ignore_ascii_case("OFF") {
+                upgrade(UpgradeAction::SetIgnoreAlerts(false))
+            } else {
+                return Err(Rejection::BadPayload("expected ON or OFF".into()));
+            }
+        }
+        CommandKind::Install => {
+            expect("install")?;
+            upgrade(UpgradeAction::Install)
+        }
+    })
+}
+
+/// Executes upgrade actions (implemented over the orchestrator in [`crate::upgrade`]).
+pub trait UpgradeActions: Send + Sync + 'static {
+    /// Performs `action` on the domain; returns `Err(reason)` when it was rejected.
+    fn perform(
+        &self,
+        domain_id: String,
+        domain_name: String,
+        action: UpgradeAction,
+    ) -> futures::future::BoxFuture<'static, Result<(), String>>;
+}
+
+/// Everything the command task needs.
+pub struct CommandContext {
+    /// slug → (id, name).
+    pub directory: DomainDirectory,
+    /// Wakes the updates loop.
+    pub check_now: Arc<Notify>,
+    /// Runs Refresh Token.
+    pub refresh_token: Arc<dyn Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync>,
+    /// Upgrade actions.
+    pub upgrades: Option<Arc<dyn UpgradeActions>>,
+    /// `upgrade.allow_update_install`.
+    pub allow_update_install: bool,
+    /// For notifications.
+    pub hub: mpsc::UnboundedSender<HubMsg>,
+}
+
+/// Handles commands in arrival order until `shutdown`.
+pub async fn run(
+    cx: CommandContext,
+    mut rx: mpsc::UnboundedReceiver<CommandRequest>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let req = tokio::select! {
+            () = shutdown.cancelled() => break,
+            r = rx.recv() => match r { Some(r) => r, None => break },
+        };
+        handle(&cx, req).await;
+    }
+}
+
+async fn handle(cx: &CommandContext, req: CommandRequest) {
+    let action = match validate(&req.command, &req.payload, req.retain) {
+        Ok(a) => a,
+        Err(Rejection::Empty) => return,
+        Err(Rejection::Retained) => {
+            warn!(topic = req.topic, "ignoring retained command message");
+            return;
+        }
+        Err(Rejection::BadPayload(why)) => {
+            warn!(
+                topic = req.topic,
+                payload = %crate::ha::truncate_chars(&String::from_utf8_lossy(&req.payload), 80),
+                "ignoring command with invalid payload: {why}"
+            );
+            return;
+        }
+    };
+    match action {
+        Action::CheckUpdates => {
+            info!("Check for updates pressed: polling now");
+            cx.check_now.notify_one();
+        }
+        Action::RefreshToken => {
+            info!("Refresh Token pressed: logging in again");
+            (cx.refresh_token)().await;
+        }
+        Action::Upgrade { domain, action } => {
+            let found = cx
+                .directory
+                .read()
+                .ok()
+                .and_then(|d| d.get(&domain).cloned());
+            let Some((id, name)) = found else {
+                warn!(
+                    topic = req.topic,
+                    domain, "command for an unknown domain (not (yet) seen in VCF); ignored"
+                );
+                return;
+            };
+            let action = if action == UpgradeAction::Install {
+                if !cx.allow_update_install {
+                    let msg = format!(
+                        "Install from the update entity is disabled for {name} \
+                         (set upgrade.allow_update_install = true); use Start Upgrade"
+                    );
+                    warn!(topic = req.topic, "{msg}");
+                    let _ = cx.hub.send(HubMsg::Event {
+                        domain_name: name,
+                        event_type: "info".into(),
+                        message: msg,
+                    });
+                    return;
+                }
+                UpgradeAction::Start
+            } else {
+                action
+            };
+            let Some(up) = &cx.upgrades else {
+                warn!(topic = req.topic, "upgrade commands are not available");
+                return;
+            };
+            info!(domain = name, ?action, "upgrade command");
+            if let Err(reason) = up.perform(id, name.clone(), action).await {
+                warn!(domain = name, ?action, "upgrade command rejected: {reason}");
+                let _ = cx.hub.send(HubMsg::Event {
+                    domain_name: name,
+                    event_type: "info".into(),
+                    message: format!("{action:?} rejected: {reason}"),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic(kind: CommandKind) -> CommandTopic {
+        CommandTopic {
+            kind,
+            domain: Some("sfo_w01".into()),
+        }
+    }
+
+    #[test]
+    fn press_payloads() {
+        assert_eq!(
+            validate(&topic(CommandKind::Start), b"PRESS", false),
+            Ok(Action::Upgrade {
+                domain: "sfo_w01".into(),
+                action: UpgradeAction::Start
+            })
+        );
+        assert_eq!(
+            validate(&topic(CommandKind::CheckUpdates), b" press\n", false),
+            Ok(Action::CheckUpdates)
+        );
+        assert!(matches!(
+            validate(&topic(CommandKind::Abort), b"GO", false),
+            Err(Rejection::BadPayload(_))
+        ));
+        assert!(matches!(
+            validate(&topic(CommandKind::Abort), &[0xff, 0xfe], false),
+            Err(Rejection::BadPayload(_))
+        ));
+        assert_eq!(
+            validate(&topic(CommandKind::Abort), b"", false),
+            Err(Rejection::Empty)
+        );
+    }
+
+    #[test]
+    fn switch_and_install_payloads() {
+        assert_eq!(
+            validate(&topic(CommandKind::IgnoreAlerts), b"ON", false),
+            Ok(Action::Upgrade {
+                domain: "sfo_w01".into(),
+                action: UpgradeAction::SetIgnoreAlerts(true)
+            })
+        );
+        assert_eq!(
+            validate(&topic(CommandKind::IgnoreAlerts), b"off", false),
+            Ok(Action::Upgrade {
+                domain: "sfo_w01".into(),
+                action: UpgradeAction::SetIgnoreAlerts(false)
+            })
+        );
+        assert!(validate(&topic(CommandKind::IgnoreAlerts), b"PRESS", false).is_err());
+        assert!(validate(&topic(CommandKind::Install), b"install", false).is_ok());
+        assert!(validate(&topic(CommandKind::Install), b"PRESS", false).is_err());
+    }
+
+    #[test]
+    fn retained_never_acts() {
+        for kind in [
+            CommandKind::CheckUpdates,
+            CommandKind::RefreshToken,
+            CommandKind::Start,
+            CommandKind::Acknowledge,
+            CommandKind::Abort,
+            CommandKind::DownloadBundles,
+        ] {
+            assert_eq!(
+                validate(&topic(kind), b"PRESS", true),
+                Err(Rejection::Retained)
+            );
+        }
+        assert_eq!(
+            validate(&topic(CommandKind::IgnoreAlerts), b"ON", true),
+            Err(Rejection::Retained)
+        );
+    }
+
+    struct Recorder(std::sync::Mutex<Vec<UpgradeAction>>);
+    impl UpgradeActions for Recorder {
+        fn perform(
+            &self,
+            _id: String,
+            _name: String,
+            action: UpgradeAction,
+        ) -> futures::future::BoxFuture<'static, Result<(), String>> {
+            self.0.lock().expect("lock").push(action);
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn context(
+        allow: bool,
+    ) -> (
+        CommandContext,
+        Arc<Recorder>,
+        mpsc::UnboundedReceiver<HubMsg>,
+    ) {
+        let rec = Arc::new(Recorder(std::sync::Mutex::new(Vec::new())));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let dir: DomainDirectory = Arc::default();
+        dir.write()
+            .expect("lock")
+            .insert("sfo_w01".into(), ("id-w01".into(), "sfo-w01".into()));
+        let cx = CommandContext {
+            directory: dir,
+            check_now: Arc::new(Notify::new()),
+            refresh_token: Arc::new(|| Box::pin(async {})),
+            upgrades: Some(rec.clone()),
+            allow_update_install: allow,
+            hub: tx,
+        };
+        (cx, rec, rx)
+    }
+
+    fn req(kind: CommandKind, payload: &'static [u8], retain: bool) -> CommandRequest {
+        CommandRequest {
+            topic: "t".into(),
+            command: topic(kind),
+            payload: Bytes::from_static(payload),
+            retain,
+        }
+    }
+
+    #[tokio::test]
+    async fn retained_start_does_not_reach_orchestrator() {
+        let (cx, rec, _rx) = context(false);
+        handle(&cx, req(CommandKind::Start, b"PRESS", true)).await;
+        assert!(rec.0.lock().expect("lock").is_empty());
+        handle(&cx, req(CommandKind::Start, b"PRESS", false)).await;
+        assert_eq!(*rec.0.lock().expect("lock"), vec![UpgradeAction::Start]);
+    }
+
+    #[tokio::test]
+    async fn install_rejected_unless_allowed() {
+        let (cx, rec, mut rx) = context(false);
+        handle(&cx, req(CommandKind::Install, b"install", false)).await;
+        assert!(rec.0.lock().expect("lock").is_empty());
+        match rx.try_recv() {
+            Ok(HubMsg::Event { event_type, .. }) => assert_eq!(event_type, "info"),
+            other => panic!("expected an event, got {other:?}"),
+        }
+        let (cx, rec, _rx) = context(true);
+        handle(&cx, req(CommandKind::Install, b"install", false)).await;
+        assert_eq!(*rec.0.lock().expect("lock"), vec![UpgradeAction::Start]);
+    }
+}

@@ -1,0 +1,1006 @@
+//! Configuration: defaults → TOML file → `DCA_*` environment, then validation.
+//!
+//! Every key is documented in `docs/configuration.md`; [`KEYS`] lists them so a test can keep the
+//! document and the code in step. A bad value is a [`ConfigError`] that names the key and what was
+//! expected; the binary turns it into exit code 64 (`EX_USAGE`) before any connection is made.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Exit code for a bad configuration (`EX_USAGE` from sysexits.h).
+pub const EXIT_CONFIG: i32 = 64;
+
+/// Every configuration key, dotted, as written in TOML (env: `DCA_` + upper case, `.` → `__`).
+pub const KEYS: &[&str] = &[
+    "instance_id",
+    "state_dir",
+    "mqtt.host",
+    "mqtt.port",
+    "mqtt.username",
+    "mqtt.password",
+    "mqtt.password_file",
+    "mqtt.client_id",
+    "mqtt.discovery_prefix",
+    "mqtt.base_topic",
+    "mqtt.keep_alive",
+    "mqtt.tls.enabled",
+    "mqtt.tls.ca_file",
+    "mqtt.tls.client_cert",
+    "mqtt.tls.client_key",
+    "vcf.url",
+    "vcf.username",
+    "vcf.password",
+    "vcf.password_file",
+    "vcf.ca_file",
+    "vcf.pin_sha256",
+    "vcf.insecure",
+    "vcf.request_timeout",
+    "poll.updates",
+    "poll.resources",
+    "upgrade.allow_update_install",
+    "upgrade.bundle_poll_interval",
+    "upgrade.download_timeout",
+    "upgrade.sddc_manager_poll_interval",
+    "upgrade.sddc_manager_settle",
+    "upgrade.sddc_manager_timeout",
+    "upgrade.precheck_poll_interval",
+    "upgrade.precheck_timeout",
+    "upgrade.upgrade_poll_interval",
+    "upgrade.component_timeout",
+    "upgrade.validation_poll_interval",
+    "upgrade.validation_timeout",
+    "upgrade.completed_hold",
+    "upgrade.fail_on_precheck_errors",
+    "upgrade.max_log_entries",
+    "http.listen",
+    "log.level",
+    "log.format",
+];
+
+/// A configuration problem: which key, and what was expected instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted key, e.g. `mqtt.port` (empty when the problem is not tied to one key).
+    pub key: String,
+    /// What was expected, or what went wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, message: impl Into<String>) -> Self {
+        Self {
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The process exit code for this error (always [`EXIT_CONFIG`]).
+    pub fn exit_code(&self) -> i32 {
+        EXIT_CONFIG
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "invalid configuration: {}", self.message)
+        } else {
+            write!(
+                f,
+                "invalid configuration: key `{}` (env {}): {}",
+                self.key,
+                env_name(&self.key),
+                self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The environment variable that sets a dotted key: `mqtt.tls.ca_file` → `DCA_MQTT__TLS__CA_FILE`.
+pub fn env_name(key: &str) -> String {
+    format!("DCA_{}", key.replace('.', "__").to_uppercase())
+}
+
+/// Environment values are parsed by figment (`DCA_VCF__PASSWORD=12345` arrives as a number);
+/// string-typed keys accept numbers and booleans too and keep their text.
+mod lenient {
+    use secrecy::SecretString;
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        S(String),
+        U(u64),
+        I(i64),
+        F(f64),
+        B(bool),
+    }
+
+    impl Scalar {
+        fn text(self) -> String {
+            match self {
+                Scalar::S(s) => s,
+                Scalar::U(n) => n.to_string(),
+                Scalar::I(n) => n.to_string(),
+                Scalar::F(n) => n.to_string(),
+                Scalar::B(b) => b.to_string(),
+            }
+        }
+    }
+
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Scalar::deserialize(d).map(Scalar::text)
+    }
+
+    pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Option::<Scalar>::deserialize(d).map(|o| o.map(Scalar::text))
+    }
+
+    pub fn opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
+        Option::<Scalar>::deserialize(d).map(|o| o.map(|s| SecretString::from(s.text())))
+    }
+}
+
+// === raw (file/env) shape ===
+
+/// The whole configuration, as loaded and validated.
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Instance id used in topics, unique ids and entity ids; default: slug of the VCF URL host.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub instance_id: Option<String>,
+    /// Where the upgrade orchestrator keeps its state.
+    pub state_dir: PathBuf,
+    /// MQTT broker connection.
+    pub mqtt: MqttConfig,
+    /// SDDC Manager connection.
+    pub vcf: VcfConfig,
+    /// Poll intervals.
+    pub poll: PollConfig,
+    /// Upgrade orchestration.
+    pub upgrade: UpgradeConfig,
+    /// Optional health/metrics HTTP listener.
+    pub http: HttpConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            instance_id: None,
+            state_dir: PathBuf::from("/var/lib/datacenter-assistant"),
+            mqtt: MqttConfig::default(),
+            vcf: VcfConfig::default(),
+            poll: PollConfig::default(),
+            upgrade: UpgradeConfig::default(),
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// `[mqtt]`
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttConfig {
+    /// Broker host name or address.
+    #[serde(deserialize_with = "lenient::string")]
+    pub host: String,
+    /// Broker port.
+    pub port: u16,
+    /// Optional user name.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub username: Option<String>,
+    /// Optional password (prefer `password_file`).
+    #[serde(deserialize_with = "lenient::opt_secret")]
+    pub password: Option<SecretString>,
+    /// File holding the password (trailing newline ignored).
+    pub password_file: Option<PathBuf>,
+    /// MQTT client id; default `dca-<instance_id>`.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub client_id: Option<String>,
+    /// Home Assistant discovery prefix.
+    pub discovery_prefix: String,
+    /// Base of every bridge topic.
+    pub base_topic: String,
+    /// MQTT keep-alive.
+    #[serde(with = "humantime_serde")]
+    pub keep_alive: Duration,
+    /// TLS towards the broker.
+    pub tls: MqttTlsConfig,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        Self {
+            host: "localhost".into(),
+            port: 1883,
+            username: None,
+            password: None,
+            password_file: None,
+            client_id: None,
+            discovery_prefix: "homeassistant".into(),
+            base_topic: "datacenter_assistant".into(),
+            keep_alive: Duration::from_secs(30),
+            tls: MqttTlsConfig::default(),
+        }
+    }
+}
+
+/// `[mqtt.tls]`
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttTlsConfig {
+    /// Use TLS.
+    pub enabled: bool,
+    /// CA bundle (PEM) to verify the broker; default: the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    /// Client key (PEM) for mutual TLS.
+    pub client_key: Option<PathBuf>,
+}
+
+/// `[vcf]`
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VcfConfig {
+    /// SDDC Manager base URL, e.g. `https://sfo-vcf01.sfo.rainpole.io`.
+    pub url: String,
+    /// User name.
+    #[serde(deserialize_with = "lenient::string")]
+    pub username: String,
+    /// Password (prefer `password_file`).
+    #[serde(deserialize_with = "lenient::opt_secret")]
+    pub password: Option<SecretString>,
+    /// File holding the password.
+    pub password_file: Option<PathBuf>,
+    /// CA bundle (PEM) for SDDC Manager's certificate.
+    pub ca_file: Option<PathBuf>,
+    /// SHA-256 pin of SDDC Manager's certificate (hex).
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub pin_sha256: Option<String>,
+    /// Accept any certificate (lab use only).
+    pub insecure: bool,
+    /// Per-request timeout.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for VcfConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            username: String::new(),
+            password: None,
+            password_file: None,
+            ca_file: None,
+            pin_sha256: None,
+            insecure: false,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `[poll]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PollConfig {
+    /// Update check interval.
+    #[serde(with = "humantime_serde")]
+    pub updates: Duration,
+    /// Resource (capacity/usage) interval.
+    #[serde(with = "humantime_serde")]
+    pub resources: Duration,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        Self {
+            updates: Duration::from_secs(15 * 60),
+            resources: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `[upgrade]`: the orchestrator's settings plus the bridge's own switch.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UpgradeConfig {
+    /// Let the HA `update` entity's Install action start an upgrade.
+    pub allow_update_install: bool,
+    /// Orchestrator timeouts and intervals.
+    #[serde(flatten)]
+    pub orchestrator: upgrade_orchestrator::OrchestratorConfig,
+}
+
+/// `[http]`
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Listen address for `/healthz`, `/readyz`, `/metrics`; absent = off.
+    pub listen: Option<SocketAddr>,
+}
+
+/// `[log]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Level or `tracing` filter directive (`info`, `debug`, `mqtt_bridge=debug,info`).
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+// Debug never shows secrets: only whether one is set.
+impl fmt::Debug for MqttConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MqttConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("password_file", &self.password_file)
+            .field("client_id", &self.client_id)
+            .field("discovery_prefix", &self.discovery_prefix)
+            .field("base_topic", &self.base_topic)
+            .field("keep_alive", &self.keep_alive)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+impl fmt::Debug for VcfConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VcfConfig")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("password_file", &self.password_file)
+            .field("ca_file", &self.ca_file)
+            .field("pin_sha256", &self.pin_sha256)
+            .field("insecure", &self.insecure)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("instance_id", &self.instance_id)
+            .field("state_dir", &self.state_dir)
+            .field("mqtt", &self.mqtt)
+            .field("vcf", &self.vcf)
+            .field("poll", &self.poll)
+            .field("upgrade", &self.upgrade)
+            .field("http", &self.http)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+// === loading ===
+
+impl Config {
+    /// Loads defaults → `file` (if given) → `DCA_*` environment, reads password files and validates.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the offending key.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, Env::prefixed("DCA_").split("__"))
+    }
+
+    /// Like [`Config::load`] with an explicit environment provider (tests use `Env` on a map).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the offending key.
+    pub fn load_from(file: Option<&Path>, env: Env) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::new(
+                    "",
+                    format!("config file {} does not exist", path.display()),
+                ));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(env);
+        Self::from_figment(figment)
+    }
+
+    /// Loads from a TOML string only (no environment); used by tests and `check-config` examples.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the offending key.
+    pub fn from_toml_str(toml: &str) -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::new().merge(Toml::string(toml)))
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let mut config: Config = figment.extract().map_err(figment_error)?;
+        config.resolve_secrets()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn resolve_secrets(&mut self) -> Result<(), ConfigError> {
+        if let Some(path) = &self.vcf.password_file {
+            if self.vcf.password.is_some() {
+                return Err(ConfigError::new(
+                    "vcf.password_file",
+                    "set either vcf.password or vcf.password_file, not both",
+                ));
+            }
+            self.vcf.password = Some(read_secret("vcf.password_file", path)?);
+        }
+        if let Some(path) = &self.mqtt.password_file {
+            if self.mqtt.password.is_some() {
+                return Err(ConfigError::new(
+                    "mqtt.password_file",
+                    "set either mqtt.password or mqtt.password_file, not both",
+                ));
+            }
+            self.mqtt.password = Some(read_secret("mqtt.password_file", path)?);
+        }
+        Ok(())
+    }
+
+    /// Checks every value; called by [`Config::load`].
+    ///
+    /// # Errors
+    /// The first problem found, naming its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        // vcf
+        if self.vcf.url.trim().is_empty() {
+            return Err(ConfigError::new(
+                "vcf.url",
+                "required: the SDDC Manager URL, e.g. \"https://sddc-manager.example.com\"",
+            ));
+        }
+        url_host(&self.vcf.url).ok_or_else(|| {
+            ConfigError::new(
+                "vcf.url",
+                format!(
+                    "expected an http:// or https:// URL with a host, got {:?}",
+                    self.vcf.url
+                ),
+            )
+        })?;
+        if self.vcf.username.trim().is_empty() {
+            return Err(ConfigError::new(
+                "vcf.username",
+                "required: the SDDC Manager user, e.g. \"administrator@vsphere.local\"",
+            ));
+        }
+        match &self.vcf.password {
+            None => {
+                return Err(ConfigError::new(
+                    "vcf.password",
+                    "required: set vcf.password or vcf.password_file",
+                ));
+            }
+            Some(p) if p.expose_secret().is_empty() => {
+                return Err(ConfigError::new("vcf.password", "must not be empty"));
+            }
+            Some(_) => {}
+        }
+        if let Some(pin) = &self.vcf.pin_sha256 {
+            let hex: String = pin.chars().filter(|c| *c != ':').collect();
+            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(ConfigError::new(
+                    "vcf.pin_sha256",
+                    "expected 64 hex digits (SHA-256 of the certificate, colons allowed)",
+                ));
+            }
+        }
+        check_file("vcf.ca_file", self.vcf.ca_file.as_deref())?;
+        check_positive("vcf.request_timeout", self.vcf.request_timeout)?;
+
+        // instance
+        if let Some(id) = &self.instance_id
+            && (id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+        {
+            return Err(ConfigError::new(
+                "instance_id",
+                format!("expected lower-case letters, digits and '_' only, got {id:?}"),
+            ));
+        }
+
+        // mqtt
+        if self.mqtt.host.trim().is_empty() {
+            return Err(ConfigError::new(
+                "mqtt.host",
+                "expected a broker host name or address",
+            ));
+        }
+        if self.mqtt.port == 0 {
+            return Err(ConfigError::new(
+                "mqtt.port",
+                "expected a TCP port between 1 and 65535",
+            ));
+        }
+        check_topic_root("mqtt.base_topic", &self.mqtt.base_topic)?;
+        check_topic_root("mqtt.discovery_prefix", &self.mqtt.discovery_prefix)?;
+        if let Some(id) = &self.mqtt.client_id
+            && (id.is_empty() || id.len() > 128)
+        {
+            return Err(ConfigError::new(
+                "mqtt.client_id",
+                "expected 1 to 128 characters",
+            ));
+        }
+        if self.mqtt.keep_alive < Duration::from_secs(5) {
+            return Err(ConfigError::new(
+                "mqtt.keep_alive",
+                "expected at least 5s (e.g. \"30s\")",
+            ));
+        }
+        check_file("mqtt.tls.ca_file", self.mqtt.tls.ca_file.as_deref())?;
+        check_file("mqtt.tls.client_cert", self.mqtt.tls.client_cert.as_deref())?;
+        check_file("mqtt.tls.client_key", self.mqtt.tls.client_key.as_deref())?;
+        if self.mqtt.tls.client_cert.is_some() != self.mqtt.tls.client_key.is_some() {
+            return Err(ConfigError::new(
+                "mqtt.tls.client_key",
+                "client_cert and client_key must be set together",
+            ));
+        }
+
+        // poll
+        check_min("poll.updates", self.poll.updates, Duration::from_secs(1))?;
+        check_min(
+            "poll.resources",
+            self.poll.resources,
+            Duration::from_secs(1),
+        )?;
+
+        // log
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err()
+            || self.log.level.is_empty()
+        {
+            return Err(ConfigError::new(
+                "log.level",
+                format!(
+                    "expected trace, debug, info, warn, error or a tracing filter, got {:?}",
+                    self.log.level
+                ),
+            ));
+        }
+        if self.state_dir.as_os_str().is_empty() {
+            return Err(ConfigError::new("state_dir", "expected a directory path"));
+        }
+        Ok(())
+    }
+
+    /// The instance id: configured, or the slug of the VCF URL's host (`sfo-vcf01.rainpole.io` → `sfo_vcf01_rainpole_io`).
+    pub fn instance_id(&self) -> String {
+        match &self.instance_id {
+            Some(id) => id.clone(),
+            None => crate::topics::slug(url_host(&self.vcf.url).unwrap_or("vcf")),
+        }
+    }
+
+    /// The MQTT client id: configured, or `dca-<instance_id>`.
+    pub fn client_id(&self) -> String {
+        self.mqtt
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("dca-{}", self.instance_id()))
+    }
+}
+
+/// The host part of an http(s) URL, or `None` if it is not one.
+pub fn url_host(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next()?
+    } else {
+        authority.split(':').next()?
+    };
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        None
+    } else {
+        Some(host)
+    }
+}
+
+fn figment_error(err: figment::Error) -> ConfigError {
+    let key = err.path.join(".");
+    let message = match &err.kind {
+        figment::error::Kind::InvalidType(actual, expected) => {
+            format!("expected {expected}, got {actual}")
+        }
+        figment::error::Kind::InvalidValue(actual, expected) => {
+            format!("expected {expected}, got {actual}")
+        }
+        figment::error::Kind::UnknownField(field, expected) => {
+            // figment's path usually already ends with the unknown field.
+            let key = if key.is_empty() {
+                field.clone()
+            } else if key == *field || key.ends_with(&format!(".{field}")) {
+                key
+            } else {
+                format!("{key}.{field}")
+            };
+            return ConfigError::new(
+                &key,
+                format!("unknown key; expected one of: {}", expected.join(", ")),
+            );
+        }
+        figment::error::Kind::Message(m) => m.clone(),
+        other => other.to_string(),
+    };
+    ConfigError::new(&key, message)
+}
+
+fn read_secret(key: &str, path: &Path) -> Result<SecretString, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new(
+            key,
+            format!("expected a readable file, {}: {e}", path.display()),
+        )
+    })?;
+    let secret = text.trim_end_matches(['\r', '\n']);
+    if secret.is_empty() {
+        return Err(ConfigError::new(
+            key,
+            format!("file {} is empty", path.display()),
+        ));
+    }
+    Ok(SecretString::from(secret.to_owned()))
+}
+
+fn check_file(key: &str, path: Option<&Path>) -> Result<(), ConfigError> {
+    match path {
+        Some(p) if !p.is_file() => Err(ConfigError::new(
+            key,
+            format!("expected an existing file, {} not found", p.display()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_positive(key: &str, d: Duration) -> Result<(), ConfigError> {
+    if d.is_zero() {
+        Err(ConfigError::new(
+            key,
+            "expected a positive duration such as \"30s\"",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_min(key: &str, d: Duration, min: Duration) -> Result<(), ConfigError> {
+    if d < min {
+        Err(ConfigError::new(
+            key,
+            format!(
+                "expected a duration of at least {} (e.g. \"10s\", \"15m\")",
+                humantime::format_duration(min)
+            ),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_topic_root(key: &str, topic: &str) -> Result<(), ConfigError> {
+    if topic.is_empty()
+        || topic.starts_with('/')
+        || topic.ends_with('/')
+        || topic.contains(['+', '#', '\0'])
+    {
+        Err(ConfigError::new(
+            key,
+            format!(
+                "expected a topic prefix without wildcards or leading/trailing '/', got {topic:?}"
+            ),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[vcf]
+url = "https://sfo-vcf01.sfo.rainpole.io"
+username = "admin@local"
+password = "s3cret-Pa55"
+"#;
+
+    fn file(content: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::Builder::new()
+            .suffix(".toml")
+            .tempfile()
+            .expect("temp file");
+        std::io::Write::write_all(&mut f, content.as_bytes()).expect("write");
+        f
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let c = Config::from_toml_str(MINIMAL).expect("valid");
+        assert_eq!(c.mqtt.host, "localhost");
+        assert_eq!(c.mqtt.port, 1883);
+        assert_eq!(c.mqtt.discovery_prefix, "homeassistant");
+        assert_eq!(c.mqtt.base_topic, "datacenter_assistant");
+        assert_eq!(c.poll.updates, Duration::from_secs(900));
+        assert_eq!(c.poll.resources, Duration::from_secs(10));
+        assert_eq!(c.instance_id(), "sfo_vcf01_sfo_rainpole_io");
+        assert_eq!(c.client_id(), "dca-sfo_vcf01_sfo_rainpole_io");
+        assert!(!c.upgrade.allow_update_install);
+        assert!(c.http.listen.is_none());
+    }
+
+    #[test]
+    fn humantime_durations() {
+        let c = Config::from_toml_str(&format!(
+            "{MINIMAL}\n[poll]\nupdates = \"1h 30m\"\nresources = \"2s\"\n"
+        ))
+        .expect("valid");
+        assert_eq!(c.poll.updates, Duration::from_secs(5400));
+        assert_eq!(c.poll.resources, Duration::from_secs(2));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type, not ours
+    fn env_overrides_file() {
+        // figment's Jail sets the variables for this closure only (and serialises jailed tests).
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                &format!("{MINIMAL}\n[mqtt]\nhost = \"file-host\"\nport = 1884\n"),
+            )?;
+            jail.set_env("DCA_MQTT__HOST", "env-host");
+            jail.set_env("DCA_POLL__RESOURCES", "3s");
+            jail.set_env("DCA_INSTANCE_ID", "lab_01");
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(c.mqtt.host, "env-host");
+            assert_eq!(c.mqtt.port, 1884);
+            assert_eq!(c.poll.resources, Duration::from_secs(3));
+            assert_eq!(c.instance_id(), "lab_01");
+            // A numeric-looking secret from the environment stays a string.
+            jail.set_env("DCA_VCF__PASSWORD", "12345");
+            let c = Config::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(
+                c.vcf
+                    .password
+                    .as_ref()
+                    .map(|p| p.expose_secret().to_owned()),
+                Some("12345".to_owned())
+            );
+            // A bad env value names the key.
+            jail.set_env("DCA_MQTT__PORT", "x");
+            let e = Config::load(Some(Path::new("c.toml"))).expect_err("must fail");
+            assert_eq!(e.key, "mqtt.port");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn password_file_is_read_and_trimmed() {
+        let secret = file("from-file-pw\n");
+        let cfg = format!(
+            "[vcf]\nurl = \"http://127.0.0.1:8443\"\nusername = \"u\"\npassword_file = {:?}\n",
+            secret.path()
+        );
+        let c = Config::from_toml_str(&cfg).expect("valid");
+        assert_eq!(
+            c.vcf
+                .password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned()),
+            Some("from-file-pw".to_owned())
+        );
+    }
+
+    #[test]
+    fn secrets_never_in_debug() {
+        let c = Config::from_toml_str(&format!(
+            "{MINIMAL}\n[mqtt]\npassword = \"mqtt-Secret-42\"\n"
+        ))
+        .expect("valid");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("s3cret-Pa55"), "{dbg}");
+        assert!(!dbg.contains("mqtt-Secret-42"), "{dbg}");
+        assert!(dbg.contains("[redacted]"));
+    }
+
+    #[test]
+    fn bad_port_names_key() {
+        let e = Config::from_toml_str(&format!("{MINIMAL}\n[mqtt]\nport = \"abc\"\n"))
+            .expect_err("must fail");
+        assert_eq!(e.key, "mqtt.port");
+        assert_eq!(e.exit_code(), 64);
+        let text = e.to_string();
+        assert!(
+            text.contains("mqtt.port") && text.contains("DCA_MQTT__PORT"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_duration_names_key() {
+        let e = Config::from_toml_str(&format!("{MINIMAL}\n[poll]\nupdates = \"soon\"\n"))
+            .expect_err("must fail");
+        assert_eq!(e.key, "poll.updates");
+    }
+
+    #[test]
+    fn too_short_interval_rejected() {
+        let e = Config::from_toml_str(&format!("{MINIMAL}\n[poll]\nresources = \"10ms\"\n"))
+            .expect_err("must fail");
+        assert_eq!(e.key, "poll.resources");
+    }
+
+    #[test]
+    fn missing_url_and_password() {
+        let e = Config::from_toml_str("").expect_err("must fail");
+        assert_eq!(e.key, "vcf.url");
+        let e = Config::from_toml_str("[vcf]\nurl=\"https://x\"\nusername=\"u\"\n")
+            .expect_err("must fail");
+        assert_eq!(e.key, "vcf.password");
+        let e = Config::from_toml_str("[vcf]\nurl=\"ftp://x\"\nusername=\"u\"\npassword=\"p\"\n")
+            .expect_err("must fail");
+        assert_eq!(e.key, "vcf.url");
+    }
+
+    #[test]
+    fn unknown_section_key_rejected() {
+        let e = Config::from_toml_str(&format!("{MINIMAL}\n[mqtt]\nhots = \"x\"\n"))
+            .expect_err("must fail");
+        assert_eq!(e.key, "mqtt.hots");
+    }
+
+    #[test]
+    fn missing_password_file_rejected() {
+        let e = Config::from_toml_str(
+            "[vcf]\nurl=\"https://x\"\nusername=\"u\"\npassword_file=\"/nonexistent/pw\"\n",
+        )
+        .expect_err("must fail");
+        assert_eq!(e.key, "vcf.password_file");
+    }
+
+    #[test]
+    fn bad_instance_id_and_topics() {
+        let e = Config::from_toml_str(&format!("instance_id = \"Bad-Id\"\n{MINIMAL}"))
+            .expect_err("must fail");
+        assert_eq!(e.key, "instance_id");
+        let e = Config::from_toml_str(&format!("{MINIMAL}\n[mqtt]\nbase_topic = \"a/#\"\n"))
+            .expect_err("must fail");
+        assert_eq!(e.key, "mqtt.base_topic");
+        let e = Config::from_toml_str(&format!("{MINIMAL}\n[vcf.x]\n")).expect_err("must fail");
+        assert!(e.key.starts_with("vcf."), "{e}");
+    }
+
+    #[test]
+    fn bad_listen_and_log_level() {
+        let e = Config::from_toml_str(&format!("{MINIMAL}\n[http]\nlisten = \"nope\"\n"))
+            .expect_err("must fail");
+        assert_eq!(e.key, "http.listen");
+        let e = Config::from_toml_str(&format!("{MINIMAL}\n[log]\nformat = \"xml\"\n"))
+            .expect_err("must fail");
+        assert_eq!(e.key, "log.format");
+    }
+
+    #[test]
+    fn every_key_loads_from_a_full_file() {
+        // A file that sets every key in KEYS (besides the mutually exclusive password_file ones).
+        let c = Config::from_toml_str(
+            r#"
+instance_id = "sfo_vcf01"
+state_dir = "/tmp/dca"
+[mqtt]
+host = "broker"
+port = 8883
+username = "dca"
+password = "pw"
+client_id = "dca-test"
+discovery_prefix = "ha"
+base_topic = "dca"
+keep_alive = "45s"
+[mqtt.tls]
+enabled = true
+[vcf]
+url = "https://sddc.example"
+username = "admin@local"
+password = "pw"
+pin_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+insecure = true
+request_timeout = "20s"
+[poll]
+updates = "10m"
+resources = "20s"
+[upgrade]
+allow_update_install = true
+bundle_poll_interval = "10s"
+download_timeout = "1h"
+sddc_manager_poll_interval = "10s"
+sddc_manager_settle = "1m"
+sddc_manager_timeout = "1h"
+precheck_poll_interval = "10s"
+precheck_timeout = "10m"
+upgrade_poll_interval = "10s"
+component_timeout = "1h"
+validation_poll_interval = "5s"
+validation_timeout = "5m"
+completed_hold = "1m"
+fail_on_precheck_errors = true
+max_log_entries = 50
+[http]
+listen = "127.0.0.1:9999"
+[log]
+level = "debug"
+format = "json"
+"#,
+        )
+        .expect("valid");
+        assert!(c.upgrade.allow_update_install);
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(c.mqtt.keep_alive, Duration::from_secs(45));
+        assert_eq!(
+            c.upgrade.orchestrator.completed_hold,
+            Duration::from_secs(60)
+        );
+        assert_eq!(c.upgrade.orchestrator.max_log_entries, 50);
+    }
+
+    #[test]
+    fn env_names() {
+        assert_eq!(env_name("mqtt.tls.ca_file"), "DCA_MQTT__TLS__CA_FILE");
+        assert_eq!(env_name("instance_id"), "DCA_INSTANCE_ID");
+    }
+
+    #[test]
+    fn url_hosts() {
+        assert_eq!(url_host("https://a.b:8443/x"), Some("a.b"));
+        assert_eq!(url_host("http://[::1]:80"), Some("::1"));
+        assert_eq!(url_host("https://"), None);
+        assert_eq!(url_host("a.b"), None);
+    }
+}

@@ -1,0 +1,346 @@
+//! Discovery snapshots and state rendering checks.
+
+use super::*;
+use crate::model::{
+    BomItem, Capacity, ClusterInfo, ComponentUpdate, ComponentsSource, Connectivity, NextRelease,
+    UpdateInfo,
+};
+
+const D1: &str = "2f1f6ab4-5a4e-4c1b-8d4e-0c5b1e0a7d11";
+const H1: &str = "e1b6b2a0-1a2b-4c3d-8e9f-000000000001";
+const C1: &str = "7c3e0f22-8b1d-4c57-a0e8-3d3c1a2b9f10";
+
+fn rc(allow: bool) -> RenderContext {
+    RenderContext {
+        topics: Topics::new("datacenter_assistant", "homeassistant", "sfo_vcf01"),
+        vcf_url: "https://sfo-vcf01.sfo.rainpole.io".into(),
+        allow_update_install: allow,
+    }
+}
+
+fn usage(used: f64, total: f64, unit: &str) -> Option<Usage> {
+    Some(Usage {
+        used,
+        total,
+        unit: unit.into(),
+    })
+}
+
+fn inventory() -> Inventory {
+    let mut inv = Inventory::default();
+    inv.domains.insert(
+        D1.into(),
+        DomainInfo {
+            id: D1.into(),
+            name: "sfo-m01".into(),
+            kind: Some("MANAGEMENT".into()),
+            capacity: Capacity {
+                cpu: usage(18.4, 268.8, "GHz"),
+                memory: usage(612.3, 2047.6, "GB"),
+                storage: None,
+            },
+        },
+    );
+    inv.clusters.insert(
+        C1.into(),
+        ClusterInfo {
+            id: C1.into(),
+            name: "sfo-m01-cl01".into(),
+            domain_id: Some(D1.into()),
+            host_count: 4,
+        },
+    );
+    inv.hosts.insert(
+        H1.into(),
+        HostInfo {
+            id: H1.into(),
+            fqdn: "sfo01-m01-esx01.sfo.rainpole.io".into(),
+            domain_id: Some(D1.into()),
+            cluster_name: Some("sfo-m01-cl01".into()),
+            esxi_version: Some("8.0.3-24022510".into()),
+            vendor: Some("Dell Inc.".into()),
+            model: Some("PowerEdge R650".into()),
+            cpu: usage(4610.0, 67200.0, "MHz"),
+            memory: usage(156780.0, 524204.0, "MB"),
+            storage: None,
+        },
+    );
+    inv.updates.insert(
+        D1.into(),
+        UpdateInfo {
+            current_version: Some("5.2.0.0".into()),
+            next: Some(NextRelease {
+                version: "5.2.1.0".into(),
+                release_date: Some("2024-10-09T00:00:00.000Z".into()),
+                description: Some("VMware Cloud Foundation 5.2.1".into()),
+                bom: vec![BomItem {
+                    name: "VCENTER".into(),
+                    version: "8.0.3.00300-24305161".into(),
+                    public_name: Some("VMware vCenter Server".into()),
+                }],
+                raw: serde_json::json!({"version": "5.2.1.0", "bom": [{"name": "VCENTER"}]}),
+            }),
+            components: vec![ComponentUpdate {
+                name: "VCENTER".into(),
+                public_name: Some("VMware vCenter Server".into()),
+                from_version: Some("8.0.3.00000-1".into()),
+                to_version: Some("8.0.3.00300-24305161".into()),
+                status: None,
+            }],
+            components_source: ComponentsSource::Bom,
+            error: None,
+            checked_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+        },
+    );
+    inv.connectivity = Connectivity {
+        reachable: Some(true),
+        url: "https://sfo-vcf01.sfo.rainpole.io".into(),
+        ..Connectivity::default()
+    };
+    inv
+}
+
+fn config_json(r: &Rendered, component: &str, object_id: &str) -> serde_json::Value {
+    let c = r
+        .configs
+        .iter()
+        .find(|c| c.component == component && c.object_id == object_id)
+        .unwrap_or_else(|| panic!("no {component}.{object_id}"));
+    serde_json::from_str(&c.payload).expect("json")
+}
+
+#[test]
+fn every_contract_entity_id_is_announced() {
+    let r = render(&inventory(), &rc(false));
+    let ids: Vec<String> = r
+        .configs
+        .iter()
+        .map(|c| format!("{}.{}", c.component, c.object_id))
+        .collect();
+    for want in [
+        "sensor.vcf_sfo_m01_status",
+        "sensor.vcf_sfo_m01_current_version",
+        "sensor.vcf_sfo_m01_components_to_update",
+        "sensor.vcf_sfo_m01_cpu_usage",
+        "sensor.vcf_sfo_m01_memory_usage",
+        "sensor.vcf_sfo_m01_storage_usage",
+        "sensor.vcf_sfo_m01_sfo_m01_cl01_host_count",
+        "sensor.vcf_sfo_m01_upgrade_status",
+        "sensor.vcf_sfo_m01_upgrade_logs",
+        "button.vcf_sfo_m01_start_upgrade",
+        "button.vcf_sfo_m01_acknowledge_alerts",
+        "button.vcf_sfo_m01_download_bundles",
+        "button.vcf_sfo_m01_abort_upgrade",
+        "switch.vcf_sfo_m01_ignore_alerts",
+        "update.vcf_sfo_m01_update",
+        "event.vcf_sfo_m01_upgrade_notification",
+        "sensor.vcf_host_sfo01_m01_esx01_cpu_usage",
+        "sensor.vcf_host_sfo01_m01_esx01_memory_usage",
+        "sensor.vcf_host_sfo01_m01_esx01_storage_usage",
+        "binary_sensor.vcf_sfo_vcf01_connectivity",
+        "button.vcf_sfo_vcf01_check_for_updates",
+        "button.vcf_sfo_vcf01_refresh_token",
+    ] {
+        assert!(ids.iter().any(|i| i == want), "missing {want} in {ids:?}");
+    }
+    // unique ids and object ids are unique
+    let mut uids: Vec<String> = r
+        .configs
+        .iter()
+        .map(|c| config_json(&r, c.component, &c.object_id)["unique_id"].to_string())
+        .collect();
+    let n = uids.len();
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), n);
+    for c in &r.configs {
+        let j = config_json(&r, c.component, &c.object_id);
+        assert_eq!(
+            j["default_entity_id"],
+            format!("{}.{}", c.component, c.object_id)
+        );
+        assert!(j["device"]["name"].is_string(), "device needs a name");
+        assert!(j["origin"]["name"].is_string());
+    }
+}
+
+#[test]
+fn discovery_snapshots() {
+    let r = render(&inventory(), &rc(false));
+    let settings = {
+        let mut s = insta::Settings::clone_current();
+        s.add_redaction(".origin.sw_version", "[version]");
+        s.add_redaction(".device.sw_version", "[version]");
+        s.set_sort_maps(true);
+        s
+    };
+    settings.bind(|| {
+        for (component, object_id) in [
+            ("sensor", "vcf_sfo_m01_status"),
+            ("sensor", "vcf_sfo_m01_cpu_usage"),
+            ("sensor", "vcf_sfo_m01_sfo_m01_cl01_host_count"),
+            ("sensor", "vcf_sfo_m01_upgrade_status"),
+            ("sensor", "vcf_sfo_m01_upgrade_logs"),
+            ("sensor", "vcf_host_sfo01_m01_esx01_cpu_usage"),
+            ("button", "vcf_sfo_m01_start_upgrade"),
+            ("switch", "vcf_sfo_m01_ignore_alerts"),
+            ("update", "vcf_sfo_m01_update"),
+            ("event", "vcf_sfo_m01_upgrade_notification"),
+            ("binary_sensor", "vcf_sfo_vcf01_connectivity"),
+            ("button", "vcf_sfo_vcf01_refresh_token"),
+        ] {
+            let json = config_json(&r, component, object_id);
+            insta::assert_json_snapshot!(format!("{component}.{object_id}"), json);
+        }
+    });
+}
+
+#[test]
+fn update_install_only_when_allowed() {
+    let off = render(&inventory(), &rc(false));
+    let j = config_json(&off, "update", "vcf_sfo_m01_update");
+    assert!(j.get("command_topic").is_none());
+    let on = render(&inventory(), &rc(true));
+    let j = config_json(&on, "update", "vcf_sfo_m01_update");
+    assert_eq!(
+        j["command_topic"],
+        "datacenter_assistant/sfo_vcf01/domain/sfo_m01/update/install"
+    );
+    assert_eq!(j["payload_install"], "install");
+}
+
+#[test]
+fn states_render() {
+    let rc = rc(false);
+    let r = render(&inventory(), &rc);
+    let t = &rc.topics;
+    let s = |topic: String| r.states.get(&topic).cloned().unwrap_or_default();
+    assert_eq!(s(t.domain_leaf("sfo_m01", "status")), "updates_available");
+    assert_eq!(s(t.domain_leaf("sfo_m01", "current_version")), "5.2.0.0");
+    assert_eq!(s(t.domain_leaf("sfo_m01", "components_to_update")), "1");
+    assert_eq!(s(t.domain_leaf("sfo_m01", "cpu_usage")), "6.8");
+    assert_eq!(s(t.domain_leaf("sfo_m01", "storage_usage")), NONE);
+    assert_eq!(s(t.cluster_host_count("sfo_m01", "sfo_m01_cl01")), "4");
+    assert_eq!(s(t.host_metric("sfo01_m01_esx01", "cpu_usage")), "6.9");
+    assert_eq!(s(t.host_metric("sfo01_m01_esx01", "storage_usage")), NONE);
+    assert_eq!(s(t.connectivity()), "ON");
+    let attrs: serde_json::Value =
+        serde_json::from_str(&s(Topics::attributes(&t.domain_leaf("sfo_m01", "status"))))
+            .expect("json");
+    assert_eq!(attrs["next_version"], "5.2.1.0");
+    assert_eq!(attrs["next_vcf_bom"]["version"], "5.2.1.0");
+    let upd: serde_json::Value = serde_json::from_str(&s(t.update_state("sfo_m01"))).expect("json");
+    assert_eq!(upd["installed_version"], "5.2.0.0");
+    assert_eq!(upd["latest_version"], "5.2.1.0");
+    assert_eq!(upd["in_progress"], false);
+    // every state fits HA's limit
+    for (topic, payload) in &r.states {
+        if !topic.ends_with("/attributes") && !topic.ends_with("/state") {
+            assert!(payload.chars().count() <= 255, "{topic}");
+        }
+    }
+}
+
+#[test]
+fn unknown_connectivity_publishes_no_connectivity_state() {
+    let mut inv = inventory();
+    inv.connectivity.reachable = None;
+    let rc = rc(false);
+    let r = render(&inv, &rc);
+    assert!(!r.states.contains_key(&rc.topics.connectivity()));
+    inv.connectivity.reachable = Some(false);
+    let r = render(&inv, &rc);
+    assert_eq!(
+        r.states.get(&rc.topics.connectivity()).map(String::as_str),
+        Some("OFF")
+    );
+}
+
+fn flow(status: &str, in_progress: bool, md: &str) -> FlowInfo {
+    FlowInfo {
+        status: status.into(),
+        in_progress,
+        ignore_alerts: true,
+        target_version: Some("5.2.1.0".into()),
+        progress_percent: Some(42),
+        logs_markdown: md.into(),
+        log_entries: md.lines().count(),
+        attributes: serde_json::json!({"phase_detail": null}),
+        view: serde_json::json!({"status": status}),
+    }
+}
+
+#[test]
+fn running_flow_drives_domain_status_and_update_entity() {
+    let mut inv = inventory();
+    let long_line = format!("- ✅ {}", "x".repeat(400));
+    inv.flows.insert(
+        D1.into(),
+        flow(
+            "running_prechecks",
+            true,
+            &format!("- ℹ️ started\n{long_line}\n"),
+        ),
+    );
+    let rc = rc(false);
+    let r = render(&inv, &rc);
+    let t = &rc.topics;
+    let s = |topic: String| r.states.get(&topic).cloned().unwrap_or_default();
+    assert_eq!(
+        s(t.domain_leaf("sfo_m01", "status")),
+        "update_process_started"
+    );
+    assert_eq!(s(t.upgrade("sfo_m01", "status")), "running_prechecks");
+    assert_eq!(s(t.ignore_alerts("sfo_m01")), "ON");
+    let logs = s(t.upgrade("sfo_m01", "logs"));
+    assert_eq!(
+        logs.chars().count(),
+        255,
+        "long log line truncated in the state"
+    );
+    let attrs: serde_json::Value =
+        serde_json::from_str(&s(Topics::attributes(&t.upgrade("sfo_m01", "logs")))).expect("json");
+    assert!(
+        attrs["markdown"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&"x".repeat(400))
+    );
+    assert_eq!(attrs["entries"], 2);
+    let upd: serde_json::Value = serde_json::from_str(&s(t.update_state("sfo_m01"))).expect("json");
+    assert_eq!(upd["in_progress"], true);
+    assert_eq!(upd["update_percentage"], 42);
+    assert_eq!(
+        s(t.upgrade("sfo_m01", "state")),
+        r#"{"status":"running_prechecks"}"#
+    );
+}
+
+#[test]
+fn logs_state_defaults() {
+    assert_eq!(logs_state(""), "No Messages");
+    assert_eq!(logs_state("No Messages"), "No Messages");
+    assert_eq!(logs_state("- a\n- b\n\n"), "b");
+}
+
+#[test]
+fn vanished_host_is_not_rendered() {
+    let mut inv = inventory();
+    let rc = rc(false);
+    let before = render(&inv, &rc).into_messages(&rc.topics);
+    inv.hosts.clear();
+    let after = render(&inv, &rc).into_messages(&rc.topics);
+    let gone: Vec<_> = before.keys().filter(|k| !after.contains_key(*k)).collect();
+    assert!(gone.iter().any(|k| k.as_str()
+        == "homeassistant/sensor/sfo_vcf01/vcf_host_sfo01_m01_esx01_cpu_usage/config"));
+    assert!(gone.iter().all(|k| k.contains("esx01")), "{gone:?}");
+}
+
+#[test]
+fn unchanged_inventory_renders_identically() {
+    let inv = inventory();
+    let rc = rc(false);
+    let a = render(&inv, &rc).into_messages(&rc.topics);
+    let b = render(&inv, &rc).into_messages(&rc.topics);
+    assert_eq!(a, b);
+}

@@ -1,0 +1,467 @@
+//! The hub: the single owner of the bridge's [`Inventory`] and of what was published.
+//!
+//! Monitor loops, the orchestrator observer and the MQTT poll task send [`HubMsg`]s; after each
+//! one the hub renders the inventory and publishes only what changed ([`ChangeSet`]). On every
+//! ConnAck it re-subscribes and re-publishes everything; on Home Assistant's birth message it
+//! re-announces. Publishing is awaited here, never in the MQTT poll task.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+
+use rumqttc::{AsyncClient, QoS};
+use serde_json::json;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::commands::CommandRequest;
+use crate::ha::entities::{RenderContext, render};
+use crate::model::{
+    ClusterInfo, Connectivity, DomainInfo, FlowInfo, HostInfo, Inventory, UpdateInfo,
+};
+use crate::mqtt::MqttEvent;
+use crate::observability::Metrics;
+use crate::topics::{Topics, slug};
+
+/// Resource loop result: one consistent picture of domains, clusters and hosts.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceSnapshot {
+    /// Domains.
+    pub domains: Vec<DomainInfo>,
+    /// Clusters.
+    pub clusters: Vec<ClusterInfo>,
+    /// Hosts.
+    pub hosts: Vec<HostInfo>,
+}
+
+/// Messages the hub handles.
+#[derive(Debug)]
+pub enum HubMsg {
+    /// From the MQTT poll task.
+    Mqtt(MqttEvent),
+    /// Resources loop finished a cycle.
+    Resources(ResourceSnapshot),
+    /// Updates loop finished a cycle: the domains it saw and their update info.
+    Updates(Vec<DomainInfo>, BTreeMap<String, UpdateInfo>),
+    /// SDDC Manager reachability changed or was confirmed (`Err` = error text).
+    Reachability(Result<(), String>),
+    /// Token information (after login/refresh).
+    Token {
+        /// Expiry of the current token.
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Result of a Refresh Token press, if this came from one.
+        refresh_result: Option<Result<(), String>>,
+    },
+    /// The orchestrator changed a flow.
+    Flow(String, FlowInfo),
+    /// A notification for the domain's event entity.
+    Event {
+        /// Domain name.
+        domain_name: String,
+        /// `event_type`.
+        event_type: String,
+        /// Text.
+        message: String,
+    },
+}
+
+/// Domain lookup shared with the command handler: slug → (id, name).
+pub type DomainDirectory = Arc<RwLock<BTreeMap<String, (String, String)>>>;
+
+/// What to publish to go from `old` to `new`: changed/new topics and topics to clear.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// Topics whose payload is new or different.
+    pub publish: Vec<(String, String)>,
+    /// Topics to clear with an empty retained message.
+    pub clear: Vec<String>,
+}
+
+impl ChangeSet {
+    /// Computes the change set; with `force`, everything in `new` is published again.
+    pub fn between(
+        old: &HashMap<String, String>,
+        new: &BTreeMap<String, String>,
+        force: bool,
+    ) -> Self {
+        let publish = new
+            .iter()
+            .filter(|(t, p)| force || old.get(*t) != Some(*p))
+            .map(|(t, p)| (t.clone(), p.clone()))
+            .collect();
+        let mut clear: Vec<String> = old
+            .keys()
+            .filter(|t| !new.contains_key(*t))
+            .cloned()
+            .collect();
+        clear.sort();
+        Self { publish, clear }
+    }
+}
+
+/// Default-view source for domains the orchestrator has no flow for yet.
+pub type FlowSource = Arc<dyn Fn(&str, &str) -> Option<FlowInfo> + Send + Sync>;
+
+/// The hub task state.
+pub struct Hub {
+    inv: Inventory,
+    rc: RenderContext,
+    client: AsyncClient,
+    published: HashMap<String, String>,
+    connected: bool,
+    resources_loaded: bool,
+    updates_loaded: bool,
+    cleanup_pending: bool,
+    seen_configs: BTreeSet<String>,
+    directory: DomainDirectory,
+    commands: mpsc::UnboundedSender<CommandRequest>,
+    flow_source: Option<FlowSource>,
+    metrics: Arc<Metrics>,
+}
+
+impl Hub {
+    /// New hub.
+    pub fn new(
+        rc: RenderContext,
+        vcf_url: String,
+        client: AsyncClient,
+        directory: DomainDirectory,
+        commands: mpsc::UnboundedSender<CommandRequest>,
+        flow_source: Option<FlowSource>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let inv = Inventory {
+            connectivity: Connectivity {
+                url: vcf_url,
+                ..Connectivity::default()
+            },
+            ..Inventory::default()
+        };
+        Self {
+            inv,
+            rc,
+            client,
+            published: HashMap::new(),
+            connected: false,
+            resources_loaded: false,
+            updates_loaded: false,
+            cleanup_pending: true,
+            seen_configs: BTreeSet::new(),
+            directory,
+            commands,
+            flow_source,
+            metrics,
+        }
+    }
+
+    fn topics(&self) -> &Topics {
+        &self.rc.topics
+    }
+
+    /// Runs until every sender is gone.
+    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<HubMsg>) {
+        while let Some(msg) = rx.recv().await {
+            let mut force = false;
+            let mut changed = self.apply(msg, &mut force).await;
+            // Coalesce a burst (e.g. many flow updates) into one render.
+            while let Ok(next) = rx.try_recv() {
+                changed |= self.apply(next, &mut force).await;
+            }
+            if changed || force {
+                self.sync(force).await;
+            }
+        }
+    }
+
+    async fn apply(&mut self, msg: HubMsg, force: &mut bool) -> bool {
+        match msg {
+            HubMsg::Mqtt(MqttEvent::Connected) => {
+                self.connected = true;
+                self.metrics.set_broker_connected(true);
+                self.on_connect().await;
+                *force = true;
+                true
+            }
+            HubMsg::Mqtt(MqttEvent::Disconnected) => {
+                self.connected = false;
+                self.metrics.set_broker_connected(false);
+                false
+            }
+            HubMsg::Mqtt(MqttEvent::Message {
+                topic,
+                payload,
+                retain,
+            }) => {
+                if topic == self.topics().ha_status() {
+                    if payload.as_ref() == b"online" {
+                        info!("Home Assistant is online: re-announcing discovery");
+                        *force = true;
+                        return true;
+                    }
+                    return false;
+                }
+                if self.topics().is_discovery(&topic) {
+                    if retain && !payload.is_empty() {
+                        self.seen_configs.insert(topic);
+                    }
+                    return false;
+                }
+                if let Some(cmd) = self.topics().parse_command(&topic) {
+                    if retain && !payload.is_empty() {
+                        // A stale retained "press" must never act; clear it so it cannot later.
+                        warn!(
+                            topic,
+                            payload = %String::from_utf8_lossy(&payload),
+                            "ignoring retained message on a command topic (commands must not be retained); clearing it"
+                        );
+                        self.publish(&topic, String::new(), true).await;
+                        return false;
+                    }
+                    let _ = self.commands.send(CommandRequest {
+                        topic,
+                        command: cmd,
+                        payload,
+                        retain,
+                    });
+                }
+                false
+            }
+            HubMsg::Resources(snap) => {
+                self.apply_resources(snap);
+                self.resources_loaded = true;
+                true
+            }
+            HubMsg::Updates(domains, updates) => {
+                for d in domains {
+                    self.inv
+                        .domains
+                        .entry(d.id.clone())
+                        .and_modify(|e| {
+                            e.name.clone_from(&d.name);
+                            e.kind.clone_from(&d.kind);
+                        })
+                        .or_insert(d);
+                }
+                for (id, u) in updates {
+                    self.inv.updates.insert(id, u);
+                }
+                self.updates_loaded = true;
+                self.refresh_directory();
+                true
+            }
+            HubMsg::Reachability(r) => {
+                let now = chrono::Utc::now();
+                let c = &mut self.inv.connectivity;
+                let was = c.reachable;
+                match r {
+                    Ok(()) => {
+                        c.reachable = Some(true);
+                        c.last_success = Some(now);
+                        if was != Some(true) {
+                            info!(url = %c.url, "SDDC Manager reachable");
+                        }
+                    }
+                    Err(e) => {
+                        c.reachable = Some(false);
+                        if was != Some(false) {
+                            warn!(url = %c.url, "SDDC Manager unreachable: {e}");
+                        }
+                        c.last_error = Some(e);
+                        c.last_error_at = Some(now);
+                    }
+                }
+                self.metrics.set_vcf_reachable(c.reachable == Some(true));
+                // Only the transition matters for states; timestamps ride along with it.
+                was != c.reachable
+            }
+            HubMsg::Token {
+                expires_at,
+                refresh_result,
+            } => {
+                let c = &mut self.inv.connectivity;
+                c.token_expires_at = expires_at;
+                if let Some(r) = refresh_result {
+                    c.last_token_refresh = Some(chrono::Utc::now());
+                    c.last_token_refresh_result = Some(match r {
+                        Ok(()) => "ok".into(),
+                        Err(e) => e,
+                    });
+                }
+                true
+            }
+            HubMsg::Flow(domain_id, flow) => {
+                if let Some(d) = self.inv.domains.get(&domain_id) {
+                    self.metrics.set_flow_status(&d.name, &flow.status);
+                }
+                self.inv.flows.insert(domain_id, flow);
+                true
+            }
+            HubMsg::Event {
+                domain_name,
+                event_type,
+                message,
+            } => {
+                let topic = self.topics().upgrade(&slug(&domain_name), "event");
+                let payload = json!({
+                    "event_type": event_type,
+                    "message": message,
+                    "domain": domain_name,
+                })
+                .to_string();
+                // Events are never retained: a retained event would fire again on every HA start.
+                self.publish(&topic, payload, false).await;
+                false
+            }
+        }
+    }
+
+    fn apply_resources(&mut self, snap: ResourceSnapshot) {
+        let ids: BTreeSet<String> = snap.domains.iter().map(|d| d.id.clone()).collect();
+        self.inv.domains.retain(|id, _| ids.contains(id));
+        self.inv.updates.retain(|id, _| ids.contains(id));
+        self.inv.flows.retain(|id, _| ids.contains(id));
+        for d in snap.domains {
+            self.inv.domains.insert(d.id.clone(), d);
+        }
+        self.inv.clusters = snap
+            .clusters
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        self.inv.hosts = snap.hosts.into_iter().map(|h| (h.id.clone(), h)).collect();
+        self.refresh_directory();
+    }
+
+    fn refresh_directory(&mut self) {
+        // Fill default flow views (waiting_for_initiation, restored Ignore Alerts) for new domains.
+        if let Some(src) = &self.flow_source {
+            for d in self.inv.domains.values() {
+                if !self.inv.flows.contains_key(&d.id)
+                    && let Some(f) = src(&d.id, &d.name)
+                {
+                    self.inv.flows.insert(d.id.clone(), f);
+                }
+            }
+        }
+        let map: BTreeMap<String, (String, String)> = self
+            .inv
+            .domains
+            .values()
+            .map(|d| (slug(&d.name), (d.id.clone(), d.name.clone())))
+            .collect();
+        match self.directory.write() {
+            Ok(mut w) => *w = map,
+            Err(poisoned) => *poisoned.into_inner() = map,
+        }
+    }
+
+    async fn on_connect(&mut self) {
+        let t = self.topics().clone();
+        let mut filters = t.command_filters();
+        filters.push(t.ha_status());
+        if self.cleanup_pending {
+            filters.push(t.discovery_filter());
+        }
+        for f in filters {
+            if let Err(e) = self.client.subscribe(f.clone(), QoS::AtLeastOnce).await {
+                warn!(filter = f, "MQTT subscribe failed: {e:#}");
+            }
+        }
+        self.publish(&t.bridge_state(), "online".into(), true).await;
+    }
+
+    async fn sync(&mut self, force: bool) {
+        let messages = render(&self.inv, &self.rc).into_messages(self.topics());
+        if !self.connected {
+            // Nothing can be sent; remember nothing so the ConnAck republishes all.
+            return;
+        }
+        let changes = ChangeSet::between(&self.published, &messages, force);
+        let n = changes.publish.len() + changes.clear.len();
+        for (topic, payload) in changes.publish {
+            self.publish(&topic, payload, true).await;
+        }
+        for topic in &changes.clear {
+            debug!(topic, "clearing vanished entity");
+            self.publish(topic, String::new(), true).await;
+        }
+        if n > 0 {
+            debug!(messages = n, "published changes");
+        }
+        self.published = messages.into_iter().collect();
+
+        if self.cleanup_pending && self.resources_loaded && self.updates_loaded {
+            self.cleanup_pending = false;
+            let stale: Vec<String> = self
+                .seen_configs
+                .iter()
+                .filter(|t| !self.published.contains_key(*t))
+                .cloned()
+                .collect();
+            for topic in stale {
+                info!(topic, "removing entity that no longer exists in VCF");
+                self.publish(&topic, String::new(), true).await;
+            }
+            self.seen_configs.clear();
+            let _ = self
+                .client
+                .unsubscribe(self.topics().discovery_filter())
+                .await;
+        }
+    }
+
+    async fn publish(&self, topic: &str, payload: String, retain: bool) {
+        match self
+            .client
+            .publish(topic, QoS::AtLeastOnce, retain, payload)
+            .await
+        {
+            Ok(()) => self.metrics.mqtt_published(1),
+            Err(e) => warn!(topic, "MQTT publish failed: {e:#}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn unchanged_publishes_nothing() {
+        let new = m(&[("a", "1"), ("b", "2")]);
+        let old: HashMap<_, _> = new.clone().into_iter().collect();
+        assert_eq!(ChangeSet::between(&old, &new, false), ChangeSet::default());
+    }
+
+    #[test]
+    fn only_changes_and_clears() {
+        let old: HashMap<_, _> = m(&[("a", "1"), ("b", "2"), ("gone", "x")])
+            .into_iter()
+            .collect();
+        let new = m(&[("a", "1"), ("b", "3"), ("c", "4")]);
+        let cs = ChangeSet::between(&old, &new, false);
+        assert_eq!(
+            cs.publish,
+            vec![
+                ("b".to_owned(), "3".to_owned()),
+                ("c".to_owned(), "4".to_owned())
+            ]
+        );
+        assert_eq!(cs.clear, vec!["gone".to_owned()]);
+    }
+
+    #[test]
+    fn force_republishes_everything() {
+        let new = m(&[("a", "1"), ("b", "2")]);
+        let old: HashMap<_, _> = new.clone().into_iter().collect();
+        let cs = ChangeSet::between(&old, &new, true);
+        assert_eq!(cs.publish.len(), 2);
+        assert!(cs.clear.is_empty());
+    }
+}

@@ -1,0 +1,161 @@
+//! The MQTT connection: options (LWT, TLS, credentials) and the one task that owns
+//! `EventLoop::poll()`.
+//!
+//! The poll task never publishes; it forwards ConnAcks and incoming messages to the hub over an
+//! unbounded channel (so it never blocks on a slow consumer) and keeps the connection alive with
+//! its own reconnect back-off. Publishing happens elsewhere through the cloned [`AsyncClient`].
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use rumqttc::{
+    AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS,
+    TlsConfiguration, Transport,
+};
+use secrecy::ExposeSecret;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::config::Config;
+use crate::topics::Topics;
+
+/// Largest packet the bridge sends or accepts: attribute payloads stay < 16 KiB, the FlowView
+/// JSON adds the markdown log; leave room.
+pub const MAX_PACKET: usize = 256 * 1024;
+
+/// What the poll task reports.
+#[derive(Debug, Clone)]
+pub enum MqttEvent {
+    /// A ConnAck: (re)subscribe and (re)publish everything.
+    Connected,
+    /// The connection dropped (logged once per outage).
+    Disconnected,
+    /// An incoming publish.
+    Message {
+        /// Topic.
+        topic: String,
+        /// Payload.
+        payload: Bytes,
+        /// The broker delivered it as a retained message.
+        retain: bool,
+    },
+}
+
+/// Builds the client options from the config: LWT `offline` on the bridge state topic.
+///
+/// # Errors
+/// When a TLS file cannot be read.
+pub fn options(config: &Config, topics: &Topics) -> anyhow::Result<MqttOptions> {
+    let mut opts = MqttOptions::new(
+        config.client_id(),
+        config.mqtt.host.clone(),
+        config.mqtt.port,
+    );
+    opts.set_keep_alive(config.mqtt.keep_alive);
+    opts.set_clean_session(true);
+    opts.set_max_packet_size(MAX_PACKET, MAX_PACKET);
+    opts.set_last_will(LastWill::new(
+        topics.bridge_state(),
+        "offline",
+        QoS::AtLeastOnce,
+        true,
+    ));
+    if let Some(user) = &config.mqtt.username {
+        let pw = config
+            .mqtt
+            .password
+            .as_ref()
+            .map(|p| p.expose_secret().to_owned())
+            .unwrap_or_default();
+        opts.set_credentials(user.clone(), pw);
+    }
+    let tls = &config.mqtt.tls;
+    if tls.enabled {
+        let client_auth = match (&tls.client_cert, &tls.client_key) {
+            (Some(cert), Some(key)) => Some((
+                std::fs::read(cert)
+                    .with_context(|| format!("reading mqtt.tls.client_cert {}", cert.display()))?,
+                std::fs::read(key)
+                    .with_context(|| format!("reading mqtt.tls.client_key {}", key.display()))?,
+            )),
+            _ => None,
+        };
+        let transport = match &tls.ca_file {
+            Some(ca) => Transport::tls_with_config(TlsConfiguration::Simple {
+                ca: std::fs::read(ca)
+                    .with_context(|| format!("reading mqtt.tls.ca_file {}", ca.display()))?,
+                alpn: None,
+                client_auth,
+            }),
+            None => Transport::tls_with_default_config(),
+        };
+        opts.set_transport(transport);
+    }
+    Ok(opts)
+}
+
+/// Creates the client and spawns the poll task. The task ends when `stop` is cancelled or after
+/// the client sent DISCONNECT.
+pub fn spawn(
+    opts: MqttOptions,
+    events: mpsc::UnboundedSender<MqttEvent>,
+    stop: CancellationToken,
+) -> (AsyncClient, tokio::task::JoinHandle<()>) {
+    let (client, eventloop) = AsyncClient::new(opts, 1024);
+    let handle = tokio::spawn(poll_loop(eventloop, events, stop));
+    (client, handle)
+}
+
+async fn poll_loop(
+    mut eventloop: EventLoop,
+    events: mpsc::UnboundedSender<MqttEvent>,
+    stop: CancellationToken,
+) {
+    let mut connected = false;
+    let mut failures: u32 = 0;
+    loop {
+        let ev = tokio::select! {
+            () = stop.cancelled() => break,
+            ev = eventloop.poll() => ev,
+        };
+        match ev {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                info!(code = ?ack.code, "connected to MQTT broker");
+                connected = true;
+                failures = 0;
+                let _ = events.send(MqttEvent::Connected);
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                let topic = p.topic.clone();
+                let _ = events.send(MqttEvent::Message {
+                    topic,
+                    payload: p.payload,
+                    retain: p.retain,
+                });
+            }
+            Ok(Event::Outgoing(Outgoing::Disconnect)) => {
+                debug!("MQTT DISCONNECT sent");
+                break;
+            }
+            Ok(_) => {}
+            Err(ConnectionError::RequestsDone) => break,
+            Err(e) => {
+                if connected || failures == 0 {
+                    warn!("MQTT connection lost or refused: {e:#}; reconnecting");
+                    let _ = events.send(MqttEvent::Disconnected);
+                } else {
+                    debug!("MQTT reconnect failed: {e:#}");
+                }
+                connected = false;
+                failures = failures.saturating_add(1);
+                let delay = Duration::from_millis(250 * 2u64.pow(failures.min(5)));
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(delay.min(Duration::from_secs(5))) => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,425 @@
+//! Every MQTT topic the bridge publishes or subscribes to, built in one place.
+//!
+//! `<b>` = base topic, `<i>` = instance id, `<d>` = domain slug, `<h>` = host slug, `<c>` = cluster
+//! slug. `docs/mqtt.md` documents each one; [`Topics::documented_patterns`] lists them for the
+//! checker test.
+
+/// Slug for topics and entity ids: lower case, every run of non-alphanumerics → one `_`, trimmed.
+///
+/// `sfo-m01` → `sfo_m01`, `SFO M01 (prod)` → `sfo_m01_prod`. Never empty (`unnamed` instead).
+pub fn slug(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_sep = false;
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            if pending_sep && !out.is_empty() {
+                out.push('_');
+            }
+            pending_sep = false;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            pending_sep = true;
+        }
+    }
+    if out.is_empty() {
+        "unnamed".to_owned()
+    } else {
+        out
+    }
+}
+
+/// Host slug: the slug of the first label of the FQDN (`sfo01-m01-esx01.sfo.rainpole.io` → `sfo01_m01_esx01`).
+pub fn host_slug(fqdn: &str) -> String {
+    slug(fqdn.split('.').next().unwrap_or(fqdn))
+}
+
+/// The button/switch command a topic carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKind {
+    /// `bridge/check_updates/set`
+    CheckUpdates,
+    /// `bridge/refresh_token/set`
+    RefreshToken,
+    /// `domain/<d>/upgrade/start/set`
+    Start,
+    /// `domain/<d>/upgrade/acknowledge/set`
+    Acknowledge,
+    /// `domain/<d>/upgrade/abort/set`
+    Abort,
+    /// `domain/<d>/upgrade/download_bundles/set`
+    DownloadBundles,
+    /// `domain/<d>/ignore_alerts/set`
+    IgnoreAlerts,
+    /// `domain/<d>/update/install`
+    Install,
+}
+
+/// A parsed command topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandTopic {
+    /// Which command.
+    pub kind: CommandKind,
+    /// The domain slug for domain commands.
+    pub domain: Option<String>,
+}
+
+/// Topic builder for one bridge instance.
+#[derive(Debug, Clone)]
+pub struct Topics {
+    discovery_prefix: String,
+    instance: String,
+    root: String,
+}
+
+impl Topics {
+    /// New builder: `base` topic, HA `discovery_prefix`, `instance` id.
+    pub fn new(base: &str, discovery_prefix: &str, instance: &str) -> Self {
+        Self {
+            discovery_prefix: discovery_prefix.to_owned(),
+            instance: instance.to_owned(),
+            root: format!("{base}/{instance}"),
+        }
+    }
+
+    /// The instance id.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// `<b>/<i>`
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    // --- bridge ---
+
+    /// `<b>/<i>/bridge/state`: `online`/`offline`, retained, LWT.
+    pub fn bridge_state(&self) -> String {
+        format!("{}/bridge/state", self.root)
+    }
+    /// `<b>/<i>/bridge/connectivity`: `ON`/`OFF`.
+    pub fn connectivity(&self) -> String {
+        format!("{}/bridge/connectivity", self.root)
+    }
+    /// `<b>/<i>/bridge/connectivity/attributes`
+    pub fn connectivity_attributes(&self) -> String {
+        format!("{}/bridge/connectivity/attributes", self.root)
+    }
+    /// `<b>/<i>/bridge/check_updates/set`
+    pub fn check_updates_set(&self) -> String {
+        format!("{}/bridge/check_updates/set", self.root)
+    }
+    /// `<b>/<i>/bridge/refresh_token/set`
+    pub fn refresh_token_set(&self) -> String {
+        format!("{}/bridge/refresh_token/set", self.root)
+    }
+
+    // --- domain ---
+
+    /// `<b>/<i>/domain/<d>`
+    pub fn domain(&self, d: &str) -> String {
+        format!("{}/domain/{d}", self.root)
+    }
+    /// `<b>/<i>/domain/<d>/<leaf>` for the simple per-domain states (`status`, `current_version`, ...).
+    pub fn domain_leaf(&self, d: &str, leaf: &str) -> String {
+        format!("{}/domain/{d}/{leaf}", self.root)
+    }
+    /// `<topic>/attributes`
+    pub fn attributes(topic: &str) -> String {
+        format!("{topic}/attributes")
+    }
+    /// `<b>/<i>/domain/<d>/cluster/<c>/host_count`
+    pub fn cluster_host_count(&self, d: &str, c: &str) -> String {
+        format!("{}/domain/{d}/cluster/{c}/host_count", self.root)
+    }
+    /// `<b>/<i>/host/<h>/<metric>`
+    pub fn host_metric(&self, h: &str, metric: &str) -> String {
+        format!("{}/host/{h}/{metric}", self.root)
+    }
+    /// `<b>/<i>/domain/<d>/upgrade/<leaf>` (`status`, `logs`, `state`, `event`).
+    pub fn upgrade(&self, d: &str, leaf: &str) -> String {
+        format!("{}/domain/{d}/upgrade/{leaf}", self.root)
+    }
+    /// `<b>/<i>/domain/<d>/upgrade/<action>/set` (`start`, `acknowledge`, `abort`, `download_bundles`).
+    pub fn upgrade_command(&self, d: &str, action: &str) -> String {
+        format!("{}/domain/{d}/upgrade/{action}/set", self.root)
+    }
+    /// `<b>/<i>/domain/<d>/ignore_alerts`
+    pub fn ignore_alerts(&self, d: &str) -> String {
+        format!("{}/domain/{d}/ignore_alerts", self.root)
+    }
+    /// `<b>/<i>/domain/<d>/ignore_alerts/set`
+    pub fn ignore_alerts_set(&self, d: &str) -> String {
+        format!("{}/domain/{d}/ignore_alerts/set", self.root)
+    }
+    /// `<b>/<i>/domain/<d>/update/state`
+    pub fn update_state(&self, d: &str) -> String {
+        format!("{}/domain/{d}/update/state", self.root)
+    }
+    /// `<b>/<i>/domain/<d>/update/install`
+    pub fn update_install(&self, d: &str) -> String {
+        format!("{}/domain/{d}/update/install", self.root)
+    }
+
+    // --- Home Assistant ---
+
+    /// `<prefix>/status`: Home Assistant's birth/LWT topic.
+    pub fn ha_status(&self) -> String {
+        format!("{}/status", self.discovery_prefix)
+    }
+    /// `<prefix>/<component>/<i>/<object_id>/config`
+    pub fn discovery(&self, component: &str, object_id: &str) -> String {
+        format!(
+            "{}/{component}/{}/{object_id}/config",
+            self.discovery_prefix, self.instance
+        )
+    }
+    /// Filter matching every discovery config of this instance (to find stale ones).
+    pub fn discovery_filter(&self) -> String {
+        format!("{}/+/{}/+/config", self.discovery_prefix, self.instance)
+    }
+    /// True when `topic` is one of this instance's discovery config topics.
+    pub fn is_discovery(&self, topic: &str) -> bool {
+        let Some(rest) = topic.strip_prefix(&self.discovery_prefix) else {
+            return false;
+        };
+        let parts: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+        parts.len() == 4 && parts[1] == self.instance && parts[3] == "config"
+    }
+
+    /// Subscriptions for every command topic (wildcards over domains).
+    pub fn command_filters(&self) -> Vec<String> {
+        vec![
+            self.check_updates_set(),
+            self.refresh_token_set(),
+            format!("{}/domain/+/upgrade/+/set", self.root),
+            format!("{}/domain/+/ignore_alerts/set", self.root),
+            format!("{}/domain/+/update/install", self.root),
+        ]
+    }
+
+    /// Parses a command topic; `None` if `topic` is not one.
+    pub fn parse_command(&self, topic: &str) -> Option<CommandTopic> {
+        let rest = topic.strip_prefix(&self.root)?.strip_prefix('/')?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        let (kind, domain) = match parts.as_slice() {
+            ["bridge", "check_updates", "set"] => (CommandKind::CheckUpdates, None),
+            ["bridge", "refresh_token", "set"] => (CommandKind::RefreshToken, None),
+            ["domain", d, "upgrade", action, "set"] => {
+                let kind = match *action {
+                    "start" => CommandKind::Start,
+                    "acknowledge" => CommandKind::Acknowledge,
+                    "abort" => CommandKind::Abort,
+                    "download_bundles" => CommandKind::DownloadBundles,
+                    _ => return None,
+                };
+                (kind, Some(*d))
+            }
+            ["domain", d, "ignore_alerts", "set"] => (CommandKind::IgnoreAlerts, Some(*d)),
+            ["domain", d, "update", "install"] => (CommandKind::Install, Some(*d)),
+            _ => return None,
+        };
+        if domain.is_some_and(str::is_empty) {
+            return None;
+        }
+        Some(CommandTopic {
+            kind,
+            domain: domain.map(str::to_owned),
+        })
+    }
+
+    /// Every topic pattern the bridge uses, with `<b>`, `<i>`, `<d>`, `<c>`, `<h>` placeholders and
+    /// `<prefix>` for the discovery prefix, exactly as `docs/mqtt.md` writes them.
+    pub fn documented_patterns() -> Vec<&'static str> {
+        vec![
+            "<b>/<i>/bridge/state",
+            "<b>/<i>/bridge/connectivity",
+            "<b>/<i>/bridge/connectivity/attributes",
+            "<b>/<i>/bridge/check_updates/set",
+            "<b>/<i>/bridge/refresh_token/set",
+            "<b>/<i>/domain/<d>/status",
+            "<b>/<i>/domain/<d>/status/attributes",
+            "<b>/<i>/domain/<d>/current_version",
+            "<b>/<i>/domain/<d>/components_to_update",
+            "<b>/<i>/domain/<d>/components_to_update/attributes",
+            "<b>/<i>/domain/<d>/cpu_usage",
+            "<b>/<i>/domain/<d>/cpu_usage/attributes",
+            "<b>/<i>/domain/<d>/memory_usage",
+            "<b>/<i>/domain/<d>/memory_usage/attributes",
+            "<b>/<i>/domain/<d>/storage_usage",
+            "<b>/<i>/domain/<d>/storage_usage/attributes",
+            "<b>/<i>/domain/<d>/cluster/<c>/host_count",
+            "<b>/<i>/host/<h>/cpu_usage",
+            "<b>/<i>/host/<h>/memory_usage",
+            "<b>/<i>/host/<h>/storage_usage",
+            "<b>/<i>/host/<h>/attributes",
+            "<b>/<i>/domain/<d>/upgrade/status",
+            "<b>/<i>/domain/<d>/upgrade/status/attributes",
+            "<b>/<i>/domain/<d>/upgrade/logs",
+            "<b>/<i>/domain/<d>/upgrade/logs/attributes",
+            "<b>/<i>/domain/<d>/upgrade/state",
+            "<b>/<i>/domain/<d>/upgrade/event",
+            "<b>/<i>/domain/<d>/upgrade/start/set",
+            "<b>/<i>/domain/<d>/upgrade/acknowledge/set",
+            "<b>/<i>/domain/<d>/upgrade/abort/set",
+            "<b>/<i>/domain/<d>/upgrade/download_bundles/set",
+            "<b>/<i>/domain/<d>/ignore_alerts",
+            "<b>/<i>/domain/<d>/ignore_alerts/set",
+            "<b>/<i>/domain/<d>/update/state",
+            "<b>/<i>/domain/<d>/update/install",
+            "<prefix>/status",
+            "<prefix>/<component>/<i>/<object_id>/config",
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn t() -> Topics {
+        Topics::new("datacenter_assistant", "homeassistant", "sfo_vcf01")
+    }
+
+    #[test]
+    fn builds_topics() {
+        let t = t();
+        assert_eq!(
+            t.bridge_state(),
+            "datacenter_assistant/sfo_vcf01/bridge/state"
+        );
+        assert_eq!(
+            t.domain_leaf("sfo_m01", "status"),
+            "datacenter_assistant/sfo_vcf01/domain/sfo_m01/status"
+        );
+        assert_eq!(
+            Topics::attributes(&t.domain_leaf("sfo_m01", "cpu_usage")),
+            "datacenter_assistant/sfo_vcf01/domain/sfo_m01/cpu_usage/attributes"
+        );
+        assert_eq!(
+            t.cluster_host_count("sfo_m01", "sfo_m01_cl01"),
+            "datacenter_assistant/sfo_vcf01/domain/sfo_m01/cluster/sfo_m01_cl01/host_count"
+        );
+        assert_eq!(
+            t.host_metric("esx01", "cpu_usage"),
+            "datacenter_assistant/sfo_vcf01/host/esx01/cpu_usage"
+        );
+        assert_eq!(
+            t.upgrade_command("sfo_w01", "start"),
+            "datacenter_assistant/sfo_vcf01/domain/sfo_w01/upgrade/start/set"
+        );
+        assert_eq!(
+            t.discovery("sensor", "vcf_sfo_m01_status"),
+            "homeassistant/sensor/sfo_vcf01/vcf_sfo_m01_status/config"
+        );
+        assert!(t.is_discovery("homeassistant/sensor/sfo_vcf01/vcf_sfo_m01_status/config"));
+        assert!(!t.is_discovery("homeassistant/sensor/other/vcf_sfo_m01_status/config"));
+        assert_eq!(t.ha_status(), "homeassistant/status");
+    }
+
+    #[test]
+    fn parses_commands() {
+        let t = t();
+        for (topic, kind, d) in [
+            (t.check_updates_set(), CommandKind::CheckUpdates, None),
+            (t.refresh_token_set(), CommandKind::RefreshToken, None),
+            (
+                t.upgrade_command("w01", "start"),
+                CommandKind::Start,
+                Some("w01"),
+            ),
+            (
+                t.upgrade_command("w01", "acknowledge"),
+                CommandKind::Acknowledge,
+                Some("w01"),
+            ),
+            (
+                t.upgrade_command("w01", "abort"),
+                CommandKind::Abort,
+                Some("w01"),
+            ),
+            (
+                t.upgrade_command("w01", "download_bundles"),
+                CommandKind::DownloadBundles,
+                Some("w01"),
+            ),
+            (
+                t.ignore_alerts_set("w01"),
+                CommandKind::IgnoreAlerts,
+                Some("w01"),
+            ),
+            (t.update_install("w01"), CommandKind::Install, Some("w01")),
+        ] {
+            assert_eq!(
+                t.parse_command(&topic),
+                Some(CommandTopic {
+                    kind,
+                    domain: d.map(str::to_owned)
+                }),
+                "{topic}"
+            );
+        }
+        assert_eq!(t.parse_command(&t.upgrade_command("w01", "explode")), None);
+        assert_eq!(t.parse_command(&t.bridge_state()), None);
+        assert_eq!(
+            t.parse_command("other/sfo_vcf01/bridge/check_updates/set"),
+            None
+        );
+        assert_eq!(
+            t.parse_command("datacenter_assistant/sfo_vcf01/domain//upgrade/start/set"),
+            None
+        );
+    }
+
+    #[test]
+    fn command_filters_cover_every_command_topic() {
+        let t = t();
+        let filters = t.command_filters();
+        let matches = |topic: &str| {
+            filters.iter().any(|f| {
+                let fp: Vec<&str> = f.split('/').collect();
+                let tp: Vec<&str> = topic.split('/').collect();
+                fp.len() == tp.len() && fp.iter().zip(&tp).all(|(a, b)| *a == "+" || a == b)
+            })
+        };
+        for topic in [
+            t.check_updates_set(),
+            t.refresh_token_set(),
+            t.upgrade_command("x", "start"),
+            t.upgrade_command("x", "abort"),
+            t.ignore_alerts_set("x"),
+            t.update_install("x"),
+        ] {
+            assert!(matches(&topic), "{topic}");
+        }
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("sfo-m01"), "sfo_m01");
+        assert_eq!(slug("SFO  M01 (prod)"), "sfo_m01_prod");
+        assert_eq!(slug("--"), "unnamed");
+        assert_eq!(
+            host_slug("sfo01-m01-esx01.sfo.rainpole.io"),
+            "sfo01_m01_esx01"
+        );
+        assert_eq!(
+            slug("sfo-vcf01.sfo.rainpole.io"),
+            "sfo_vcf01_sfo_rainpole_io"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn slug_is_topic_and_entity_safe(s in "\\PC{0,40}") {
+            let out = slug(&s);
+            prop_assert!(!out.is_empty());
+            prop_assert!(out.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+            prop_assert!(!out.starts_with('_') && !out.ends_with('_'));
+            prop_assert!(!out.contains("__"));
+            // idempotent
+            prop_assert_eq!(slug(&out), out.clone());
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Wiring of the upgrade orchestrator: the [`FlowObserver`] that turns flow views and
+//! notifications into hub messages, and the [`UpgradeActions`] that route command-topic presses
+//! into [`Orchestrator::command`].
+//!
+//! The observer never blocks: it converts the view and queues it for the hub, which renders and
+//! publishes Upgrade Status, Upgrade Logs, `upgrade/state`, the switch, the `update` entity and
+//! the domain Status (`update_process_started` while a flow runs).
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use upgrade_orchestrator::{
+    Command, CommandOutcome, DomainRef, FlowObserver, FlowView, Notification,
+};
+
+use crate::commands::{UpgradeAction, UpgradeActions};
+use crate::hub::{FlowSource, HubMsg};
+use crate::model::FlowInfo;
+use crate::shim::Orchestrator;
+
+/// Converts an orchestrator view into what the bridge renders.
+pub fn flow_info(view: &FlowView) -> FlowInfo {
+    let attributes = json!({
+        "phase_detail": view.phase_detail,
+        "mode": view.mode,
+        "target_version": view.target_version,
+        "component": view.component,
+        "progress_done": view.progress_done,
+        "progress_total": view.progress_total,
+        "progress_percent": view.progress_percent,
+        "started_at": view.started_at,
+        "deadline": view.deadline,
+        "timeout": view.deadline,
+        "last_error": view.last_error,
+        "in_progress": view.in_progress,
+        "ignore_alerts": view.ignore_alerts,
+    });
+    FlowInfo {
+        status: view.status.clone(),
+        in_progress: view.in_progress,
+        ignore_alerts: view.ignore_alerts,
+        target_version: view.target_version.clone(),
+        progress_percent: view.progress_percent,
+        logs_markdown: view.logs_markdown.clone(),
+        log_entries: view.log_entries,
+        attributes,
+        view: serde_json::to_value(view).unwrap_or(Value::Null),
+    }
+}
+
+/// Forwards flow changes and notifications to the hub.
+pub struct BridgeObserver {
+    hub: mpsc::UnboundedSender<HubMsg>,
+}
+
+impl BridgeObserver {
+    /// New observer feeding `hub`.
+    pub fn new(hub: mpsc::UnboundedSender<HubMsg>) -> Self {
+        Self { hub }
+    }
+}
+
+impl FlowObserver for BridgeObserver {
+    fn flow_changed(&self, view: &FlowView) {
+        let _ = self
+            .hub
+            .send(HubMsg::Flow(view.domain_id.clone(), flow_info(view)));
+    }
+
+    fn notify(&self, domain: &DomainRef, notification: &Notification) {
+        let _ = self.hub.send(HubMsg::Event {
+            domain_name: domain.name.clone(),
+            event_type: notification.kind.as_str().to_owned(),
+            message: notification.message.clone(),
+        });
+    }
+}
+
+/// Routes upgrade actions to the orchestrator.
+pub struct OrchestratorActions(pub Orchestrator);
+
+impl UpgradeActions for OrchestratorActions {
+    fn perform(
+        &self,
+        domain_id: String,
+        domain_name: String,
+        action: UpgradeAction,
+    ) -> futures::future::BoxFuture<'static, Result<(), String>> {
+        let orch = self.0.clone();
+        Box::pin(async move {
+            let cmd = match action {
+                UpgradeAction::Start | UpgradeAction::Install => Command::Start,
+                UpgradeAction::Acknowledge => Command::Acknowledge,
+                UpgradeAction::Abort => Command::Abort,
+                UpgradeAction::DownloadBundles => Command::DownloadBundles,
+                UpgradeAction::SetIgnoreAlerts(on) => Command::SetIgnoreAlerts(on),
+            };
+            let domain = DomainRef {
+                id: domain_id,
+                name: domain_name,
+            };
+            match orch.command(&domain, cmd).await {
+                CommandOutcome::Accepted => Ok(()),
+                CommandOutcome::Rejected { reason } => Err(reason),
+            }
+        })
+    }
+}
+
+/// Default views (idle, restored Ignore Alerts) for domains without a flow notification yet.
+pub fn flow_source(orch: Orchestrator) -> FlowSource {
+    Arc::new(move |id: &str, name: &str| {
+        let view = orch.view(&DomainRef {
+            id: id.to_owned(),
+            name: name.to_owned(),
+        });
+        Some(flow_info(&view))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view() -> FlowView {
+        FlowView {
+            domain_id: "d1".into(),
+            domain_name: "sfo-w01".into(),
+            status: "running_prechecks".into(),
+            phase_detail: None,
+            mode: None,
+            target_version: Some("5.2.1.0".into()),
+            component: None,
+            progress_done: Some(1),
+            progress_total: Some(4),
+            progress_percent: Some(40),
+            started_at: None,
+            deadline: None,
+            last_error: None,
+            ignore_alerts: true,
+            in_progress: true,
+            logs_markdown: "- ℹ️ started\n- ✅ bundles downloaded\n".into(),
+            log_entries: 2,
+        }
+    }
+
+    #[test]
+    fn observer_queues_flow_and_event() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let obs = BridgeObserver::new(tx);
+        obs.flow_changed(&view());
+        obs.notify(
+            &DomainRef {
+                id: "d1".into(),
+                name: "sfo-w01".into(),
+            },
+            &Notification::new(
+                upgrade_orchestrator::NotificationKind::AcknowledgementNeeded,
+                "ack",
+            ),
+        );
+        match rx.try_recv() {
+            Ok(HubMsg::Flow(id, f)) => {
+                assert_eq!(id, "d1");
+                assert_eq!(f.status, "running_prechecks");
+                assert!(f.in_progress && f.ignore_alerts);
+                assert_eq!(f.view["status"], "running_prechecks");
+                assert_eq!(f.attributes["progress_percent"], 40);
+            }
+            other => panic!("expected flow, got {other:?}"),
+        }
+        match rx.try_recv() {
+            Ok(HubMsg::Event { event_type, .. }) => {
+                assert_eq!(event_type, "acknowledgement_needed");
+            }
+            other => panic!("expected event, got {other:?}"),
+        }
+    }
+}
