@@ -5,5 +5,6 @@
 mod auth;
 mod contracts;
 mod errors;
+mod sim;
 mod support;
 mod tls;

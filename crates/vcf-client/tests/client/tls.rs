@@ -13,12 +13,12 @@ use vcf_client::{TlsOptions, VcfClient, VcfError};
 
 use crate::support::*;
 
-struct Ca {
-    cert: rcgen::Certificate,
+pub(crate) struct Ca {
+    pub(crate) cert: rcgen::Certificate,
     key: KeyPair,
 }
 
-fn ca() -> Ca {
+pub(crate) fn ca() -> Ca {
     let key = KeyPair::generate().expect("key");
     let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
