@@ -268,24 +268,27 @@ impl VcfApi for VcfClient {
         let esxi_available = upgradables.iter().any(|u| u.available && u.is_esxi());
         let mut cluster_ids = Vec::new();
         if esxi_available {
-            cluster_ids = self
+            let clusters: Vec<String> = self
                 .cluster_upgradables(domain_id, Some(version))
                 .await?
                 .into_iter()
                 .map(|c| c.resource_id)
                 .collect();
+            // The clusters the pending ESXi upgradables name (one upgradable per cluster);
+            // clusters already on the target are left out of the request.
+            let named: Vec<String> = list
+                .iter()
+                .zip(&upgradables)
+                .filter(|(_, info)| info.is_esxi() && !info.completed)
+                .filter_map(|(u, _)| u.resource.as_ref().and_then(|r| r.resource_id.clone()))
+                .collect();
+            cluster_ids = clusters
+                .iter()
+                .filter(|c| named.contains(c))
+                .cloned()
+                .collect();
             if cluster_ids.is_empty() {
-                // Fall back to the clusters the ESXi upgradables name.
-                cluster_ids = list
-                    .iter()
-                    .filter_map(|u| u.resource.as_ref())
-                    .filter(|r| {
-                        r.kind
-                            .as_deref()
-                            .is_some_and(|k| k.eq_ignore_ascii_case("CLUSTER"))
-                    })
-                    .filter_map(|r| r.resource_id.clone())
-                    .collect();
+                cluster_ids = clusters;
             }
         }
         Ok(UpgradablesSnapshot {

@@ -1,0 +1,579 @@
+//! End-to-end flows of the orchestrator against the in-process simulator at a fast time scale,
+//! with tiny poll intervals. Requests are asserted on the simulator's request log.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use upgrade_orchestrator::{
+    Command, CommandOutcome, DomainRef, FlowObserver, FlowView, Notification, NotificationKind,
+    Orchestrator, OrchestratorConfig,
+};
+use vcf_client::{ClientConfig, VcfClient};
+use vcf_sim::{Scenario, SimOptions, SimServer};
+
+/// Simulated durations are multiplied by this (a full default upgrade ≈ 19 000 s → ≈ 6 s).
+const SCALE: f64 = 0.0003;
+/// Upper bound for any single wait in these tests (real time).
+const PATIENCE: Duration = Duration::from_secs(90);
+
+#[derive(Default)]
+struct Recorder {
+    statuses: Mutex<Vec<(String, String)>>,
+    notes: Mutex<Vec<(String, NotificationKind, String)>>,
+}
+
+impl FlowObserver for Recorder {
+    fn flow_changed(&self, view: &FlowView) {
+        let mut s = self.statuses.lock().expect("lock");
+        if s.iter().rev().find(|(d, _)| d == &view.domain_id).map(|(_, st)| st)
+            != Some(&view.status)
+        {
+            s.push((view.domain_id.clone(), view.status.clone()));
+        }
+    }
+    fn notify(&self, domain: &DomainRef, n: &Notification) {
+        self.notes
+            .lock()
+            .expect("lock")
+            .push((domain.id.clone(), n.kind, n.message.clone()));
+    }
+}
+
+impl Recorder {
+    fn statuses(&self, domain: &str) -> Vec<String> {
+        self.statuses
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(d, _)| d == domain)
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+    fn kinds(&self) -> Vec<NotificationKind> {
+        self.notes.lock().expect("lock").iter().map(|n| n.1).collect()
+    }
+}
+
+fn fast_config() -> OrchestratorConfig {
+    let ms = Duration::from_millis;
+    OrchestratorConfig {
+        bundle_poll_interval: ms(20),
+        download_timeout: Duration::from_secs(60),
+        sddc_manager_poll_interval: ms(20),
+        sddc_manager_settle: ms(60),
+        sddc_manager_timeout: Duration::from_secs(60),
+        precheck_poll_interval: ms(20),
+        precheck_timeout: Duration::from_secs(60),
+        upgrade_poll_interval: ms(20),
+        component_timeout: Duration::from_secs(60),
+        validation_poll_interval: ms(20),
+        validation_timeout: Duration::from_secs(60),
+        completed_hold: ms(300),
+        ..OrchestratorConfig::default()
+    }
+}
+
+struct Bench {
+    sim: SimServer,
+    client: VcfClient,
+    http: reqwest::Client,
+    dir: tempfile::TempDir,
+    domain: DomainRef,
+    vi_domain: DomainRef,
+}
+
+async fn bench(scenario: &str) -> anyhow::Result<Bench> {
+    let sim = vcf_sim::start(
+        Scenario::builtin(scenario)?,
+        SimOptions {
+            listen: "127.0.0.1:0".parse()?,
+            tls: false,
+            time_scale: SCALE,
+        },
+    )
+    .await?;
+    let mut cfg = ClientConfig::new(sim.url.clone(), sim.username.clone(), sim.password.as_str());
+    cfg.request_timeout = Duration::from_secs(5);
+    cfg.retry.base_delay = Duration::from_millis(10);
+    cfg.retry.max_delay = Duration::from_millis(50);
+    let client = VcfClient::new(cfg)?;
+    let domains = client.domains().await?;
+    let find = |ty: &str| -> anyhow::Result<DomainRef> {
+        let d = domains
+            .iter()
+            .find(|d| d.kind.as_deref() == Some(ty))
+            .ok_or_else(|| anyhow::anyhow!("no {ty} domain"))?;
+        Ok(DomainRef {
+            id: d.id.clone(),
+            name: d.name.clone(),
+        })
+    };
+    Ok(Bench {
+        domain: find("MANAGEMENT")?,
+        vi_domain: find("VI")?,
+        sim,
+        client,
+        http: reqwest::Client::new(),
+        dir: tempfile::tempdir()?,
+    })
+}
+
+impl Bench {
+    fn orchestrator(
+        &self,
+        cfg: OrchestratorConfig,
+        rec: &Arc<Recorder>,
+    ) -> anyhow::Result<(Orchestrator, CancellationToken)> {
+        let token = CancellationToken::new();
+        let o = Orchestrator::new(
+            self.client.clone(),
+            cfg,
+            self.dir.path().to_owned(),
+            rec.clone(),
+            token.clone(),
+        )?;
+        Ok((o, token))
+    }
+
+    async fn log(&self) -> anyhow::Result<Vec<Value>> {
+        let v: Value = self
+            .http
+            .get(format!("{}/sim/log", self.sim.url))
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
+    /// `(method path)` → count of 2xx answers.
+    async fn writes(&self) -> anyhow::Result<BTreeMap<String, usize>> {
+        let mut m = BTreeMap::new();
+        for e in self.log().await? {
+            let method = e["method"].as_str().unwrap_or("");
+            let status = e["status"].as_u64().unwrap_or(0);
+            if method == "GET" || !(200..300).contains(&status) {
+                continue;
+            }
+            let key = format!("{method} {}", e["path"].as_str().unwrap_or(""));
+            *m.entry(key).or_default() += 1;
+        }
+        Ok(m)
+    }
+
+    async fn fallback_bundle_ids(&self) -> anyhow::Result<Vec<String>> {
+        Ok(self
+            .client
+            .bundles()
+            .await?
+            .into_iter()
+            .filter(|b| {
+                b.components
+                    .iter()
+                    .any(|c| c.image_type.as_deref() == Some("INSTALL"))
+            })
+            .map(|b| b.id)
+            .collect())
+    }
+}
+
+async fn wait_for(
+    o: &Orchestrator,
+    d: &DomainRef,
+    pred: impl Fn(&FlowView) -> bool,
+) -> anyhow::Result<FlowView> {
+    let start = Instant::now();
+    loop {
+        let v = o.view(d);
+        if pred(&v) {
+            return Ok(v);
+        }
+        if start.elapsed() > PATIENCE {
+            anyhow::bail!("timed out; last view: {} {:?}", v.status, v.last_error);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn is(status: &'static str) -> impl Fn(&FlowView) -> bool {
+    move |v| v.status == status
+}
+
+fn assert_in_order(seen: &[String], expected: &[&str]) {
+    let mut it = seen.iter();
+    for e in expected {
+        assert!(
+            it.any(|s| s == e),
+            "status {e} missing or out of order in {seen:?}"
+        );
+    }
+}
+
+/// No PATCH download, check-set run or upgrade was sent twice for the same thing.
+async fn assert_no_duplicates(b: &Bench) -> anyhow::Result<BTreeMap<String, usize>> {
+    let w = b.writes().await?;
+    for (k, n) in &w {
+        if k.starts_with("PATCH /v1/bundles/") {
+            assert_eq!(*n, 1, "{k} sent {n} times");
+        }
+    }
+    assert!(w.get("POST /v1/system/check-sets").copied().unwrap_or(0) <= 1, "{w:?}");
+    Ok(w)
+}
+
+const FULL_FLOW: [&str; 14] = [
+    "update_process_started",
+    "downloading_bundles",
+    "setting_new_vcf_version_target",
+    "downloading_sddcManager_bundle",
+    "upgrading_sddcManager",
+    "initializing_prechecks",
+    "running_prechecks",
+    "evaluating_prechecks",
+    "prechecks_done",
+    "starting_upgrades",
+    "successfully_completed",
+    "waiting_for_initiation",
+    // placeholders never reached twice; kept for the length check below
+    "waiting_for_initiation",
+    "waiting_for_initiation",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_sddc_manager_first_with_drift_bundle() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    let started = Instant::now();
+    assert_eq!(o.command(&b.domain, Command::Start).await, CommandOutcome::Accepted);
+    wait_for(&o, &b.domain, is("successfully_completed")).await?;
+    let took = started.elapsed();
+    eprintln!("full default-scenario upgrade of {} took {took:?} at time scale {SCALE}", b.domain.name);
+    let done = wait_for(&o, &b.domain, is("waiting_for_initiation")).await?;
+    assert!(done.logs_markdown.contains("No Messages"));
+    assert_in_order(&rec.statuses(&b.domain.id), &FULL_FLOW[..12]);
+    assert!(rec.kinds().contains(&NotificationKind::UpgradeStarted));
+    assert!(rec.kinds().contains(&NotificationKind::Completed));
+
+    let w = assert_no_duplicates(&b).await?;
+    // SDDC Manager, drift, NSX, vCenter, ESXi: five upgrades, each started once
+    assert_eq!(w.get("POST /v1/upgrades"), Some(&5), "{w:?}");
+    assert_eq!(w.get("POST /v1/system/check-sets"), Some(&1));
+    let fallback = b.fallback_bundle_ids().await?;
+    assert!(!fallback.is_empty());
+    for id in &fallback {
+        // downloaded, never applied
+        assert_eq!(w.get(&format!("PATCH /v1/bundles/{id}")), Some(&1));
+        for u in b.client.upgrades().await? {
+            assert_ne!(u.bundle_id.as_deref(), Some(id.as_str()));
+        }
+    }
+    // the domain is now on the target
+    let rel = b.client.releases(Some(&b.domain.id)).await?;
+    assert!(rel.iter().any(|r| r.version == "5.2.1.0"), "{rel:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warnings_with_ignore_alerts_on_continue() -> anyhow::Result<()> {
+    let b = bench("precheck-warnings").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.vi_domain, Command::SetIgnoreAlerts(true)).await;
+    o.command(&b.vi_domain, Command::Start).await;
+    let v = wait_for(&o, &b.vi_domain, |v| {
+        v.status == "successfully_completed" || v.status == "failed"
+    })
+    .await?;
+    assert_eq!(v.status, "successfully_completed", "{:?}", v.last_error);
+    assert!(v.logs_markdown.contains("ignored because Ignore Alerts is on"), "{}", v.logs_markdown);
+    assert!(v.logs_markdown.contains("**WARNING**"));
+    assert!(!rec.statuses(&b.vi_domain.id).contains(&"waiting_for_alert_acknowledgement".into()));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warnings_wait_for_acknowledge_then_continue() -> anyhow::Result<()> {
+    let b = bench("precheck-warnings").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.vi_domain, Command::Start).await;
+    let v = wait_for(&o, &b.vi_domain, is("waiting_for_alert_acknowledgement")).await?;
+    assert!(v.logs_markdown.contains("⚠️"));
+    assert!(rec.kinds().contains(&NotificationKind::AcknowledgementNeeded));
+    // no timeout while waiting
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(o.view(&b.vi_domain).status, "waiting_for_alert_acknowledgement");
+    assert_eq!(o.command(&b.vi_domain, Command::Acknowledge).await, CommandOutcome::Accepted);
+    let v = wait_for(&o, &b.vi_domain, |v| v.status == "successfully_completed" || v.status == "failed").await?;
+    assert_eq!(v.status, "successfully_completed", "{:?}", v.last_error);
+    assert!(v.logs_markdown.contains("Alerts were acknowledged. Continuing"));
+    assert_in_order(
+        &rec.statuses(&b.vi_domain.id),
+        &["prechecks_done", "waiting_for_alert_acknowledgement", "alerts_were_acknowledged", "starting_upgrades"],
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn precheck_errors_fail_when_configured_and_abort_ends_the_wait() -> anyhow::Result<()> {
+    let b = bench("precheck-errors").await?;
+    let rec = Arc::new(Recorder::default());
+    let cfg = OrchestratorConfig {
+        fail_on_precheck_errors: true,
+        ..fast_config()
+    };
+    let (o, _t) = b.orchestrator(cfg, &rec)?;
+    o.command(&b.vi_domain, Command::Start).await;
+    let v = wait_for(&o, &b.vi_domain, is("failed")).await?;
+    assert!(v.last_error.as_deref().unwrap_or("").contains("error"), "{:?}", v.last_error);
+    assert!(v.logs_markdown.contains("**ERROR**"), "{}", v.logs_markdown);
+    assert!(v.logs_markdown.contains("_Remediation:_"), "{}", v.logs_markdown);
+
+    // default policy: errors wait for acknowledgement; Abort ends the wait as failed "aborted"
+    let rec2 = Arc::new(Recorder::default());
+    let (o2, _t2) = b.orchestrator(fast_config(), &rec2)?;
+    o2.command(&b.vi_domain, Command::Start).await;
+    wait_for(&o2, &b.vi_domain, is("waiting_for_alert_acknowledgement")).await?;
+    assert_eq!(o2.command(&b.vi_domain, Command::Abort).await, CommandOutcome::Accepted);
+    let v = o2.view(&b.vi_domain);
+    assert_eq!(v.status, "failed");
+    assert_eq!(v.last_error.as_deref(), Some("aborted"));
+    assert!(rec2.kinds().contains(&NotificationKind::Aborted));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn precheck_timeout_fails_the_flow() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let rec = Arc::new(Recorder::default());
+    let cfg = OrchestratorConfig {
+        // the simulated check run takes 8 min × SCALE ≈ 144 ms
+        precheck_timeout: Duration::from_millis(40),
+        ..fast_config()
+    };
+    let (o, _t) = b.orchestrator(cfg, &rec)?;
+    o.command(&b.vi_domain, Command::Start).await;
+    let v = wait_for(&o, &b.vi_domain, is("failed")).await?;
+    assert!(v.last_error.as_deref().unwrap_or("").contains("prechecks did not finish"), "{:?}", v.last_error);
+    assert!(rec.statuses(&b.vi_domain.id).contains(&"evaluating_prechecks".into()));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_download_fails_the_flow() -> anyhow::Result<()> {
+    let b = bench("download-failure").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.vi_domain, Command::Start).await;
+    let v = wait_for(&o, &b.vi_domain, is("failed")).await?;
+    assert!(v.last_error.as_deref().unwrap_or("").contains("download"), "{:?}", v.last_error);
+    assert!(rec.kinds().contains(&NotificationKind::Failed));
+    assert_eq!(b.writes().await?.get("POST /v1/upgrades"), None);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_component_upgrade_fails_the_flow() -> anyhow::Result<()> {
+    let b = bench("component-failure").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.vi_domain, Command::Start).await;
+    let v = wait_for(&o, &b.vi_domain, is("failed")).await?;
+    assert!(v.last_error.as_deref().unwrap_or("").contains("upgrade"), "{:?}", v.last_error);
+    assert!(rec.statuses(&b.vi_domain.id).contains(&"starting_upgrades".into()));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanging_component_upgrade_times_out_and_abort_is_refused_meanwhile() -> anyhow::Result<()> {
+    let b = bench("hanging-component").await?;
+    let rec = Arc::new(Recorder::default());
+    let cfg = OrchestratorConfig {
+        component_timeout: Duration::from_millis(1500),
+        ..fast_config()
+    };
+    let (o, _t) = b.orchestrator(cfg, &rec)?;
+    o.command(&b.vi_domain, Command::Start).await;
+    let v = wait_for(&o, &b.vi_domain, |v| {
+        v.status == "starting_upgrades" && v.component.as_deref() == Some("NSX_T_MANAGER")
+            && v.phase_detail.as_deref() == Some("upgrading")
+    })
+    .await?;
+    assert!(v.progress_total.unwrap_or(0) >= 1);
+    let refused = o.command(&b.vi_domain, Command::Abort).await;
+    assert!(matches!(refused, CommandOutcome::Rejected { .. }), "{refused:?}");
+    let v = wait_for(&o, &b.vi_domain, is("failed")).await?;
+    assert!(v.last_error.as_deref().unwrap_or("").contains("did not finish"), "{:?}", v.last_error);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validation_failure_fails_the_flow() -> anyhow::Result<()> {
+    let b = bench("validation-failure").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.vi_domain, Command::Start).await;
+    let v = wait_for(&o, &b.vi_domain, is("failed")).await?;
+    assert!(v.last_error.as_deref().unwrap_or("").contains("validation"), "{:?}", v.last_error);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_update_press_changes_nothing() -> anyhow::Result<()> {
+    let b = bench("up-to-date").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    let before = b.writes().await?;
+    let out = o.command(&b.domain, Command::Start).await;
+    assert!(matches!(out, CommandOutcome::Rejected { .. }));
+    assert_eq!(rec.kinds(), vec![NotificationKind::NoUpdateAvailable]);
+    let v = o.view(&b.domain);
+    assert_eq!(v.status, "waiting_for_initiation");
+    assert!(v.logs_markdown.contains("No VCF update available"));
+    assert_eq!(b.writes().await?, before, "no request that changes anything");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn double_press_and_second_domain_are_refused() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    assert_eq!(o.command(&b.domain, Command::Start).await, CommandOutcome::Accepted);
+    let again = o.command(&b.domain, Command::Start).await;
+    assert!(matches!(again, CommandOutcome::Rejected { .. }));
+    let other = o.command(&b.vi_domain, Command::Start).await;
+    assert!(matches!(other, CommandOutcome::Rejected { .. }));
+    let dl = o.command(&b.vi_domain, Command::DownloadBundles).await;
+    assert!(matches!(dl, CommandOutcome::Rejected { .. }));
+    assert_eq!(
+        rec.kinds().iter().filter(|k| **k == NotificationKind::AlreadyRunning).count(),
+        3
+    );
+    assert_eq!(o.view(&b.vi_domain).status, "waiting_for_initiation");
+    // abort while downloading ends the flow
+    wait_for(&o, &b.domain, is("downloading_bundles")).await?;
+    assert_eq!(o.command(&b.domain, Command::Abort).await, CommandOutcome::Accepted);
+    assert_eq!(o.view(&b.domain).last_error.as_deref(), Some("aborted"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_bundles_button_downloads_everything_and_upgrade_reuses_it() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    assert_eq!(o.command(&b.vi_domain, Command::DownloadBundles).await, CommandOutcome::Accepted);
+    let v = o.view(&b.vi_domain);
+    assert_eq!(v.mode.as_deref(), Some("download_only"));
+    assert_eq!(v.status, "downloading_bundles");
+    wait_for(&o, &b.vi_domain, |v| !v.in_progress).await?;
+    assert_eq!(o.view(&b.vi_domain).status, "waiting_for_initiation");
+    assert!(rec.kinds().contains(&NotificationKind::DownloadsCompleted));
+    let w = b.writes().await?;
+    assert_eq!(w.get("POST /v1/upgrades"), None);
+    assert!(w.keys().all(|k| !k.starts_with("PATCH /v1/releases")));
+    let patched = w.keys().filter(|k| k.starts_with("PATCH /v1/bundles/")).count();
+    assert!(patched >= 5, "{w:?}");
+    Ok(())
+}
+
+/// Restart the orchestrator (cancel it, build a new one on the same `state_dir`) each time the
+/// flow enters one of `phases`; the flow must still finish with nothing started twice.
+async fn restart_through(
+    b: &Bench,
+    domain: &DomainRef,
+    phases: &[&str],
+    ack: bool,
+) -> anyhow::Result<(FlowView, Vec<String>)> {
+    let rec = Arc::new(Recorder::default());
+    let (mut o, mut token) = b.orchestrator(fast_config(), &rec)?;
+    o.command(domain, Command::Start).await;
+    let mut restarted = Vec::new();
+    let start = Instant::now();
+    loop {
+        let v = o.view(domain);
+        if v.status == "successfully_completed" || v.status == "failed" {
+            return Ok((v, restarted));
+        }
+        if ack && v.status == "waiting_for_alert_acknowledgement" {
+            o.command(domain, Command::Acknowledge).await;
+        }
+        if phases.contains(&v.status.as_str()) && !restarted.contains(&v.status) {
+            restarted.push(v.status.clone());
+            token.cancel();
+            o.stopped().await;
+            let (o2, t2) = b.orchestrator(fast_config(), &rec)?;
+            let views = o2.resume().await?;
+            assert!(views.iter().any(|x| x.domain_id == domain.id));
+            o = o2;
+            token = t2;
+        }
+        anyhow::ensure!(start.elapsed() < PATIENCE, "flow did not finish: {}", v.status);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_in_every_phase_finishes_without_duplicated_requests() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let phases = [
+        "update_process_started",
+        "downloading_bundles",
+        "setting_new_vcf_version_target",
+        "downloading_sddcManager_bundle",
+        "upgrading_sddcManager",
+        "initializing_prechecks",
+        "running_prechecks",
+        "evaluating_prechecks",
+        "starting_upgrades",
+    ];
+    let (v, restarted) = restart_through(&b, &b.domain, &phases, false).await?;
+    assert_eq!(v.status, "successfully_completed", "{:?}\n{}", v.last_error, v.logs_markdown);
+    eprintln!("restarted in {restarted:?}");
+    assert!(restarted.len() >= 5, "{restarted:?}");
+    assert!(v.logs_markdown.contains("Bridge restarted"));
+    let w = assert_no_duplicates(&b).await?;
+    assert_eq!(w.get("POST /v1/upgrades"), Some(&5), "{w:?}");
+    assert_eq!(w.get("POST /v1/system/check-sets"), Some(&1), "{w:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_while_waiting_for_acknowledgement_keeps_waiting() -> anyhow::Result<()> {
+    let b = bench("precheck-warnings").await?;
+    let (v, restarted) = restart_through(
+        &b,
+        &b.vi_domain,
+        &["waiting_for_alert_acknowledgement", "alerts_were_acknowledged", "starting_upgrades"],
+        true,
+    )
+    .await?;
+    assert_eq!(v.status, "successfully_completed", "{:?}", v.last_error);
+    assert!(restarted.contains(&"waiting_for_alert_acknowledgement".to_owned()));
+    let w = assert_no_duplicates(&b).await?;
+    assert_eq!(w.get("POST /v1/system/check-sets"), Some(&1));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ignore_alerts_switch_survives_a_restart() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.vi_domain, Command::SetIgnoreAlerts(true)).await;
+    assert!(o.view(&b.vi_domain).ignore_alerts);
+    t.cancel();
+    o.stopped().await;
+    let (o2, _t2) = b.orchestrator(fast_config(), &rec)?;
+    let views = o2.resume().await?;
+    assert!(views.iter().any(|v| v.domain_id == b.vi_domain.id && v.ignore_alerts));
+    assert!(o2.view(&b.vi_domain).ignore_alerts);
+    assert!(Path::new(b.dir.path()).read_dir()?.count() >= 1);
+    Ok(())
+}
