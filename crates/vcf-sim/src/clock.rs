@@ -78,6 +78,7 @@ pub fn iso(t: DateTime<Utc>) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

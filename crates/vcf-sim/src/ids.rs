@@ -53,6 +53,7 @@ pub fn reference_token(n: u64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -229,6 +229,9 @@ pub struct Inventory {
     pub bundles: Vec<BundleInfo>,
 }
 
+/// FQDN (empty = generated), IP, cores, memory GB of a host to create.
+type HostSeed = (String, Option<String>, Option<u32>, Option<f64>);
+
 fn date_iso(d: &str) -> String {
     if d.contains('T') {
         d.to_string()
@@ -345,17 +348,16 @@ impl Inventory {
                     moref: format!("domain-c{}", 8 + cidx * 1003),
                     is_default: ci == 0,
                 };
-                let listed: Vec<(String, Option<String>, Option<u32>, Option<f64>)> =
-                    if c.host.is_empty() {
-                        (0..c.host_count)
-                            .map(|_| (String::new(), None, None, None))
-                            .collect()
-                    } else {
-                        c.host
-                            .iter()
-                            .map(|h| (h.fqdn.clone(), h.ip_address.clone(), h.cores, h.memory_gb))
-                            .collect()
-                    };
+                let listed: Vec<HostSeed> = if c.host.is_empty() {
+                    (0..c.host_count)
+                        .map(|_| (String::new(), None, None, None))
+                        .collect()
+                } else {
+                    c.host
+                        .iter()
+                        .map(|h| (h.fqdn.clone(), h.ip_address.clone(), h.cores, h.memory_gb))
+                        .collect()
+                };
                 for (fqdn, ip, cores, mem_gb) in listed {
                     let index = hosts.len();
                     let in_domain = hosts.iter().filter(|h| h.domain == di).count() + 1;
@@ -400,12 +402,11 @@ impl Inventory {
             .enumerate()
             .map(|(i, b)| {
                 let bom = bom_name(&b.component);
-                let version = bom_of(&b.release, bom);
+                let version = b.version.clone().unwrap_or_else(|| bom_of(&b.release, bom));
                 let release = releases.iter().find(|r| r.version == b.release);
                 let from_version = releases
                     .iter()
-                    .filter(|r| version::cmp(&r.version, &b.release).is_lt())
-                    .next_back()
+                    .rfind(|r| version::cmp(&r.version, &b.release).is_lt())
                     .and_then(|r| r.bom_version(bom))
                     .map(str::to_string);
                 BundleInfo {
@@ -481,9 +482,7 @@ impl Inventory {
             let newest = self
                 .releases
                 .iter()
-                .filter(|r| matches(r))
-                .filter(|r| version::cmp(&r.version, &d.version).is_ge())
-                .next_back()
+                .rfind(|r| matches(r) && version::cmp(&r.version, &d.version).is_ge())
                 .map(|r| r.version.clone());
             if let Some(v) = newest {
                 self.domains[di].version = v;

@@ -318,6 +318,10 @@ pub struct BundleSpec {
     /// What the bundle does.
     #[serde(default)]
     pub kind: BundleKind,
+    /// Bundle version; default: the release's BOM version of the component. A fallback
+    /// bundle may carry another build of the same version.
+    #[serde(default)]
+    pub version: Option<String>,
     /// Size in MB (sets the download time).
     #[serde(default = "default_size")]
     pub size_mb: f64,
@@ -558,6 +562,7 @@ fn merge(into: &mut toml::Value, from: toml::Value) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

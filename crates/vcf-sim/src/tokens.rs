@@ -134,16 +134,19 @@ impl TokenStore {
 
     fn mint(&mut self, username: &str, ttl: Duration) -> String {
         self.issued += 1;
-        let now = chrono::Utc::now().timestamp();
-        // `exp` has second resolution; round the lifetime up so a client never sees a
-        // token that is already expired by its own `exp` check.
-        let ttl_secs = ttl.as_secs_f64().ceil().max(1.0) as i64;
+        // `exp` has second resolution: the token lives at least one second and expires
+        // exactly at its `exp`, so a client's own expiry check agrees with the server.
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now = now_ms.div_euclid(1000);
+        let ttl_ms = ttl.as_millis().max(1000) as i64;
+        let exp = (now_ms + ttl_ms + 999).div_euclid(1000);
+        let lifetime = Duration::from_millis((exp * 1000 - now_ms).max(0) as u64);
         let header = serde_json::json!({"alg": "HS256"});
         let claims = serde_json::json!({
             "jti": ids::fresh(),
             "iat": now,
             "nbf": now,
-            "exp": now + ttl_secs,
+            "exp": exp,
             "sub": username,
             "user": username,
             "name": username,
@@ -163,7 +166,7 @@ impl TokenStore {
         self.access.insert(
             token.clone(),
             AccessRecord {
-                expires: Instant::now() + ttl,
+                expires: Instant::now() + lifetime,
                 epoch: self.epoch,
             },
         );
@@ -177,6 +180,7 @@ impl TokenStore {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -193,12 +197,13 @@ mod tests {
         let b = s
             .refresh(&format!("\"{r}\""), Duration::from_millis(0))
             .unwrap();
-        assert_eq!(s.check(&b), Err(TokenError::Expired));
+        assert_eq!(s.check(&b), Ok(()), "a token lives at least one second");
         let claims = a.split('.').nth(1).unwrap();
         let v: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
         assert_eq!(v["iss"], "vcf-auth");
-        assert_eq!(v["exp"].as_i64().unwrap() - v["iat"].as_i64().unwrap(), 60);
+        let life = v["exp"].as_i64().unwrap() - v["iat"].as_i64().unwrap();
+        assert!((60..=61).contains(&life), "{life}");
         s.restart();
         assert_eq!(s.check(&a), Err(TokenError::Revoked));
         assert!(s.refresh(&r, Duration::from_secs(1)).is_err());

@@ -27,6 +27,7 @@ pub fn storage(t: f64, index: usize) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
