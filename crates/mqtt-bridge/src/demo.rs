@@ -146,12 +146,12 @@ async fn choose_broker(opt: Option<&str>) -> anyhow::Result<BrokerChoice> {
     Ok(BrokerChoice::Embedded(port))
 }
 
-fn load_scenario(s: &str) -> anyhow::Result<crate::shim::vcf_sim::Scenario> {
+fn load_scenario(s: &str) -> anyhow::Result<vcf_sim::Scenario> {
     let p = Path::new(s);
     if p.is_file() {
-        crate::shim::vcf_sim::Scenario::from_file(p)
+        vcf_sim::Scenario::from_file(p)
     } else {
-        crate::shim::vcf_sim::Scenario::builtin(s)
+        vcf_sim::Scenario::builtin(s)
     }
     .with_context(|| format!("loading simulator scenario {s:?}"))
 }
@@ -198,9 +198,9 @@ pub fn demo_config(
 /// When the simulator or broker cannot start.
 pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let scenario = load_scenario(&opts.scenario)?;
-    let sim = crate::shim::vcf_sim::start(
+    let sim = vcf_sim::start(
         scenario,
-        crate::shim::vcf_sim::SimOptions {
+        vcf_sim::SimOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls: false,
             time_scale: opts.time_scale,

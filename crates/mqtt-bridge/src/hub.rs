@@ -116,22 +116,23 @@ pub struct Hub {
     commands: mpsc::UnboundedSender<CommandRequest>,
     flow_source: Option<FlowSource>,
     metrics: Arc<Metrics>,
+    check_now: Arc<tokio::sync::Notify>,
 }
 
 impl Hub {
     /// New hub.
     pub fn new(
         rc: RenderContext,
-        vcf_url: String,
         client: AsyncClient,
         directory: DomainDirectory,
         commands: mpsc::UnboundedSender<CommandRequest>,
         flow_source: Option<FlowSource>,
         metrics: Arc<Metrics>,
+        check_now: Arc<tokio::sync::Notify>,
     ) -> Self {
         let inv = Inventory {
             connectivity: Connectivity {
-                url: vcf_url,
+                url: rc.vcf_url.clone(),
                 ..Connectivity::default()
             },
             ..Inventory::default()
@@ -150,6 +151,7 @@ impl Hub {
             commands,
             flow_source,
             metrics,
+            check_now,
         }
     }
 
@@ -255,7 +257,14 @@ impl Hub {
                 match r {
                     Ok(()) => {
                         c.reachable = Some(true);
-                        c.last_success = Some(now);
+                        // Refreshed at most once a minute so the attributes do not change (and
+                        // get republished) on every resource cycle.
+                        if was != Some(true)
+                            || c.last_success
+                                .is_none_or(|t| now - t > chrono::TimeDelta::seconds(60))
+                        {
+                            c.last_success = Some(now);
+                        }
                         if was != Some(true) {
                             info!(url = %c.url, "SDDC Manager reachable");
                         }
@@ -270,8 +279,7 @@ impl Hub {
                     }
                 }
                 self.metrics.set_vcf_reachable(c.reachable == Some(true));
-                // Only the transition matters for states; timestamps ride along with it.
-                was != c.reachable
+                true
             }
             HubMsg::Token {
                 expires_at,
@@ -291,6 +299,13 @@ impl Hub {
             HubMsg::Flow(domain_id, flow) => {
                 if let Some(d) = self.inv.domains.get(&domain_id) {
                     self.metrics.set_flow_status(&d.name, &flow.status);
+                }
+                let previous = self.inv.flows.get(&domain_id).map(|f| f.status.clone());
+                if flow.status == "successfully_completed"
+                    && previous.as_deref() != Some("successfully_completed")
+                {
+                    // The domain's version changed: re-check updates now, not in 15 minutes.
+                    self.check_now.notify_one();
                 }
                 self.inv.flows.insert(domain_id, flow);
                 true

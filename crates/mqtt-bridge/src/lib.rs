@@ -22,15 +22,12 @@ pub mod model;
 pub mod monitor;
 pub mod mqtt;
 pub mod observability;
-#[doc(hidden)]
-pub mod shim;
 pub mod topics;
 pub mod upgrade;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::shim::Orchestrator;
 use anyhow::Context as _;
 use rumqttc::QoS;
 use secrecy::SecretString;
@@ -38,6 +35,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
+use upgrade_orchestrator::Orchestrator;
 use vcf_client::{ClientConfig, TlsOptions, VcfClient};
 
 pub use config::{Config, ConfigError};
@@ -138,6 +136,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         });
     }
 
+    let check_now = Arc::new(Notify::new());
+
     // Hub
     let directory: DomainDirectory = Arc::default();
     let rc = RenderContext {
@@ -147,12 +147,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     };
     let hub = Hub::new(
         rc,
-        config.vcf.url.clone(),
         mqtt_client.clone(),
         directory.clone(),
         cmd_tx,
         Some(upgrade::flow_source(orchestrator.clone())),
         metrics.clone(),
+        check_now.clone(),
     );
     let hub_task = tokio::spawn(hub.run(hub_rx));
 
@@ -171,7 +171,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     }
 
     // Monitoring
-    let check_now = Arc::new(Notify::new());
     let monitor = Monitor {
         client: client.clone(),
         hub: hub_tx.clone(),

@@ -17,7 +17,7 @@ use upgrade_orchestrator::{
 use crate::commands::{UpgradeAction, UpgradeActions};
 use crate::hub::{FlowSource, HubMsg};
 use crate::model::FlowInfo;
-use crate::shim::Orchestrator;
+use upgrade_orchestrator::Orchestrator;
 
 /// Converts an orchestrator view into what the bridge renders.
 pub fn flow_info(view: &FlowView) -> FlowInfo {

@@ -738,7 +738,10 @@ pub fn logs_state(markdown: &str) -> String {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("No Messages");
-    let last = last.trim_start_matches(['-', '*', ' ']);
+    // Plain text: drop list bullets, headings and emphasis markers around the line.
+    let last = last
+        .trim_start_matches(['-', '*', '#', '>', ' '])
+        .trim_matches(['_', '*', ' ']);
     state_text(if last.is_empty() { "No Messages" } else { last })
 }
 

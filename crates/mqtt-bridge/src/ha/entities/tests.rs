@@ -320,6 +320,10 @@ fn running_flow_drives_domain_status_and_update_entity() {
 fn logs_state_defaults() {
     assert_eq!(logs_state(""), "No Messages");
     assert_eq!(logs_state("No Messages"), "No Messages");
+    assert_eq!(
+        logs_state("### Upgrade Logs\n\n_No Messages_"),
+        "No Messages"
+    );
     assert_eq!(logs_state("- a\n- b\n\n"), "b");
 }
 
