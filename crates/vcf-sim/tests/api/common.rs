@@ -24,7 +24,6 @@ pub struct Recorded {
 pub struct Answer {
     pub status: u16,
     pub body: Value,
-    pub content_type: String,
 }
 
 pub struct Api {
@@ -111,15 +110,11 @@ impl Api {
             method: method.to_string(),
             path: only_path,
             status,
-            content_type: content_type.clone(),
+            content_type,
             body: text.clone(),
         });
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Ok(Answer {
-            status,
-            body,
-            content_type,
-        })
+        Ok(Answer { status, body })
     }
 
     /// A request that rides out outages (transport errors, 503) and logs in again on 401.
