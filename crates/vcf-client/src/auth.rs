@@ -2,7 +2,9 @@
 //!
 //! `POST /v1/tokens` gives an access token (a JWT) and a refresh-token id. The access token's
 //! `exp` claim is read (base64url payload, no signature check: the client is not the audience
-//! that has to trust it) and the token is renewed `min(2 min, lifetime / 4)` before it expires,
+//! that has to trust it) and the token is renewed `min(2 min, lifetime / 4)` before it expires
+//! (on our clock: when the SDDC Manager clock is off by more than a minute, the lifetime
+//! `exp - iat` counts from receipt instead of the absolute `exp`),
 //! with `PATCH /v1/tokens/access-token/refresh`. A refused refresh falls back to a fresh login;
 //! that is also how tokens issued before an SDDC Manager restart are recovered.
 //!
@@ -46,13 +48,23 @@ pub(crate) const TOKENS_TEMPLATE: &str = "/v1/tokens";
 pub(crate) const REFRESH_TEMPLATE: &str = "/v1/tokens/access-token/refresh";
 
 /// One access token and what we know about it.
-#[derive(Debug)]
 pub(crate) struct Token {
     pub(crate) access: String,
     refresh_id: Option<String>,
     pub(crate) expires_at: Option<DateTime<Utc>>,
     renew_after: Option<DateTime<Utc>>,
     generation: u64,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the bearer token or the refresh id.
+        f.debug_struct("Token")
+            .field("expires_at", &self.expires_at)
+            .field("renew_after", &self.renew_after)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Token {
@@ -108,16 +120,47 @@ pub(crate) fn jwt_times(jwt: &str) -> Option<(DateTime<Utc>, Option<DateTime<Utc
     Some((to_time(claims.exp?)?, claims.iat.and_then(to_time)))
 }
 
-/// When to renew a token, given its expiry, issue time and the current time.
-pub(crate) fn renew_after(
-    expires_at: DateTime<Utc>,
-    issued_at: Option<DateTime<Utc>>,
+/// Beyond this difference between the token's `iat` and our clock, the clocks disagree and the
+/// token's lifetime (not its absolute `exp`) is laid onto our clock.
+const MAX_SKEW: Duration = Duration::from_secs(60);
+
+/// When a token expires and when to renew it, on the local clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Schedule {
+    pub(crate) expires_at: DateTime<Utc>,
+    pub(crate) renew_after: DateTime<Utc>,
+    /// `iat - now` when it exceeds [`MAX_SKEW`].
+    pub(crate) skew: Option<chrono::Duration>,
+}
+
+/// Schedules a token from its `exp` and `iat` claims, received at `now`.
+///
+/// The margin is `min(2 min, lifetime / 4)`. When the SDDC Manager's clock and ours disagree by
+/// more than a minute (a known cause of upgrade failures, and easy to get wrong), the absolute
+/// `exp` would make us renew on every call or too late; then the lifetime counts from `now`.
+pub(crate) fn schedule(
+    exp: DateTime<Utc>,
+    iat: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> DateTime<Utc> {
-    let start = issued_at.filter(|i| *i < expires_at).unwrap_or(now);
-    let lifetime = (expires_at - start).to_std().unwrap_or(Duration::ZERO);
+) -> Schedule {
+    let iat = iat.filter(|i| *i < exp);
+    let lifetime = (exp - iat.unwrap_or(now))
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    let skew = iat
+        .map(|i| i - now)
+        .filter(|d| d.abs().to_std().is_ok_and(|d| d > MAX_SKEW));
+    let expires_at = match skew {
+        Some(_) => now + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::zero()),
+        None => exp,
+    };
     let margin = MAX_MARGIN.min(lifetime / 4);
-    expires_at - chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::zero())
+    Schedule {
+        expires_at,
+        renew_after: expires_at
+            - chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::zero()),
+        skew,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,7 +182,16 @@ impl Inner {
     fn make_token(&self, access: String, refresh_id: Option<String>) -> Arc<Token> {
         let now = self.clock.now();
         let (expires_at, renew) = match jwt_times(&access) {
-            Some((exp, iat)) => (Some(exp), Some(renew_after(exp, iat, now))),
+            Some((exp, iat)) => {
+                let plan = schedule(exp, iat, now);
+                if let Some(skew) = plan.skew {
+                    tracing::warn!(
+                        skew_seconds = skew.num_seconds(),
+                        "SDDC Manager clock differs from ours; token lifetime counted from receipt"
+                    );
+                }
+                (Some(plan.expires_at), Some(plan.renew_after))
+            }
             None => {
                 tracing::debug!("access token carries no readable exp claim; renewing on 401 only");
                 (None, None)
@@ -311,19 +363,34 @@ mod tests {
     fn margin_is_two_minutes_or_a_quarter() {
         let iat = Utc.timestamp_opt(1_700_000_000, 0).single().expect("time");
         let hour = iat + chrono::Duration::hours(1);
-        assert_eq!(
-            renew_after(hour, Some(iat), iat),
-            hour - chrono::Duration::minutes(2)
-        );
+        let plan = schedule(hour, Some(iat), iat);
+        assert_eq!(plan.expires_at, hour);
+        assert_eq!(plan.renew_after, hour - chrono::Duration::minutes(2));
+        assert!(plan.skew.is_none());
         let short = iat + chrono::Duration::seconds(60);
         assert_eq!(
-            renew_after(short, Some(iat), iat),
+            schedule(short, Some(iat), iat).renew_after,
             short - chrono::Duration::seconds(15)
         );
         // Without iat the lifetime is counted from now.
         assert_eq!(
-            renew_after(short, None, iat + chrono::Duration::seconds(20)),
+            schedule(short, None, iat + chrono::Duration::seconds(20)).renew_after,
             short - chrono::Duration::seconds(10)
         );
+    }
+
+    #[test]
+    fn clock_skew_lays_the_lifetime_onto_our_clock() {
+        let iat = Utc.timestamp_opt(1_700_000_000, 0).single().expect("time");
+        let exp = iat + chrono::Duration::hours(1);
+        // Our clock is two hours ahead of the SDDC Manager's.
+        let now = iat + chrono::Duration::hours(2);
+        let plan = schedule(exp, Some(iat), now);
+        assert_eq!(plan.expires_at, now + chrono::Duration::hours(1));
+        assert_eq!(plan.renew_after, now + chrono::Duration::minutes(58));
+        assert_eq!(plan.skew, Some(chrono::Duration::hours(-2)));
+        // Thirty seconds apart: the absolute exp stands.
+        let now = iat + chrono::Duration::seconds(30);
+        assert_eq!(schedule(exp, Some(iat), now).expires_at, exp);
     }
 }

@@ -417,6 +417,9 @@ impl VcfClient {
                 "base_url {base_url:?}: must not contain a path"
             )));
         }
+        if cfg.request_timeout.is_zero() {
+            return Err(VcfError::Config("request_timeout must be positive".into()));
+        }
         if cfg.retry.max_attempts == 0 {
             return Err(VcfError::Config("retry.max_attempts must be >= 1".into()));
         }
@@ -443,7 +446,8 @@ impl VcfClient {
         self.inner.force_login().await.map(|_| ())
     }
 
-    /// Expiry of the current access token, if logged in and the token carries `exp`.
+    /// Expiry of the current access token on the local clock, if logged in and the token
+    /// carries `exp` (equal to `exp` unless the SDDC Manager clock is off by over a minute).
     pub fn token_expires_at(&self) -> Option<DateTime<Utc>> {
         self.inner.tokens.current().and_then(|t| t.expires_at)
     }

@@ -1,5 +1,26 @@
 //! Typed async client for the VMware Cloud Foundation SDDC Manager REST API (VCF 5.2).
 //!
+//! ```no_run
+//! use vcf_client::{ClientConfig, VcfClient, VcfVersion, select_next_release};
+//!
+//! # async fn demo() -> vcf_client::Result<()> {
+//! let mut cfg = ClientConfig::new("https://sfo-vcf01.sfo.rainpole.io", "admin@local", "secret");
+//! cfg.tls.ca_file = Some("/etc/datacenter-assistant/vcf-ca.pem".into());
+//! let client = VcfClient::new(cfg)?;
+//! for domain in client.domains().await? {
+//!     let current = client.releases(Some(&domain.id)).await?;
+//!     let Some(current) = current.first() else { continue };
+//!     let current: VcfVersion = current.version.parse().map_err(|e| {
+//!         vcf_client::VcfError::Config(format!("{e}"))
+//!     })?;
+//!     let future = client.future_releases(&domain.id).await?;
+//!     if let Some(next) = select_next_release(&current, &future) {
+//!         println!("{}: {} -> {}", domain.name, current, next.version);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # Layout
 //! - [`client`]: [`VcfClient`], [`ClientConfig`] and the one transport path every call takes
 //!   (token, send, renew on 401/403, classify, retry when safe).

@@ -353,3 +353,46 @@ async fn config_errors() {
     let ok = VcfClient::new(config("https://sddc.example/")).expect("trailing slash is fine");
     assert_eq!(ok.base_url(), "https://sddc.example");
 }
+
+#[tokio::test]
+async fn login_is_retried_on_transient_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/tokens"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("<html>starting</html>"))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_login(&server, &jwt(Utc::now(), 3600, "t1")).await;
+    client(&server).login().await.expect("third attempt");
+    assert_eq!(count(&server, "POST", "/v1/tokens").await, 3);
+}
+
+#[tokio::test]
+async fn retries_stop_at_max_attempts() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/tokens"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("Bad Gateway"))
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server.uri());
+    cfg.retry.max_attempts = 5;
+    let err = VcfClient::new(cfg)
+        .expect("client")
+        .login()
+        .await
+        .expect_err("502");
+    assert!(
+        matches!(
+            err,
+            VcfError::Unavailable {
+                status: Some(502),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(count(&server, "POST", "/v1/tokens").await, 5);
+}

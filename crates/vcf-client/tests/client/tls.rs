@@ -192,3 +192,41 @@ async fn insecure_is_an_explicit_opt_in() {
     );
     insecure.login().await.expect("insecure accepts anything");
 }
+
+/// Collects log output.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn insecure_warns_every_time_a_client_is_built() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut cfg = config("https://sddc.example");
+        VcfClient::new(cfg.clone()).expect("verified client");
+        cfg.tls.insecure = true;
+        VcfClient::new(cfg.clone()).expect("insecure client 1");
+        VcfClient::new(cfg).expect("insecure client 2");
+    });
+    let text = String::from_utf8(logs.0.lock().expect("logs").clone()).expect("utf8");
+    assert_eq!(text.matches("WARN").count(), 2, "{text}");
+    assert_eq!(
+        text.matches("verification is DISABLED").count(),
+        2,
+        "{text}"
+    );
+}
