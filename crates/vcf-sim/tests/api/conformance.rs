@@ -337,12 +337,13 @@ async fn provoke_errors(api: &mut Api) {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        let body = r.text().await.unwrap();
         api.log.lock().unwrap().push(Recorded {
             method: "PATCH".into(),
             path: "/v1/tokens/access-token/refresh".into(),
             status,
             content_type: ct,
-            body: r.text().await.unwrap(),
+            body,
         });
     }
 }
