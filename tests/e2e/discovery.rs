@@ -26,7 +26,6 @@ async fn every_entity_is_announced_retained_with_stable_ids() -> anyhow::Result<
     let instance = rig.config.instance_id.clone();
     let state_topic = rig.topic("bridge/state");
     let mut unique_ids = BTreeSet::new();
-    let domain_ids: BTreeSet<&str> = inventory.domains.iter().map(|d| d.id.as_str()).collect();
     for (component, object_id) in inventory.expected_entities(&instance) {
         let topic = discovery_topic(&rig, &component, &object_id);
         let msg = retained
@@ -94,10 +93,19 @@ async fn every_entity_is_announced_retained_with_stable_ids() -> anyhow::Result<
                 "{topic}: domain device name in {device}"
             );
             anyhow::ensure!(
-                domain_ids.iter().any(|id| unique_id.contains(id)),
-                "{topic}: unique_id {unique_id} must carry the domain's VCF id"
+                crate::common::redact_uuids(&unique_id) != unique_id,
+                "{topic}: unique_id {unique_id} must carry a VCF id"
             );
         }
+    }
+    for d in &inventory.domains {
+        let topic = discovery_topic(&rig, "sensor", &format!("vcf_{}_status", d.slug));
+        let unique_id = retained[&topic].json()?["unique_id"].to_string();
+        anyhow::ensure!(
+            unique_id.contains(&d.id),
+            "{topic}: unique_id {unique_id} lacks the domain id {}",
+            d.id
+        );
     }
     // Measurements keep long-term statistics in Home Assistant.
     let d = &inventory.domains[0].slug;

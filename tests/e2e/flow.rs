@@ -99,25 +99,30 @@ pub fn statuses_since(rig: &Rig, domain: &str, mark: Mark) -> Vec<String> {
     out
 }
 
-/// Checks that `seq` follows the flow order (a second SDDC Manager bundle may go back from
-/// `upgrading_sddcManager` to `downloading_sddcManager_bundle`) and contains `required`.
+/// Checks that `seq` follows the flow order and contains `required`.
+///
+/// The one way back: after `upgrading_sddcManager` the new SDDC Manager may list more bundles
+/// (a second SDDC Manager "drift" bundle, bundles only it knows), so the flow may return to
+/// `downloading_bundles`, `setting_new_vcf_version_target` or `downloading_sddcManager_bundle`.
 pub fn check_order(seq: &[String], required: &[&str]) -> anyhow::Result<()> {
     let pos = |s: &str| ORDER.iter().position(|o| *o == s);
     let mut prev = 0;
     for s in seq {
         if s == "waiting_for_initiation" && prev > 0 {
-            // back to idle after completion (or after failure) — must be the end of the flow
+            // back to idle: the end of the flow
             prev = 0;
             continue;
         }
         let p = pos(s).ok_or_else(|| anyhow::anyhow!("unknown status {s:?} in {seq:?}"))?;
-        let sddc_loop = ORDER[prev] == "upgrading_sddcManager"
+        let after_sddc_manager = ORDER[prev] == "upgrading_sddcManager"
             && matches!(
                 s.as_str(),
-                "downloading_sddcManager_bundle" | "upgrading_sddcManager"
+                "downloading_bundles"
+                    | "setting_new_vcf_version_target"
+                    | "downloading_sddcManager_bundle"
             );
         anyhow::ensure!(
-            p >= prev || sddc_loop,
+            p >= prev || after_sddc_manager,
             "status {s} came after {} in {seq:?}",
             ORDER[prev]
         );

@@ -222,8 +222,9 @@ async fn acceptance(ha: &mut HomeAssistant) -> anyhow::Result<()> {
     rig.start_bridge_online().await?;
     entity(ha, &status_entity).await?;
     // SDDC Manager unreachable: connectivity off, VCF values unavailable (not a false 0).
+    // An outage that ends by itself: the simulator's own /sim endpoints go down with the API.
     rig.sim
-        .fault(serde_json::json!({ "unreachable": true }))
+        .fault(serde_json::json!({ "outage_seconds": 40, "unready_seconds": 0, "restart": false }))
         .await?;
     let conn_id = format!("binary_sensor.vcf_{i}_connectivity");
     ha.wait_state(&conn_id, "off", secs(90), |s| s.state == "off")
@@ -235,9 +236,6 @@ async fn acceptance(ha: &mut HomeAssistant) -> anyhow::Result<()> {
         |s| s.state == "unavailable",
     )
     .await?;
-    rig.sim
-        .fault(serde_json::json!({ "unreachable": false }))
-        .await?;
     ha.wait_state(&conn_id, "on again", secs(120), |s| s.state == "on")
         .await?;
     let retained = Recorder::retained(ha.mqtt_port, &[&rig.config.base_topic]).await?;

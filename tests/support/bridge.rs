@@ -62,7 +62,8 @@ impl BridgeConfig {
         let instance_id = crate::unique_name("e2e");
         BridgeConfig {
             client_id: format!("dca-{instance_id}"),
-            base_topic: format!("dca_{instance_id}"),
+            // Not derived from the instance id, so each can be told apart (and redacted) alone.
+            base_topic: crate::unique_name("base"),
             instance_id,
             state_dir: state_dir.to_path_buf(),
             mqtt_port,
