@@ -139,7 +139,7 @@ impl Orchestrator {
     pub async fn resume(&self) -> Result<Vec<FlowView>, OrchestratorError> {
         let (flows, errors) = self.inner.store.load_all()?;
         for e in errors {
-            tracing::warn!(error = %e, "skipping unreadable upgrade state file");
+            quarantine(&e);
         }
         let mut views = Vec::new();
         for flow in flows {
@@ -234,7 +234,7 @@ impl Orchestrator {
             match Store::load_file(&path) {
                 Ok(s) => s,
                 Err(e) => {
-                    tracing::warn!(error = %e, "starting from a fresh upgrade state");
+                    quarantine(&e);
                     FlowState::new(domain.clone())
                 }
             }
@@ -269,6 +269,18 @@ impl Orchestrator {
         };
         self.inner.tracker.spawn(actor.run(initial));
         tx
+    }
+}
+
+/// Keeps an unreadable state file for inspection, out of the way of the fresh state.
+fn quarantine(e: &StoreError) {
+    match Store::quarantine(e.path()) {
+        Ok(moved) => tracing::warn!(
+            error = %e,
+            moved_to = %moved.display(),
+            "unreadable upgrade state file moved aside; the domain starts idle"
+        ),
+        Err(e2) => tracing::warn!(error = %e, rename_error = %e2, "unreadable upgrade state file"),
     }
 }
 
@@ -390,6 +402,14 @@ impl DomainTask {
             }
         }
         let view = self.state.view();
+        if view.status != self.last_view.status {
+            tracing::info!(
+                domain = %self.state.domain.name,
+                status = %view.status,
+                detail = view.phase_detail.as_deref().unwrap_or(""),
+                "upgrade flow status"
+            );
+        }
         if view != self.last_view {
             if let Some(slot) = self.inner.slots().get_mut(&self.state.domain.id) {
                 slot.view = view.clone();

@@ -59,6 +59,15 @@ pub struct Store {
     dir: PathBuf,
 }
 
+impl StoreError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Io { path, .. } | Self::Corrupt { path, .. } | Self::Schema { path, .. } => path,
+        }
+    }
+}
+
 impl Store {
     /// Opens (and creates) `dir`.
     ///
@@ -160,8 +169,23 @@ impl Store {
         Ok(env.flow)
     }
 
-    /// Loads every flow; unreadable files are returned as errors next to the good ones (and
-    /// left in place for inspection).
+    /// Moves an unreadable state file aside (`<name>.unreadable`) so it is kept for inspection
+    /// but neither loaded again nor overwritten; returns the new path.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] when the rename fails.
+    pub fn quarantine(path: &Path) -> Result<PathBuf, StoreError> {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".unreadable");
+        let target = PathBuf::from(name);
+        fs::rename(path, &target).map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(target)
+    }
+
+    /// Loads every flow; unreadable files are returned as errors next to the good ones.
     ///
     /// # Errors
     /// [`StoreError::Io`] when the directory cannot be listed.
