@@ -6,7 +6,8 @@ use super::seg;
 use crate::client::{Call, VcfClient};
 use crate::error::Result;
 use crate::models::{
-    AssessmentOutput, CheckSetQueryInput, CheckSetQueryResult, CheckSetRunInput, Task,
+    AssessmentOutput, AssessmentTaskInfo, CheckSetQueryInput, CheckSetQueryResult,
+    CheckSetRunInput, Task,
 };
 
 impl VcfClient {
@@ -51,5 +52,18 @@ impl VcfClient {
                 format!("/v1/system/check-sets/{}", seg(run_id)),
             ))
             .await
+    }
+
+    /// `GET /v1/system/check-sets[?domainId=a,b]`: the check runs of these domains (all when
+    /// empty), a bare JSON array. Lets a caller find a run again after losing its id.
+    ///
+    /// # Errors
+    /// Any [`VcfError`](crate::VcfError) class.
+    pub async fn check_runs(&self, domain_ids: &[&str]) -> Result<Vec<AssessmentTaskInfo>> {
+        let mut call = Call::get("/v1/system/check-sets", "/v1/system/check-sets".into());
+        if !domain_ids.is_empty() {
+            call = call.query("domainId", domain_ids.join(","));
+        }
+        self.inner.fetch(&call).await
     }
 }

@@ -241,3 +241,50 @@ impl AssessmentOutput {
         out
     }
 }
+
+/// The spec's `AssessmentTaskInfo`: one check run, as listed by `GET /v1/system/check-sets`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AssessmentTaskInfo {
+    /// Run id (the id `POST /v1/system/check-sets` returned as task id).
+    pub id: String,
+    /// Run state, any spelling.
+    pub state: Option<Status>,
+    /// Start, epoch milliseconds.
+    pub timestamp: Option<i64>,
+    /// Completion, epoch milliseconds.
+    pub completion_timestamp: Option<i64>,
+    /// Domains the run covered.
+    pub domain_inputs: Vec<CheckSetDomain>,
+    /// What the run was for.
+    pub metadata: Option<AssessmentMetadata>,
+}
+
+/// The spec's `AssessmentMetadata`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AssessmentMetadata {
+    /// Target VCF version.
+    pub target_version: Option<String>,
+    /// Resources checked.
+    pub resources: Vec<AssessmentResource>,
+    /// Related upgrade.
+    pub upgrade_id: Option<String>,
+}
+
+/// The spec's `AssessmentResource`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AssessmentResource {
+    /// Resource type.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Resource id.
+    pub id: Option<String>,
+    /// Resource name.
+    pub name: Option<String>,
+    /// Domain id.
+    pub domain_id: Option<String>,
+    /// Target version of the resource.
+    pub target_version: Option<String>,
+}

@@ -16,7 +16,8 @@ mod upgrade;
 
 pub use bundle::{Bundle, BundleComponent, BundleDownloadSpec, BundleUpdateSpec};
 pub use checkset::{
-    AssessmentOutput, CheckSetCandidate, CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput,
+    AssessmentMetadata, AssessmentOutput, AssessmentResource, AssessmentTaskInfo,
+    CheckSetCandidate, CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput,
     CheckSetQueryResource, CheckSetQueryResult, CheckSetResource, CheckSetRunInput,
     CheckSetSelection, DiscoveryProgress, EntityRest, ValidationDomainSummary,
 };

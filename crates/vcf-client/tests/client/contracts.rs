@@ -584,3 +584,30 @@ async fn observer_sees_every_exchange_with_path_templates() {
         .collect();
     assert_eq!(statuses, [Some(200), Some(200)]);
 }
+
+#[tokio::test]
+async fn check_runs_list_is_a_bare_array_filtered_by_domain() {
+    let (server, _token) = authed_server().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/system/check-sets"))
+        .and(query_param("domainId", "d1,d2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            { "id": "run1", "state": "COMPLETED_WITH_SUCCESS", "timestamp": 1741083123000i64,
+              "completionTimestamp": 1741083584000i64,
+              "domainInputs": [ { "domainId": "d1", "domainName": "sfo-m01", "domainType": "MANAGEMENT" } ],
+              "metadata": { "targetVersion": "5.2.1.0",
+                            "resources": [ { "type": "VCENTER", "id": "vc1", "name": "vc01", "domainId": "d1", "targetVersion": "8.0.3" } ] } } ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let runs = client(&server)
+        .check_runs(&["d1", "d2"])
+        .await
+        .expect("runs");
+    assert_eq!(runs[0].id, "run1");
+    assert_eq!(runs[0].state, Some(Status::Successful));
+    assert_eq!(runs[0].completion_timestamp, Some(1_741_083_584_000));
+    let meta = runs[0].metadata.as_ref().expect("metadata");
+    assert_eq!(meta.target_version.as_deref(), Some("5.2.1.0"));
+    assert_eq!(meta.resources[0].kind.as_deref(), Some("VCENTER"));
+}
