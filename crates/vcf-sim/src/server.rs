@@ -1,7 +1,8 @@
 //! The listener: accepts TCP connections (optionally TLS) and serves the router with
-//! hyper. While the simulated SDDC Manager is down it closes accepted sockets at once and
-//! drops kept-alive connections on their next request, so clients see connection errors
-//! while the port stays bound and comes back by itself.
+//! hyper. While the simulated SDDC Manager is down every `/v1` request gets its connection
+//! closed without an answer (new and kept-alive connections alike), so clients see
+//! transport errors while the port stays bound and comes back by itself. The `/sim/`
+//! control endpoints keep answering, so a test can end an `unreachable` fault.
 
 use axum::Router;
 use axum::body::Body;
@@ -53,10 +54,6 @@ pub async fn serve(
                 continue;
             }
         };
-        if refusing(&app) {
-            drop(stream);
-            continue;
-        }
         let router = router.clone();
         let app = app.clone();
         let tls = tls.clone();
@@ -79,7 +76,7 @@ async fn connection(
         let router = router.clone();
         let app = app.clone();
         async move {
-            if refusing(&app) {
+            if !req.uri().path().starts_with("/sim/") && refusing(&app) {
                 return Err(Refused);
             }
             let resp = router.oneshot(req.map(Body::new)).await;

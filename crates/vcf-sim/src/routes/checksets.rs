@@ -3,7 +3,9 @@
 //! `GET /v1/system/check-sets/{id}` (`AssessmentOutput` with the findings).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -311,4 +313,54 @@ pub async fn result(State(app): State<App>, Path(id): Path<String>) -> ApiResult
         .with_args(&[&id])
     })?;
     ok(assessment_json(&s, ri))
+}
+
+/// `GET /v1/system/check-sets[?domainId=a,b]`: a bare array of `AssessmentTaskInfo`, the
+/// runs that cover one of the domains, newest first.
+pub async fn list(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> ApiResult {
+    let s = app.lock();
+    let t = s.now();
+    let wanted: Option<Vec<&str>> = q
+        .get("domainId")
+        .map(|d| d.split(',').map(str::trim).collect());
+    let items: Vec<Value> = s
+        .runs
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, r)| {
+            wanted.as_ref().is_none_or(|w| {
+                r.domains.iter().any(|&d| w.contains(&s.inv.domains[d].id.as_str()))
+            })
+        })
+        .map(|(ri, r)| {
+            let state = assessment_json(&s, ri)["status"].clone();
+            let mut v = json!({
+                "id": r.id,
+                "state": state,
+                "timestamp": s.clock.millis_at(r.start),
+                "domainInputs": r.domains.iter().map(|&d| {
+                    let d = &s.inv.domains[d];
+                    json!({"domainName": d.name, "domainType": d.domain_type, "domainId": d.id})
+                }).collect::<Vec<_>>(),
+                "metadata": {
+                    "resources": r.resources.iter().map(|x| {
+                        let mut res = json!({"type": x.resource_type, "id": x.id, "name": x.name, "domainId": s.inv.domains[x.domain].id});
+                        if let Some(tv) = &x.target_version {
+                            res["targetVersion"] = json!(tv);
+                        }
+                        res
+                    }).collect::<Vec<_>>(),
+                },
+            });
+            if let Some(tv) = &r.target_version {
+                v["metadata"]["targetVersion"] = json!(tv);
+            }
+            if t >= r.end {
+                v["completionTimestamp"] = json!(s.clock.millis_at(r.end));
+            }
+            v
+        })
+        .collect();
+    ok(Value::Array(items))
 }

@@ -139,7 +139,10 @@ pub fn router(app: App) -> Router {
             get(upgradables::clusters),
         )
         .route("/v1/system/check-sets/queries", post(checksets::query))
-        .route("/v1/system/check-sets", post(checksets::run))
+        .route(
+            "/v1/system/check-sets",
+            post(checksets::run).get(checksets::list),
+        )
         .route("/v1/system/check-sets/{id}", get(checksets::result))
         .route("/v1/upgrades", post(upgrades::start).get(upgrades::list))
         .route(

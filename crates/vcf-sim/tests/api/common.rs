@@ -432,6 +432,10 @@ pub async fn upgrade_walk_with(api: &mut Api, domain: &str, opts: WalkOptions) -
         report.upgraded.push(component);
     }
     api.get("/v1/upgrades").await;
+    let runs = api
+        .get(&format!("/v1/system/check-sets?domainId={id}"))
+        .await;
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
     api.get("/v1/tasks?pageNumber=0&pageSize=3").await;
     api.get("/v1/tasks").await;
 

@@ -373,6 +373,7 @@ const COVERED: &[&str] = &[
     "GET /v1/upgradables/domains/{domainId}/clusters",
     "POST /v1/system/check-sets/queries",
     "POST /v1/system/check-sets",
+    "GET /v1/system/check-sets",
     "GET /v1/system/check-sets/{runId}",
     "POST /v1/upgrades",
     "GET /v1/upgrades",

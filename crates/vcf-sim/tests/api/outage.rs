@@ -154,8 +154,23 @@ async fn injected_outage_and_unreachable() {
         .unwrap();
     assert_eq!(f.status, 200, "the switch itself is still answered");
     assert_eq!(probe(&client, &api, &api.token).await, Seen::Refused);
-    // The control endpoint is unreachable too; the state is flipped back in-process.
-    sim.with_state(|s| s.faults.unreachable = false);
+    // The control endpoints keep answering, so the fault can be ended over HTTP.
+    let state = api
+        .raw(Method::GET, "/sim/state", None, false)
+        .await
+        .unwrap();
+    assert_eq!(state.body["api_phase"], "refused");
+    let f = api
+        .raw(
+            Method::POST,
+            "/sim/faults",
+            Some(json!({"unreachable": false})),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.status, 200);
     assert_eq!(probe(&client, &api, &api.token).await, Seen::Ok);
+    sim.with_state(|s| assert!(!s.faults.unreachable));
     sim.shutdown().await;
 }
