@@ -1167,22 +1167,48 @@ fn node_red_flow_follows_and_drives_upgrades_on_documented_topics() {
     for s in &subscriptions {
         assert!(documented(s), "{s} is not a documented topic");
     }
-    // Commands: inject PRESS with a topic, into an MQTT out that does not retain.
+    // The follow function learns each domain's topic root from the state topic...
+    let follow = nodes
+        .iter()
+        .find(|n| n["type"] == "function" && n["wires"].as_array().is_some_and(|w| w.len() == 2))
+        .expect("the follow function");
+    let follow_src = follow["func"].as_str().expect("func");
+    assert!(follow_src.contains("flow.set('dca_roots'") && follow_src.contains("upgrade\\/state"));
+    // ...and the command function turns {domain, action} into `<root>/upgrade/<action>/set`.
     let mut actions = BTreeSet::new();
     for n in nodes.iter().filter(|n| n["type"] == "inject") {
-        let topic = n["topic"].as_str().expect("inject topic");
         assert_eq!(n["payload"], "PRESS");
+        let prop = |name: &str| {
+            n["props"]
+                .as_array()
+                .and_then(|props| props.iter().find(|p| p["p"] == name))
+                .and_then(|p| p["v"].as_str())
+                .unwrap_or_else(|| panic!("inject {} sets no msg.{name}", n["id"]))
+                .to_owned()
+        };
+        let (domain, action) = (prop("domain"), prop("action"));
+        let topic = concrete("<b>/<i>/domain/<d>", b, &i).replace("sfo_w01", &domain)
+            + &format!("/upgrade/{action}/set");
         assert!(
             command_patterns()
                 .iter()
-                .any(|p| filter_matches(&concrete(p, b, &i), topic)
-                    || concrete(p, b, &i).replace("sfo_w01", "X") == topic.replace("sfo_w01", "X")),
+                .any(|p| concrete(p, b, &i).replace("sfo_w01", &domain) == topic),
             "{topic} is not a command topic"
         );
-        actions.insert(topic.rsplit('/').nth(1).expect("action").to_owned());
-        for target in n["wires"][0].as_array().expect("wired") {
+        actions.insert(action);
+        let targets = n["wires"][0].as_array().expect("wired");
+        assert_eq!(targets.len(), 1);
+        let func = nodes
+            .iter()
+            .find(|m| m["id"] == targets[0])
+            .expect("target");
+        let src = func["func"].as_str().expect("a function node");
+        assert!(src.contains("dca_roots") && src.contains("/upgrade/${msg.action}/set"));
+        assert!(src.contains("payload: 'PRESS'"));
+        for target in func["wires"][0].as_array().expect("wired") {
             let out = nodes.iter().find(|m| m["id"] == *target).expect("target");
             assert_eq!(out["type"], "mqtt out");
+            assert_eq!(out["topic"], "", "the topic comes from the message");
             assert_eq!(out["retain"], "false", "commands are never retained");
         }
     }
@@ -1335,8 +1361,9 @@ async fn dashboard_entities_are_announced_by_the_real_bridge() {
         .expect("broker and simulator");
     let instance = rig.config.instance_id.clone();
     let prefix = rig.config.discovery_prefix.clone();
-    // The dashboard is written for instance "sfo_vcf01"; the rig's bridge has its own id.
-    let wanted: BTreeSet<String> = entity_ids(&text.replace("sfo_vcf01", &instance));
+    // The dashboard is written for the demo's instance "demo"; the rig's bridge has its own id.
+    let wanted: BTreeSet<String> =
+        entity_ids(&text.replace("vcf_demo_", &format!("vcf_{instance}_")));
     assert!(
         wanted.len() >= 40,
         "dashboard names only {} entities",
