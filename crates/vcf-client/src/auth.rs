@@ -272,7 +272,7 @@ impl Inner {
             .json(&body)?
             .idempotent();
         let endpoint = call.label();
-        let answer = self
+        let pair: TokenPair = self
             .with_retry(&call, || async {
                 let answer = self.exchange(&call, None).await?;
                 if matches!(answer.status, 400 | 401 | 403) {
@@ -282,10 +282,10 @@ impl Inner {
                         message: crate::client::error_message(&answer.body),
                     });
                 }
-                crate::client::check_status(&endpoint, answer)
+                let answer = crate::client::check_status(&endpoint, answer)?;
+                crate::client::decode(&endpoint, &answer)
             })
             .await?;
-        let pair: TokenPair = crate::client::decode(&endpoint, &answer)?;
         if pair.access_token.is_empty() {
             return Err(VcfError::Parse {
                 endpoint,
@@ -314,7 +314,7 @@ impl Inner {
             .raw_json(refresh_id.clone().into_bytes());
         let endpoint = call.label();
         let answer = self.exchange(&call, None).await?;
-        let body = crate::client::check_status(&endpoint, answer)?;
+        let body = crate::client::check_status(&endpoint, answer)?.body;
         let text = String::from_utf8_lossy(&body).trim().to_owned();
         let access = if text.starts_with('"') {
             serde_json::from_str::<String>(&text).map_err(|e| VcfError::Parse {

@@ -181,12 +181,12 @@ pub(crate) fn error_message(body: &[u8]) -> String {
     }
 }
 
-/// 2xx → body; anything else → the matching error.
-pub(crate) fn check_status(endpoint: &str, answer: Answer) -> Result<Vec<u8>> {
-    let Answer { status, body } = answer;
-    if (200..300).contains(&status) {
-        return Ok(body);
+/// 2xx → the answer; anything else → the matching error.
+pub(crate) fn check_status(endpoint: &str, answer: Answer) -> Result<Answer> {
+    if (200..300).contains(&answer.status) {
+        return Ok(answer);
     }
+    let Answer { status, body } = answer;
     if matches!(status, 502..=504) {
         return Err(VcfError::Unavailable {
             endpoint: endpoint.to_owned(),
@@ -222,9 +222,10 @@ pub(crate) fn check_status(endpoint: &str, answer: Answer) -> Result<Vec<u8>> {
     }
 }
 
-/// Decodes a 2xx body; a non-JSON body means "not ready" (a proxy page), a JSON body of the
+/// Decodes a 2xx answer; a non-JSON body means "not ready" (a proxy page), a JSON body of the
 /// wrong shape is a parse error naming the field path.
-pub(crate) fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
+pub(crate) fn decode<T: DeserializeOwned>(endpoint: &str, answer: &Answer) -> Result<T> {
+    let body = answer.body.as_slice();
     let mut de = serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => Ok(value),
@@ -244,7 +245,7 @@ pub(crate) fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result
             } else {
                 Err(VcfError::Unavailable {
                     endpoint: endpoint.to_owned(),
-                    status: None,
+                    status: Some(answer.status),
                     detail: format!("not JSON ({inner}): {}", excerpt(body)),
                 })
             }
@@ -336,7 +337,7 @@ impl Inner {
     }
 
     /// Sends with a valid token; on 401/403 renews once and resends once.
-    async fn send_authorized(&self, call: &Call) -> Result<Vec<u8>> {
+    async fn send_authorized(&self, call: &Call) -> Result<Answer> {
         let endpoint = call.label();
         let token = self.valid_token().await?;
         let answer = self.exchange(call, Some(&token.access)).await?;
@@ -349,15 +350,22 @@ impl Inner {
         check_status(&endpoint, answer)
     }
 
-    /// Sends `call` with authentication and retries; returns the 2xx body.
-    pub(crate) async fn send(&self, call: &Call) -> Result<Vec<u8>> {
-        self.with_retry(call, || self.send_authorized(call)).await
+    /// Sends `call` with authentication and retries; ignores the 2xx body.
+    pub(crate) async fn send(&self, call: &Call) -> Result<()> {
+        self.with_retry(call, || self.send_authorized(call))
+            .await
+            .map(|_| ())
     }
 
-    /// Sends and decodes the answer.
+    /// Sends and decodes the answer. Decoding happens inside the retry loop: a proxy page
+    /// served with 200 is as transient as a 503.
     pub(crate) async fn fetch<T: DeserializeOwned>(&self, call: &Call) -> Result<T> {
-        let body = self.send(call).await?;
-        decode(&call.label(), &body)
+        let endpoint = call.label();
+        self.with_retry(call, || async {
+            let answer = self.send_authorized(call).await?;
+            decode(&endpoint, &answer)
+        })
+        .await
     }
 
     /// Fetches a `PageOf<T>` and every further page that `pageMetadata` announces.

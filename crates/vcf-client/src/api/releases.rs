@@ -76,7 +76,7 @@ impl VcfClient {
             target_version: version.to_owned(),
         })?
         .idempotent();
-        self.inner.send(&call).await.map(|_| ())
+        self.inner.send(&call).await
     }
 
     /// `POST /v1/releases/domains/{domainId}/validations` with `{"targetVersion": V}`; answers

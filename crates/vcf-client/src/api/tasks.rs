@@ -48,6 +48,6 @@ impl VcfClient {
             "/v1/tasks/{id}",
             format!("/v1/tasks/{}", seg(id)),
         );
-        self.inner.send(&call).await.map(|_| ())
+        self.inner.send(&call).await
     }
 }

@@ -276,7 +276,21 @@ async fn non_json_success_body_is_unavailable() {
         .mount(&server)
         .await;
     let err = client(&server).domains().await.expect_err("html");
-    assert!(matches!(err, VcfError::Unavailable { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            VcfError::Unavailable {
+                status: Some(200),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        count(&server, "GET", "/v1/domains").await,
+        3,
+        "retried like a 503"
+    );
 }
 
 #[tokio::test]
@@ -395,4 +409,26 @@ async fn retries_stop_at_max_attempts() {
         "{err:?}"
     );
     assert_eq!(count(&server, "POST", "/v1/tokens").await, 5);
+}
+
+#[tokio::test]
+async fn proxy_page_with_200_is_retried_for_gets() {
+    let server = MockServer::start().await;
+    mount_login(&server, &jwt(Utc::now(), 3600, "t1")).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/clusters"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>loading</html>", "text/html"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/clusters"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(page(json!([{ "id": "c1", "name": "cl01" }]))),
+        )
+        .mount(&server)
+        .await;
+    assert_eq!(client(&server).clusters().await.expect("retried").len(), 1);
+    assert_eq!(count(&server, "GET", "/v1/clusters").await, 2);
 }
