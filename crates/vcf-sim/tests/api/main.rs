@@ -7,4 +7,5 @@ mod conformance;
 mod errors;
 mod outage;
 mod scenarios;
+mod tls;
 mod walk;
