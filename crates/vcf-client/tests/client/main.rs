@@ -6,5 +6,6 @@ mod auth;
 mod contracts;
 mod errors;
 mod sim;
+mod spec;
 mod support;
 mod tls;
