@@ -75,6 +75,35 @@ impl Default for OrchestratorConfig {
 }
 
 impl OrchestratorConfig {
+    /// Every interval and timeout multiplied by `factor` (at least 10 ms each), e.g. for a
+    /// demo against the simulator running at the same time scale. Policy switches and the log
+    /// bound are kept.
+    pub fn scaled(&self, factor: f64) -> Self {
+        let f = |d: Duration| {
+            let factor = if factor.is_finite() && factor > 0.0 {
+                factor
+            } else {
+                1.0
+            };
+            d.mul_f64(factor).max(Duration::from_millis(10))
+        };
+        Self {
+            bundle_poll_interval: f(self.bundle_poll_interval),
+            download_timeout: f(self.download_timeout),
+            sddc_manager_poll_interval: f(self.sddc_manager_poll_interval),
+            sddc_manager_settle: f(self.sddc_manager_settle),
+            sddc_manager_timeout: f(self.sddc_manager_timeout),
+            precheck_poll_interval: f(self.precheck_poll_interval),
+            precheck_timeout: f(self.precheck_timeout),
+            upgrade_poll_interval: f(self.upgrade_poll_interval),
+            component_timeout: f(self.component_timeout),
+            validation_poll_interval: f(self.validation_poll_interval),
+            validation_timeout: f(self.validation_timeout),
+            completed_hold: f(self.completed_hold),
+            ..self.clone()
+        }
+    }
+
     /// Checks that the values make sense (non-zero poll intervals, at least one log entry).
     ///
     /// # Errors
@@ -123,6 +152,16 @@ mod tests {
         assert_eq!(c.precheck_timeout, Duration::from_secs(600));
         assert!(c.fail_on_precheck_errors);
         assert_eq!(c.bundle_poll_interval, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn scaled_multiplies_durations_with_a_floor() {
+        let c = OrchestratorConfig::default().scaled(0.005);
+        assert_eq!(c.precheck_timeout, Duration::from_secs(12));
+        assert_eq!(c.bundle_poll_interval, Duration::from_millis(150));
+        let tiny = OrchestratorConfig::default().scaled(1e-9);
+        assert_eq!(tiny.validation_poll_interval, Duration::from_millis(10));
+        assert_eq!(tiny.max_log_entries, 200);
     }
 
     #[test]

@@ -440,22 +440,36 @@ impl VcfApi for VcfClient {
 
     async fn find_check_run(
         &self,
-        _domain_id: &str,
-        _since: DateTime<Utc>,
+        domain_id: &str,
+        since: DateTime<Utc>,
     ) -> ApiResult<Option<String>> {
-        // The run is a task (task id == run id). Only a run still in progress can be the one
-        // this flow started and lost the answer of; a finished one is indistinguishable from
-        // an older attempt's, so a new run is started then.
-        let tasks = self.tasks().await?;
-        Ok(tasks
-            .into_iter()
-            .filter(|t| {
-                let kind = t.kind.as_deref().unwrap_or("").to_ascii_uppercase();
-                kind.contains("CHECK") || kind.contains("ASSESSMENT")
-            })
-            .filter(|t| t.status.as_ref().is_some_and(Status::is_running))
-            .max_by(|a, b| a.creation_timestamp.cmp(&b.creation_timestamp))
-            .map(|t| t.id))
+        // `GET /v1/system/check-sets?domainId=` lists the runs, newest first. A run still in
+        // progress, or one started after this flow asked for it, is the one whose answer was
+        // lost; an older finished run belongs to an earlier attempt.
+        let since_ms = (since - chrono::Duration::seconds(5)).timestamp_millis();
+        match self.check_runs(&[domain_id]).await {
+            Ok(runs) => Ok(runs
+                .into_iter()
+                .find(|r| {
+                    r.state.as_ref().is_some_and(Status::is_running)
+                        || r.timestamp.is_some_and(|t| t >= since_ms)
+                })
+                .map(|r| r.id)),
+            // Servers without the list: the run is also a task (task id == run id).
+            Err(e) if e.http_status() == Some(404) => {
+                let tasks = self.tasks().await?;
+                Ok(tasks
+                    .into_iter()
+                    .filter(|t| {
+                        let kind = t.kind.as_deref().unwrap_or("").to_ascii_uppercase();
+                        kind.contains("CHECK") || kind.contains("ASSESSMENT")
+                    })
+                    .filter(|t| t.status.as_ref().is_some_and(Status::is_running))
+                    .max_by(|a, b| a.creation_timestamp.cmp(&b.creation_timestamp))
+                    .map(|t| t.id))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn check_run(&self, run_id: &str) -> ApiResult<CheckRunReport> {
