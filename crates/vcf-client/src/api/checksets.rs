@@ -11,8 +11,8 @@ use crate::models::{
 };
 
 impl VcfClient {
-    /// `POST /v1/system/check-sets/queries`: which check sets apply to which resources. A query
-    /// has no side effect, so it is retried on transient errors.
+    /// `POST /v1/system/check-sets/queries`: which check sets apply to which resources. Like
+    /// every POST other than the login, it is not repeated once it may have reached the server.
     ///
     /// # Errors
     /// Any [`VcfError`](crate::VcfError) class.
@@ -22,8 +22,7 @@ impl VcfClient {
             "/v1/system/check-sets/queries",
             "/v1/system/check-sets/queries".into(),
         )
-        .json(q)?
-        .idempotent();
+        .json(q)?;
         self.inner.fetch(&call).await
     }
 
