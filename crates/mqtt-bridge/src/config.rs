@@ -451,6 +451,23 @@ impl Config {
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        // `[upgrade]` is flattened into UpgradeConfig, and serde's flatten loses the field path;
+        // extracting it on its own first gives errors that name the key.
+        if figment.contains("upgrade") {
+            figment
+                .extract_inner::<upgrade_orchestrator::OrchestratorConfig>("upgrade")
+                .map_err(|e| {
+                    let mut err = figment_error(e);
+                    // Name the `upgrade.<field>` key whichever way figment ordered the path.
+                    err.key = err
+                        .key
+                        .split('.')
+                        .map(|seg| format!("upgrade.{seg}"))
+                        .find(|k| KEYS.contains(&k.as_str()))
+                        .unwrap_or_else(|| "upgrade".to_owned());
+                    err
+                })?;
+        }
         let mut config: Config = figment.extract().map_err(figment_error)?;
         config.resolve_secrets()?;
         config.validate()?;
@@ -601,6 +618,19 @@ impl Config {
                     self.log.level
                 ),
             ));
+        }
+        if let Err(msg) = self.upgrade.orchestrator.validate() {
+            let key = msg
+                .split_whitespace()
+                .next()
+                .unwrap_or("upgrade")
+                .to_owned();
+            let key = if KEYS.contains(&key.as_str()) {
+                key
+            } else {
+                "upgrade".to_owned()
+            };
+            return Err(ConfigError::new(&key, msg));
         }
         if self.state_dir.as_os_str().is_empty() {
             return Err(ConfigError::new("state_dir", "expected a directory path"));
@@ -916,6 +946,18 @@ password = "s3cret-Pa55"
         assert_eq!(e.key, "mqtt.base_topic");
         let e = Config::from_toml_str(&format!("{MINIMAL}\n[vcf.x]\n")).expect_err("must fail");
         assert!(e.key.starts_with("vcf."), "{e}");
+    }
+
+    #[test]
+    fn bad_upgrade_values_name_key() {
+        let e = Config::from_toml_str(&format!(
+            "{MINIMAL}\n[upgrade]\nprecheck_poll_interval = \"0s\"\n"
+        ))
+        .expect_err("must fail");
+        assert_eq!(e.key, "upgrade.precheck_poll_interval");
+        let e = Config::from_toml_str(&format!("{MINIMAL}\n[upgrade]\ncompleted_hold = 5\n"))
+            .expect_err("must fail");
+        assert_eq!(e.key, "upgrade.completed_hold");
     }
 
     #[test]

@@ -348,3 +348,83 @@ fn unchanged_inventory_renders_identically() {
     let b = render(&inv, &rc).into_messages(&rc.topics);
     assert_eq!(a, b);
 }
+
+fn matches_pattern(pattern: &str, topic: &str) -> bool {
+    let p: Vec<&str> = pattern.split('/').collect();
+    let t: Vec<&str> = topic.split('/').collect();
+    p.len() == t.len()
+        && p.iter()
+            .zip(&t)
+            .all(|(a, b)| (a.starts_with('<') && a.ends_with('>')) || a == b)
+}
+
+#[test]
+fn every_published_topic_is_documented() {
+    let docs = include_str!("../../../../../docs/mqtt.md");
+    let patterns = Topics::documented_patterns();
+    for p in &patterns {
+        assert!(
+            docs.contains(&format!("`{p}`")),
+            "{p} missing from docs/mqtt.md"
+        );
+    }
+    let rc = rc(true);
+    let mut inv = inventory();
+    inv.flows
+        .insert(D1.into(), flow("starting_upgrades", true, "- x"));
+    let r = render(&inv, &rc);
+    let to_pattern = |t: &str| {
+        t.replacen("datacenter_assistant", "<b>", 1)
+            .replacen("homeassistant", "<prefix>", 1)
+    };
+    let mut topics: Vec<String> = r.clone().into_messages(&rc.topics).into_keys().collect();
+    for action in ["start", "acknowledge", "abort", "download_bundles"] {
+        topics.push(rc.topics.upgrade_command("sfo_m01", action));
+    }
+    topics.push(rc.topics.check_updates_set());
+    topics.push(rc.topics.refresh_token_set());
+    topics.push(rc.topics.ignore_alerts_set("sfo_m01"));
+    topics.push(rc.topics.update_install("sfo_m01"));
+    topics.push(rc.topics.ha_status());
+    topics.push(rc.topics.upgrade("sfo_m01", "event"));
+    for topic in topics {
+        let generic = to_pattern(&topic);
+        assert!(
+            patterns.iter().any(|p| matches_pattern(p, &generic)),
+            "{topic} matches no documented pattern"
+        );
+    }
+}
+
+#[test]
+fn every_config_key_is_documented() {
+    let docs = include_str!("../../../../../docs/configuration.md");
+    for key in crate::config::KEYS {
+        assert!(
+            docs.contains(&format!("`{key}`")),
+            "{key} missing from docs/configuration.md"
+        );
+        let env = crate::config::env_name(key);
+        assert!(
+            docs.contains(&format!("`{env}`")),
+            "{env} missing from docs/configuration.md"
+        );
+    }
+}
+
+#[test]
+fn every_entity_is_documented() {
+    let docs = include_str!("../../../../../docs/home-assistant.md");
+    let r = render(&inventory(), &rc(true));
+    for c in &r.configs {
+        let generic = format!("{}.{}", c.component, c.object_id)
+            .replace("sfo_vcf01", "<i>")
+            .replace("host_sfo01_m01_esx01", "host_<h>")
+            .replace("sfo_m01_sfo_m01_cl01", "<d>_<c>")
+            .replace("sfo_m01", "<d>");
+        assert!(
+            docs.contains(&generic),
+            "{generic} missing from docs/home-assistant.md"
+        );
+    }
+}
