@@ -52,6 +52,8 @@ pub(crate) struct Token {
     pub(crate) access: String,
     refresh_id: Option<String>,
     pub(crate) expires_at: Option<DateTime<Utc>>,
+    /// When we received it, on our clock.
+    pub(crate) obtained_at: DateTime<Utc>,
     renew_after: Option<DateTime<Utc>>,
     generation: u64,
 }
@@ -61,6 +63,7 @@ impl std::fmt::Debug for Token {
         // Never print the bearer token or the refresh id.
         f.debug_struct("Token")
             .field("expires_at", &self.expires_at)
+            .field("obtained_at", &self.obtained_at)
             .field("renew_after", &self.renew_after)
             .field("generation", &self.generation)
             .finish_non_exhaustive()
@@ -201,6 +204,7 @@ impl Inner {
             access,
             refresh_id,
             expires_at,
+            obtained_at: now,
             renew_after: renew,
             generation: self.tokens.generation.fetch_add(1, Ordering::Relaxed) + 1,
         })

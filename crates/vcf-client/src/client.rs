@@ -460,8 +460,29 @@ impl VcfClient {
         self.inner.tokens.current().and_then(|t| t.expires_at)
     }
 
+    /// When the current access token was obtained (login or refresh), on our clock.
+    pub fn token_obtained_at(&self) -> Option<DateTime<Utc>> {
+        self.inner.tokens.current().map(|t| t.obtained_at)
+    }
+
     /// The base URL, without trailing slash.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let cfg = ClientConfig::new("https://sddc.example", "admin@local", "hunter2-secret");
+        let text = format!("{cfg:?}");
+        assert!(!text.contains("hunter2-secret"), "{text}");
+        assert!(text.contains("admin@local"));
+        let client = VcfClient::new(cfg).expect("client");
+        assert!(!format!("{client:?}").contains("hunter2-secret"));
+        assert!(client.token_obtained_at().is_none());
     }
 }

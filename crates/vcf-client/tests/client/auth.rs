@@ -75,6 +75,11 @@ async fn token_is_refreshed_before_expiry_in_the_middle_of_a_sequence() {
     assert_eq!(count(&server, "POST", "/v1/tokens").await, 1);
     let exp = client.token_expires_at().expect("exp");
     assert_eq!(exp.timestamp(), clock.get().timestamp() + 3600);
+    assert_eq!(
+        client.token_obtained_at(),
+        Some(clock.get()),
+        "refresh time recorded"
+    );
     // No 401 was ever needed.
     let rejected = server
         .received_requests()
