@@ -36,11 +36,13 @@ pub struct Api {
 }
 
 pub async fn start(scenario: &str, scale: f64) -> (SimServer, Api) {
+    start_with(Scenario::builtin(scenario).unwrap(), scale).await
+}
+
+pub async fn start_with(scenario: Scenario, scale: f64) -> (SimServer, Api) {
     let mut opts = SimOptions::new("127.0.0.1:0".parse().unwrap());
     opts.time_scale = scale;
-    let sim = vcf_sim::start(Scenario::builtin(scenario).unwrap(), opts)
-        .await
-        .unwrap();
+    let sim = vcf_sim::start(scenario, opts).await.unwrap();
     let mut api = Api {
         base: sim.url.clone(),
         http: reqwest::Client::builder()
@@ -435,7 +437,11 @@ pub async fn upgrade_walk_with(api: &mut Api, domain: &str, opts: WalkOptions) -
     let runs = api
         .get(&format!("/v1/system/check-sets?domainId={id}"))
         .await;
-    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
+    assert_eq!(
+        runs[0]["metadata"]["targetVersion"],
+        target.as_str(),
+        "newest run first: {runs}"
+    );
     api.get("/v1/tasks?pageNumber=0&pageSize=3").await;
     api.get("/v1/tasks").await;
 

@@ -85,3 +85,85 @@ async fn vi_domain_upgrade_after_management() {
     assert_eq!(state["domains"][1]["version"], "5.2.1.0");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn two_upgrades_in_a_row_through_the_stepping_stone() {
+    let (sim, mut api) = start("default", 0.0001).await;
+    let first = upgrade_walk(&mut api, "sfo-m01").await;
+    assert_eq!(first.validation, "COMPLETED");
+    let second = upgrade_walk(&mut api, "sfo-m01").await;
+    assert_eq!(
+        second.upgraded,
+        ["SDDC_MANAGER", "NSX_T_MANAGER", "VCENTER", "ESX_HOST"]
+    );
+    assert!(second.old_token_refused);
+    let id = api.domain_id("sfo-m01").await;
+    let rel = api.get(&format!("/v1/releases?domainId={id}")).await;
+    assert_eq!(rel["elements"][0]["version"], "5.2.2.0");
+    let fr = api
+        .get(&format!("/v1/releases/domains/{id}/future-releases"))
+        .await;
+    assert_eq!(fr["elements"].as_array().unwrap().len(), 0);
+    let state = api.get("/sim/state").await;
+    assert_eq!(state["restarts"], 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn draft_upgrade_waits_for_commit_and_mixed_case_tasks() {
+    let scenario = vcf_sim::Scenario::from_toml_str(
+        "base = \"default\"\nname = \"mixed\"\n[system]\ntask_status_case = \"mixed\"\n",
+    )
+    .unwrap();
+    let (sim, mut api) = crate::common::start_with(scenario, 0.0001).await;
+    let id = api.domain_id("sfo-m01").await;
+    let a = api
+        .send(
+            Method::PATCH,
+            &format!("/v1/releases/domains/{id}"),
+            serde_json::json!({"targetVersion": "5.2.1.0"}),
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    let ups = api.get(&format!("/v1/upgradables/domains/{id}")).await;
+    let bundle = ups["elements"][0]["bundleId"].as_str().unwrap().to_string();
+    api.download(&bundle).await;
+    let t = api
+        .send(
+            Method::POST,
+            "/v1/upgrades",
+            serde_json::json!({"bundleId": bundle, "resourceType": "DOMAIN", "draftMode": true,
+                "resourceUpgradeSpecs": [{"resourceId": id}]}),
+        )
+        .await;
+    assert_eq!(t.status, 202);
+    let uid = t.body["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let u = api.get(&format!("/v1/upgrades/{uid}")).await;
+    assert_eq!(u["status"], "DRAFT", "a draft does not start by itself");
+    let task = api.get(&format!("/v1/tasks/{uid}")).await;
+    assert_eq!(task["status"], "Pending");
+    let c = api
+        .send(
+            Method::PATCH,
+            &format!("/v1/upgrades/{uid}"),
+            serde_json::json!({"upgradeNow": true}),
+        )
+        .await;
+    assert_eq!(c.status, 200);
+    let done = api
+        .poll(&format!("/v1/upgrades/{uid}"), |u| {
+            u["status"] == "COMPLETED_WITH_SUCCESS"
+        })
+        .await;
+    assert!(done["endTime"].is_i64());
+    let task = api.get(&format!("/v1/tasks/{uid}")).await;
+    assert_eq!(task["status"], "Successful");
+    let page = api.get("/v1/tasks?pageSize=1&pageNumber=1").await;
+    assert_eq!(page["pageMetadata"]["pageNumber"], 1);
+    assert_eq!(page["pageMetadata"]["pageSize"], 1);
+    assert_eq!(page["elements"].as_array().unwrap().len(), 1);
+    let total = page["pageMetadata"]["totalElements"].as_u64().unwrap();
+    assert_eq!(page["pageMetadata"]["totalPages"].as_u64().unwrap(), total);
+    sim.shutdown().await;
+}
