@@ -682,7 +682,7 @@ fn dockerfile_builds_the_real_binaries_with_the_real_paths() {
     let state = Config::default().state_dir.display().to_string();
     assert_eq!(
         dockerfile_json(&df, "VOLUME"),
-        [state.clone()],
+        [state],
         "state dir is the volume"
     );
     let port = listen_port(&example_config());
