@@ -82,15 +82,18 @@ pub struct SimServer {
     pub ca_pem: Option<String>,
     addr: SocketAddr,
     shutdown: CancellationToken,
-    task: JoinHandle<()>,
+    task: Option<JoinHandle<()>>,
     app: routes::App,
 }
 
 impl SimServer {
-    /// Stops accepting and closes every connection.
-    pub async fn shutdown(self) {
+    /// Stops accepting, closes every connection and frees the port (dropping the server
+    /// also stops it, without waiting).
+    pub async fn shutdown(mut self) {
         self.shutdown.cancel();
-        let _ = self.task.await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
     }
 
     /// The bound address.
@@ -161,7 +164,13 @@ pub async fn start(scenario: Scenario, opts: SimOptions) -> anyhow::Result<SimSe
         ca_pem,
         addr,
         shutdown,
-        task,
+        task: Some(task),
         app,
     })
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
 }

@@ -212,3 +212,29 @@ async fn usage_moves_with_time_and_reset_restores_the_start() {
     assert_eq!(log.body.as_array().unwrap().len(), 2, "{}", log.body);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn restart_on_the_same_address_keeps_ids() {
+    let (sim, mut api) = start("default", 1.0).await;
+    let addr = sim.local_addr();
+    let before = api.get("/v1/hosts").await;
+    sim.shutdown().await;
+    let mut opts = vcf_sim::SimOptions::new(addr);
+    opts.time_scale = 1.0;
+    let again = vcf_sim::start(vcf_sim::Scenario::builtin("default").unwrap(), opts)
+        .await
+        .unwrap();
+    assert_eq!(again.local_addr(), addr);
+    api.login().await;
+    let after = api.get("/v1/hosts").await;
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["elements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&before), ids(&after));
+    drop(again);
+}
