@@ -697,15 +697,25 @@ fn render_upgrade(
             .as_ref()
             .and_then(|n| n.description.clone())
             .map(|s| truncate_chars(&s, 255));
-        let state = json!({
+        let release_url = u.next.as_ref().and_then(|n| {
+            n.raw["bom"]
+                .as_array()?
+                .iter()
+                .find_map(|b| b["releaseURL"].as_str().map(str::to_owned))
+        });
+        let mut state = json!({
             "installed_version": installed,
             "latest_version": latest,
             "title": format!("VMware Cloud Foundation {latest}"),
             "release_summary": summary,
-            "release_url": Value::Null,
+            "release_url": release_url,
             "in_progress": in_progress,
             "update_percentage": if in_progress { flow.and_then(|f| f.progress_percent) } else { None },
         });
+        // HA's update schema rejects nulls (e.g. `release_url: null` is an "invalid url"): omit them.
+        if let Some(obj) = state.as_object_mut() {
+            obj.retain(|_, v| !v.is_null());
+        }
         cx.json_state(up_topic, &state);
     }
 

@@ -233,6 +233,11 @@ fn states_render() {
     assert_eq!(upd["installed_version"], "5.2.0.0");
     assert_eq!(upd["latest_version"], "5.2.1.0");
     assert_eq!(upd["in_progress"], false);
+    assert!(
+        upd.as_object()
+            .is_some_and(|o| o.values().all(|v| !v.is_null())),
+        "HA rejects nulls in update state: {upd}"
+    );
     // every state fits HA's limit
     for (topic, payload) in &r.states {
         if !topic.ends_with("/attributes") && !topic.ends_with("/state") {
