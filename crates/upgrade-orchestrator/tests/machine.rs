@@ -1025,9 +1025,15 @@ proptest! {
             if t.state.is_active() {
                 let aborted = step(&t.state, Event::Abort, now, &cfg);
                 let timed_out = step(&t.state, Event::Tick, now + chrono::Duration::days(3650), &cfg);
+                let task_failed = [
+                    Event::UpgradeRequested(Err(ApiFailure::permanent("400"))),
+                    Event::UpgradeState(Ok(OpState::Failed("COMPLETED_WITH_FAILURE".into()))),
+                ]
+                .into_iter()
+                .any(|ev| matches!(step(&t.state, ev, now, &cfg).state.phase, Phase::Failed { .. }));
                 let by_error = matches!(aborted.state.phase, Phase::Failed { .. })
                     || matches!(timed_out.state.phase, Phase::Failed { .. })
-                    || t.state.phase.upgrade_task_running();
+                    || (t.state.phase.upgrade_task_running() && task_failed);
                 prop_assert!(by_error, "no way to failed from {:?}", t.state.phase);
             }
             // the view is always consistent and bounded

@@ -448,6 +448,27 @@ async fn failing_download_fails_the_flow() -> anyhow::Result<()> {
     );
     assert!(rec.kinds().contains(&NotificationKind::Failed));
     assert_eq!(b.writes().await?.get("POST /v1/upgrades"), None);
+    // the next press is a fresh attempt: the failed bundle is requested again and the rest
+    // (already downloaded or downloading) is not
+    assert_eq!(
+        o.command(&b.vi_domain, Command::Start).await,
+        CommandOutcome::Accepted
+    );
+    let v = wait_for(&o, &b.vi_domain, |v| {
+        v.status == "successfully_completed" || v.status == "failed"
+    })
+    .await?;
+    assert_eq!(v.status, "successfully_completed", "{:?}", v.last_error);
+    let w = b.writes().await?;
+    let repeated: Vec<_> = w
+        .iter()
+        .filter(|(k, n)| k.starts_with("PATCH /v1/bundles/") && **n > 1)
+        .collect();
+    assert_eq!(
+        repeated.len(),
+        1,
+        "only the failed bundle is requested twice: {w:?}"
+    );
     Ok(())
 }
 
@@ -466,6 +487,33 @@ async fn failing_component_upgrade_fails_the_flow() -> anyhow::Result<()> {
     assert!(
         rec.statuses(&b.vi_domain.id)
             .contains(&"starting_upgrades".into())
+    );
+    let posts = b
+        .writes()
+        .await?
+        .get("POST /v1/upgrades")
+        .copied()
+        .unwrap_or(0);
+    // a fresh attempt continues with what VCF still offers (the failed component and after)
+    assert_eq!(
+        o.command(&b.vi_domain, Command::Start).await,
+        CommandOutcome::Accepted
+    );
+    let v = wait_for(&o, &b.vi_domain, |v| {
+        v.status == "successfully_completed" || v.status == "failed"
+    })
+    .await?;
+    assert_eq!(v.status, "successfully_completed", "{:?}", v.last_error);
+    let again = b
+        .writes()
+        .await?
+        .get("POST /v1/upgrades")
+        .copied()
+        .unwrap_or(0);
+    assert!(again > posts, "the failed component was started again");
+    assert!(
+        again - posts <= 2,
+        "finished components were not redone: {posts} then {again}"
     );
     Ok(())
 }
