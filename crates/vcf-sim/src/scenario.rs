@@ -576,6 +576,55 @@ mod tests {
     }
 
     #[test]
+    fn bad_scenarios_are_refused_with_a_reason() {
+        let base = "base = \"default\"\nname = \"x\"\n";
+        let cases = [
+            (format!("{base}colour = 1\n"), "colour"),
+            (format!("{base}[timing]\noutage = \"soon\"\n"), "soon"),
+            (
+                format!(
+                    "{base}[[domains]]\nname = \"d\"\ntype = \"VI\"\nversion = \"5.2.0.0\"\nclusters = [{{name = \"c\", host_count = 1}}]\n"
+                ),
+                "MANAGEMENT",
+            ),
+            (
+                format!("{base}[[bundles]]\ncomponent = \"VCENTER\"\nrelease = \"6.0.0.0\"\n"),
+                "6.0.0.0",
+            ),
+            (format!("{base}[faults]\nerror_rate = 2.0\n"), "error_rate"),
+            ("base = \"nope\"\nname = \"x\"\n".to_string(), "nope"),
+        ];
+        for (text, needle) in cases {
+            let err = format!("{:#}", Scenario::from_toml_str(&text).unwrap_err());
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
+    }
+
+    #[test]
+    fn base_merges_tables_and_replaces_arrays() {
+        let sc = Scenario::from_toml_str(
+            "base = \"default\"\nname = \"m\"\n[timing]\noutage = \"1m\"\n[[findings]]\nseverity = \"WARNING\"\ncode = \"C\"\ncheck = \"c\"\nmessage = \"m\"\n",
+        )
+        .unwrap();
+        assert_eq!(sc.timing.outage.secs(), 60.0);
+        assert_eq!(
+            sc.timing.nsx_upgrade.secs(),
+            5400.0,
+            "other timings from the base"
+        );
+        assert_eq!(sc.findings.len(), 1);
+        assert_eq!(sc.domains.len(), 2);
+        let large = Scenario::builtin("large").unwrap();
+        let hosts: u32 = large
+            .domains
+            .iter()
+            .flat_map(|d| &d.clusters)
+            .map(|c| c.host_count)
+            .sum();
+        assert!(hosts >= 1000 && large.domains.len() >= 10);
+    }
+
+    #[test]
     fn durations_parse_from_text_and_seconds() {
         let d: SimDuration = toml::from_str::<toml::Value>("a = \"1h 30m\"")
             .unwrap()
