@@ -98,14 +98,47 @@ impl ChangeSet {
     }
 }
 
+/// Where the hub sends MQTT packets: the rumqttc client, or a recorder in tests.
+pub trait Sink: Send + Sync + 'static {
+    /// Publishes with QoS 1.
+    fn publish(
+        &self,
+        topic: String,
+        payload: String,
+        retain: bool,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+    /// Subscribes with QoS 1.
+    fn subscribe(&self, filter: String) -> impl Future<Output = Result<(), String>> + Send;
+    /// Unsubscribes.
+    fn unsubscribe(&self, filter: String) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+impl Sink for AsyncClient {
+    async fn publish(&self, topic: String, payload: String, retain: bool) -> Result<(), String> {
+        AsyncClient::publish(self, topic, QoS::AtLeastOnce, retain, payload)
+            .await
+            .map_err(|e| format!("{e:#}"))
+    }
+    async fn subscribe(&self, filter: String) -> Result<(), String> {
+        AsyncClient::subscribe(self, filter, QoS::AtLeastOnce)
+            .await
+            .map_err(|e| format!("{e:#}"))
+    }
+    async fn unsubscribe(&self, filter: String) -> Result<(), String> {
+        AsyncClient::unsubscribe(self, filter)
+            .await
+            .map_err(|e| format!("{e:#}"))
+    }
+}
+
 /// Default-view source for domains the orchestrator has no flow for yet.
 pub type FlowSource = Arc<dyn Fn(&str, &str) -> Option<FlowInfo> + Send + Sync>;
 
 /// The hub task state.
-pub struct Hub {
+pub struct Hub<S: Sink = AsyncClient> {
     inv: Inventory,
     rc: RenderContext,
-    client: AsyncClient,
+    client: S,
     published: HashMap<String, String>,
     connected: bool,
     resources_loaded: bool,
@@ -119,11 +152,11 @@ pub struct Hub {
     check_now: Arc<tokio::sync::Notify>,
 }
 
-impl Hub {
+impl<S: Sink> Hub<S> {
     /// New hub.
     pub fn new(
         rc: RenderContext,
-        client: AsyncClient,
+        client: S,
         directory: DomainDirectory,
         commands: mpsc::UnboundedSender<CommandRequest>,
         flow_source: Option<FlowSource>,
@@ -377,7 +410,7 @@ impl Hub {
             filters.push(t.discovery_filter());
         }
         for f in filters {
-            if let Err(e) = self.client.subscribe(f.clone(), QoS::AtLeastOnce).await {
+            if let Err(e) = self.client.subscribe(f.clone()).await {
                 warn!(filter = f, "MQTT subscribe failed: {e:#}");
             }
         }
@@ -425,13 +458,9 @@ impl Hub {
     }
 
     async fn publish(&self, topic: &str, payload: String, retain: bool) {
-        match self
-            .client
-            .publish(topic, QoS::AtLeastOnce, retain, payload)
-            .await
-        {
+        match self.client.publish(topic.to_owned(), payload, retain).await {
             Ok(()) => self.metrics.mqtt_published(1),
-            Err(e) => warn!(topic, "MQTT publish failed: {e:#}"),
+            Err(e) => warn!(topic, "MQTT publish failed: {e}"),
         }
     }
 }
@@ -439,6 +468,283 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Capacity;
+    use bytes::Bytes;
+    use std::sync::Mutex;
+
+    type Log = Arc<Mutex<Vec<(String, String, bool)>>>;
+
+    #[derive(Clone, Default)]
+    struct Recorder {
+        log: Log,
+        subs: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Sink for Recorder {
+        async fn publish(
+            &self,
+            topic: String,
+            payload: String,
+            retain: bool,
+        ) -> Result<(), String> {
+            self.log
+                .lock()
+                .expect("lock")
+                .push((topic, payload, retain));
+            Ok(())
+        }
+        async fn subscribe(&self, filter: String) -> Result<(), String> {
+            self.subs.lock().expect("lock").push(filter);
+            Ok(())
+        }
+        async fn unsubscribe(&self, filter: String) -> Result<(), String> {
+            self.subs.lock().expect("lock").retain(|f| *f != filter);
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        fn take(&self) -> Vec<(String, String, bool)> {
+            std::mem::take(&mut *self.log.lock().expect("lock"))
+        }
+    }
+
+    fn topics() -> Topics {
+        Topics::new("dca", "homeassistant", "lab")
+    }
+
+    fn new_hub() -> (
+        Hub<Recorder>,
+        Recorder,
+        mpsc::UnboundedReceiver<CommandRequest>,
+    ) {
+        let rec = Recorder::default();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let rc = RenderContext {
+            topics: topics(),
+            vcf_url: "https://sddc.lab".into(),
+            allow_update_install: false,
+        };
+        let hub = Hub::new(
+            rc,
+            rec.clone(),
+            Arc::default(),
+            tx,
+            None,
+            Metrics::new(),
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        (hub, rec, rx)
+    }
+
+    async fn feed(h: &mut Hub<Recorder>, msg: HubMsg) {
+        let mut force = false;
+        let changed = h.apply(msg, &mut force).await;
+        if changed || force {
+            h.sync(force).await;
+        }
+    }
+
+    fn snapshot(cpu_used: f64, hosts: &[&str]) -> ResourceSnapshot {
+        ResourceSnapshot {
+            domains: vec![DomainInfo {
+                id: "d1".into(),
+                name: "lab-m01".into(),
+                kind: Some("MANAGEMENT".into()),
+                capacity: Capacity {
+                    cpu: Some(crate::model::Usage {
+                        used: cpu_used,
+                        total: 100.0,
+                        unit: "GHz".into(),
+                    }),
+                    ..Capacity::default()
+                },
+            }],
+            clusters: vec![],
+            hosts: hosts
+                .iter()
+                .map(|h| HostInfo {
+                    id: format!("id-{h}"),
+                    fqdn: format!("{h}.lab"),
+                    domain_id: Some("d1".into()),
+                    cluster_name: None,
+                    esxi_version: None,
+                    vendor: None,
+                    model: None,
+                    cpu: None,
+                    memory: None,
+                    storage: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn message(topic: &str, payload: &'static str, retain: bool) -> HubMsg {
+        HubMsg::Mqtt(MqttEvent::Message {
+            topic: topic.into(),
+            payload: Bytes::from_static(payload.as_bytes()),
+            retain,
+        })
+    }
+
+    #[tokio::test]
+    async fn connect_announces_then_only_changes_are_published() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        let first = rec.take();
+        assert_eq!(
+            first[0],
+            ("dca/lab/bridge/state".into(), "online".into(), true)
+        );
+        assert!(
+            rec.subs
+                .lock()
+                .expect("lock")
+                .contains(&"homeassistant/status".to_owned())
+        );
+        feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
+        let second = rec.take();
+        assert!(
+            second
+                .iter()
+                .any(|(t, p, _)| t == "dca/lab/domain/lab_m01/cpu_usage" && p == "10.0")
+        );
+        assert!(
+            second.iter().all(|(_, _, retain)| *retain),
+            "states are retained"
+        );
+        // The same picture again: nothing at all.
+        feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
+        assert_eq!(rec.take(), vec![]);
+        // One value changes: only its state and attributes.
+        feed(&mut h, HubMsg::Resources(snapshot(20.0, &["esx01"]))).await;
+        let topics: Vec<String> = rec.take().into_iter().map(|(t, _, _)| t).collect();
+        assert_eq!(
+            topics,
+            vec![
+                "dca/lab/domain/lab_m01/cpu_usage".to_owned(),
+                "dca/lab/domain/lab_m01/cpu_usage/attributes".to_owned()
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn ha_birth_and_reconnect_republish_everything() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
+        let n = h.published.len();
+        rec.take();
+        feed(&mut h, message("homeassistant/status", "online", false)).await;
+        assert_eq!(rec.take().len(), n);
+        feed(&mut h, message("homeassistant/status", "offline", false)).await;
+        assert!(rec.take().is_empty());
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Disconnected)).await;
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        assert_eq!(rec.take().len(), n + 1, "bridge/state online + everything");
+    }
+
+    #[tokio::test]
+    async fn retained_commands_never_reach_the_command_task() {
+        let (mut h, rec, mut rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        rec.take();
+        let t = topics().upgrade_command("lab_m01", "start");
+        feed(&mut h, message(&t, "PRESS", true)).await;
+        assert!(rx.try_recv().is_err(), "retained press must not act");
+        assert_eq!(
+            rec.take(),
+            vec![(t.clone(), String::new(), true)],
+            "and is cleared"
+        );
+        feed(&mut h, message(&t, "PRESS", false)).await;
+        let req = rx.try_recv().expect("live press is forwarded");
+        assert_eq!(req.topic, t);
+        assert!(!req.retain);
+    }
+
+    #[tokio::test]
+    async fn vanished_host_and_stale_configs_are_removed() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        // A config left on the broker by an earlier run, for a host that no longer exists.
+        let stale = "homeassistant/sensor/lab/vcf_host_old_cpu_usage/config";
+        feed(&mut h, message(stale, "{}", true)).await;
+        feed(
+            &mut h,
+            HubMsg::Resources(snapshot(10.0, &["esx01", "esx02"])),
+        )
+        .await;
+        feed(&mut h, HubMsg::Updates(vec![], BTreeMap::new())).await;
+        let log = rec.take();
+        assert!(
+            log.contains(&(stale.to_owned(), String::new(), true)),
+            "stale config cleared"
+        );
+        assert!(
+            !rec.subs
+                .lock()
+                .expect("lock")
+                .contains(&topics().discovery_filter())
+        );
+        feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
+        let log = rec.take();
+        let cleared: Vec<&String> = log
+            .iter()
+            .filter(|(_, p, _)| p.is_empty())
+            .map(|(t, _, _)| t)
+            .collect();
+        assert!(
+            cleared
+                .contains(&&"homeassistant/sensor/lab/vcf_host_esx02_cpu_usage/config".to_owned())
+        );
+        assert!(cleared.contains(&&"dca/lab/host/esx02/cpu_usage".to_owned()));
+        assert!(cleared.iter().all(|t| t.contains("esx02")), "{cleared:?}");
+    }
+
+    #[tokio::test]
+    async fn events_are_not_retained() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        rec.take();
+        feed(
+            &mut h,
+            HubMsg::Event {
+                domain_name: "lab-m01".into(),
+                event_type: "completed".into(),
+                message: "done".into(),
+            },
+        )
+        .await;
+        let log = rec.take();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].0, "dca/lab/domain/lab_m01/upgrade/event");
+        assert!(!log[0].2);
+        let v: serde_json::Value = serde_json::from_str(&log[0].1).expect("json");
+        assert_eq!(v["event_type"], "completed");
+        assert_eq!(v["domain"], "lab-m01");
+    }
+
+    #[tokio::test]
+    async fn connectivity_off_keeps_values_and_flips_availability_topic() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        feed(&mut h, HubMsg::Reachability(Ok(()))).await;
+        feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
+        rec.take();
+        feed(
+            &mut h,
+            HubMsg::Reachability(Err("connection refused".into())),
+        )
+        .await;
+        let log = rec.take();
+        assert!(log.contains(&("dca/lab/bridge/connectivity".into(), "OFF".into(), true)));
+        assert!(
+            log.iter()
+                .all(|(t, p, _)| !p.is_empty() && t.contains("/bridge/connectivity")),
+            "no value is cleared or zeroed: {log:?}"
+        );
+    }
 
     fn m(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
