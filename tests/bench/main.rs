@@ -41,9 +41,10 @@ fn options() -> anyhow::Result<Options> {
         scenario: "large".into(),
         cycles: 10,
         poll: "2s".into(),
-        // One simulated second per 1000 real seconds: usage values do not move during the run,
-        // so every cycle after the first is an unchanged cycle.
-        time_scale: 1000.0,
+        // A frozen simulated clock (one simulated second per 10^9 real ones): usage values do not
+        // move during the run, so every cycle after the first is an unchanged cycle. With
+        // `--time-scale 1` they move as in a live system.
+        time_scale: 1e9,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -271,6 +272,33 @@ async fn run(opts: Options) -> anyhow::Result<()> {
         verdict(rss <= 20.0)
     );
     println!("| bridge CPU per resource cycle | {cpu_per_cycle_ms:.1} ms | | |");
+    if !published.is_empty() {
+        // What changed, by kind of topic (the last two levels), to find a chatty entity.
+        let mut kinds: std::collections::BTreeMap<String, usize> =
+            std::collections::BTreeMap::new();
+        for m in &published {
+            let parts: Vec<&str> = m.topic.rsplitn(3, '/').collect();
+            let kind = match parts.as_slice() {
+                [leaf, parent, _] => format!("{parent}/{leaf}"),
+                _ => m.topic.clone(),
+            };
+            *kinds.entry(kind).or_default() += 1;
+        }
+        let mut kinds: Vec<(String, usize)> = kinds.into_iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(&a.1));
+        println!();
+        println!("published during the measured cycles, by topic kind (top 10):");
+        for (k, n) in kinds.iter().take(10) {
+            println!("  {k}: {n}");
+        }
+        if let Some(m) = published.first() {
+            println!(
+                "  e.g. {} = {}",
+                m.topic,
+                dca_tests::recorder::truncate(&m.text(), 200)
+            );
+        }
+    }
     println!();
     println!("requests during the measured cycles, by endpoint:");
     for (k, n) in per_endpoint {

@@ -224,7 +224,12 @@ async fn acceptance(ha: &mut HomeAssistant) -> anyhow::Result<()> {
     // SDDC Manager unreachable: connectivity off, VCF values unavailable (not a false 0).
     // An outage that ends by itself: the simulator's own /sim endpoints go down with the API.
     rig.sim
-        .fault(serde_json::json!({ "outage_seconds": 40, "unready_seconds": 0, "restart": false }))
+        .fault(serde_json::json!({
+            // simulated seconds: 40 real seconds
+            "outage_seconds": 40.0 / HA_TIME_SCALE,
+            "unready_seconds": 0,
+            "restart": false,
+        }))
         .await?;
     let conn_id = format!("binary_sensor.vcf_{i}_connectivity");
     ha.wait_state(&conn_id, "off", secs(90), |s| s.state == "off")
