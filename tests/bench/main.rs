@@ -285,7 +285,7 @@ async fn run(opts: Options) -> anyhow::Result<()> {
             *kinds.entry(kind).or_default() += 1;
         }
         let mut kinds: Vec<(String, usize)> = kinds.into_iter().collect();
-        kinds.sort_by(|a, b| b.1.cmp(&a.1));
+        kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
         println!();
         println!("published during the measured cycles, by topic kind (top 10):");
         for (k, n) in kinds.iter().take(10) {
