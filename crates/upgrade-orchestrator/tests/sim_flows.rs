@@ -101,8 +101,12 @@ async fn bench(scenario: &str) -> anyhow::Result<Bench> {
 }
 
 async fn bench_scaled(scenario: &str, time_scale: f64) -> anyhow::Result<Bench> {
+    bench_with(Scenario::builtin(scenario)?, time_scale).await
+}
+
+async fn bench_with(scenario: Scenario, time_scale: f64) -> anyhow::Result<Bench> {
     let sim = vcf_sim::start(
-        Scenario::builtin(scenario)?,
+        scenario,
         SimOptions {
             listen: "127.0.0.1:0".parse()?,
             tls: false,
@@ -856,6 +860,52 @@ async fn crash_after_post_check_run_before_its_id_was_saved_reattaches() -> anyh
     assert_eq!(
         b.writes().await?.get("POST /v1/system/check-sets"),
         Some(&1)
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esxi_of_every_cluster_goes_in_one_cluster_upgrade() -> anyhow::Result<()> {
+    let scenario = Scenario::from_toml_str(
+        r#"
+base = "default"
+name = "two-clusters"
+[[domains]]
+name = "sfo-m01"
+type = "MANAGEMENT"
+version = "5.2.0.0"
+clusters = [{ name = "sfo-m01-cl01", host_count = 2 }, { name = "sfo-m01-cl02", host_count = 2 }]
+[[domains]]
+name = "sfo-w01"
+type = "VI"
+version = "5.2.0.0"
+clusters = [{ name = "sfo-w01-cl01", host_count = 1 }]
+"#,
+    )?;
+    let b = bench_with(scenario, SCALE).await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.domain, Command::Start).await;
+    let v = wait_for(&o, &b.domain, |v| {
+        v.status == "successfully_completed" || v.status == "failed"
+    })
+    .await?;
+    assert_eq!(v.status, "successfully_completed", "{:?}", v.last_error);
+    let upgrades = b.client.upgrades().await?;
+    let esx: Vec<_> = upgrades
+        .iter()
+        .filter(|u| u.resource_type.as_deref() == Some("CLUSTER"))
+        .collect();
+    assert_eq!(esx.len(), 1, "{upgrades:?}");
+    assert_eq!(esx[0].resource_upgrade_specs.len(), 2);
+    let others = upgrades
+        .iter()
+        .filter(|u| u.resource_type.as_deref() == Some("DOMAIN"));
+    assert!(others.clone().count() >= 3);
+    assert!(
+        others
+            .flat_map(|u| &u.resource_upgrade_specs)
+            .all(|s| s.resource_id == b.domain.id)
     );
     Ok(())
 }
