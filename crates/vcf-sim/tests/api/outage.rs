@@ -78,7 +78,12 @@ async fn watch(api: &Api, token: &str, until: Seen) -> Vec<Seen> {
 
 #[tokio::test]
 async fn sddc_manager_upgrade_takes_the_api_away_and_back() {
-    let (sim, mut api) = start("default", 0.001).await;
+    // Phases of 1.2 s each (scale 0.002), long enough to be seen on a loaded machine.
+    let scenario = vcf_sim::Scenario::from_toml_str(
+        "base = \"default\"\nname = \"outage\"\n[timing]\nsddc_manager_staging = \"2m\"\noutage = \"10m\"\nunready = \"10m\"\n",
+    )
+    .unwrap();
+    let (sim, mut api) = crate::common::start_with(scenario, 0.002).await;
     let id = api.domain_id("sfo-m01").await;
     let a = api
         .send(
@@ -129,7 +134,7 @@ async fn injected_outage_and_unreachable() {
         .raw(
             Method::POST,
             "/sim/faults",
-            Some(json!({"outage_seconds": 300, "unready_seconds": 300})),
+            Some(json!({"outage_seconds": 1000, "unready_seconds": 1000})),
             false,
         )
         .await

@@ -238,3 +238,44 @@ async fn restart_on_the_same_address_keeps_ids() {
     assert_eq!(ids(&before), ids(&after));
     drop(again);
 }
+
+#[tokio::test]
+async fn check_run_is_in_progress_first() {
+    let (sim, mut api) = start("precheck-errors", 1.0).await;
+    let id = api.domain_id("sfo-m01").await;
+    let q = api
+        .send(
+            Method::POST,
+            "/v1/system/check-sets/queries",
+            json!({"checkSetType": "UPGRADE", "domains": [{"domainId": id}]}),
+        )
+        .await;
+    let r = &q.body["resources"][0];
+    let run = api
+        .send(
+            Method::POST,
+            "/v1/system/check-sets",
+            json!({"queryId": q.body["queryId"], "resources": [{
+                "resourceName": r["resourceName"], "resourceId": r["resourceId"], "resourceType": r["resourceType"],
+                "checkSets": [{"checkSetId": r["checkSets"][0]["checkSetId"]}]}]}),
+        )
+        .await;
+    assert_eq!(run.status, 202);
+    assert_eq!(run.body["status"], "IN_PROGRESS");
+    let rid = run.body["id"].as_str().unwrap();
+    let out = api.get(&format!("/v1/system/check-sets/{rid}")).await;
+    assert_eq!(out["status"], "IN_PROGRESS");
+    assert!(
+        out["discoveryProgress"]["percentageComplete"]
+            .as_i64()
+            .unwrap()
+            < 100
+    );
+    assert!(
+        out.get("validationResult").is_none(),
+        "findings only at the end"
+    );
+    let task = api.get(&format!("/v1/tasks/{rid}")).await;
+    assert_eq!(task["status"], "IN_PROGRESS");
+    sim.shutdown().await;
+}
