@@ -139,6 +139,18 @@ pub fn validate(cmd: &CommandTopic, payload: &[u8], retain: bool) -> Result<Acti
     })
 }
 
+/// The button/switch name a user knows the action by.
+fn action_label(action: UpgradeAction) -> &'static str {
+    match action {
+        UpgradeAction::Start | UpgradeAction::Install => "Start Upgrade",
+        UpgradeAction::Acknowledge => "Acknowledge Alerts",
+        UpgradeAction::Abort => "Abort Upgrade",
+        UpgradeAction::DownloadBundles => "Download Bundles",
+        UpgradeAction::SetIgnoreAlerts(true) => "Ignore Alerts on",
+        UpgradeAction::SetIgnoreAlerts(false) => "Ignore Alerts off",
+    }
+}
+
 /// Executes upgrade actions (implemented over the orchestrator in [`crate::upgrade`]).
 pub trait UpgradeActions: Send + Sync + 'static {
     /// Performs `action` on the domain; returns `Err(reason)` when it was rejected.
@@ -245,11 +257,18 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
             info!(domain = name, ?action, "upgrade command");
             if let Err(reason) = up.perform(id, name.clone(), action).await {
                 warn!(domain = name, ?action, "upgrade command rejected: {reason}");
-                let _ = cx.hub.send(HubMsg::Event {
-                    domain_name: name,
-                    event_type: "info".into(),
-                    message: format!("{action:?} rejected: {reason}"),
-                });
+                // Start/Download Bundles refusals ("no update available", "already running") are
+                // notified by the orchestrator itself; only the others need an `info` event here.
+                if !matches!(
+                    action,
+                    UpgradeAction::Start | UpgradeAction::DownloadBundles
+                ) {
+                    let _ = cx.hub.send(HubMsg::Event {
+                        domain_name: name,
+                        event_type: "info".into(),
+                        message: format!("{} refused: {reason}", action_label(action)),
+                    });
+                }
             }
         }
     }
@@ -344,7 +363,15 @@ mod tests {
             action: UpgradeAction,
         ) -> futures::future::BoxFuture<'static, Result<(), String>> {
             self.0.lock().expect("lock").push(action);
-            Box::pin(async { Ok(()) })
+            // Abort and Start are refused (as with no flow / no update), the rest accepted.
+            let refused = matches!(action, UpgradeAction::Abort | UpgradeAction::Start);
+            Box::pin(async move {
+                if refused {
+                    Err("nothing to do".to_owned())
+                } else {
+                    Ok(())
+                }
+            })
         }
     }
 
@@ -388,6 +415,37 @@ mod tests {
         assert!(rec.0.lock().expect("lock").is_empty());
         handle(&cx, req(CommandKind::Start, b"PRESS", false)).await;
         assert_eq!(*rec.0.lock().expect("lock"), vec![UpgradeAction::Start]);
+    }
+
+    #[tokio::test]
+    async fn refusals_become_info_events_unless_the_orchestrator_notifies() {
+        let (cx, _rec, mut rx) = context(false);
+        handle(&cx, req(CommandKind::Abort, b"PRESS", false)).await;
+        match rx.try_recv() {
+            Ok(HubMsg::Event {
+                event_type,
+                message,
+                ..
+            }) => {
+                assert_eq!(event_type, "info");
+                assert!(message.contains("Abort Upgrade"), "{message}");
+            }
+            other => panic!("expected an event, got {other:?}"),
+        }
+        handle(&cx, req(CommandKind::Start, b"PRESS", false)).await;
+        assert!(
+            rx.try_recv().is_err(),
+            "Start refusals are notified by the orchestrator"
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_domain_is_ignored() {
+        let (cx, rec, _rx) = context(false);
+        let mut r = req(CommandKind::Acknowledge, b"PRESS", false);
+        r.command.domain = Some("nope".into());
+        handle(&cx, r).await;
+        assert!(rec.0.lock().expect("lock").is_empty());
     }
 
     #[tokio::test]

@@ -958,6 +958,15 @@ password = "s3cret-Pa55"
         let e = Config::from_toml_str(&format!("{MINIMAL}\n[upgrade]\ncompleted_hold = 5\n"))
             .expect_err("must fail");
         assert_eq!(e.key, "upgrade.completed_hold");
+        let e = Config::from_toml_str(&format!(
+            "{MINIMAL}\n[upgrade]\nprecheck_timeout = \"forever\"\n"
+        ))
+        .expect_err("must fail");
+        assert_eq!(e.key, "upgrade.precheck_timeout");
+        assert!(
+            e.to_string().contains("DCA_UPGRADE__PRECHECK_TIMEOUT"),
+            "{e}"
+        );
     }
 
     #[test]
