@@ -444,6 +444,23 @@ impl SimState {
         let target = u.target.clone();
         let bundle = self.inv.bundles[u.bundle].clone();
         if fails {
+            // Hosts finished before the failure keep their new version.
+            if let Target::Esx(_) = target {
+                let done: Vec<usize> = self
+                    .esx_sequence(i)
+                    .into_iter()
+                    .filter(|&(_, done_at)| {
+                        self.upgrades[i]
+                            .attempt
+                            .and_then(|a| a.end)
+                            .is_some_and(|end| done_at <= end)
+                    })
+                    .map(|(h, _)| h)
+                    .collect();
+                for h in done {
+                    self.inv.hosts[h].esxi_version = bundle.version.clone();
+                }
+            }
             self.inv.domains[domain].upgrade_failed = true;
             return;
         }
@@ -466,6 +483,43 @@ impl SimState {
             }
         }
         self.inv.recompute_domain_versions();
+    }
+
+    /// Hosts of an ESXi upgrade in upgrade order, with the simulated time each is done
+    /// (hosts go one after the other).
+    fn esx_sequence(&self, ui: usize) -> Vec<(usize, SimTime)> {
+        let u = &self.upgrades[ui];
+        let (Target::Esx(clusters), Some(a)) = (&u.target, u.attempt) else {
+            return Vec::new();
+        };
+        let per = self.scenario.timing.esx_per_host.secs();
+        clusters
+            .iter()
+            .flat_map(|&c| self.inv.clusters[c].hosts.iter().copied())
+            .enumerate()
+            .map(|(i, h)| (h, a.running_at + per * (i + 1) as f64))
+            .collect()
+    }
+
+    /// A host's ESXi version now: hosts of a running ESXi upgrade switch one by one.
+    pub fn host_version(&self, h: usize) -> String {
+        let t = self.now();
+        let cluster = self.inv.hosts[h].cluster;
+        for (ui, u) in self.upgrades.iter().enumerate() {
+            let covers = matches!(&u.target, Target::Esx(c) if c.contains(&cluster));
+            if u.applied || !covers {
+                continue;
+            }
+            let end = u.attempt.and_then(|a| a.end).unwrap_or(f64::INFINITY);
+            let done = self
+                .esx_sequence(ui)
+                .iter()
+                .any(|&(x, done_at)| x == h && done_at <= t && done_at <= end);
+            if done {
+                return self.inv.bundles[u.bundle].version.clone();
+            }
+        }
+        self.inv.hosts[h].esxi_version.clone()
     }
 
     /// What the API answers now (advances the state first).
@@ -1038,7 +1092,7 @@ impl SimState {
             let version = cl
                 .hosts
                 .first()
-                .map(|&h| self.inv.hosts[h].esxi_version.clone())
+                .map(|&h| self.host_version(h))
                 .unwrap_or_default();
             out.push(QueryResource {
                 resource_type: "CLUSTER".into(),

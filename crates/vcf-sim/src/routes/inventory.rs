@@ -199,11 +199,12 @@ pub fn host_json(s: &SimState, h: usize) -> Value {
     let cl = &s.inv.clusters[host.cluster];
     let d = &s.inv.domains[host.domain];
     let r1 = |x: f64| (x * 10.0).round() / 10.0;
-    let base = crate::version::base(&host.esxi_version).to_string();
+    let esxi_version = s.host_version(h);
+    let base = crate::version::base(&esxi_version).to_string();
     json!({
         "id": host.id,
         "serialNumber": host.serial,
-        "esxiVersion": host.esxi_version,
+        "esxiVersion": esxi_version,
         "fqdn": host.fqdn,
         "hardwareVendor": "Dell Inc.",
         "hardwareModel": "PowerEdge R650",
@@ -235,7 +236,7 @@ pub fn host_json(s: &SimState, h: usize) -> Value {
         "hybrid": false,
         "softwareInfo": {
             "baseImage": {
-                "version": host.esxi_version,
+                "version": esxi_version,
                 "details": {"displayName": "ESXi", "displayVersion": base},
             }
         },

@@ -129,12 +129,9 @@ pub async fn state(State(app): State<App>) -> ApiResult {
         .iter()
         .enumerate()
         .map(|(di, d)| {
-            let hosts: Vec<&str> = s
-                .inv
-                .hosts
-                .iter()
-                .filter(|h| h.domain == di)
-                .map(|h| h.esxi_version.as_str())
+            let hosts: Vec<String> = (0..s.inv.hosts.len())
+                .filter(|&h| s.inv.hosts[h].domain == di)
+                .map(|h| s.host_version(h))
                 .collect();
             json!({
                 "id": d.id, "name": d.name, "type": d.domain_type, "version": d.version,

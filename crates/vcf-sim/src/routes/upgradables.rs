@@ -90,7 +90,7 @@ pub async fn clusters(State(app): State<App>, Path(id): Path<String>) -> ApiResu
             let version = cl
                 .hosts
                 .first()
-                .map(|&h| s.inv.hosts[h].esxi_version.clone())
+                .map(|&h| s.host_version(h))
                 .unwrap_or_default();
             json!({
                 "resourceId": cl.id,

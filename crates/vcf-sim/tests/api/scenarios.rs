@@ -279,3 +279,53 @@ async fn check_run_is_in_progress_first() {
     assert_eq!(task["status"], "IN_PROGRESS");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn esxi_hosts_switch_one_after_the_other() {
+    // 2 h per host (0.72 s real): the window with some hosts done is seconds wide.
+    let scenario = vcf_sim::Scenario::from_toml_str(
+        "base = \"default\"\nname = \"slow-esx\"\n[timing]\nesx_per_host = \"2h\"\n",
+    )
+    .unwrap();
+    let (sim, mut api) = crate::common::start_with(scenario, 0.0001).await;
+    let r = upgrade_walk_with(
+        &mut api,
+        "sfo-m01",
+        WalkOptions {
+            retry_failures: false,
+            stop_at: Some("ESX_HOST".into()),
+        },
+    )
+    .await;
+    let uid = r.stopped_at.unwrap();
+    let id = api.domain_id("sfo-m01").await;
+    let path = format!("/v1/hosts?domainId={id}");
+    let new = "8.0.3-24280767";
+    let mid = api
+        .poll(&path, |h| {
+            let v: Vec<&str> = h["elements"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["esxiVersion"].as_str().unwrap())
+                .collect();
+            v[0] == new && v[3] != new
+        })
+        .await;
+    assert_ne!(mid["elements"][3]["esxiVersion"], new);
+    let u = api.get(&format!("/v1/upgrades/{uid}")).await;
+    assert_eq!(u["status"], "INPROGRESS");
+    api.poll(&format!("/v1/upgrades/{uid}"), |u| {
+        u["status"] == "COMPLETED_WITH_SUCCESS"
+    })
+    .await;
+    let hosts = api.get(&path).await;
+    assert!(
+        hosts["elements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["esxiVersion"] == new)
+    );
+    sim.shutdown().await;
+}
