@@ -288,6 +288,60 @@ mod tests {
         assert!(parse_broker("h:x").is_err());
     }
 
+    #[tokio::test]
+    async fn embedded_broker_keeps_retained_messages() {
+        use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+        let port = TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        start_embedded_broker(port).expect("broker");
+        let mut up = false;
+        for _ in 0..50 {
+            if answers(&format!("127.0.0.1:{port}")).await {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(up, "embedded broker did not start");
+        // Publish a retained 20 KiB payload (bigger than rumqttd's default limit), then read it back.
+        let big = "x".repeat(20 * 1024);
+        let mut opts = MqttOptions::new("demo-test-pub", "127.0.0.1", port);
+        opts.set_max_packet_size(crate::mqtt::MAX_PACKET, crate::mqtt::MAX_PACKET);
+        let (client, mut ev) = AsyncClient::new(opts, 10);
+        client
+            .publish("dca/test/state", QoS::AtLeastOnce, true, big.clone())
+            .await
+            .expect("queue");
+        let got_ack = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Ok(Event::Incoming(Packet::PubAck(_))) = ev.poll().await {
+                    break;
+                }
+            }
+        })
+        .await;
+        assert!(got_ack.is_ok(), "no PUBACK");
+        let mut opts = MqttOptions::new("demo-test-sub", "127.0.0.1", port);
+        opts.set_max_packet_size(crate::mqtt::MAX_PACKET, crate::mqtt::MAX_PACKET);
+        let (sub, mut ev2) = AsyncClient::new(opts, 10);
+        sub.subscribe("dca/test/#", QoS::AtLeastOnce)
+            .await
+            .expect("queue");
+        let got = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Ok(Event::Incoming(Packet::Publish(p))) = ev2.poll().await {
+                    break p;
+                }
+            }
+        })
+        .await
+        .expect("retained message delivered");
+        assert!(got.retain);
+        assert_eq!(got.payload.len(), big.len());
+    }
+
     #[test]
     fn demo_config_is_valid_and_fast() {
         let c = demo_config(

@@ -76,16 +76,27 @@ pub struct ChangeSet {
     pub clear: Vec<String>,
 }
 
+/// A payload fingerprint: the hub remembers these instead of whole payloads, so a large
+/// inventory (thousands of hosts) costs a few bytes per topic between cycles.
+pub fn fingerprint(payload: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // DefaultHasher::new() uses fixed keys: stable within the process, which is all we need.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    payload.hash(&mut h);
+    h.finish()
+}
+
 impl ChangeSet {
-    /// Computes the change set; with `force`, everything in `new` is published again.
+    /// Computes the change set from the fingerprints of what was published (`old`) to `new`;
+    /// with `force`, everything in `new` is published again.
     pub fn between(
-        old: &HashMap<String, String>,
+        old: &HashMap<String, u64>,
         new: &BTreeMap<String, String>,
         force: bool,
     ) -> Self {
         let publish = new
             .iter()
-            .filter(|(t, p)| force || old.get(*t) != Some(*p))
+            .filter(|(t, p)| force || old.get(*t) != Some(&fingerprint(p)))
             .map(|(t, p)| (t.clone(), p.clone()))
             .collect();
         let mut clear: Vec<String> = old
@@ -139,7 +150,7 @@ pub struct Hub<S: Sink = AsyncClient> {
     inv: Inventory,
     rc: RenderContext,
     client: S,
-    published: HashMap<String, String>,
+    published: HashMap<String, u64>,
     connected: bool,
     resources_loaded: bool,
     updates_loaded: bool,
@@ -435,7 +446,10 @@ impl<S: Sink> Hub<S> {
         if n > 0 {
             debug!(messages = n, "published changes");
         }
-        self.published = messages.into_iter().collect();
+        self.published = messages
+            .iter()
+            .map(|(t, p)| (t.clone(), fingerprint(p)))
+            .collect();
 
         if self.cleanup_pending && self.resources_loaded && self.updates_loaded {
             self.cleanup_pending = false;
@@ -753,18 +767,20 @@ mod tests {
             .collect()
     }
 
+    fn fp(m: &BTreeMap<String, String>) -> HashMap<String, u64> {
+        m.iter().map(|(t, p)| (t.clone(), fingerprint(p))).collect()
+    }
+
     #[test]
     fn unchanged_publishes_nothing() {
         let new = m(&[("a", "1"), ("b", "2")]);
-        let old: HashMap<_, _> = new.clone().into_iter().collect();
+        let old = fp(&new);
         assert_eq!(ChangeSet::between(&old, &new, false), ChangeSet::default());
     }
 
     #[test]
     fn only_changes_and_clears() {
-        let old: HashMap<_, _> = m(&[("a", "1"), ("b", "2"), ("gone", "x")])
-            .into_iter()
-            .collect();
+        let old = fp(&m(&[("a", "1"), ("b", "2"), ("gone", "x")]));
         let new = m(&[("a", "1"), ("b", "3"), ("c", "4")]);
         let cs = ChangeSet::between(&old, &new, false);
         assert_eq!(
@@ -780,7 +796,7 @@ mod tests {
     #[test]
     fn force_republishes_everything() {
         let new = m(&[("a", "1"), ("b", "2")]);
-        let old: HashMap<_, _> = new.clone().into_iter().collect();
+        let old = fp(&new);
         let cs = ChangeSet::between(&old, &new, true);
         assert_eq!(cs.publish.len(), 2);
         assert!(cs.clear.is_empty());
