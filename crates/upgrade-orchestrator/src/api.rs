@@ -151,6 +151,9 @@ pub struct UpgradeRequest {
     pub resource_type: String,
     /// The domain id, or the cluster ids.
     pub resource_ids: Vec<String>,
+    /// Create it as a draft so VCF's per-upgrade precheck can run before it is committed.
+    #[serde(default)]
+    pub draft: bool,
 }
 
 /// Progress of a VCF operation (upgrade, check run, validation).
@@ -162,6 +165,8 @@ pub enum OpState {
     Succeeded,
     /// Finished otherwise; the text says how.
     Failed(String),
+    /// An upgrade created in draft mode: nothing runs until it is committed.
+    Draft,
 }
 
 /// An upgrade found by listing `GET /v1/upgrades` (re-attach after a crash).
@@ -268,6 +273,16 @@ pub trait VcfApi: Send + Sync + 'static {
     async fn start_upgrade(&self, request: &UpgradeRequest) -> ApiResult<String>;
     /// `GET /v1/upgrades/{id}`.
     async fn upgrade_state(&self, upgrade_id: &str) -> ApiResult<OpState>;
+    /// `POST /v1/upgrades/{id}/prechecks`; returns the precheck id.
+    async fn start_upgrade_precheck(&self, upgrade_id: &str) -> ApiResult<String>;
+    /// `GET /v1/upgrades/{id}/prechecks/{precheckId}`.
+    async fn upgrade_precheck(
+        &self,
+        upgrade_id: &str,
+        precheck_id: &str,
+    ) -> ApiResult<CheckRunReport>;
+    /// `PATCH /v1/upgrades/{id}` with `upgradeNow`: starts a draft upgrade.
+    async fn commit_upgrade(&self, upgrade_id: &str) -> ApiResult<()>;
     /// A non-failed upgrade of `bundle_id` on one of `resource_ids` (re-attach after a crash
     /// between the request and persisting its id).
     async fn find_upgrade(

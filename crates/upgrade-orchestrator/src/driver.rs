@@ -468,6 +468,14 @@ async fn perform(api: Arc<dyn VcfApi>, domain_id: String, effect: Effect) -> Eve
             resource_ids,
         } => Event::UpgradeFound(api.find_upgrade(&bundle_id, &resource_ids).await),
         Effect::PollUpgrade(id) => Event::UpgradeState(api.upgrade_state(&id).await),
+        Effect::StartUpgradePrecheck(id) => {
+            Event::UpgradePrecheckStarted(api.start_upgrade_precheck(&id).await)
+        }
+        Effect::PollUpgradePrecheck {
+            upgrade_id,
+            precheck_id,
+        } => Event::UpgradePrecheck(api.upgrade_precheck(&upgrade_id, &precheck_id).await),
+        Effect::CommitUpgrade(id) => Event::UpgradeCommitted(api.commit_upgrade(&id).await),
         Effect::ProbeApi => Event::ApiReady(api.api_ready().await),
         Effect::QueryCheckSets => Event::CheckSetsQueried(api.query_check_sets(&domain_id).await),
         Effect::StartCheckRun { query, target } => {

@@ -113,6 +113,12 @@ pub enum Event {
     UpgradeFound(ApiResult<Option<FoundUpgrade>>),
     /// Result of [`Effect::PollUpgrade`].
     UpgradeState(ApiResult<OpState>),
+    /// Result of [`Effect::StartUpgradePrecheck`].
+    UpgradePrecheckStarted(ApiResult<String>),
+    /// Result of [`Effect::PollUpgradePrecheck`].
+    UpgradePrecheck(ApiResult<CheckRunReport>),
+    /// Result of [`Effect::CommitUpgrade`].
+    UpgradeCommitted(ApiResult<()>),
     /// Result of [`Effect::ProbeApi`].
     ApiReady(bool),
     /// Result of [`Effect::QueryCheckSets`].
@@ -155,6 +161,17 @@ pub enum Effect {
     },
     /// `GET /v1/upgrades/{id}`.
     PollUpgrade(String),
+    /// `POST /v1/upgrades/{id}/prechecks`.
+    StartUpgradePrecheck(String),
+    /// `GET /v1/upgrades/{id}/prechecks/{precheckId}`.
+    PollUpgradePrecheck {
+        /// Upgrade.
+        upgrade_id: String,
+        /// Precheck.
+        precheck_id: String,
+    },
+    /// `PATCH /v1/upgrades/{id}` upgradeNow.
+    CommitUpgrade(String),
     /// `GET /v1/domains` with a fresh login.
     ProbeApi,
     /// `POST /v1/system/check-sets/queries`.
@@ -245,6 +262,8 @@ impl FlowState {
                 let comp = match step {
                     UpgradeStep::Listing => None,
                     UpgradeStep::Starting { component, .. }
+                    | UpgradeStep::Prechecking { component, .. }
+                    | UpgradeStep::Committing { component, .. }
                     | UpgradeStep::Running { component, .. } => Some(component.clone()),
                 };
                 (comp, Some(self.upgrades_done), Some(self.upgrades_total))
@@ -656,7 +675,19 @@ impl Machine<'_> {
                     bundle_id: request.bundle_id,
                     resource_ids: request.resource_ids,
                 }),
-                UpgradeStep::Running { upgrade_id, .. } => {
+                UpgradeStep::Prechecking {
+                    upgrade_id,
+                    precheck_id,
+                    ..
+                } => match precheck_id {
+                    Some(precheck_id) => self.act(Effect::PollUpgradePrecheck {
+                        upgrade_id,
+                        precheck_id,
+                    }),
+                    None => self.act(Effect::StartUpgradePrecheck(upgrade_id)),
+                },
+                UpgradeStep::Committing { upgrade_id, .. }
+                | UpgradeStep::Running { upgrade_id, .. } => {
                     self.act(Effect::PollUpgrade(upgrade_id));
                 }
             },
@@ -690,6 +721,12 @@ impl Machine<'_> {
             } => format!(
                 "{component} upgrade did not finish within {} (timeout)",
                 d(self.cfg.component_timeout)
+            ),
+            Phase::StartingUpgrades {
+                step: UpgradeStep::Prechecking { component, .. },
+            } => format!(
+                "the {component} upgrade precheck did not finish within {}",
+                d(self.cfg.precheck_timeout)
             ),
             Phase::Validating { .. } => format!(
                 "final validation did not finish within {}",
@@ -1102,6 +1139,7 @@ impl Machine<'_> {
                 bundle_id,
                 resource_type: "DOMAIN".to_owned(),
                 resource_ids: vec![self.s.domain.id.clone()],
+                draft: false,
             }));
         } else {
             self.act(wait_until(
@@ -1159,6 +1197,7 @@ impl Machine<'_> {
                     bundle_id,
                     resource_type: "DOMAIN".to_owned(),
                     resource_ids: vec![self.s.domain.id.clone()],
+                    draft: false,
                 }));
             }
             (Event::UpgradeFound(Err(_)), None) => {
@@ -1167,6 +1206,8 @@ impl Machine<'_> {
             }
             (Event::UpgradeState(r), Some(id)) => match (step, r) {
                 (SddcStep::Running, Ok(OpState::Running)) => self.act(poll),
+                // The SDDC Manager upgrade is never created as a draft; commit one found so.
+                (_, Ok(OpState::Draft)) => self.act(Effect::CommitUpgrade(id)),
                 (SddcStep::Running, Ok(OpState::Succeeded)) => {
                     self.set_sddc_step(SddcStep::WaitingForApi);
                     self.act(Effect::ProbeApi);
@@ -1199,6 +1240,7 @@ impl Machine<'_> {
                 }
                 (_, Ok(OpState::Running | OpState::Succeeded)) => self.act(poll),
             },
+            (Event::UpgradeCommitted(_), Some(_)) => self.act(poll),
             (Event::ApiReady(ready), Some(_)) => {
                 if step != SddcStep::WaitingForApi {
                     return;
@@ -1265,7 +1307,7 @@ impl Machine<'_> {
     fn check_run(&mut self, deadline: DateTime<Utc>, r: ApiResult<CheckRunReport>) {
         match r {
             Ok(report) => match report.state {
-                OpState::Running => {
+                OpState::Running | OpState::Draft => {
                     if let Phase::EvaluatingPrechecks { percent, .. } = &mut self.s.phase {
                         *percent = report.percent;
                     }
@@ -1391,6 +1433,7 @@ impl Machine<'_> {
                 ),
             },
             (UpgradeStep::Starting { request, component }, Event::UpgradeRequested(r)) => match r {
+                Ok(id) if request.draft => self.upgrade_precheck(id, request, component),
                 Ok(id) => self.upgrade_running(id, request, component),
                 Err(e) if e.transient && self.s.retries < MAX_RETRIES => {
                     self.s.retries += 1;
@@ -1408,7 +1451,11 @@ impl Machine<'_> {
                         LogLevel::Info,
                         &format!("Re-attached to the {component} upgrade `{}`", found.id),
                     );
-                    self.upgrade_running(found.id, request, component);
+                    if found.state == OpState::Draft {
+                        self.upgrade_precheck(found.id, request, component);
+                    } else {
+                        self.upgrade_running(found.id, request, component);
+                    }
                 }
                 Ok(None) => self.act(Effect::StartUpgrade(request)),
                 Err(e) => self.retry_or_fail(
@@ -1452,10 +1499,179 @@ impl Machine<'_> {
                     self.cfg.upgrade_poll_interval,
                     deadline,
                 )),
+                Ok(OpState::Draft) => self.commit(upgrade_id, request, component),
                 Err(e) => self.fail(format!("reading the {component} upgrade failed: {e}")),
+            },
+            (
+                UpgradeStep::Prechecking {
+                    upgrade_id,
+                    request,
+                    component,
+                    ..
+                },
+                Event::UpgradePrecheckStarted(r),
+            ) => match r {
+                Ok(precheck_id) => {
+                    if let Phase::StartingUpgrades {
+                        step: UpgradeStep::Prechecking { precheck_id: p, .. },
+                    } = &mut self.s.phase
+                    {
+                        *p = Some(precheck_id.clone());
+                    }
+                    self.act(Effect::PollUpgradePrecheck {
+                        upgrade_id,
+                        precheck_id,
+                    });
+                }
+                // VCF does not offer the per-upgrade precheck here: go on without it.
+                Err(e) if !e.transient => {
+                    self.log(
+                        LogLevel::Info,
+                        &format!("No per-upgrade precheck for {component} ({e})"),
+                    );
+                    self.commit(upgrade_id, request, component);
+                }
+                Err(e) => self.retry_or_fail(
+                    "Starting the per-upgrade precheck",
+                    &e,
+                    self.cfg.precheck_poll_interval,
+                ),
+            },
+            (
+                UpgradeStep::Prechecking {
+                    upgrade_id,
+                    request,
+                    component,
+                    deadline,
+                    ..
+                },
+                Event::UpgradePrecheck(r),
+            ) => match r {
+                Ok(report) if report.state == OpState::Running => self.act(wait_until(
+                    self.now,
+                    self.cfg.precheck_poll_interval,
+                    deadline,
+                )),
+                Ok(report) => self.upgrade_precheck_done(upgrade_id, request, component, &report),
+                Err(e) if e.transient => self.act(wait_until(
+                    self.now,
+                    self.cfg.precheck_poll_interval,
+                    deadline,
+                )),
+                Err(e) => self.fail(format!(
+                    "reading the {component} upgrade precheck failed: {e}"
+                )),
+            },
+            (
+                UpgradeStep::Committing {
+                    upgrade_id,
+                    request,
+                    component,
+                },
+                Event::UpgradeCommitted(r),
+            ) => match r {
+                Ok(()) => self.upgrade_running(upgrade_id, request, component),
+                Err(e) => self.retry_or_fail(
+                    &format!("Starting the {component} upgrade"),
+                    &e,
+                    self.cfg.upgrade_poll_interval,
+                ),
+            },
+            (
+                UpgradeStep::Committing {
+                    upgrade_id,
+                    request,
+                    component,
+                },
+                Event::UpgradeState(r),
+            ) => match r {
+                Ok(OpState::Draft) => self.act(Effect::CommitUpgrade(upgrade_id)),
+                Ok(OpState::Failed(msg)) => {
+                    self.fail(format!("{component} upgrade `{upgrade_id}` failed: {msg}"));
+                }
+                Ok(OpState::Running | OpState::Succeeded) => {
+                    self.upgrade_running(upgrade_id, request, component);
+                }
+                Err(e) => self.retry_or_fail(
+                    &format!("Reading the {component} upgrade"),
+                    &e,
+                    self.cfg.upgrade_poll_interval,
+                ),
             },
             _ => {}
         }
+    }
+
+    fn upgrade_precheck(&mut self, upgrade_id: String, request: UpgradeRequest, component: String) {
+        self.log(
+            LogLevel::Info,
+            &format!("Running VCF's precheck for the {component} upgrade"),
+        );
+        self.enter(Phase::StartingUpgrades {
+            step: UpgradeStep::Prechecking {
+                upgrade_id: upgrade_id.clone(),
+                request,
+                component,
+                precheck_id: None,
+                deadline: after(self.now, self.cfg.precheck_timeout),
+            },
+        });
+        self.act(Effect::StartUpgradePrecheck(upgrade_id));
+    }
+
+    fn upgrade_precheck_done(
+        &mut self,
+        upgrade_id: String,
+        request: UpgradeRequest,
+        component: String,
+        report: &CheckRunReport,
+    ) {
+        for f in &report.findings {
+            let level = match f.severity {
+                FindingSeverity::Error => LogLevel::Error,
+                FindingSeverity::Warning => LogLevel::Warning,
+            };
+            let mut text = format!("**{component} precheck** · *{}*: {}", f.check, f.message);
+            if let Some(r) = f.remediation.as_deref().filter(|r| !r.is_empty()) {
+                text.push_str(&format!("\n_Remediation:_ {r}"));
+            }
+            self.log(level, &text);
+        }
+        let failed = matches!(report.state, OpState::Failed(_))
+            || report
+                .findings
+                .iter()
+                .any(|f| f.severity == FindingSeverity::Error);
+        if !failed {
+            self.log(
+                LogLevel::Success,
+                &format!("Precheck of the {component} upgrade passed"),
+            );
+            self.commit(upgrade_id, request, component);
+        } else if self.s.ignore_alerts && !self.cfg.fail_on_precheck_errors {
+            self.log(
+                LogLevel::Warning,
+                &format!(
+                    "Precheck of the {component} upgrade reported errors, ignored because Ignore Alerts is on"
+                ),
+            );
+            self.commit(upgrade_id, request, component);
+        } else {
+            self.fail(format!(
+                "the precheck of the {component} upgrade `{upgrade_id}` failed; the draft upgrade was not started"
+            ));
+        }
+    }
+
+    fn commit(&mut self, upgrade_id: String, request: UpgradeRequest, component: String) {
+        self.enter(Phase::StartingUpgrades {
+            step: UpgradeStep::Committing {
+                upgrade_id: upgrade_id.clone(),
+                request,
+                component,
+            },
+        });
+        self.act(Effect::CommitUpgrade(upgrade_id));
     }
 
     fn pick_next_upgrade(&mut self, snap: &UpgradablesSnapshot) {
@@ -1515,12 +1731,14 @@ impl Machine<'_> {
                 bundle_id: u.bundle_id.clone(),
                 resource_type: "CLUSTER".to_owned(),
                 resource_ids: snap.cluster_ids.clone(),
+                draft: true,
             }
         } else {
             UpgradeRequest {
                 bundle_id: u.bundle_id.clone(),
                 resource_type: "DOMAIN".to_owned(),
                 resource_ids: vec![self.s.domain.id.clone()],
+                draft: true,
             }
         };
         self.log(

@@ -78,6 +78,28 @@ pub enum UpgradeStep {
         /// Component name.
         component: String,
     },
+    /// The upgrade exists as a draft; VCF's per-upgrade precheck runs on it.
+    Prechecking {
+        /// Upgrade id.
+        upgrade_id: String,
+        /// What it will run.
+        request: UpgradeRequest,
+        /// Component name.
+        component: String,
+        /// Precheck id once known.
+        precheck_id: Option<String>,
+        /// When the precheck times out.
+        deadline: DateTime<Utc>,
+    },
+    /// Committing the draft (`PATCH /v1/upgrades/{id}` upgradeNow).
+    Committing {
+        /// Upgrade id.
+        upgrade_id: String,
+        /// What it runs.
+        request: UpgradeRequest,
+        /// Component name.
+        component: String,
+    },
     /// Polling one upgrade.
     Running {
         /// Upgrade id.
@@ -260,6 +282,8 @@ impl Phase {
             Self::StartingUpgrades { step } => Some(match step {
                 UpgradeStep::Listing => "listing_upgradables",
                 UpgradeStep::Starting { .. } => "starting_upgrade",
+                UpgradeStep::Prechecking { .. } => "upgrade_precheck",
+                UpgradeStep::Committing { .. } => "committing_upgrade",
                 UpgradeStep::Running { .. } => "upgrading",
             }),
             Self::Validating { .. } => Some("final_validation"),
@@ -281,7 +305,10 @@ impl Phase {
             self,
             Self::UpgradingSddcManager { .. }
                 | Self::StartingUpgrades {
-                    step: UpgradeStep::Starting { .. } | UpgradeStep::Running { .. }
+                    step: UpgradeStep::Starting { .. }
+                        | UpgradeStep::Prechecking { .. }
+                        | UpgradeStep::Committing { .. }
+                        | UpgradeStep::Running { .. }
                 }
         )
     }
@@ -295,7 +322,8 @@ impl Phase {
             | Self::EvaluatingPrechecks { deadline, .. }
             | Self::Validating { deadline, .. }
             | Self::StartingUpgrades {
-                step: UpgradeStep::Running { deadline, .. },
+                step:
+                    UpgradeStep::Running { deadline, .. } | UpgradeStep::Prechecking { deadline, .. },
             } => Some(*deadline),
             _ => None,
         }

@@ -16,6 +16,10 @@ use crate::api::{
     UpgradableInfo, UpgradablesSnapshot, UpgradeRequest, ValidationReport, VcfApi,
 };
 
+/// Whether component upgrades are created as drafts for VCF's per-upgrade precheck. Off until
+/// the client can commit a draft (`PATCH /v1/upgrades/{id}`).
+const DRAFTS: bool = false;
+
 impl From<VcfError> for ApiFailure {
     fn from(e: VcfError) -> Self {
         // 401/403 after the client's own re-login, and 5xx with a VCF error body, are also
@@ -46,7 +50,8 @@ fn op_state(status: Option<&Status>) -> OpState {
     match status {
         Some(s) if s.is_success() => OpState::Succeeded,
         Some(s) if s.is_running() => OpState::Running,
-        Some(Status::Draft) | None => OpState::Running,
+        Some(Status::Draft) => OpState::Draft,
+        None => OpState::Running,
         Some(s) => OpState::Failed(s.as_str().to_owned()),
     }
 }
@@ -123,6 +128,60 @@ fn check_report(out: &AssessmentOutput) -> CheckRunReport {
     CheckRunReport {
         state,
         percent,
+        findings,
+    }
+}
+
+/// A per-upgrade precheck task: failed subtasks (and task errors) become error findings,
+/// subtasks completed with warnings become warnings.
+fn precheck_report(task: &vcf_client::Task) -> CheckRunReport {
+    fn walk(subs: &[vcf_client::SubTask], out: &mut Vec<Finding>) {
+        for st in subs {
+            let severity = match st.status.as_ref() {
+                Some(s) if s.is_failure() => Some(FindingSeverity::Error),
+                Some(Status::CompletedWithWarning) => Some(FindingSeverity::Warning),
+                _ => None,
+            };
+            if let Some(severity) = severity {
+                let message = if st.errors.is_empty() {
+                    st.description.clone().unwrap_or_default()
+                } else {
+                    st.errors
+                        .iter()
+                        .map(vcf_client::ApiError::summary)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                };
+                out.push(Finding {
+                    severity,
+                    resource: st
+                        .resources
+                        .first()
+                        .and_then(|r| r.name.clone().or_else(|| r.resource_id.clone()))
+                        .unwrap_or_else(|| "-".to_owned()),
+                    check: st.name.clone().unwrap_or_else(|| "precheck".to_owned()),
+                    message,
+                    remediation: st.errors.iter().find_map(|e| e.remediation_message.clone()),
+                });
+            }
+            walk(&st.sub_tasks, out);
+        }
+    }
+    let state = op_state(task.status.as_ref());
+    let mut findings = Vec::new();
+    if state != OpState::Running {
+        walk(&task.sub_tasks, &mut findings);
+        findings.extend(task.errors.iter().map(|e| Finding {
+            severity: FindingSeverity::Error,
+            resource: "-".to_owned(),
+            check: task.name.clone().unwrap_or_else(|| "precheck".to_owned()),
+            message: e.summary(),
+            remediation: e.remediation_message.clone(),
+        }));
+    }
+    CheckRunReport {
+        state,
+        percent: None,
         findings,
     }
 }
@@ -301,12 +360,14 @@ impl VcfApi for VcfClient {
         let spec = UpgradeSpec {
             bundle_id: request.bundle_id.clone(),
             resource_type: request.resource_type.clone(),
+            // A draft waits for its per-upgrade precheck and is started by the commit.
+            draft_mode: (DRAFTS && request.draft).then_some(true),
             resource_upgrade_specs: request
                 .resource_ids
                 .iter()
                 .map(|id| ResourceUpgradeSpec {
                     resource_id: id.clone(),
-                    upgrade_now: Some(true),
+                    upgrade_now: (!(DRAFTS && request.draft)).then_some(true),
                     ..ResourceUpgradeSpec::default()
                 })
                 .collect(),
@@ -318,6 +379,37 @@ impl VcfApi for VcfClient {
     async fn upgrade_state(&self, upgrade_id: &str) -> ApiResult<OpState> {
         let u = self.upgrade(upgrade_id).await?;
         Ok(op_state(u.status.as_ref()))
+    }
+
+    async fn start_upgrade_precheck(&self, upgrade_id: &str) -> ApiResult<String> {
+        if !DRAFTS {
+            return Err(ApiFailure::permanent(
+                "it needs a draft upgrade, which is not created by this version",
+            ));
+        }
+        Ok(VcfClient::start_upgrade_precheck(self, upgrade_id)
+            .await?
+            .id)
+    }
+
+    async fn upgrade_precheck(
+        &self,
+        upgrade_id: &str,
+        precheck_id: &str,
+    ) -> ApiResult<CheckRunReport> {
+        let task = VcfClient::upgrade_precheck(self, upgrade_id, precheck_id).await?;
+        Ok(precheck_report(&task))
+    }
+
+    async fn commit_upgrade(&self, upgrade_id: &str) -> ApiResult<()> {
+        // Drafts are not created while the client cannot commit them (see `start_upgrade`);
+        // an upgrade that is not a draft needs no commit.
+        match op_state(self.upgrade(upgrade_id).await?.status.as_ref()) {
+            OpState::Draft => Err(ApiFailure::permanent(format!(
+                "upgrade {upgrade_id} is a draft and this client cannot commit it"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     async fn find_upgrade(
@@ -456,7 +548,7 @@ impl VcfApi for VcfClient {
                 })
                 .map(|r| r.id)),
             // Servers without the list: the run is also a task (task id == run id).
-            Err(e) if e.http_status() == Some(404) => {
+            Err(e) if matches!(e.http_status(), Some(404 | 405)) => {
                 let tasks = self.tasks().await?;
                 Ok(tasks
                     .into_iter()

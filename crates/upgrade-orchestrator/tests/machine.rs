@@ -69,7 +69,14 @@ struct World {
     /// SDDC Manager outage: this many failed polls/probes.
     outage: usize,
     validation_ok: bool,
+    /// VCF answers the per-upgrade precheck with 403 (not offered).
+    no_upgrade_prechecks: bool,
+    /// Findings of every per-upgrade precheck.
+    upgrade_precheck_findings: Vec<Finding>,
     // --- recorded ---
+    drafts: Vec<String>,
+    upgrade_prechecks: usize,
+    commits: usize,
     polls: usize,
     started_upgrades: Vec<(String, String, Vec<String>)>,
     downloads: Vec<String>,
@@ -100,6 +107,11 @@ impl World {
             failing_download: None,
             outage: 2,
             validation_ok: true,
+            no_upgrade_prechecks: false,
+            upgrade_precheck_findings: vec![],
+            drafts: vec![],
+            upgrade_prechecks: 0,
+            commits: 0,
             polls: 0,
             started_upgrades: vec![],
             downloads: vec![],
@@ -168,6 +180,9 @@ impl World {
                 ));
                 self.polls = 0;
                 let _ = comp;
+                if req.draft {
+                    self.drafts.push(req.bundle_id.clone());
+                }
                 Event::UpgradeRequested(Ok(format!("up-{}", req.bundle_id)))
             }
             Effect::FindUpgrade { bundle_id, .. } => Event::UpgradeFound(Ok(self
@@ -176,10 +191,39 @@ impl World {
                 .find(|(b, _, _)| b == bundle_id)
                 .map(|(b, _, _)| FoundUpgrade {
                     id: format!("up-{b}"),
-                    state: OpState::Running,
+                    state: if self.drafts.contains(b) {
+                        OpState::Draft
+                    } else {
+                        OpState::Running
+                    },
                 }))),
+            Effect::StartUpgradePrecheck(id) => {
+                if self.no_upgrade_prechecks {
+                    Event::UpgradePrecheckStarted(Err(ApiFailure::permanent(
+                        "403 Operation not allowed",
+                    )))
+                } else {
+                    self.upgrade_prechecks += 1;
+                    Event::UpgradePrecheckStarted(Ok(format!("pc-{id}")))
+                }
+            }
+            Effect::PollUpgradePrecheck { .. } => Event::UpgradePrecheck(Ok(CheckRunReport {
+                state: OpState::Succeeded,
+                percent: None,
+                findings: self.upgrade_precheck_findings.clone(),
+            })),
+            Effect::CommitUpgrade(id) => {
+                let bundle = id.trim_start_matches("up-").to_owned();
+                self.drafts.retain(|b| *b != bundle);
+                self.commits += 1;
+                self.polls = 0;
+                Event::UpgradeCommitted(Ok(()))
+            }
             Effect::PollUpgrade(id) => {
                 let bundle = id.trim_start_matches("up-").to_owned();
+                if self.drafts.contains(&bundle) {
+                    return Some(Event::UpgradeState(Ok(OpState::Draft)));
+                }
                 let is_sddc = bundle == "b-sddc";
                 if is_sddc && self.outage > 0 && self.polls >= 1 {
                     self.outage -= 1;
@@ -388,6 +432,9 @@ fn happy_path_walks_every_status_sddc_manager_first() {
     assert_eq!(w.started_upgrades[3].1, "CLUSTER");
     assert_eq!(w.started_upgrades[3].2, ["cl-1", "cl-2"]);
     assert_eq!(w.check_runs, 1);
+    // NSX, vCenter, ESXi: created as drafts, prechecked by VCF, then committed
+    assert_eq!((w.upgrade_prechecks, w.commits), (3, 3));
+    assert!(w.drafts.is_empty());
     assert!(r.notifications.contains(&NotificationKind::UpgradeStarted));
     assert!(r.notifications.contains(&NotificationKind::Completed));
     // back to idle with the default log
@@ -1054,7 +1101,7 @@ proptest! {
         s.phase = Phase::StartingUpgrades { step: UpgradeStep::Running {
             upgrade_id: "u".into(),
             request: upgrade_orchestrator::api::UpgradeRequest {
-                bundle_id: "b".into(), resource_type: "DOMAIN".into(), resource_ids: vec!["dom-1".into()],
+                bundle_id: "b".into(), resource_type: "DOMAIN".into(), resource_ids: vec!["dom-1".into()], draft: false,
             },
             component: "VCENTER".into(),
             deadline: t0() + chrono::Duration::hours(3),
@@ -1067,4 +1114,143 @@ proptest! {
             prop_assert_eq!(t.effects, vec![Effect::PollUpgrade("u".into())]);
         }
     }
+}
+
+#[test]
+fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_skipped() {
+    let mut w = World::default_world();
+    w.upgrade_precheck_findings = vec![error()];
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    assert_eq!(r.state.phase.status(), "failed");
+    let err = r.state.last_error.clone().unwrap_or_default();
+    assert!(
+        err.contains("precheck of the NSX_T_MANAGER upgrade"),
+        "{err}"
+    );
+    assert_eq!(
+        w.commits, 0,
+        "a draft that failed its precheck is never started"
+    );
+
+    let mut w = World::default_world();
+    w.upgrade_precheck_findings = vec![error()];
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.state.ignore_alerts = true;
+    r.drive(&mut w, start(), 500);
+    assert_eq!(w.commits, 3);
+    assert_eq!(r.state.phase.status(), "waiting_for_initiation");
+
+    let mut w = World::default_world();
+    w.no_upgrade_prechecks = true;
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive_until(&mut w, start(), |s| {
+        matches!(
+            s.phase,
+            Phase::StartingUpgrades {
+                step: UpgradeStep::Running { .. }
+            }
+        )
+    });
+    assert!(
+        r.state
+            .view()
+            .logs_markdown
+            .contains("No per-upgrade precheck for NSX_T_MANAGER")
+    );
+    assert_eq!(w.commits, 1);
+}
+
+#[test]
+fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
+    let cfg = OrchestratorConfig::default();
+    let mut w = World::default_world();
+    let mut r = Run::new(cfg.clone());
+    r.drive_until(&mut w, start(), |s| {
+        matches!(
+            s.phase,
+            Phase::StartingUpgrades {
+                step: UpgradeStep::Prechecking { .. }
+            }
+        )
+    });
+    let posts = w.started_upgrades.len();
+    // Abort is refused: a draft upgrade exists in VCF
+    assert!(step(&r.state, Event::Abort, r.now, &cfg).rejected.is_some());
+    // crash before the precheck id was saved: the precheck is simply started again
+    let mut s = r.state.clone();
+    if let Phase::StartingUpgrades {
+        step: UpgradeStep::Prechecking { precheck_id, .. },
+    } = &mut s.phase
+    {
+        *precheck_id = None;
+    }
+    let t = step(&s, Event::Resumed, r.now, &cfg);
+    assert!(matches!(&t.effects[..], [Effect::StartUpgradePrecheck(id)] if id == "up-b-nsx"));
+    // crash while committing: read the upgrade, commit only a draft
+    let mut s = r.state.clone();
+    let Phase::StartingUpgrades {
+        step:
+            UpgradeStep::Prechecking {
+                upgrade_id,
+                request,
+                component,
+                ..
+            },
+    } = s.phase.clone()
+    else {
+        panic!("{:?}", s.phase)
+    };
+    s.phase = Phase::StartingUpgrades {
+        step: UpgradeStep::Committing {
+            upgrade_id,
+            request,
+            component,
+        },
+    };
+    let t = step(&s, Event::Resumed, r.now, &cfg);
+    assert_eq!(t.effects, vec![Effect::PollUpgrade("up-b-nsx".into())]);
+    let t2 = step(
+        &t.state,
+        Event::UpgradeState(Ok(OpState::Draft)),
+        r.now,
+        &cfg,
+    );
+    assert_eq!(t2.effects, vec![Effect::CommitUpgrade("up-b-nsx".into())]);
+    let t3 = step(
+        &t.state,
+        Event::UpgradeState(Ok(OpState::Running)),
+        r.now,
+        &cfg,
+    );
+    assert!(matches!(
+        t3.state.phase,
+        Phase::StartingUpgrades {
+            step: UpgradeStep::Running { .. }
+        }
+    ));
+    // crash right after the draft POST: found as a draft by listing → precheck, no new POST
+    let mut s = r.state.clone();
+    let Phase::StartingUpgrades {
+        step: UpgradeStep::Prechecking {
+            request, component, ..
+        },
+    } = s.phase.clone()
+    else {
+        panic!()
+    };
+    s.phase = Phase::StartingUpgrades {
+        step: UpgradeStep::Starting { request, component },
+    };
+    let mut r2 = Run {
+        state: s,
+        now: r.now,
+        cfg: cfg.clone(),
+        statuses: vec![],
+        notifications: vec![],
+    };
+    r2.drive(&mut w, Event::Resumed, 500);
+    assert_eq!(r2.state.phase.status(), "waiting_for_initiation");
+    assert!(w.started_upgrades.iter().filter(|u| u.0 == "b-nsx").count() == 1);
+    assert!(w.started_upgrades.len() >= posts);
 }
