@@ -368,3 +368,60 @@ pub async fn sddc_manager(State(app): State<App>, Path(id): Path<String>) -> Api
     }
     ok(sddc_json(&s))
 }
+
+/// `GET /v1/vcenters[?domainId=]`: vCenters with their versions.
+pub async fn vcenters(
+    State(app): State<App>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let s = app.lock();
+    let want = q.get("domainId");
+    let items = (0..s.inv.domains.len())
+        .filter(|&di| want.is_none_or(|w| &s.inv.domains[di].id == w))
+        .map(|di| {
+            let d = &s.inv.domains[di];
+            json!({
+                "id": d.vc_id,
+                "fqdn": d.vc_fqdn,
+                "ipAddress": format!("172.16.{}.62", 11 + di),
+                "domain": domain_ref(&s, di),
+                "version": d.vc_version,
+            })
+        })
+        .collect();
+    ok(page(items))
+}
+
+/// `GET /v1/nsxt-clusters`: NSX Manager clusters (one per domain) with their versions.
+pub async fn nsxt_clusters(State(app): State<App>) -> ApiResult {
+    let s = app.lock();
+    let items = (0..s.inv.domains.len())
+        .map(|di| {
+            let d = &s.inv.domains[di];
+            let nodes: Vec<Value> = (1..=3)
+                .map(|n| {
+                    let name = format!("{}-nsx01{}", d.name, (b'a' + n - 1) as char);
+                    json!({
+                        "id": crate::ids::stable(s.scenario.seed, &format!("nsx-node/{name}")),
+                        "fqdn": format!("{name}.{}", s.scenario.system.dns_suffix),
+                        "ipAddress": format!("172.16.{}.{}", 11 + di, 65 + n),
+                        "name": name,
+                    })
+                })
+                .collect();
+            json!({
+                "id": d.nsx_id,
+                "vipFqdn": d.nsx_fqdn,
+                "vip": d.nsx_vip,
+                "domains": [domain_ref(&s, di)],
+                "nodes": nodes,
+                "version": d.nsx_version,
+                "isShared": false,
+                "isShareable": true,
+                "isVlcmCompatible": true,
+                "status": "STABLE",
+            })
+        })
+        .collect();
+    ok(page(items))
+}

@@ -110,6 +110,8 @@ pub fn router(app: App) -> Router {
         .route("/v1/hosts/{id}", get(inventory::host))
         .route("/v1/sddc-managers", get(inventory::sddc_managers))
         .route("/v1/sddc-managers/{id}", get(inventory::sddc_manager))
+        .route("/v1/vcenters", get(inventory::vcenters))
+        .route("/v1/nsxt-clusters", get(inventory::nsxt_clusters))
         .route("/v1/releases", get(releases::releases))
         .route("/v1/releases/domains", get(releases::domain_views))
         .route(

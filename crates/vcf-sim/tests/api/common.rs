@@ -254,6 +254,8 @@ pub async fn upgrade_walk_with(api: &mut Api, domain: &str, opts: WalkOptions) -
     let managers = api.get("/v1/sddc-managers").await;
     let mid = managers["elements"][0]["id"].as_str().unwrap().to_string();
     api.get(&format!("/v1/sddc-managers/{mid}")).await;
+    api.get(&format!("/v1/vcenters?domainId={id}")).await;
+    api.get("/v1/nsxt-clusters").await;
     api.get("/v1/releases").await;
     api.get("/v1/releases/domains").await;
     api.get(&format!("/v1/releases/domains/{id}")).await;

@@ -360,6 +360,8 @@ const COVERED: &[&str] = &[
     "GET /v1/hosts/{id}",
     "GET /v1/sddc-managers",
     "GET /v1/sddc-managers/{id}",
+    "GET /v1/vcenters",
+    "GET /v1/nsxt-clusters",
     "GET /v1/releases",
     "GET /v1/releases/domains",
     "GET /v1/releases/domains/{domainId}",

@@ -36,6 +36,14 @@ async fn management_domain_upgrades_in_vcf_order() {
     }
     let sddc = api.get("/v1/sddc-managers").await;
     assert_eq!(sddc["elements"][0]["version"], "5.2.1.0-24307856");
+    let vc = api.get(&format!("/v1/vcenters?domainId={id}")).await;
+    assert_eq!(vc["elements"][0]["version"], "8.0.3.00300-24305161");
+    let nsx = api.get("/v1/nsxt-clusters").await;
+    assert_eq!(nsx["elements"][0]["version"], "4.2.1.0.0-24304122");
+    assert_eq!(
+        nsx["elements"][1]["version"], "4.2.0.0.0-24105817",
+        "the VI domain's NSX is untouched"
+    );
     // 5.2.2.0 needed 5.2.1.0 first; now it is applicable.
     let fr = api
         .get(&format!("/v1/releases/domains/{id}/future-releases"))
