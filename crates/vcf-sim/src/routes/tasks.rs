@@ -118,7 +118,7 @@ pub fn task_json(s: &SimState, ti: usize, upper: bool) -> Value {
                 v["subTasks"] = json!([pre, main]);
             }
         }
-        TaskKind::Download { bundle, attempt } => {
+        TaskKind::Download { bundle, .. } => {
             if p == Progress::Failed {
                 v["errors"] = json!([ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -131,7 +131,6 @@ pub fn task_json(s: &SimState, ti: usize, upper: bool) -> Value {
                 .with_remediation("Check the depot connection and retry the download")
                 .body()]);
             }
-            let _ = attempt;
         }
         TaskKind::CheckRun(_) | TaskKind::Precheck(..) => {}
     }
