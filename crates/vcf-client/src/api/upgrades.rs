@@ -5,7 +5,7 @@ use reqwest::Method;
 use super::seg;
 use crate::client::{Call, VcfClient};
 use crate::error::Result;
-use crate::models::{Task, Upgrade, UpgradeSpec};
+use crate::models::{Task, Upgrade, UpgradeCommitSpec, UpgradeSpec};
 
 impl VcfClient {
     /// `POST /v1/upgrades`: starts an upgrade; the returned task's id is the upgrade id.
@@ -40,6 +40,25 @@ impl VcfClient {
         self.inner
             .fetch_all(Call::get("/v1/upgrades", "/v1/upgrades".into()))
             .await
+    }
+
+    /// `PATCH /v1/upgrades/{id}` with exactly `{"upgradeNow": true}`: starts an upgrade created
+    /// with `draftMode` (after its prechecks). Not repeated once it may have reached the server:
+    /// on an ambiguous failure, read [`VcfClient::upgrade`] to see whether it started.
+    ///
+    /// # Errors
+    /// Any [`VcfError`](crate::VcfError) class.
+    pub async fn commit_upgrade(&self, upgrade_id: &str) -> Result<Upgrade> {
+        let call = Call::new(
+            Method::PATCH,
+            "/v1/upgrades/{id}",
+            format!("/v1/upgrades/{}", seg(upgrade_id)),
+        )
+        .json(&UpgradeCommitSpec {
+            upgrade_now: Some(true),
+            ..UpgradeCommitSpec::default()
+        })?;
+        self.inner.fetch(&call).await
     }
 
     /// `POST /v1/upgrades/{id}/prechecks`: starts the per-upgrade precheck (no body).

@@ -34,4 +34,4 @@ pub use release::{
 };
 pub use task::{Stage, SubTask, Task};
 pub use upgradable::{ClusterUpgradable, SoftwareComponent, Upgradable};
-pub use upgrade::{ResourceUpgradeSpec, Upgrade, UpgradeSpec};
+pub use upgrade::{ResourceUpgradeSpec, Upgrade, UpgradeCommitSpec, UpgradeSpec};

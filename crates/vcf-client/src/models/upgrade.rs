@@ -85,3 +85,19 @@ pub struct Upgrade {
     /// End time, epoch milliseconds.
     pub end_time: Option<i64>,
 }
+
+/// The spec's `UpgradeCommitSpec`: body of `PATCH /v1/upgrades/{id}` (start a draft upgrade,
+/// reschedule, or cancel). Empty fields are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeCommitSpec {
+    /// Start now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_now: Option<bool>,
+    /// Start at this time (ISO 8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_timestamp: Option<String>,
+    /// Cancel the scheduled upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark_for_cancellation: Option<bool>,
+}

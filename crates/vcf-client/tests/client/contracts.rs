@@ -611,3 +611,20 @@ async fn check_runs_list_is_a_bare_array_filtered_by_domain() {
     assert_eq!(meta.target_version.as_deref(), Some("5.2.1.0"));
     assert_eq!(meta.resources[0].kind.as_deref(), Some("VCENTER"));
 }
+
+#[tokio::test]
+async fn commit_upgrade_sends_exactly_upgrade_now() {
+    let (server, _token) = authed_server().await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/v1/upgrades/{TASK}")))
+        .and(header("content-type", "application/json"))
+        .and(body_string(r#"{"upgradeNow":true}"#))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": TASK, "bundleId": BUNDLE, "resourceType": "DOMAIN", "status": "SCHEDULED", "taskId": TASK,
+            "resourceUpgradeSpecs": [ { "resourceId": DOMAIN, "upgradeNow": true } ] })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let upgrade = client(&server).commit_upgrade(TASK).await.expect("commit");
+    assert_eq!(upgrade.status, Some(Status::Scheduled));
+}

@@ -296,6 +296,18 @@ async fn every_endpoint_once_against_the_simulator() {
     assert_eq!(requests(&sim, "GET /v1/hosts").await, 1);
     assert_eq!(requests(&sim, "GET /v1/bundles").await, 1);
     assert_eq!(requests(&sim, "POST /v1/tokens").await, 1);
+    // Last, because it starts the SDDC Manager upgrade (and its outage, moments later).
+    let committed = client
+        .commit_upgrade(&upgrade.id)
+        .await
+        .expect("commit the draft");
+    assert_eq!(committed.id, upgrade.id);
+    assert_ne!(committed.status, Some(Status::Draft));
+    let runs = client.check_runs(&[id.as_str()]).await.expect("check runs");
+    assert!(
+        runs.iter().any(|r| r.id == run_task.id),
+        "the run is listed"
+    );
     sim.shutdown().await;
 }
 

@@ -142,6 +142,15 @@ fn model_fields_exist_in_the_spec() {
             &[],
         ),
         ("Upgrade", v(&Upgrade::default()), &[]),
+        (
+            "UpgradeCommitSpec",
+            v(&UpgradeCommitSpec {
+                upgrade_now: Some(true),
+                scheduled_timestamp: Some("t".into()),
+                mark_for_cancellation: Some(false),
+            }),
+            &[],
+        ),
         ("CheckSetQueryInput", v(&CheckSetQueryInput::default()), &[]),
         (
             "CheckSetQueryDomainResources",
@@ -265,6 +274,7 @@ fn every_path_the_client_calls_is_in_the_spec() {
         ("post", "/v1/upgrades"),
         ("get", "/v1/upgrades"),
         ("get", "/v1/upgrades/{upgradeId}"),
+        ("patch", "/v1/upgrades/{upgradeId}"),
         ("post", "/v1/upgrades/{upgradeId}/prechecks"),
         ("get", "/v1/upgrades/{upgradeId}/prechecks/{precheckId}"),
         ("get", "/v1/tasks"),
