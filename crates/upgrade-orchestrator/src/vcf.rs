@@ -16,10 +16,6 @@ use crate::api::{
     UpgradableInfo, UpgradablesSnapshot, UpgradeRequest, ValidationReport, VcfApi,
 };
 
-/// Whether component upgrades are created as drafts for VCF's per-upgrade precheck. Off until
-/// the client can commit a draft (`PATCH /v1/upgrades/{id}`).
-const DRAFTS: bool = false;
-
 impl From<VcfError> for ApiFailure {
     fn from(e: VcfError) -> Self {
         // 401/403 after the client's own re-login, and 5xx with a VCF error body, are also
@@ -361,13 +357,13 @@ impl VcfApi for VcfClient {
             bundle_id: request.bundle_id.clone(),
             resource_type: request.resource_type.clone(),
             // A draft waits for its per-upgrade precheck and is started by the commit.
-            draft_mode: (DRAFTS && request.draft).then_some(true),
+            draft_mode: request.draft.then_some(true),
             resource_upgrade_specs: request
                 .resource_ids
                 .iter()
                 .map(|id| ResourceUpgradeSpec {
                     resource_id: id.clone(),
-                    upgrade_now: (!(DRAFTS && request.draft)).then_some(true),
+                    upgrade_now: (!request.draft).then_some(true),
                     ..ResourceUpgradeSpec::default()
                 })
                 .collect(),
@@ -382,11 +378,6 @@ impl VcfApi for VcfClient {
     }
 
     async fn start_upgrade_precheck(&self, upgrade_id: &str) -> ApiResult<String> {
-        if !DRAFTS {
-            return Err(ApiFailure::permanent(
-                "it needs a draft upgrade, which is not created by this version",
-            ));
-        }
         Ok(VcfClient::start_upgrade_precheck(self, upgrade_id)
             .await?
             .id)
@@ -402,14 +393,8 @@ impl VcfApi for VcfClient {
     }
 
     async fn commit_upgrade(&self, upgrade_id: &str) -> ApiResult<()> {
-        // Drafts are not created while the client cannot commit them (see `start_upgrade`);
-        // an upgrade that is not a draft needs no commit.
-        match op_state(self.upgrade(upgrade_id).await?.status.as_ref()) {
-            OpState::Draft => Err(ApiFailure::permanent(format!(
-                "upgrade {upgrade_id} is a draft and this client cannot commit it"
-            ))),
-            _ => Ok(()),
-        }
+        VcfClient::commit_upgrade(self, upgrade_id).await?;
+        Ok(())
     }
 
     async fn find_upgrade(
