@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::commands::CommandRequest;
-use crate::ha::entities::{RenderContext, render};
+use crate::ha::entities::{RenderContext, render_parts, structure_fingerprint};
 use crate::model::{
     ClusterInfo, Connectivity, DomainInfo, FlowInfo, HostInfo, Inventory, UpdateInfo,
 };
@@ -71,7 +71,7 @@ pub type DomainDirectory = Arc<RwLock<BTreeMap<String, (String, String)>>>;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ChangeSet {
     /// Topics whose payload is new or different.
-    pub publish: Vec<(String, String)>,
+    pub publish: Vec<String>,
     /// Topics to clear with an empty retained message.
     pub clear: Vec<String>,
 }
@@ -87,17 +87,15 @@ pub fn fingerprint(payload: &str) -> u64 {
 }
 
 impl ChangeSet {
-    /// Computes the change set from the fingerprints of what was published (`old`) to `new`;
-    /// with `force`, everything in `new` is published again.
-    pub fn between(
-        old: &HashMap<String, u64>,
-        new: &BTreeMap<String, String>,
-        force: bool,
-    ) -> Self {
+    /// Computes the change set from the fingerprints of what was published (`old`) to the
+    /// fingerprints of the new rendering (`new`); with `force`, everything in `new` goes again.
+    /// Only topics are listed: payloads are moved out of the rendering when published, so a
+    /// large first announcement is never held twice.
+    pub fn between(old: &HashMap<String, u64>, new: &BTreeMap<String, u64>, force: bool) -> Self {
         let publish = new
             .iter()
-            .filter(|(t, p)| force || old.get(*t) != Some(&fingerprint(p)))
-            .map(|(t, p)| (t.clone(), p.clone()))
+            .filter(|(t, p)| force || old.get(*t) != Some(*p))
+            .map(|(t, _)| t.clone())
             .collect();
         let mut clear: Vec<String> = old
             .keys()
@@ -151,6 +149,8 @@ pub struct Hub<S: Sink = AsyncClient> {
     rc: RenderContext,
     client: S,
     published: HashMap<String, u64>,
+    /// Structure fingerprint of the last published discovery configs.
+    structure: Option<u64>,
     connected: bool,
     resources_loaded: bool,
     updates_loaded: bool,
@@ -186,6 +186,7 @@ impl<S: Sink> Hub<S> {
             rc,
             client,
             published: HashMap::new(),
+            structure: None,
             connected: false,
             resources_loaded: false,
             updates_loaded: false,
@@ -429,16 +430,38 @@ impl<S: Sink> Hub<S> {
     }
 
     async fn sync(&mut self, force: bool) {
-        let messages = render(&self.inv, &self.rc).into_messages(self.topics());
         if !self.connected {
-            // Nothing can be sent; remember nothing so the ConnAck republishes all.
+            // Nothing can be sent now; the ConnAck republishes everything.
             return;
         }
-        let changes = ChangeSet::between(&self.published, &messages, force);
+        let structure = structure_fingerprint(&self.inv, &self.rc);
+        let with_configs = force || self.structure != Some(structure);
+        let mut messages =
+            render_parts(&self.inv, &self.rc, with_configs).into_messages(self.topics());
+        let fingerprints: BTreeMap<String, u64> = messages
+            .iter()
+            .map(|(t, p)| (t.clone(), fingerprint(p)))
+            .collect();
+        let changes = if with_configs {
+            ChangeSet::between(&self.published, &fingerprints, force)
+        } else {
+            // Configs were not rendered (unchanged structure): compare states only.
+            let t = self.topics().clone();
+            let states: HashMap<String, u64> = self
+                .published
+                .iter()
+                .filter(|(k, _)| !t.is_discovery(k))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
+            ChangeSet::between(&states, &fingerprints, false)
+        };
         let n = changes.publish.len() + changes.clear.len();
-        for (topic, payload) in changes.publish {
-            self.publish(&topic, payload, true).await;
+        for topic in changes.publish {
+            if let Some(payload) = messages.remove(&topic) {
+                self.publish(&topic, payload, true).await;
+            }
         }
+        drop(messages);
         for topic in &changes.clear {
             debug!(topic, "clearing vanished entity");
             self.publish(topic, String::new(), true).await;
@@ -446,10 +469,14 @@ impl<S: Sink> Hub<S> {
         if n > 0 {
             debug!(messages = n, "published changes");
         }
-        self.published = messages
-            .iter()
-            .map(|(t, p)| (t.clone(), fingerprint(p)))
-            .collect();
+        if with_configs {
+            self.published = fingerprints.into_iter().collect();
+            self.structure = Some(structure);
+        } else {
+            let t = self.topics().clone();
+            self.published.retain(|k, _| t.is_discovery(k));
+            self.published.extend(fingerprints);
+        }
 
         if self.cleanup_pending && self.resources_loaded && self.updates_loaded {
             self.cleanup_pending = false;
@@ -771,32 +798,30 @@ mod tests {
         m.iter().map(|(t, p)| (t.clone(), fingerprint(p))).collect()
     }
 
+    fn fpb(m: &BTreeMap<String, String>) -> BTreeMap<String, u64> {
+        m.iter().map(|(t, p)| (t.clone(), fingerprint(p))).collect()
+    }
+
     #[test]
     fn unchanged_publishes_nothing() {
-        let new = m(&[("a", "1"), ("b", "2")]);
-        let old = fp(&new);
+        let new = fpb(&m(&[("a", "1"), ("b", "2")]));
+        let old: HashMap<String, u64> = new.clone().into_iter().collect();
         assert_eq!(ChangeSet::between(&old, &new, false), ChangeSet::default());
     }
 
     #[test]
     fn only_changes_and_clears() {
         let old = fp(&m(&[("a", "1"), ("b", "2"), ("gone", "x")]));
-        let new = m(&[("a", "1"), ("b", "3"), ("c", "4")]);
+        let new = fpb(&m(&[("a", "1"), ("b", "3"), ("c", "4")]));
         let cs = ChangeSet::between(&old, &new, false);
-        assert_eq!(
-            cs.publish,
-            vec![
-                ("b".to_owned(), "3".to_owned()),
-                ("c".to_owned(), "4".to_owned())
-            ]
-        );
+        assert_eq!(cs.publish, vec!["b".to_owned(), "c".to_owned()]);
         assert_eq!(cs.clear, vec!["gone".to_owned()]);
     }
 
     #[test]
     fn force_republishes_everything() {
-        let new = m(&[("a", "1"), ("b", "2")]);
-        let old = fp(&new);
+        let new = fpb(&m(&[("a", "1"), ("b", "2")]));
+        let old: HashMap<String, u64> = new.clone().into_iter().collect();
         let cs = ChangeSet::between(&old, &new, true);
         assert_eq!(cs.publish.len(), 2);
         assert!(cs.clear.is_empty());

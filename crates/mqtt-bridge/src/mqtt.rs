@@ -103,7 +103,7 @@ pub fn spawn(
     events: mpsc::UnboundedSender<MqttEvent>,
     stop: CancellationToken,
 ) -> (AsyncClient, tokio::task::JoinHandle<()>) {
-    let (client, eventloop) = AsyncClient::new(opts, 1024);
+    let (client, eventloop) = AsyncClient::new(opts, 256);
     let handle = tokio::spawn(poll_loop(eventloop, events, stop));
     (client, handle)
 }

@@ -84,6 +84,7 @@ impl Rendered {
 struct Ctx<'a> {
     rc: &'a RenderContext,
     out: Rendered,
+    with_configs: bool,
 }
 
 impl Ctx<'_> {
@@ -194,7 +195,9 @@ impl Ctx<'_> {
     }
 
     fn push<C: Component>(&mut self, c: C) {
-        self.out.configs.push(c.render());
+        if self.with_configs {
+            self.out.configs.push(c.render());
+        }
     }
 
     fn state(&mut self, topic: String, payload: impl Into<String>) {
@@ -214,9 +217,16 @@ impl Ctx<'_> {
 
 /// Renders everything for `inv`.
 pub fn render(inv: &Inventory, rc: &RenderContext) -> Rendered {
+    render_parts(inv, rc, true)
+}
+
+/// Renders the states, and the discovery configs only when `with_configs` (the hub skips them
+/// while [`structure_fingerprint`] is unchanged: configs depend on nothing else).
+pub fn render_parts(inv: &Inventory, rc: &RenderContext, with_configs: bool) -> Rendered {
     let mut cx = Ctx {
         rc,
         out: Rendered::default(),
+        with_configs,
     };
     render_bridge(&mut cx, inv);
     for d in inv.domains.values() {
@@ -738,6 +748,38 @@ fn render_upgrade(
         state_topic: ev,
         event_types: EVENT_TYPES.to_vec(),
     });
+}
+
+/// Fingerprint of everything discovery configs are built from: domains (id, name, type,
+/// version), clusters, hosts (id, FQDN, domain, cluster, vendor, model, ESXi version) and the
+/// install switch. Usage numbers and flows do not change configs.
+pub fn structure_fingerprint(inv: &Inventory, rc: &RenderContext) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    rc.allow_update_install.hash(&mut h);
+    rc.vcf_url.hash(&mut h);
+    for d in inv.domains.values() {
+        (&d.id, &d.name, &d.kind).hash(&mut h);
+        inv.updates
+            .get(&d.id)
+            .and_then(|u| u.current_version.as_ref())
+            .hash(&mut h);
+    }
+    for c in inv.clusters.values() {
+        (&c.id, &c.name, &c.domain_id).hash(&mut h);
+    }
+    for x in inv.hosts.values() {
+        (
+            &x.id,
+            &x.fqdn,
+            &x.domain_id,
+            &x.vendor,
+            &x.model,
+            &x.esxi_version,
+        )
+            .hash(&mut h);
+    }
+    h.finish()
 }
 
 /// The short Upgrade Logs state: the newest log line, without markdown bullets, ≤ 255 chars.
