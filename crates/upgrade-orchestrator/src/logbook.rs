@@ -178,6 +178,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
         #[test]
         fn rendered_markdown_stays_under_16_kib(texts in proptest::collection::vec(".{0,3000}", 1..60)) {
             let mut l = Logbook::new();
