@@ -119,6 +119,10 @@ fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
 
 async fn run(opts: Options) -> anyhow::Result<()> {
     let sim = Sim::start(&opts.scenario, opts.time_scale).await?;
+    // Access tokens live one real hour whatever the clock speed (a frozen clock would otherwise
+    // issue tokens that expire in a hundred thousand years).
+    sim.fault(serde_json::json!({ "token_ttl_seconds": 3600.0 / opts.time_scale }))
+        .await?;
     let client = sim.client()?;
     let domains = client.domains().await?;
     let clusters = client.clusters().await?;

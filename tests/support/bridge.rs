@@ -116,6 +116,8 @@ impl BridgeConfig {
         let mut log = toml::Table::new();
         log.insert("level".into(), self.log_level.clone().into());
         root.insert("log".into(), log.into());
+        // A table of strings, integers and nested tables always serialises; an empty file would
+        // make the bridge fail loudly on the missing keys anyway.
         toml::to_string(&root).unwrap_or_default()
     }
 
