@@ -514,9 +514,9 @@ impl Machine<'_> {
                         ),
                     );
                 }
-                self.on_tick(true);
+                self.on_tick();
             }
-            Event::Tick => self.on_tick(false),
+            Event::Tick => self.on_tick(),
             other => {
                 if self.s.is_active() {
                     self.on_result(other);
@@ -595,7 +595,7 @@ impl Machine<'_> {
     }
 
     /// "Do the next thing": after a wait, after a restart, after a retry delay.
-    fn on_tick(&mut self, resumed: bool) {
+    fn on_tick(&mut self) {
         if let Some(deadline) = self.s.phase.deadline() {
             if self.now >= deadline && self.s.phase.is_active() {
                 let what = self.timeout_text();
@@ -696,7 +696,6 @@ impl Machine<'_> {
                 None => self.act(Effect::StartValidation(version)),
             },
         }
-        let _ = resumed;
     }
 
     fn timeout_text(&self) -> String {
