@@ -48,6 +48,8 @@ pub enum HubMsg {
     Token {
         /// Expiry of the current token.
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// When the current token was obtained.
+        obtained_at: Option<chrono::DateTime<chrono::Utc>>,
         /// Result of a Refresh Token press, if this came from one.
         refresh_result: Option<Result<(), String>>,
     },
@@ -328,10 +330,12 @@ impl<S: Sink> Hub<S> {
             }
             HubMsg::Token {
                 expires_at,
+                obtained_at,
                 refresh_result,
             } => {
                 let c = &mut self.inv.connectivity;
                 c.token_expires_at = expires_at;
+                c.token_obtained_at = obtained_at;
                 if let Some(r) = refresh_result {
                     c.last_token_refresh = Some(chrono::Utc::now());
                     c.last_token_refresh_result = Some(match r {

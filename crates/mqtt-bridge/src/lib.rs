@@ -202,6 +202,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
                 }
                 let _ = hub.send(HubMsg::Token {
                     expires_at: c.token_expires_at(),
+                    obtained_at: c.token_obtained_at(),
                     refresh_result: Some(result),
                 });
             })

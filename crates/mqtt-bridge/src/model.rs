@@ -203,6 +203,8 @@ pub struct Connectivity {
     pub last_error_at: Option<DateTime<Utc>>,
     /// Access token expiry.
     pub token_expires_at: Option<DateTime<Utc>>,
+    /// When the current token was obtained (login or automatic refresh).
+    pub token_obtained_at: Option<DateTime<Utc>>,
     /// Last Refresh Token press.
     pub last_token_refresh: Option<DateTime<Utc>>,
     /// Its result (`ok` or the error).

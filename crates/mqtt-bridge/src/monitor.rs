@@ -84,6 +84,7 @@ impl Monitor {
                     let _ = self.hub.send(HubMsg::Resources(snap));
                     let _ = self.hub.send(HubMsg::Token {
                         expires_at: self.client.token_expires_at(),
+                        obtained_at: self.client.token_obtained_at(),
                         refresh_result: None,
                     });
                 }
