@@ -265,7 +265,8 @@ pub trait VcfApi: Send + Sync + 'static {
     async fn bundle_state(&self, bundle_id: &str) -> ApiResult<DownloadState>;
     /// `PATCH /v1/bundles/{id}` with `downloadNow`.
     async fn start_download(&self, bundle_id: &str) -> ApiResult<()>;
-    /// `PATCH /v1/releases/domains/{id}` with only the target version.
+    /// `PATCH /v1/releases/domains/{id}` with only the target version (not sent when
+    /// `GET /v1/releases/domains/{id}` already shows it).
     async fn set_target_version(&self, domain_id: &str, version: &str) -> ApiResult<()>;
     /// Upgradables for the target version (plus cluster ids when ESXi is available).
     async fn upgradables(&self, domain_id: &str, version: &str) -> ApiResult<UpgradablesSnapshot>;

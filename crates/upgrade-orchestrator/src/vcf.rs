@@ -296,6 +296,13 @@ impl VcfApi for VcfClient {
     }
 
     async fn set_target_version(&self, domain_id: &str, version: &str) -> ApiResult<()> {
+        // Already targeted (an earlier attempt, or a request whose answer a restart lost):
+        // nothing to change, so nothing is sent.
+        if let Ok(view) = self.domain_release_view(domain_id).await {
+            if view.target_version == version {
+                return Ok(());
+            }
+        }
         Ok(VcfClient::set_target_version(self, domain_id, version).await?)
     }
 

@@ -231,11 +231,14 @@ fn assert_in_order(seen: &[String], expected: &[&str]) {
     }
 }
 
-/// No PATCH download, check-set run or upgrade was sent twice for the same thing.
+/// No PATCH download, target version, check-set run or draft commit was sent twice.
 async fn assert_no_duplicates(b: &Bench) -> anyhow::Result<BTreeMap<String, usize>> {
     let w = b.writes().await?;
     for (k, n) in &w {
-        if k.starts_with("PATCH /v1/bundles/") {
+        if k.starts_with("PATCH /v1/bundles/")
+            || k.starts_with("PATCH /v1/releases/domains/")
+            || k.starts_with("PATCH /v1/upgrades/")
+        {
             assert_eq!(*n, 1, "{k} sent {n} times");
         }
     }
