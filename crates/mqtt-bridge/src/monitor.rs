@@ -470,6 +470,108 @@ pub fn host_info(h: &Host) -> HostInfo {
 mod tests {
     use super::*;
 
+    async fn sim_monitor(scenario: &str) -> (vcf_sim::SimServer, Monitor) {
+        let sim = vcf_sim::start(
+            vcf_sim::Scenario::builtin(scenario).expect("scenario"),
+            vcf_sim::SimOptions {
+                listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                tls: false,
+                time_scale: 1.0,
+            },
+        )
+        .await
+        .expect("simulator");
+        let client = VcfClient::new(vcf_client::ClientConfig::new(
+            sim.url.clone(),
+            sim.username.clone(),
+            secrecy::SecretString::from(sim.password.clone()),
+        ))
+        .expect("client");
+        let (hub, _rx) = mpsc::unbounded_channel();
+        let m = Monitor {
+            client,
+            hub,
+            metrics: Metrics::new(),
+            check_now: Arc::new(Notify::new()),
+            recovered: Arc::new(Notify::new()),
+        };
+        (sim, m)
+    }
+
+    fn v1_requests(sim: &vcf_sim::SimServer) -> BTreeMap<String, u64> {
+        sim.with_state(|s| s.counts.clone())
+            .into_iter()
+            .filter(|(k, _)| k.contains("/v1/") && !k.contains("/v1/tokens"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn resource_cycle_costs_three_requests_whatever_the_host_count() {
+        let (sim, m) = sim_monitor("large").await;
+        m.resources_cycle().await.expect("first cycle");
+        let before = v1_requests(&sim);
+        let snap = m.resources_cycle().await.expect("second cycle");
+        let after = v1_requests(&sim);
+        assert!(
+            snap.hosts.len() >= 1000,
+            "large scenario: {} hosts",
+            snap.hosts.len()
+        );
+        let spent: u64 = after
+            .iter()
+            .map(|(k, v)| v - before.get(k).copied().unwrap_or(0))
+            .sum();
+        assert_eq!(spent, 3, "{before:?} -> {after:?}");
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn update_cycle_finds_the_next_release_and_its_components() {
+        let (sim, m) = sim_monitor("default").await;
+        let (domains, updates) = m.updates_cycle().await.expect("cycle");
+        assert_eq!(domains.len(), 2);
+        for d in &domains {
+            let u = &updates[&d.id];
+            assert_eq!(u.current_version.as_deref(), Some("5.2.0.0"), "{}", d.name);
+            // 5.2.2.0 is a stepping stone (not applicable yet): the next release is 5.2.1.0.
+            assert_eq!(u.next.as_ref().map(|n| n.version.as_str()), Some("5.2.1.0"));
+            // No target version set yet → no upgradables → components from the BOMs.
+            assert_eq!(u.components_source, ComponentsSource::Bom);
+            assert!(!u.components.is_empty());
+            assert!(u.error.is_none());
+        }
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn unreachable_sddc_manager_is_a_connectivity_error() {
+        let client = VcfClient::new(vcf_client::ClientConfig::new(
+            // A port nothing listens on (bound then dropped).
+            format!(
+                "http://127.0.0.1:{}",
+                std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .expect("port")
+                    .port()
+            ),
+            "u",
+            secrecy::SecretString::from("p".to_owned()),
+        ))
+        .expect("client");
+        let (hub, mut rx) = mpsc::unbounded_channel();
+        let m = Monitor {
+            client,
+            hub,
+            metrics: Metrics::new(),
+            check_now: Arc::new(Notify::new()),
+            recovered: Arc::new(Notify::new()),
+        };
+        let e = m.resources_cycle().await.expect_err("nothing listens");
+        assert!(is_connectivity_error(&e), "{e:#}");
+        m.report_error(&e);
+        assert!(matches!(rx.try_recv(), Ok(HubMsg::Reachability(Err(_)))));
+    }
+
     #[test]
     fn backoff_grows_and_caps() {
         let s = Duration::from_secs;
