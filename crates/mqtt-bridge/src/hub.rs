@@ -69,6 +69,8 @@ pub enum HubMsg {
 /// Domain lookup shared with the command handler: slug → (id, name).
 pub type DomainDirectory = Arc<RwLock<BTreeMap<String, (String, String)>>>;
 
+// === change detection ===
+
 /// What to publish to go from `old` to `new`: changed/new topics and topics to clear.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ChangeSet {
@@ -144,6 +146,8 @@ impl Sink for AsyncClient {
 
 /// Default-view source for domains the orchestrator has no flow for yet.
 pub type FlowSource = Arc<dyn Fn(&str, &str) -> Option<FlowInfo> + Send + Sync>;
+
+// === Hub ===
 
 /// The hub task state.
 pub struct Hub<S: Sink = AsyncClient> {

@@ -140,6 +140,10 @@ impl Ctx<'_> {
     }
 
     /// Availability for values read from SDDC Manager: bridge online AND SDDC Manager reachable.
+    ///
+    /// `availability` list + `availability_mode: all`
+    /// (<https://www.home-assistant.io/integrations/mqtt/#availability>): an unreachable SDDC
+    /// Manager makes these `unavailable` instead of leaving stale numbers or publishing a false 0.
     fn vcf_availability(&self) -> Vec<Availability> {
         vec![
             Availability {
@@ -338,6 +342,8 @@ fn render_domain(cx: &mut Ctx<'_>, inv: &Inventory, d: &DomainInfo) {
     let br_av = cx.bridge_availability();
 
     // --- Status ---
+    // `device_class: enum` + `options` lets HA offer the values in automations
+    // (<https://developers.home-assistant.io/docs/core/entity/sensor/#available-device-classes>).
     let status_topic = cx.t().domain_leaf(&ds, "status");
     let base = cx.base(
         "sensor",
@@ -670,6 +676,8 @@ fn render_upgrade(
     }
 
     // --- update entity ---
+    // JSON state form: <https://www.home-assistant.io/integrations/update.mqtt/#json-state>.
+    // Without `command_topic` HA shows no Install button, which is what we want unless allowed.
     let up_topic = cx.t().update_state(ds);
     let base = cx.base(
         "update",
@@ -730,6 +738,8 @@ fn render_upgrade(
     }
 
     // --- event entity ---
+    // <https://www.home-assistant.io/integrations/event.mqtt/>: never retained, or every HA restart
+    // would replay the last notification.
     let base = cx.base(
         "event",
         "Upgrade Notification",
