@@ -227,10 +227,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
 
     shutdown.cancelled().await;
     info!("shutting down: stopping monitoring (running VCF upgrades continue in VCF)");
-    if tokio::time::timeout(DRAIN_TIMEOUT, tasks.wait())
-        .await
-        .is_err()
-    {
+    // Orchestrator tasks stop at their next await and have persisted every transition; wait for
+    // them (bounded) so no state write is cut short. The VCF upgrade itself keeps running.
+    let drain = async {
+        tasks.wait().await;
+        orchestrator.stopped().await;
+    };
+    if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
         warn!(
             "background tasks did not finish within {}s; continuing shutdown",
             DRAIN_TIMEOUT.as_secs()
