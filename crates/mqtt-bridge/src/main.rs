@@ -84,9 +84,9 @@ fn shutdown_on_signals(token: CancellationToken) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Two workers are plenty for a few HTTP polls and one MQTT connection, and keep memory low.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread is plenty for a few HTTP polls and one MQTT connection (all I/O-bound), and it
+    // keeps memory low: every extra worker thread gets its own malloc arena.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

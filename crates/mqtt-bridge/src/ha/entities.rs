@@ -856,11 +856,10 @@ fn render_host(cx: &mut Ctx<'_>, h: &HostInfo) {
         "fqdn": h.fqdn,
         "esxi_version": h.esxi_version,
         "cluster": h.cluster_name,
-        "cpu_used_mhz": h.cpu.as_ref().map(|u| round2(u.used)),
+        // Capacities only: the used amounts change every cycle and are already in the % states,
+        // so including them would republish every host's attributes on every cycle.
         "cpu_total_mhz": h.cpu.as_ref().map(|u| round2(u.total)),
-        "memory_used_mb": h.memory.as_ref().map(|u| round2(u.used)),
         "memory_total_mb": h.memory.as_ref().map(|u| round2(u.total)),
-        "storage_used_mb": h.storage.as_ref().map(|u| round2(u.used)),
         "storage_total_mb": h.storage.as_ref().map(|u| round2(u.total)),
     });
     cx.json_state(attr_topic, &attrs);
