@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::commands::CommandRequest;
-use crate::ha::entities::{RenderContext, render_parts, structure_fingerprint};
+use crate::ha::entities::{RenderContext, render_unit, structure_fingerprint, units};
 use crate::model::{
     ClusterInfo, Connectivity, DomainInfo, FlowInfo, HostInfo, Inventory, UpdateInfo,
 };
@@ -444,46 +444,56 @@ impl<S: Sink> Hub<S> {
         }
         let structure = structure_fingerprint(&self.inv, &self.rc);
         let with_configs = force || self.structure != Some(structure);
-        let mut messages =
-            render_parts(&self.inv, &self.rc, with_configs).into_messages(self.topics());
-        let fingerprints: BTreeMap<String, u64> = messages
-            .iter()
-            .map(|(t, p)| (t.clone(), fingerprint(p)))
-            .collect();
-        let changes = if with_configs {
-            ChangeSet::between(&self.published, &fingerprints, force)
+        // Render and publish unit by unit (bridge, each domain, each host): a first announcement of
+        // thousands of configs is never held in memory at once.
+        let t = self.topics().clone();
+        let old: HashMap<String, u64> = if with_configs {
+            std::mem::take(&mut self.published)
         } else {
-            // Configs were not rendered (unchanged structure): compare states only.
-            let t = self.topics().clone();
-            let states: HashMap<String, u64> = self
-                .published
-                .iter()
-                .filter(|(k, _)| !t.is_discovery(k))
-                .map(|(k, v)| (k.clone(), *v))
-                .collect();
-            ChangeSet::between(&states, &fingerprints, false)
+            // Configs were not rendered (unchanged structure): compare states only, keep configs.
+            let (configs, states): (HashMap<String, u64>, HashMap<String, u64>) =
+                std::mem::take(&mut self.published)
+                    .into_iter()
+                    .partition(|(k, _)| t.is_discovery(k));
+            self.published = configs;
+            states
         };
-        let n = changes.publish.len() + changes.clear.len();
-        for topic in changes.publish {
-            if let Some(payload) = messages.remove(&topic) {
-                self.publish(&topic, payload, true).await;
+        let mut fingerprints: BTreeMap<String, u64> = BTreeMap::new();
+        let mut n = 0usize;
+        for unit in units(&self.inv) {
+            let mut messages =
+                render_unit(&self.inv, &self.rc, &unit, with_configs).into_messages(&t);
+            let unit_fps: BTreeMap<String, u64> = messages
+                .iter()
+                .map(|(k, p)| (k.clone(), fingerprint(p)))
+                .collect();
+            let changes = ChangeSet::between(&old, &unit_fps, force);
+            n += changes.publish.len();
+            for topic in changes.publish {
+                if let Some(payload) = messages.remove(&topic) {
+                    self.publish(&topic, payload, true).await;
+                }
             }
+            fingerprints.extend(unit_fps);
         }
-        drop(messages);
-        for topic in &changes.clear {
+        // Whatever was published before and is not rendered any more belongs to a vanished
+        // domain/host: clear it.
+        let mut clear: Vec<&String> = old
+            .keys()
+            .filter(|k| !fingerprints.contains_key(*k))
+            .collect();
+        clear.sort();
+        n += clear.len();
+        for topic in clear {
             debug!(topic, "clearing vanished entity");
             self.publish(topic, String::new(), true).await;
         }
         if n > 0 {
             debug!(messages = n, "published changes");
         }
+        self.published.extend(fingerprints);
         if with_configs {
-            self.published = fingerprints.into_iter().collect();
             self.structure = Some(structure);
-        } else {
-            let t = self.topics().clone();
-            self.published.retain(|k, _| t.is_discovery(k));
-            self.published.extend(fingerprints);
         }
 
         if self.cleanup_pending && self.resources_loaded && self.updates_loaded {

@@ -227,17 +227,59 @@ pub fn render(inv: &Inventory, rc: &RenderContext) -> Rendered {
 /// Renders the states, and the discovery configs only when `with_configs` (the hub skips them
 /// while [`structure_fingerprint`] is unchanged: configs depend on nothing else).
 pub fn render_parts(inv: &Inventory, rc: &RenderContext, with_configs: bool) -> Rendered {
+    let mut out = Rendered::default();
+    for unit in units(inv) {
+        let r = render_unit(inv, rc, &unit, with_configs);
+        out.configs.extend(r.configs);
+        out.states.extend(r.states);
+    }
+    out
+}
+
+/// A piece of the inventory rendered on its own, so the hub can publish a large first
+/// announcement piece by piece instead of holding every config at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unit {
+    /// The SDDC Manager device.
+    Bridge,
+    /// One domain (by id) with its clusters and upgrade entities.
+    Domain(String),
+    /// One host (by id).
+    Host(String),
+}
+
+/// Every unit of `inv`, in publishing order.
+pub fn units(inv: &Inventory) -> Vec<Unit> {
+    std::iter::once(Unit::Bridge)
+        .chain(inv.domains.keys().cloned().map(Unit::Domain))
+        .chain(inv.hosts.keys().cloned().map(Unit::Host))
+        .collect()
+}
+
+/// Renders one unit (states, and configs when `with_configs`).
+pub fn render_unit(
+    inv: &Inventory,
+    rc: &RenderContext,
+    unit: &Unit,
+    with_configs: bool,
+) -> Rendered {
     let mut cx = Ctx {
         rc,
         out: Rendered::default(),
         with_configs,
     };
-    render_bridge(&mut cx, inv);
-    for d in inv.domains.values() {
-        render_domain(&mut cx, inv, d);
-    }
-    for h in inv.hosts.values() {
-        render_host(&mut cx, h);
+    match unit {
+        Unit::Bridge => render_bridge(&mut cx, inv),
+        Unit::Domain(id) => {
+            if let Some(d) = inv.domains.get(id) {
+                render_domain(&mut cx, inv, d);
+            }
+        }
+        Unit::Host(id) => {
+            if let Some(h) = inv.hosts.get(id) {
+                render_host(&mut cx, h);
+            }
+        }
     }
     cx.out
 }
