@@ -185,3 +185,46 @@ pub fn upgrades_started(log: &[SimLogEntry]) -> usize {
         .filter(|e| e.method == "POST" && e.path == "/v1/upgrades" && e.succeeded())
         .count()
 }
+
+/// What SDDC Manager itself holds twice (from `GET /sim/state`): two upgrades of the same bundle
+/// in a domain, or more than one check-set run.
+pub fn duplicated_in_state(state: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for u in state["upgrades"].as_array().into_iter().flatten() {
+        let key = format!(
+            "upgrade of bundle {} ({}) in {}",
+            u["bundle_id"].as_str().unwrap_or("?"),
+            u["component"].as_str().unwrap_or("?"),
+            u["domain"].as_str().unwrap_or("?")
+        );
+        *seen.entry(key).or_default() += 1;
+    }
+    out.extend(
+        seen.into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, n)| format!("{k} exists {n} times")),
+    );
+    let runs = state["check_runs"].as_array().map_or(0, Vec::len);
+    if runs > 1 {
+        out.push(format!("{runs} check-set runs"));
+    }
+    out
+}
+
+/// Bundles of `release` that SDDC Manager lists but never finished downloading.
+pub fn bundles_not_downloaded(state: &serde_json::Value, release: &str) -> Vec<String> {
+    state["bundles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["release"] == release && b["listed"] == true)
+        .filter(|b| b["download_status"] != "SUCCESSFUL")
+        .map(|b| {
+            format!(
+                "{} {} ({}): {}",
+                b["component"], b["kind"], b["id"], b["download_status"]
+            )
+        })
+        .collect()
+}

@@ -71,6 +71,23 @@ async fn kill_during(scenario: &str, phase: &str) -> anyhow::Result<()> {
         upgrades_started(&log) >= upgrades_at_kill,
         "upgrade count went backwards"
     );
+    let state = rig.sim.state().await?;
+    let twice = crate::flow::duplicated_in_state(&state);
+    anyhow::ensure!(
+        twice.is_empty(),
+        "after a kill -9 in {phase}: SDDC Manager holds {twice:?}"
+    );
+    let domain = state["domains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x["name"] == "sfo-m01")
+        .cloned()
+        .unwrap_or_default();
+    anyhow::ensure!(
+        domain["version"] == "5.2.1.0",
+        "sfo-m01 did not end on 5.2.1.0: {domain}"
+    );
     Ok(())
 }
 

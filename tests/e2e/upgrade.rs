@@ -95,6 +95,22 @@ async fn happy_path_to_completed_and_back_to_idle() -> anyhow::Result<()> {
             .any(|e| e.method == "PATCH" && e.path.starts_with("/v1/bundles/")),
         "no bundle was downloaded"
     );
+    let state = rig.sim.state().await?;
+    let twice = crate::flow::duplicated_in_state(&state);
+    anyhow::ensure!(twice.is_empty(), "SDDC Manager holds {twice:?}");
+    anyhow::ensure!(
+        state["upgrades"].as_array().is_some_and(|u| u.len() >= 4),
+        "SDDC Manager lists too few upgrades: {}",
+        state["upgrades"]
+    );
+    anyhow::ensure!(
+        state["check_runs"].as_array().is_some_and(|r| r.len() == 1),
+        "expected exactly one check-set run: {}",
+        state["check_runs"]
+    );
+    // Every bundle of the release, fallback bundles included, was downloaded.
+    let missing = crate::flow::bundles_not_downloaded(&state, "5.2.1.0");
+    anyhow::ensure!(missing.is_empty(), "bundles not downloaded: {missing:?}");
     anyhow::ensure!(
         upgrades_started(&log) >= 4,
         "SDDC Manager, NSX, vCenter and ESXi must be upgraded"
