@@ -38,7 +38,12 @@ impl Broker {
     /// When the broker cannot be started or does not listen within the deadline.
     pub async fn start() -> anyhow::Result<Broker> {
         let kind = match std::env::var("DCA_TEST_BROKER").as_deref() {
-            Ok("embedded") => BrokerKind::Embedded,
+            Ok("embedded") => {
+                eprintln!(
+                    "DCA_TEST_BROKER=embedded: using the embedded rumqttd broker (dca-test-broker)"
+                );
+                BrokerKind::Embedded
+            }
             _ if mosquitto_path().is_some() => BrokerKind::Mosquitto,
             _ => {
                 eprintln!(
