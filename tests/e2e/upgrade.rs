@@ -333,3 +333,85 @@ async fn failing_download_fails_the_flow() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Runs an upgrade of `sfo-m01` in `scenario` (with `upgrade` settings changed) and expects it to
+/// end `failed`, announced by an event and a ❌ line in the logs, without reaching
+/// `successfully_completed`. Returns the logs markdown.
+async fn expect_failure(scenario: &str, upgrade: &[(&str, toml::Value)]) -> anyhow::Result<String> {
+    let mut rig = Rig::start(scenario, FAST).await?;
+    for (key, value) in upgrade {
+        rig.config.upgrade.insert((*key).to_string(), value.clone());
+    }
+    let d = ready(&mut rig, "sfo-m01").await?;
+    let mark = rig.recorder.mark();
+    press(&rig, &d, "start").await?;
+    wait_status(&mut rig, &d, "failed", mark, 300).await?;
+    wait_event(&mut rig, &d, "failed", mark, 30).await?;
+    let seq = statuses_since(&rig, &d, mark);
+    anyhow::ensure!(
+        !seq.iter().any(|s| s == "successfully_completed"),
+        "{scenario}: the flow completed although it failed: {seq:?}"
+    );
+    let md = logs_markdown(&rig, &d);
+    anyhow::ensure!(
+        md.contains('❌'),
+        "{scenario}: no ❌ line for the failure: {md}"
+    );
+    let state = rig
+        .recorder
+        .latest(&rig.domain_topic(&d, "upgrade/state"))
+        .map(|m| m.json())
+        .transpose()?
+        .unwrap_or_default();
+    anyhow::ensure!(
+        state["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{scenario}: the flow state must carry the reason: {state}"
+    );
+    Ok(md)
+}
+
+/// A component upgrade that fails in VCF fails the flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_component_upgrade_fails_the_flow() -> anyhow::Result<()> {
+    expect_failure("component-failure", &[]).await.map(|_| ())
+}
+
+/// A component upgrade that never finishes fails the flow at its (configurable) timeout — one
+/// long enough for every healthy component (the longest, NSX, takes about 11 s here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanging_component_upgrade_times_out() -> anyhow::Result<()> {
+    let md = expect_failure("hanging-component", &[("component_timeout", "25s".into())]).await?;
+    anyhow::ensure!(
+        md.to_lowercase().contains("time"),
+        "the logs do not say the upgrade timed out: {md}"
+    );
+    Ok(())
+}
+
+/// A final validation that does not end COMPLETED fails the flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_final_validation_fails_the_flow() -> anyhow::Result<()> {
+    expect_failure("validation-failure", &[]).await.map(|_| ())
+}
+
+/// With `fail_on_precheck_errors`, precheck errors fail the flow instead of waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn precheck_errors_fail_when_configured() -> anyhow::Result<()> {
+    expect_failure(
+        "precheck-errors",
+        &[("fail_on_precheck_errors", true.into())],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Prechecks that take longer than `precheck_timeout` fail the flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn precheck_timeout_fails_the_flow() -> anyhow::Result<()> {
+    let md = expect_failure("default", &[("precheck_timeout", "100ms".into())]).await?;
+    anyhow::ensure!(
+        md.to_lowercase().contains("time"),
+        "the logs do not say the prechecks timed out: {md}"
+    );
+    Ok(())
+}
