@@ -415,3 +415,67 @@ async fn precheck_timeout_fails_the_flow() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Download Bundles fetches every bundle of the next release (fallback included) without
+/// starting an upgrade, then goes back to idle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_bundles_only_downloads() -> anyhow::Result<()> {
+    let mut rig = Rig::start("default", FAST).await?;
+    let d = ready(&mut rig, "sfo-m01").await?;
+    let mark = rig.recorder.mark();
+    press(&rig, &d, "download_bundles").await?;
+    wait_status(&mut rig, &d, "downloading_bundles", mark, 60).await?;
+    let state_topic = rig.domain_topic(&d, "upgrade/state");
+    let mode = rig
+        .recorder
+        .wait_for(mark, "mode download_only", secs(60), |m| {
+            m.topic == state_topic && m.json().is_ok_and(|v| v["mode"] == "download_only")
+        })
+        .await;
+    rig.with_log(mode)?;
+    let idle = rig.recorder.mark();
+    wait_status(&mut rig, &d, "waiting_for_initiation", idle, 300).await?;
+    let seq = statuses_since(&rig, &d, mark);
+    anyhow::ensure!(
+        seq.iter()
+            .all(|s| s == "downloading_bundles" || s == "waiting_for_initiation"),
+        "a download-only run went further: {seq:?}"
+    );
+    let state = rig.sim.state().await?;
+    let missing = crate::flow::bundles_not_downloaded(&state, "5.2.1.0");
+    anyhow::ensure!(missing.is_empty(), "bundles not downloaded: {missing:?}");
+    let log = rig.sim.log().await?;
+    anyhow::ensure!(
+        upgrades_started(&log) == 0
+            && !log
+                .iter()
+                .any(|e| e.method == "PATCH" && e.path.starts_with("/v1/releases/domains/")),
+        "a download-only run changed the target version or started an upgrade"
+    );
+    Ok(())
+}
+
+/// The HA update entity's Install is off by default: an `install` command only produces a
+/// message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_install_is_refused_unless_enabled() -> anyhow::Result<()> {
+    let mut rig = Rig::start("default", FAST).await?;
+    let d = ready(&mut rig, "sfo-m01").await?;
+    let mark = rig.recorder.mark();
+    rig.recorder
+        .publish(&rig.domain_topic(&d, "update/install"), "install", false)
+        .await?;
+    wait_event(&mut rig, &d, "info", mark, 30).await?;
+    rig.recorder.sync().await?;
+    let seq = statuses_since(&rig, &d, mark);
+    anyhow::ensure!(
+        seq.iter().all(|s| s == "waiting_for_initiation"),
+        "Install started a flow although it is disabled: {seq:?}"
+    );
+    let log = rig.sim.log().await?;
+    anyhow::ensure!(
+        !log.iter().any(|e| e.method == "PATCH"),
+        "Install reached SDDC Manager although it is disabled"
+    );
+    Ok(())
+}
