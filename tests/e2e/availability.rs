@@ -124,7 +124,7 @@ async fn sddc_manager_outage_and_recovery() -> anyhow::Result<()> {
     // An outage that ends by itself: the simulator's own /sim endpoints go down with the API.
     let outage = rig.recorder.mark();
     rig.sim
-        .fault(serde_json::json!({ "outage_seconds": 12, "unready_seconds": 0, "restart": false }))
+        .fault(serde_json::json!({ "outage_seconds": 20, "unready_seconds": 0, "restart": false }))
         .await?;
     let off = rig
         .recorder
