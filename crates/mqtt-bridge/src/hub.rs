@@ -96,11 +96,7 @@ impl ChangeSet {
     /// Only topics are listed: payloads are moved out of the rendering when published, so a
     /// large first announcement is never held twice.
     pub fn between(old: &HashMap<String, u64>, new: &BTreeMap<String, u64>, force: bool) -> Self {
-        let publish = new
-            .iter()
-            .filter(|(t, p)| force || old.get(*t) != Some(*p))
-            .map(|(t, _)| t.clone())
-            .collect();
+        let publish = changed_topics(old, new, force);
         let mut clear: Vec<String> = old
             .keys()
             .filter(|t| !new.contains_key(*t))
@@ -109,6 +105,21 @@ impl ChangeSet {
         clear.sort();
         Self { publish, clear }
     }
+}
+
+/// The topics of `new` whose fingerprint differs from `old` (all of them with `force`).
+///
+/// Cost is proportional to `new` alone, so rendering unit by unit stays linear in the inventory;
+/// what vanished is found once per sync, not once per unit.
+pub fn changed_topics(
+    old: &HashMap<String, u64>,
+    new: &BTreeMap<String, u64>,
+    force: bool,
+) -> Vec<String> {
+    new.iter()
+        .filter(|(t, p)| force || old.get(*t) != Some(*p))
+        .map(|(t, _)| t.clone())
+        .collect()
 }
 
 /// Where the hub sends MQTT packets: the rumqttc client, or a recorder in tests.
@@ -467,9 +478,9 @@ impl<S: Sink> Hub<S> {
                 .iter()
                 .map(|(k, p)| (k.clone(), fingerprint(p)))
                 .collect();
-            let changes = ChangeSet::between(&old, &unit_fps, force);
-            n += changes.publish.len();
-            for topic in changes.publish {
+            let publish = changed_topics(&old, &unit_fps, force);
+            n += publish.len();
+            for topic in publish {
                 if let Some(payload) = messages.remove(&topic) {
                     self.publish(&topic, payload, true).await;
                 }

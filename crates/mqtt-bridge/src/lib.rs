@@ -127,8 +127,22 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let (mqtt_client, mqtt_task) = mqtt::spawn(opts, mqtt_tx, mqtt_stop.clone());
     {
         let hub_tx = hub_tx.clone();
+        let topics = topics.clone();
         tokio::spawn(async move {
             while let Some(ev) = mqtt_rx.recv().await {
+                // While the stale-config sweep is subscribed to our discovery topics, the broker
+                // echoes every config we publish. Only retained ones (sent at subscribe time) mean
+                // anything; dropping the live echoes here keeps thousands of them from queueing
+                // behind the hub during the first announcement.
+                if let mqtt::MqttEvent::Message {
+                    topic,
+                    retain: false,
+                    ..
+                } = &ev
+                    && topics.is_discovery(topic)
+                {
+                    continue;
+                }
                 if hub_tx.send(HubMsg::Mqtt(ev)).is_err() {
                     break;
                 }
