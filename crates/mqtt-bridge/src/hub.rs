@@ -96,15 +96,21 @@ impl ChangeSet {
     /// Only topics are listed: payloads are moved out of the rendering when published, so a
     /// large first announcement is never held twice.
     pub fn between(old: &HashMap<String, u64>, new: &BTreeMap<String, u64>, force: bool) -> Self {
-        let publish = changed_topics(old, new, force);
-        let mut clear: Vec<String> = old
-            .keys()
-            .filter(|t| !new.contains_key(*t))
-            .cloned()
-            .collect();
-        clear.sort();
-        Self { publish, clear }
+        Self {
+            publish: changed_topics(old, new, force),
+            clear: vanished_topics(old, new).into_iter().cloned().collect(),
+        }
     }
+}
+
+/// The topics of `old` that `new` no longer renders (a vanished domain or host), sorted.
+pub fn vanished_topics<'a>(
+    old: &'a HashMap<String, u64>,
+    new: &BTreeMap<String, u64>,
+) -> Vec<&'a String> {
+    let mut gone: Vec<&String> = old.keys().filter(|t| !new.contains_key(*t)).collect();
+    gone.sort();
+    gone
 }
 
 /// The topics of `new` whose fingerprint differs from `old` (all of them with `force`).
@@ -489,11 +495,7 @@ impl<S: Sink> Hub<S> {
         }
         // Whatever was published before and is not rendered any more belongs to a vanished
         // domain/host: clear it.
-        let mut clear: Vec<&String> = old
-            .keys()
-            .filter(|k| !fingerprints.contains_key(*k))
-            .collect();
-        clear.sort();
+        let clear = vanished_topics(&old, &fingerprints);
         n += clear.len();
         for topic in clear {
             debug!(topic, "clearing vanished entity");
