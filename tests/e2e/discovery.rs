@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dca_tests::recorder::Recorder;
+use dca_tests::recorder::{Message, Recorder};
 use dca_tests::rig::Rig;
 use dca_tests::wait::secs;
 use vcf_sim::Scenario;
@@ -203,16 +203,10 @@ async fn reannounces_everything_when_home_assistant_comes_online() -> anyhow::Re
     Ok(())
 }
 
-/// A host that disappears from SDDC Manager loses its entities: empty retained configs.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn removes_entities_of_a_vanished_host() -> anyhow::Result<()> {
-    let mut rig = Rig::start("default", REAL_TIME).await?;
-    let before = Inventory::read(&rig.sim).await?;
-    rig.start_bridge_online().await?;
-    wait_discovery_complete(&mut rig, &before, secs(60)).await?;
-
-    // The same SDDC Manager (same URL, same ids) after one host of sfo-w01 was decommissioned.
-    let fewer = Scenario::from_toml_str(
+/// The default scenario after one host of sfo-w01 was decommissioned: the same SDDC Manager
+/// (same URL, same ids) with one host fewer.
+fn default_minus_one_host() -> anyhow::Result<Scenario> {
+    Scenario::from_toml_str(
         r#"
 name = "default-minus-one-host"
 base = "default"
@@ -233,9 +227,11 @@ version = "5.2.0.0"
 name = "sfo-w01-cl01"
 host_count = 2
 "#,
-    )?;
-    rig.sim.replace_scenario(fewer).await?;
-    let after = Inventory::read(&rig.sim).await?;
+    )
+}
+
+/// The slug of the one host in `before` that `after` no longer has.
+fn the_vanished_host<'a>(before: &'a Inventory, after: &Inventory) -> anyhow::Result<&'a str> {
     let remaining: BTreeSet<&str> = after.hosts.iter().map(|h| h.slug.as_str()).collect();
     let vanished: Vec<&str> = before
         .hosts
@@ -247,7 +243,21 @@ host_count = 2
         vanished.len() == 1,
         "expected one vanished host, got {vanished:?}"
     );
-    let gone = vanished[0];
+    Ok(vanished[0])
+}
+
+/// A host that disappears from SDDC Manager loses its entities: empty retained configs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removes_entities_of_a_vanished_host() -> anyhow::Result<()> {
+    let mut rig = Rig::start("default", REAL_TIME).await?;
+    let before = Inventory::read(&rig.sim).await?;
+    rig.start_bridge_online().await?;
+    wait_discovery_complete(&mut rig, &before, secs(60)).await?;
+
+    // The same SDDC Manager (same URL, same ids) after one host of sfo-w01 was decommissioned.
+    rig.sim.replace_scenario(default_minus_one_host()?).await?;
+    let after = Inventory::read(&rig.sim).await?;
+    let gone = the_vanished_host(&before, &after)?;
     for key in ["cpu_usage", "memory_usage", "storage_usage"] {
         let topic = discovery_topic(&rig, "sensor", &format!("vcf_host_{gone}_{key}"));
         let mark = dca_tests::recorder::Mark(0);
@@ -278,5 +288,85 @@ host_count = 2
     rig.recorder
         .wait_current(&topic, &count.to_string(), secs(60))
         .await?;
+    Ok(())
+}
+
+/// The retained topics under `root` (e.g. one host's states).
+fn retained_under(retained: &BTreeMap<String, Message>, root: &str) -> Vec<String> {
+    retained
+        .keys()
+        .filter(|t| t.starts_with(root))
+        .cloned()
+        .collect()
+}
+
+/// A host decommissioned while the bridge was stopped: at the next start the bridge finds its
+/// retained discovery configs and retained states on the broker and clears both, so neither Home
+/// Assistant nor a Node-RED flow keeps a ghost. The other hosts' states stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clears_a_host_that_vanished_while_the_bridge_was_down() -> anyhow::Result<()> {
+    let mut rig = Rig::start("default", REAL_TIME).await?;
+    let before = Inventory::read(&rig.sim).await?;
+    rig.start_bridge_online().await?;
+    wait_discovery_complete(&mut rig, &before, secs(60)).await?;
+    let port = rig.mqtt_port();
+    let base = rig.config.base_topic.clone();
+    let prefix = rig.config.discovery_prefix.clone();
+    let host_roots: BTreeMap<String, String> = before
+        .hosts
+        .iter()
+        .map(|h| (h.slug.clone(), rig.topic(&format!("host/{}/", h.slug))))
+        .collect();
+    let states_of_every_host =
+        dca_tests::wait::until("retained states of every host", secs(60), || {
+            let (base, roots) = (base.clone(), host_roots.clone());
+            async move {
+                let retained = Recorder::retained(port, &[&base]).await.ok()?;
+                let all = roots
+                    .values()
+                    .all(|root| retained_under(&retained, root).len() >= 3);
+                all.then_some(())
+            }
+        })
+        .await;
+    rig.with_log(states_of_every_host)?;
+    rig.bridge().terminate(secs(30)).await?;
+
+    rig.sim.replace_scenario(default_minus_one_host()?).await?;
+    let after = Inventory::read(&rig.sim).await?;
+    let gone = the_vanished_host(&before, &after)?.to_owned();
+
+    rig.start_bridge_online().await?;
+    let gone_root = host_roots[&gone].clone();
+    let ghost_config = format!("vcf_host_{gone}_");
+    let cleared = dca_tests::wait::until(
+        "the vanished host's retained topics cleared",
+        secs(60),
+        || {
+            let (base, prefix) = (base.clone(), prefix.clone());
+            let (gone_root, ghost_config) = (gone_root.clone(), ghost_config.clone());
+            async move {
+                let retained = Recorder::retained(port, &[&base, &prefix]).await.ok()?;
+                let left = retained
+                    .keys()
+                    .any(|t| t.starts_with(&gone_root) || t.contains(&ghost_config));
+                (!left).then_some(retained)
+            }
+        },
+    )
+    .await;
+    let retained = rig.with_log(cleared)?;
+    for h in &after.hosts {
+        let states = retained_under(&retained, &host_roots[&h.slug]);
+        anyhow::ensure!(
+            states.len() >= 3,
+            "{} lost its retained states: {states:?}",
+            h.slug
+        );
+    }
+    for d in &after.domains {
+        let topic = rig.domain_topic(&d.slug, "current_version");
+        anyhow::ensure!(retained.contains_key(&topic), "{topic} must stay");
+    }
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! ConnAck it re-subscribes and re-publishes everything; on Home Assistant's birth message it
 //! re-announces. Publishing is awaited here, never in the MQTT poll task.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use rumqttc::{AsyncClient, QoS};
@@ -177,8 +177,12 @@ pub struct Hub<S: Sink = AsyncClient> {
     connected: bool,
     resources_loaded: bool,
     updates_loaded: bool,
+    /// Until the first complete picture of VCF: sweep what a previous run left retained.
     cleanup_pending: bool,
+    /// Retained discovery configs of this instance found on the broker at start.
     seen_configs: BTreeSet<String>,
+    /// Retained domain, cluster and host states of this instance found on the broker at start.
+    seen_states: BTreeSet<String>,
     directory: DomainDirectory,
     commands: mpsc::UnboundedSender<CommandRequest>,
     flow_source: Option<FlowSource>,
@@ -215,6 +219,7 @@ impl<S: Sink> Hub<S> {
             updates_loaded: false,
             cleanup_pending: true,
             seen_configs: BTreeSet::new(),
+            seen_states: BTreeSet::new(),
             directory,
             commands,
             flow_source,
@@ -270,8 +275,14 @@ impl<S: Sink> Hub<S> {
                     return false;
                 }
                 if self.topics().is_discovery(&topic) {
-                    if retain && !payload.is_empty() {
+                    if retain && !payload.is_empty() && self.cleanup_pending {
                         self.seen_configs.insert(topic);
+                    }
+                    return false;
+                }
+                if self.topics().state_unit(&topic).is_some() {
+                    if retain && !payload.is_empty() && self.cleanup_pending {
+                        self.seen_states.insert(topic);
                     }
                     return false;
                 }
@@ -445,6 +456,7 @@ impl<S: Sink> Hub<S> {
         filters.push(t.ha_status());
         if self.cleanup_pending {
             filters.push(t.discovery_filter());
+            filters.extend(t.state_sweep_filters());
         }
         for f in filters {
             if let Err(e) = self.client.subscribe(f.clone()).await {
@@ -521,11 +533,38 @@ impl<S: Sink> Hub<S> {
                 info!(topic, "removing entity that no longer exists in VCF");
                 self.publish(&topic, String::new(), true).await;
             }
+            // States: only those of a domain, cluster or host that is gone altogether; a unit
+            // that still exists owns whatever it published.
+            let t = self.topics().clone();
+            let units: HashSet<&str> = self
+                .published
+                .keys()
+                .filter_map(|k| t.state_unit(k))
+                .collect();
+            let stale: Vec<String> = self
+                .seen_states
+                .iter()
+                .filter(|k| !self.published.contains_key(*k))
+                .filter(|k| t.state_unit(k).is_some_and(|u| !units.contains(u)))
+                .cloned()
+                .collect();
+            if !stale.is_empty() {
+                info!(
+                    topics = stale.len(),
+                    "clearing retained states of units that no longer exist in VCF"
+                );
+            }
+            for topic in stale {
+                debug!(topic, "clearing retained state of a vanished unit");
+                self.publish(&topic, String::new(), true).await;
+            }
             self.seen_configs.clear();
-            let _ = self
-                .client
-                .unsubscribe(self.topics().discovery_filter())
-                .await;
+            self.seen_states.clear();
+            let mut filters = vec![t.discovery_filter()];
+            filters.extend(t.state_sweep_filters());
+            for f in filters {
+                let _ = self.client.unsubscribe(f).await;
+            }
         }
     }
 
@@ -772,6 +811,61 @@ mod tests {
         );
         assert!(cleared.contains(&&"dca/lab/host/esx02/cpu_usage".to_owned()));
         assert!(cleared.iter().all(|t| t.contains("esx02")), "{cleared:?}");
+    }
+
+    #[tokio::test]
+    async fn retained_states_of_vanished_units_are_cleared_at_start() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        assert!(
+            rec.subs
+                .lock()
+                .expect("lock")
+                .contains(&"dca/lab/host/#".to_owned())
+        );
+        // Left on the broker by an earlier run: a host and a domain that no longer exist, and
+        // a value of a host that still exists but that this run does not publish.
+        let ghosts = [
+            "dca/lab/host/old/cpu_usage",
+            "dca/lab/host/old/attributes",
+            "dca/lab/domain/gone_w02/status",
+            "dca/lab/domain/gone_w02/upgrade/logs/attributes",
+            "dca/lab/domain/lab_m01/cluster/gone_cl09/host_count",
+        ];
+        let kept = "dca/lab/host/esx01/legacy_metric";
+        for t in ghosts.iter().chain([&kept]) {
+            feed(&mut h, message(t, "42", true)).await;
+        }
+        // A retained press is a command, never a state.
+        feed(
+            &mut h,
+            message("dca/lab/domain/gone_w02/upgrade/start/set", "PRESS", true),
+        )
+        .await;
+        rec.take();
+        feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
+        feed(&mut h, HubMsg::Updates(vec![], BTreeMap::new())).await;
+        let log = rec.take();
+        let cleared: BTreeSet<&str> = log
+            .iter()
+            .filter(|(_, p, r)| p.is_empty() && *r)
+            .map(|(t, _, _)| t.as_str())
+            .collect();
+        for t in ghosts {
+            assert!(cleared.contains(t), "{t} not cleared: {cleared:?}");
+        }
+        assert!(!cleared.contains(kept), "a live host's topic was cleared");
+        assert!(
+            !cleared.iter().any(|t| t.contains("esx01/cpu_usage")),
+            "{cleared:?}"
+        );
+        let subs = rec.subs.lock().expect("lock").clone();
+        for f in topics().state_sweep_filters() {
+            assert!(!subs.contains(&f), "{f} still subscribed");
+        }
+        // After the sweep, a retained state is not collected any more.
+        feed(&mut h, message("dca/lab/host/later/cpu_usage", "1", true)).await;
+        assert!(h.seen_states.is_empty());
     }
 
     #[tokio::test]

@@ -130,16 +130,17 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         let topics = topics.clone();
         tokio::spawn(async move {
             while let Some(ev) = mqtt_rx.recv().await {
-                // While the stale-config sweep is subscribed to our discovery topics, the broker
-                // echoes every config we publish. Only retained ones (sent at subscribe time) mean
-                // anything; dropping the live echoes here keeps thousands of them from queueing
-                // behind the hub during the first announcement.
+                // While the start-up sweep is subscribed to our discovery and state topics, the
+                // broker echoes everything we publish there. Only retained messages (sent at
+                // subscribe time) mean anything; dropping the live echoes here keeps thousands of
+                // them from queueing behind the hub during the first announcement. Command topics
+                // are never state topics, so a live press always passes.
                 if let mqtt::MqttEvent::Message {
                     topic,
                     retain: false,
                     ..
                 } = &ev
-                    && topics.is_discovery(topic)
+                    && (topics.is_discovery(topic) || topics.state_unit(topic).is_some())
                 {
                     continue;
                 }

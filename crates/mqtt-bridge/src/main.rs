@@ -82,7 +82,31 @@ fn shutdown_on_signals(token: CancellationToken) {
     });
 }
 
+/// Keeps large allocations out of glibc's heap.
+///
+/// glibc serves big blocks (a `/v1/hosts` answer of a thousand hosts is over a megabyte) with
+/// their own mappings, but after the first such block is freed it raises that threshold to the
+/// block's size: every later answer is then carved from the heap, whose pages stay resident and
+/// fragmented long after the answer is dropped. A fixed threshold turns that adjustment off, so
+/// each large buffer goes back to the system when it is freed; with 1,152 hosts this halves the
+/// bridge's anonymous memory.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn tune_allocator() {
+    const MMAP_THRESHOLD: libc::c_int = 128 * 1024;
+    // SAFETY: `mallopt` only sets an allocator parameter; it is called once, first thing in
+    // `main`, before any other thread exists or any allocation depends on the old value.
+    let ok = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
+    if ok != 1 {
+        eprintln!("warning: could not set the allocator's mmap threshold");
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     // One thread is plenty for a few HTTP polls and one MQTT connection (all I/O-bound), and it
     // keeps memory low: every extra worker thread gets its own malloc arena.

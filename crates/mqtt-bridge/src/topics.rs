@@ -187,6 +187,40 @@ impl Topics {
         parts.len() == 4 && parts[1] == self.instance && parts[3] == "config"
     }
 
+    /// Filters matching this instance's retained state topics of domains, clusters and hosts,
+    /// and never a command topic (so no command is delivered twice). At start the bridge reads
+    /// them to find the states of units that vanished while it was down.
+    pub fn state_sweep_filters(&self) -> Vec<String> {
+        let r = &self.root;
+        vec![
+            format!("{r}/domain/+/+"),
+            format!("{r}/domain/+/+/attributes"),
+            format!("{r}/domain/+/upgrade/+"),
+            format!("{r}/domain/+/upgrade/+/attributes"),
+            format!("{r}/domain/+/update/state"),
+            format!("{r}/domain/+/cluster/+/host_count"),
+            format!("{r}/host/#"),
+        ]
+    }
+
+    /// The unit a state topic of this instance belongs to: `domain/<d>`, `domain/<d>/cluster/<c>`
+    /// or `host/<h>`. `None` for command topics, bridge topics and anything else.
+    pub fn state_unit<'a>(&self, topic: &'a str) -> Option<&'a str> {
+        let rest = topic.strip_prefix(&self.root)?.strip_prefix('/')?;
+        if self.parse_command(topic).is_some() {
+            return None;
+        }
+        let parts: Vec<&str> = rest.split('/').collect();
+        let levels = match parts.as_slice() {
+            ["host", h, _, ..] if !h.is_empty() => 2,
+            ["domain", d, "cluster", c, _, ..] if !d.is_empty() && !c.is_empty() => 4,
+            ["domain", d, _, ..] if !d.is_empty() => 2,
+            _ => return None,
+        };
+        let len = parts[..levels].iter().map(|p| p.len()).sum::<usize>() + levels - 1;
+        rest.get(..len)
+    }
+
     /// Subscriptions for every command topic (wildcards over domains).
     pub fn command_filters(&self) -> Vec<String> {
         vec![
@@ -275,6 +309,49 @@ impl Topics {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn state_units_and_sweep_filters_never_include_commands() {
+        let t = Topics::new("dca", "homeassistant", "lab");
+        for (topic, unit) in [
+            ("dca/lab/host/esx01/cpu_usage", Some("host/esx01")),
+            ("dca/lab/host/esx01/attributes", Some("host/esx01")),
+            ("dca/lab/domain/m01/status", Some("domain/m01")),
+            ("dca/lab/domain/m01/status/attributes", Some("domain/m01")),
+            ("dca/lab/domain/m01/upgrade/logs", Some("domain/m01")),
+            (
+                "dca/lab/domain/m01/cluster/cl01/host_count",
+                Some("domain/m01/cluster/cl01"),
+            ),
+            ("dca/lab/domain/m01/upgrade/start/set", None),
+            ("dca/lab/domain/m01/ignore_alerts/set", None),
+            ("dca/lab/domain/m01/update/install", None),
+            ("dca/lab/bridge/state", None),
+            ("dca/lab/host/esx01", None),
+            ("dca/other/host/esx01/cpu_usage", None),
+            ("homeassistant/sensor/lab/x/config", None),
+        ] {
+            assert_eq!(t.state_unit(topic), unit, "{topic}");
+        }
+        // Every documented state topic of a unit is swept; no command topic is.
+        let filters = t.state_sweep_filters();
+        for pattern in Topics::documented_patterns() {
+            let topic = pattern
+                .replace("<b>/<i>", "dca/lab")
+                .replace("<d>", "m01")
+                .replace("<c>", "cl01")
+                .replace("<h>", "esx01");
+            let swept = filters.iter().any(|f| rumqttc::matches(&topic, f));
+            if t.parse_command(&topic).is_some() {
+                assert!(!swept, "command topic {topic} is matched by a sweep filter");
+            } else if t.state_unit(&topic).is_some() {
+                assert!(swept, "state topic {topic} is not swept");
+            } else {
+                assert!(!swept, "{topic} is not a unit's state but is swept");
+            }
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -253,6 +253,23 @@ pub(crate) fn decode<T: DeserializeOwned>(endpoint: &str, answer: &Answer) -> Re
     }
 }
 
+/// Reads a response body chunk by chunk into one buffer sized from `Content-Length`, so a large
+/// answer (`/v1/hosts` of a big installation) is held once rather than as a chain of chunks plus
+/// a doubling copy.
+async fn read_body(mut response: reqwest::Response) -> reqwest::Result<Vec<u8>> {
+    // A lying or absurd Content-Length must not reserve memory up front.
+    const MAX_PREALLOCATION: u64 = 16 * 1024 * 1024;
+    let expected = response
+        .content_length()
+        .unwrap_or(0)
+        .min(MAX_PREALLOCATION);
+    let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 // === impl Inner (transport) ===
 
 impl Inner {
@@ -282,11 +299,8 @@ impl Inner {
         let result = match sent {
             Ok(response) => {
                 let status = response.status().as_u16();
-                match response.bytes().await {
-                    Ok(body) => Ok(Answer {
-                        status,
-                        body: body.to_vec(),
-                    }),
+                match read_body(response).await {
+                    Ok(body) => Ok(Answer { status, body }),
                     Err(source) => Err((Some(status), source)),
                 }
             }
