@@ -164,6 +164,16 @@ impl Recorder {
             .unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Every message recorded before `mark` (barrier messages excluded).
+    pub fn until(&self, mark: Mark) -> Vec<Message> {
+        self.lock()
+            .iter()
+            .take(mark.0)
+            .filter(|m| !m.topic.starts_with("dca-test-barrier/"))
+            .cloned()
+            .collect()
+    }
+
     /// All messages recorded since `mark` (excluding barrier markers).
     pub fn since(&self, mark: Mark) -> Vec<Message> {
         self.lock()
