@@ -253,18 +253,35 @@ pub(crate) fn decode<T: DeserializeOwned>(endpoint: &str, answer: &Answer) -> Re
     }
 }
 
+/// The largest answer the client reads: a `/v1/hosts` of 10,000 hosts is about 12 MB.
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Why a response body could not be read.
+#[derive(Debug)]
+enum BodyError {
+    /// The connection failed while the body was arriving.
+    Transport(reqwest::Error),
+    /// The body is (or says it is) larger than the limit; the rest was not read.
+    TooLarge { limit: usize },
+}
+
 /// Reads a response body chunk by chunk into one buffer sized from `Content-Length`, so a large
 /// answer (`/v1/hosts` of a big installation) is held once rather than as a chain of chunks plus
-/// a doubling copy.
-async fn read_body(mut response: reqwest::Response) -> reqwest::Result<Vec<u8>> {
-    // A lying or absurd Content-Length must not reserve memory up front.
-    const MAX_PREALLOCATION: u64 = 16 * 1024 * 1024;
-    let expected = response
+/// a doubling copy. An answer over `limit` bytes is refused rather than read into memory.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    // A lying Content-Length must not reserve memory up front.
+    const MAX_PREALLOCATION: usize = 16 * 1024 * 1024;
+    let declared = response
         .content_length()
-        .unwrap_or(0)
-        .min(MAX_PREALLOCATION);
-    let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
-    while let Some(chunk) = response.chunk().await? {
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    if declared.is_some_and(|n| n > limit) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(MAX_PREALLOCATION));
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
@@ -299,12 +316,12 @@ impl Inner {
         let result = match sent {
             Ok(response) => {
                 let status = response.status().as_u16();
-                match read_body(response).await {
+                match read_body(response, MAX_BODY).await {
                     Ok(body) => Ok(Answer { status, body }),
-                    Err(source) => Err((Some(status), source)),
+                    Err(e) => Err((Some(status), e)),
                 }
             }
-            Err(source) => Err((None, source)),
+            Err(source) => Err((None, BodyError::Transport(source))),
         };
         let elapsed = started.elapsed();
         if let Some(observer) = &self.observer {
@@ -314,9 +331,15 @@ impl Inner {
             };
             observer.on_response(&call.template_label(), status, elapsed);
         }
-        result.map_err(|(_, source)| VcfError::Unreachable {
-            endpoint: call.label(),
-            source,
+        result.map_err(|(_, e)| match e {
+            BodyError::Transport(source) => VcfError::Unreachable {
+                endpoint: call.label(),
+                source,
+            },
+            BodyError::TooLarge { limit } => VcfError::Parse {
+                endpoint: call.label(),
+                detail: format!("answer larger than {limit} bytes; not read"),
+            },
         })
     }
 
@@ -488,6 +511,83 @@ impl VcfClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Serves one raw HTTP/1.1 answer (`head` then `body` pieces) to the first request on a
+    /// local port; returns its URL.
+    async fn serve_once(head: &'static str, pieces: Vec<Vec<u8>>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let _ = socket.write_all(head.as_bytes()).await;
+            for piece in pieces {
+                let _ = socket.write_all(&piece).await;
+                let _ = socket.flush().await;
+            }
+            let _ = socket.shutdown().await;
+        });
+        format!("http://{addr}/")
+    }
+
+    fn chunked(parts: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = parts
+            .iter()
+            .map(|p| {
+                let mut v = format!("{:x}\r\n", p.len()).into_bytes();
+                v.extend_from_slice(p);
+                v.extend_from_slice(b"\r\n");
+                v
+            })
+            .collect();
+        out.push(b"0\r\n\r\n".to_vec());
+        out
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_is_read_whole() {
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+            chunked(&[b"{\"elements\":", &[b' '; 3000], b"[]}"]),
+        )
+        .await;
+        let response = reqwest::get(url).await.expect("answer");
+        let body = read_body(response, 1 << 20).await.expect("body");
+        assert_eq!(body.len(), 12 + 3000 + 3);
+        assert!(body.starts_with(b"{\"elements\":") && body.ends_with(b"[]}"));
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused() {
+        // Declared too large: refused before reading.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n",
+            vec![vec![b'x'; 5000]],
+        )
+        .await;
+        let response = reqwest::get(url).await.expect("answer");
+        let err = read_body(response, 4096).await.expect_err("too large");
+        assert!(
+            matches!(err, BodyError::TooLarge { limit: 4096 }),
+            "{err:?}"
+        );
+        // Chunked (no length): refused once the chunks pass the limit.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+            chunked(&[&[b'x'; 3000], &[b'x'; 3000]]),
+        )
+        .await;
+        let response = reqwest::get(url).await.expect("answer");
+        let err = read_body(response, 4096).await.expect_err("too large");
+        assert!(
+            matches!(err, BodyError::TooLarge { limit: 4096 }),
+            "{err:?}"
+        );
+    }
 
     #[test]
     fn debug_output_never_shows_the_password() {
