@@ -455,8 +455,7 @@ impl<S: Sink> Hub<S> {
         let mut filters = t.command_filters();
         filters.push(t.ha_status());
         if self.cleanup_pending {
-            filters.push(t.discovery_filter());
-            filters.extend(t.state_sweep_filters());
+            filters.extend(t.sweep_filters());
         }
         for f in filters {
             if let Err(e) = self.client.subscribe(f.clone()).await {
@@ -560,9 +559,7 @@ impl<S: Sink> Hub<S> {
             }
             self.seen_configs.clear();
             self.seen_states.clear();
-            let mut filters = vec![t.discovery_filter()];
-            filters.extend(t.state_sweep_filters());
-            for f in filters {
+            for f in t.sweep_filters() {
                 let _ = self.client.unsubscribe(f).await;
             }
         }

@@ -140,7 +140,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
                     retain: false,
                     ..
                 } = &ev
-                    && (topics.is_discovery(topic) || topics.state_unit(topic).is_some())
+                    && topics.is_swept(topic)
                 {
                     continue;
                 }

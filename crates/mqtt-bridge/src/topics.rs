@@ -203,6 +203,19 @@ impl Topics {
         ]
     }
 
+    /// Everything the start-up sweep subscribes to: this instance's discovery configs and the
+    /// states of its domains, clusters and hosts.
+    pub fn sweep_filters(&self) -> Vec<String> {
+        let mut filters = vec![self.discovery_filter()];
+        filters.extend(self.state_sweep_filters());
+        filters
+    }
+
+    /// True for a topic the start-up sweep looks at (a discovery config or a unit's state).
+    pub fn is_swept(&self, topic: &str) -> bool {
+        self.is_discovery(topic) || self.state_unit(topic).is_some()
+    }
+
     /// The unit a state topic of this instance belongs to: `domain/<d>`, `domain/<d>/cluster/<c>`
     /// or `host/<h>`. `None` for command topics, bridge topics and anything else.
     pub fn state_unit<'a>(&self, topic: &'a str) -> Option<&'a str> {
