@@ -183,6 +183,10 @@ pub struct Hub<S: Sink = AsyncClient> {
     seen_configs: BTreeSet<String>,
     /// Retained domain, cluster and host states of this instance found on the broker at start.
     seen_states: BTreeSet<String>,
+    /// The payload of the last sweep marker sent; bumped on every connection.
+    sweep_nonce: u64,
+    /// The sweep marker came back: every retained message of the sweep has been delivered.
+    sweep_ready: bool,
     directory: DomainDirectory,
     commands: mpsc::UnboundedSender<CommandRequest>,
     flow_source: Option<FlowSource>,
@@ -220,6 +224,8 @@ impl<S: Sink> Hub<S> {
             cleanup_pending: true,
             seen_configs: BTreeSet::new(),
             seen_states: BTreeSet::new(),
+            sweep_nonce: 0,
+            sweep_ready: false,
             directory,
             commands,
             flow_source,
@@ -270,6 +276,15 @@ impl<S: Sink> Hub<S> {
                     if payload.as_ref() == b"online" {
                         info!("Home Assistant is online: re-announcing discovery");
                         *force = true;
+                        return true;
+                    }
+                    return false;
+                }
+                if topic == self.topics().sweep_marker() {
+                    // Our own marker, behind every retained message of the sweep subscriptions.
+                    let ours = payload.as_ref() == self.sweep_payload().as_bytes();
+                    if self.cleanup_pending && ours && !self.sweep_ready {
+                        self.sweep_ready = true;
                         return true;
                     }
                     return false;
@@ -450,6 +465,12 @@ impl<S: Sink> Hub<S> {
         }
     }
 
+    /// This process's current sweep marker (another bridge misconfigured with the same instance
+    /// id sends different ones).
+    fn sweep_payload(&self) -> String {
+        format!("{}-{}", std::process::id(), self.sweep_nonce)
+    }
+
     async fn on_connect(&mut self) {
         let t = self.topics().clone();
         let mut filters = t.command_filters();
@@ -463,6 +484,14 @@ impl<S: Sink> Hub<S> {
             }
         }
         self.publish(&t.bridge_state(), "online".into(), true).await;
+        if self.cleanup_pending {
+            // The broker handles this after the subscriptions above, so the marker comes back
+            // behind every retained message they bring.
+            self.sweep_ready = false;
+            self.sweep_nonce += 1;
+            self.publish(&t.sweep_marker(), self.sweep_payload(), false)
+                .await;
+        }
     }
 
     async fn sync(&mut self, force: bool) {
@@ -520,7 +549,8 @@ impl<S: Sink> Hub<S> {
             self.structure = Some(structure);
         }
 
-        if self.cleanup_pending && self.resources_loaded && self.updates_loaded {
+        if self.cleanup_pending && self.sweep_ready && self.resources_loaded && self.updates_loaded
+        {
             self.cleanup_pending = false;
             let stale: Vec<String> = self
                 .seen_configs
@@ -695,6 +725,30 @@ mod tests {
         })
     }
 
+    /// Feeds back the sweep marker the hub published last, as the broker delivers it once every
+    /// retained message of the sweep subscriptions is out.
+    async fn echo_sweep_marker(h: &mut Hub<Recorder>, rec: &Recorder) {
+        let marker = topics().sweep_marker();
+        let payload = rec
+            .log
+            .lock()
+            .expect("lock")
+            .iter()
+            .rev()
+            .find(|(t, _, _)| *t == marker)
+            .map(|(_, p, _)| p.clone())
+            .expect("a sweep marker was published");
+        feed(
+            h,
+            HubMsg::Mqtt(MqttEvent::Message {
+                topic: marker,
+                payload: Bytes::from(payload),
+                retain: false,
+            }),
+        )
+        .await;
+    }
+
     #[tokio::test]
     async fn connect_announces_then_only_changes_are_published() {
         let (mut h, rec, _rx) = new_hub();
@@ -749,7 +803,12 @@ mod tests {
         assert!(rec.take().is_empty());
         feed(&mut h, HubMsg::Mqtt(MqttEvent::Disconnected)).await;
         feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
-        assert_eq!(rec.take().len(), n + 1, "bridge/state online + everything");
+        // Updates never loaded, so the start-up sweep is still pending and sends a new marker.
+        assert_eq!(
+            rec.take().len(),
+            n + 2,
+            "bridge/state online + sweep marker + everything"
+        );
     }
 
     #[tokio::test]
@@ -778,6 +837,7 @@ mod tests {
         // A config left on the broker by an earlier run, for a host that no longer exists.
         let stale = "homeassistant/sensor/lab/vcf_host_old_cpu_usage/config";
         feed(&mut h, message(stale, "{}", true)).await;
+        echo_sweep_marker(&mut h, &rec).await;
         feed(
             &mut h,
             HubMsg::Resources(snapshot(10.0, &["esx01", "esx02"])),
@@ -839,6 +899,7 @@ mod tests {
             message("dca/lab/domain/gone_w02/upgrade/start/set", "PRESS", true),
         )
         .await;
+        echo_sweep_marker(&mut h, &rec).await;
         rec.take();
         feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
         feed(&mut h, HubMsg::Updates(vec![], BTreeMap::new())).await;
@@ -863,6 +924,37 @@ mod tests {
         // After the sweep, a retained state is not collected any more.
         feed(&mut h, message("dca/lab/host/later/cpu_usage", "1", true)).await;
         assert!(h.seen_states.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_sweep_waits_for_its_marker() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        // VCF answers before the broker has delivered the retained messages.
+        feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
+        feed(&mut h, HubMsg::Updates(vec![], BTreeMap::new())).await;
+        assert!(
+            h.cleanup_pending,
+            "swept before the retained messages arrived"
+        );
+        let ghost = "dca/lab/host/old/cpu_usage";
+        feed(&mut h, message(ghost, "42", true)).await;
+        // Someone else's marker on the same topic does not count.
+        feed(&mut h, message(&topics().sweep_marker(), "1-1", false)).await;
+        assert!(h.cleanup_pending);
+        echo_sweep_marker(&mut h, &rec).await;
+        assert!(!h.cleanup_pending);
+        let log = rec.take();
+        assert!(
+            log.contains(&(ghost.to_owned(), String::new(), true)),
+            "ghost not cleared"
+        );
+        assert!(
+            !rec.subs
+                .lock()
+                .expect("lock")
+                .contains(&topics().sweep_marker())
+        );
     }
 
     #[tokio::test]

@@ -113,6 +113,11 @@ impl Topics {
     pub fn refresh_token_set(&self) -> String {
         format!("{}/bridge/refresh_token/set", self.root)
     }
+    /// `<b>/<i>/bridge/sweep`: a marker the bridge sends itself at start; when it comes back,
+    /// the broker has delivered every retained message of the sweep subscriptions.
+    pub fn sweep_marker(&self) -> String {
+        format!("{}/bridge/sweep", self.root)
+    }
 
     // --- domain ---
 
@@ -203,10 +208,10 @@ impl Topics {
         ]
     }
 
-    /// Everything the start-up sweep subscribes to: this instance's discovery configs and the
-    /// states of its domains, clusters and hosts.
+    /// Everything the start-up sweep subscribes to: this instance's discovery configs, the
+    /// states of its domains, clusters and hosts, and the sweep marker.
     pub fn sweep_filters(&self) -> Vec<String> {
-        let mut filters = vec![self.discovery_filter()];
+        let mut filters = vec![self.discovery_filter(), self.sweep_marker()];
         filters.extend(self.state_sweep_filters());
         filters
     }
@@ -284,6 +289,7 @@ impl Topics {
             "<b>/<i>/bridge/connectivity/attributes",
             "<b>/<i>/bridge/check_updates/set",
             "<b>/<i>/bridge/refresh_token/set",
+            "<b>/<i>/bridge/sweep",
             "<b>/<i>/domain/<d>/status",
             "<b>/<i>/domain/<d>/status/attributes",
             "<b>/<i>/domain/<d>/current_version",
