@@ -207,10 +207,14 @@ pub fn send_signal(pid: u32, signal: &str) -> bool {
 
 fn mosquitto_conf(port: u16) -> String {
     // `log_dest stdout` (our log file): when run as root Mosquitto drops to its own user and
-    // could not open a file in our private temp dir.
+    // could not open a file in our private temp dir. `max_queued_messages 0`: the recorder
+    // subscribes at QoS 1 and must see every message, even when a burst of thousands of
+    // discovery configs outruns it (by default Mosquitto drops QoS 1 messages for a client
+    // beyond 1,000 queued).
     format!(
         "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stdout\n\
-         log_type error\nlog_type warning\nlog_type notice\nconnection_messages true\n"
+         log_type error\nlog_type warning\nlog_type notice\nconnection_messages true\n\
+         max_queued_messages 0\n"
     )
 }
 

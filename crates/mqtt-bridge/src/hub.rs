@@ -137,8 +137,12 @@ pub trait Sink: Send + Sync + 'static {
         payload: String,
         retain: bool,
     ) -> impl Future<Output = Result<(), String>> + Send;
-    /// Subscribes with QoS 1.
-    fn subscribe(&self, filter: String) -> impl Future<Output = Result<(), String>> + Send;
+    /// Subscribes with `qos`.
+    fn subscribe(
+        &self,
+        filter: String,
+        qos: QoS,
+    ) -> impl Future<Output = Result<(), String>> + Send;
     /// Unsubscribes.
     fn unsubscribe(&self, filter: String) -> impl Future<Output = Result<(), String>> + Send;
 }
@@ -149,8 +153,8 @@ impl Sink for AsyncClient {
             .await
             .map_err(|e| format!("{e:#}"))
     }
-    async fn subscribe(&self, filter: String) -> Result<(), String> {
-        AsyncClient::subscribe(self, filter, QoS::AtLeastOnce)
+    async fn subscribe(&self, filter: String, qos: QoS) -> Result<(), String> {
+        AsyncClient::subscribe(self, filter, qos)
             .await
             .map_err(|e| format!("{e:#}"))
     }
@@ -285,6 +289,10 @@ impl<S: Sink> Hub<S> {
                     let ours = payload.as_ref() == self.sweep_payload().as_bytes();
                     if self.cleanup_pending && ours && !self.sweep_ready {
                         self.sweep_ready = true;
+                        // Everything retained is in; what follows would only be our own echoes.
+                        for f in self.topics().sweep_filters() {
+                            let _ = self.client.unsubscribe(f).await;
+                        }
                         return true;
                     }
                     return false;
@@ -475,19 +483,21 @@ impl<S: Sink> Hub<S> {
         let t = self.topics().clone();
         let mut filters = t.command_filters();
         filters.push(t.ha_status());
-        if self.cleanup_pending {
-            filters.extend(t.sweep_filters());
-        }
         for f in filters {
-            if let Err(e) = self.client.subscribe(f.clone()).await {
+            if let Err(e) = self.client.subscribe(f.clone(), QoS::AtLeastOnce).await {
                 warn!(filter = f, "MQTT subscribe failed: {e:#}");
             }
         }
         self.publish(&t.bridge_state(), "online".into(), true).await;
-        if self.cleanup_pending {
-            // The broker handles this after the subscriptions above, so the marker comes back
-            // behind every retained message they bring.
-            self.sweep_ready = false;
+        if self.cleanup_pending && !self.sweep_ready {
+            // QoS 0: the broker sends thousands of retained messages at once, and would drop
+            // those over its per-client queue limit at QoS 1. The marker is published after the
+            // subscriptions, so it comes back behind every retained message they bring.
+            for f in t.sweep_filters() {
+                if let Err(e) = self.client.subscribe(f.clone(), QoS::AtMostOnce).await {
+                    warn!(filter = f, "MQTT subscribe failed: {e:#}");
+                }
+            }
             self.sweep_nonce += 1;
             self.publish(&t.sweep_marker(), self.sweep_payload(), false)
                 .await;
@@ -589,9 +599,6 @@ impl<S: Sink> Hub<S> {
             }
             self.seen_configs.clear();
             self.seen_states.clear();
-            for f in t.sweep_filters() {
-                let _ = self.client.unsubscribe(f).await;
-            }
         }
     }
 
@@ -631,7 +638,7 @@ mod tests {
                 .push((topic, payload, retain));
             Ok(())
         }
-        async fn subscribe(&self, filter: String) -> Result<(), String> {
+        async fn subscribe(&self, filter: String, _qos: QoS) -> Result<(), String> {
             self.subs.lock().expect("lock").push(filter);
             Ok(())
         }
