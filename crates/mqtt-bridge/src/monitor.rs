@@ -487,7 +487,13 @@ mod tests {
             secrecy::SecretString::from(sim.password.clone()),
         ))
         .expect("client");
-        let (hub, _rx) = mpsc::unbounded_channel();
+        let (m, _rx) = monitor(client);
+        (sim, m)
+    }
+
+    /// A monitor over `client`, and the hub's end of its channel.
+    fn monitor(client: VcfClient) -> (Monitor, mpsc::UnboundedReceiver<HubMsg>) {
+        let (hub, rx) = mpsc::unbounded_channel();
         let m = Monitor {
             client,
             hub,
@@ -495,7 +501,7 @@ mod tests {
             check_now: Arc::new(Notify::new()),
             recovered: Arc::new(Notify::new()),
         };
-        (sim, m)
+        (m, rx)
     }
 
     fn v1_requests(sim: &vcf_sim::SimServer) -> BTreeMap<String, u64> {
@@ -558,14 +564,7 @@ mod tests {
             secrecy::SecretString::from("p".to_owned()),
         ))
         .expect("client");
-        let (hub, mut rx) = mpsc::unbounded_channel();
-        let m = Monitor {
-            client,
-            hub,
-            metrics: Metrics::new(),
-            check_now: Arc::new(Notify::new()),
-            recovered: Arc::new(Notify::new()),
-        };
+        let (m, mut rx) = monitor(client);
         let e = m.resources_cycle().await.expect_err("nothing listens");
         assert!(is_connectivity_error(&e), "{e:#}");
         m.report_error(&e);

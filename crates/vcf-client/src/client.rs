@@ -548,15 +548,26 @@ mod tests {
         out
     }
 
+    /// Serves one raw answer and reads its body with `limit`.
+    async fn read_served(
+        head: &'static str,
+        pieces: Vec<Vec<u8>>,
+        limit: usize,
+    ) -> Result<Vec<u8>, BodyError> {
+        let url = serve_once(head, pieces).await;
+        let response = reqwest::get(url).await.expect("answer");
+        read_body(response, limit).await
+    }
+
     #[tokio::test]
     async fn a_chunked_body_is_read_whole() {
-        let url = serve_once(
+        let body = read_served(
             "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
             chunked(&[b"{\"elements\":", &[b' '; 3000], b"[]}"]),
+            1 << 20,
         )
-        .await;
-        let response = reqwest::get(url).await.expect("answer");
-        let body = read_body(response, 1 << 20).await.expect("body");
+        .await
+        .expect("body");
         assert_eq!(body.len(), 12 + 3000 + 3);
         assert!(body.starts_with(b"{\"elements\":") && body.ends_with(b"[]}"));
     }
@@ -564,25 +575,25 @@ mod tests {
     #[tokio::test]
     async fn a_body_over_the_limit_is_refused() {
         // Declared too large: refused before reading.
-        let url = serve_once(
+        let err = read_served(
             "HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n",
             vec![vec![b'x'; 5000]],
+            4096,
         )
-        .await;
-        let response = reqwest::get(url).await.expect("answer");
-        let err = read_body(response, 4096).await.expect_err("too large");
+        .await
+        .expect_err("too large");
         assert!(
             matches!(err, BodyError::TooLarge { limit: 4096 }),
             "{err:?}"
         );
         // Chunked (no length): refused once the chunks pass the limit.
-        let url = serve_once(
+        let err = read_served(
             "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
             chunked(&[&[b'x'; 3000], &[b'x'; 3000]]),
+            4096,
         )
-        .await;
-        let response = reqwest::get(url).await.expect("answer");
-        let err = read_body(response, 4096).await.expect_err("too large");
+        .await
+        .expect_err("too large");
         assert!(
             matches!(err, BodyError::TooLarge { limit: 4096 }),
             "{err:?}"
