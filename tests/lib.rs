@@ -82,25 +82,20 @@ pub fn shared_dir() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-/// `../shared` for a test that needs it.
+/// The Home Assistant harness (`../shared/ha-harness`) for a test that runs a real Home Assistant.
 ///
-/// Returns `Ok(None)` (and prints why) when it is absent and `DCA_SKIP_SHARED=1` allows skipping.
+/// `tests/run.sh` runs these tests only when the harness is there and says so when it skips them.
 ///
 /// # Errors
-/// When `../shared` is absent and skipping was not allowed: a missing shared directory is a
-/// failure, not a silent pass.
-pub fn require_shared(test: &str) -> anyhow::Result<Option<PathBuf>> {
-    if let Some(dir) = shared_dir() {
-        return Ok(Some(dir));
-    }
-    if std::env::var("DCA_SKIP_SHARED").is_ok_and(|v| v == "1") {
-        eprintln!(
-            "SKIPPED {test}: ../shared is absent (DCA_SKIP_SHARED=1); this test needs ../shared/ha-harness"
+/// When the harness is absent: a test that was asked to run without it fails and says where it
+/// looked, rather than passing without having checked anything.
+pub fn require_ha_harness(test: &str) -> anyhow::Result<PathBuf> {
+    let Some(dir) = shared_dir().filter(|d| d.join("ha-harness").is_dir()) else {
+        anyhow::bail!(
+            "{test} needs the Home Assistant harness at {}/ha-harness (or under DCA_SHARED_DIR); \
+             tests/run.sh skips this test when the harness is absent",
+            repo_root().join("..").join("shared").display()
         );
-        return Ok(None);
-    }
-    anyhow::bail!(
-        "{test}: ../shared (at {}) is absent; set DCA_SHARED_DIR, or DCA_SKIP_SHARED=1 to skip",
-        repo_root().join("..").join("shared").display()
-    )
+    };
+    Ok(dir)
 }

@@ -1363,65 +1363,6 @@ fn blueprint_acknowledges_from_the_phone() {
     assert!(dashboard_domain_entities("sfo_w01").contains(&derived));
 }
 
-/// Home Assistant's own blueprint and automation schemas, run by the harness's Python (the one
-/// `tests/run.sh` installs): the blueprint loads, and an automation made from it validates.
-const HA_BLUEPRINT_CHECK: &str = r#"
-import sys
-from homeassistant.helpers import frame
-frame.report_usage = lambda *a, **k: None  # template checks outside a running instance
-from homeassistant.util.yaml import loader
-from homeassistant.components.blueprint import models
-from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA, PLATFORM_SCHEMA
-bp = models.Blueprint(loader.load_yaml(sys.argv[1]), expected_domain="automation",
-                      schema=AUTOMATION_BLUEPRINT_SCHEMA)
-inputs = {"event_entities": ["event.vcf_sfo_w01_upgrade_notification"], "notify_device": "0123abcd"}
-bi = models.BlueprintInputs(bp, {"use_blueprint": {"path": "x.yaml", "input": inputs}})
-bi.validate()
-automation = bi.async_substitute()
-automation["alias"] = "check"
-validated = PLATFORM_SCHEMA(automation)
-print("ok", bp.name, len(validated["actions"]))
-"#;
-
-#[test]
-fn blueprint_passes_home_assistants_own_validation() {
-    let Some(_shared) =
-        dca_tests::require_shared("blueprint_passes_home_assistants_own_validation")
-            .expect("../shared")
-    else {
-        return;
-    };
-    let venv = std::env::var_os("HA_HARNESS_VENV")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let cache = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-            Some(cache.join("ha-harness").join("venv"))
-        })
-        .expect("HOME or HA_HARNESS_VENV");
-    let python = venv.join("bin").join("python");
-    assert!(
-        python.is_file(),
-        "{} missing: run ../shared/ha-harness/install.sh (tests/run.sh does)",
-        python.display()
-    );
-    let out = std::process::Command::new(&python)
-        .arg("-c")
-        .arg(HA_BLUEPRINT_CHECK)
-        .arg(path(
-            "deploy/homeassistant/blueprints/vcf_upgrade_notifications.yaml",
-        ))
-        .output()
-        .expect("run the harness's python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.starts_with("ok "),
-        "Home Assistant rejects the blueprint:\n{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The dashboard's entity ids are the ones a real bridge announces (on the default scenario,
 /// which the dashboard is written for).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

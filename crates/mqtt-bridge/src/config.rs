@@ -12,7 +12,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Exit code for a bad configuration (`EX_USAGE` from sysexits.h).
 pub const EXIT_CONFIG: i32 = 64;
@@ -146,6 +146,14 @@ mod lenient {
         Option::<Scalar>::deserialize(d).map(|o| o.map(Scalar::text))
     }
 
+    /// A secret is never written out, only whether one is set.
+    pub fn redacted<S: serde::Serializer>(
+        secret: &Option<SecretString>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_some(&secret.as_ref().map(|_| "[redacted]"))
+    }
+
     pub fn opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
         Option::<Scalar>::deserialize(d).map(|o| o.map(|s| SecretString::from(s.text())))
     }
@@ -154,7 +162,7 @@ mod lenient {
 // === raw (file/env) shape ===
 
 /// The whole configuration, as loaded and validated.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Config {
     /// Instance id used in topics, unique ids and entity ids; default: slug of the VCF URL host.
@@ -192,7 +200,7 @@ impl Default for Config {
 }
 
 /// `[mqtt]`
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MqttConfig {
     /// Broker host name or address.
@@ -204,7 +212,10 @@ pub struct MqttConfig {
     #[serde(deserialize_with = "lenient::opt_string")]
     pub username: Option<String>,
     /// Optional password (prefer `password_file`).
-    #[serde(deserialize_with = "lenient::opt_secret")]
+    #[serde(
+        deserialize_with = "lenient::opt_secret",
+        serialize_with = "lenient::redacted"
+    )]
     pub password: Option<SecretString>,
     /// File holding the password (trailing newline ignored).
     pub password_file: Option<PathBuf>,
@@ -240,7 +251,7 @@ impl Default for MqttConfig {
 }
 
 /// `[mqtt.tls]`
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MqttTlsConfig {
     /// Use TLS.
@@ -254,7 +265,7 @@ pub struct MqttTlsConfig {
 }
 
 /// `[vcf]`
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VcfConfig {
     /// SDDC Manager base URL, e.g. `https://sfo-vcf01.sfo.rainpole.io`.
@@ -263,7 +274,10 @@ pub struct VcfConfig {
     #[serde(deserialize_with = "lenient::string")]
     pub username: String,
     /// Password (prefer `password_file`).
-    #[serde(deserialize_with = "lenient::opt_secret")]
+    #[serde(
+        deserialize_with = "lenient::opt_secret",
+        serialize_with = "lenient::redacted"
+    )]
     pub password: Option<SecretString>,
     /// File holding the password.
     pub password_file: Option<PathBuf>,
@@ -295,7 +309,7 @@ impl Default for VcfConfig {
 }
 
 /// `[poll]`
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PollConfig {
     /// Update check interval.
@@ -316,7 +330,7 @@ impl Default for PollConfig {
 }
 
 /// `[upgrade]`: the orchestrator's settings plus the bridge's own switch.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct UpgradeConfig {
     /// Let the HA `update` entity's Install action start an upgrade.
@@ -327,7 +341,7 @@ pub struct UpgradeConfig {
 }
 
 /// `[http]`
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// Listen address for `/healthz`, `/readyz`, `/metrics`; absent = off.
@@ -335,7 +349,7 @@ pub struct HttpConfig {
 }
 
 /// `[log]`
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
     /// Level or `tracing` filter directive (`info`, `debug`, `mqtt_bridge=debug,info`).
@@ -354,7 +368,7 @@ impl Default for LogConfig {
 }
 
 /// Log output format.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -362,54 +376,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
-}
-
-// Debug never shows secrets: only whether one is set.
-impl fmt::Debug for MqttConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MqttConfig")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
-            .field("password_file", &self.password_file)
-            .field("client_id", &self.client_id)
-            .field("discovery_prefix", &self.discovery_prefix)
-            .field("base_topic", &self.base_topic)
-            .field("keep_alive", &self.keep_alive)
-            .field("tls", &self.tls)
-            .finish()
-    }
-}
-
-impl fmt::Debug for VcfConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VcfConfig")
-            .field("url", &self.url)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
-            .field("password_file", &self.password_file)
-            .field("ca_file", &self.ca_file)
-            .field("pin_sha256", &self.pin_sha256)
-            .field("insecure", &self.insecure)
-            .field("request_timeout", &self.request_timeout)
-            .finish()
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("instance_id", &self.instance_id)
-            .field("state_dir", &self.state_dir)
-            .field("mqtt", &self.mqtt)
-            .field("vcf", &self.vcf)
-            .field("poll", &self.poll)
-            .field("upgrade", &self.upgrade)
-            .field("http", &self.http)
-            .field("log", &self.log)
-            .finish()
-    }
 }
 
 // === loading ===
@@ -619,18 +585,8 @@ impl Config {
                 ),
             ));
         }
-        if let Err(msg) = self.upgrade.orchestrator.validate() {
-            let key = msg
-                .split_whitespace()
-                .next()
-                .unwrap_or("upgrade")
-                .to_owned();
-            let key = if KEYS.contains(&key.as_str()) {
-                key
-            } else {
-                "upgrade".to_owned()
-            };
-            return Err(ConfigError::new(&key, msg));
+        if let Err(e) = self.upgrade.orchestrator.validate() {
+            return Err(ConfigError::new(&format!("upgrade.{}", e.key), e.reason));
         }
         if self.state_dir.as_os_str().is_empty() {
             return Err(ConfigError::new("state_dir", "expected a directory path"));
@@ -878,7 +834,7 @@ password = "s3cret-Pa55"
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("s3cret-Pa55"), "{dbg}");
         assert!(!dbg.contains("mqtt-Secret-42"), "{dbg}");
-        assert!(dbg.contains("[redacted]"));
+        assert!(dbg.contains("[REDACTED]"), "{dbg}");
     }
 
     #[test]
@@ -1039,6 +995,54 @@ format = "json"
             Duration::from_secs(60)
         );
         assert_eq!(c.upgrade.orchestrator.max_log_entries, 50);
+    }
+
+    /// Every field of the config structs, as a dotted key (objects are tables, anything else a key).
+    fn dotted_keys(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        match value.as_object() {
+            Some(table) => {
+                for (name, v) in table {
+                    let key = if prefix.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{prefix}.{name}")
+                    };
+                    dotted_keys(&key, v, out);
+                }
+            }
+            None => out.push(prefix.to_owned()),
+        }
+    }
+
+    #[test]
+    fn every_field_of_the_config_is_a_listed_and_documented_key() {
+        let value = serde_json::to_value(Config::default()).expect("the config serialises");
+        let mut fields = Vec::new();
+        dotted_keys("", &value, &mut fields);
+        fields.sort();
+        let mut listed: Vec<String> = KEYS.iter().map(|k| (*k).to_owned()).collect();
+        listed.sort();
+        assert_eq!(fields, listed, "the config structs and KEYS differ");
+        let docs = include_str!("../../../docs/configuration.md");
+        for key in &fields {
+            assert!(
+                docs.contains(&format!("`{key}`")),
+                "{key} missing from docs/configuration.md"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_upgrade_value_names_its_key() {
+        let e = Config::from_toml_str(&format!(
+            "{MINIMAL}\n[upgrade]\nvalidation_poll_interval = \"0s\"\n"
+        ))
+        .expect_err("must fail");
+        assert_eq!(e.key, "upgrade.validation_poll_interval");
+        assert_eq!(e.message, "must be greater than zero");
+        let e = Config::from_toml_str(&format!("{MINIMAL}\n[upgrade]\nmax_log_entries = 0\n"))
+            .expect_err("must fail");
+        assert_eq!(e.key, "upgrade.max_log_entries");
     }
 
     #[test]

@@ -107,8 +107,8 @@ impl OrchestratorConfig {
     /// Checks that the values make sense (non-zero poll intervals, at least one log entry).
     ///
     /// # Errors
-    /// Returns the name of the first offending key and why.
-    pub fn validate(&self) -> Result<(), String> {
+    /// The first offending key, by its field name, and why.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let intervals = [
             ("bundle_poll_interval", self.bundle_poll_interval),
             (
@@ -121,13 +121,32 @@ impl OrchestratorConfig {
         ];
         for (key, value) in intervals {
             if value.is_zero() {
-                return Err(format!("upgrade.{key} must be greater than zero"));
+                return Err(ConfigError::new(key, "must be greater than zero"));
             }
         }
         if self.max_log_entries == 0 {
-            return Err("upgrade.max_log_entries must be at least 1".to_owned());
+            return Err(ConfigError::new("max_log_entries", "must be at least 1"));
         }
         Ok(())
+    }
+}
+
+/// An invalid [`OrchestratorConfig`] value: which key, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key} {reason}")]
+pub struct ConfigError {
+    /// The field name of the offending key, as written in the config (`upgrade_poll_interval`).
+    pub key: &'static str,
+    /// What is wrong with its value.
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(key: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            key,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -171,6 +190,15 @@ mod tests {
             ..OrchestratorConfig::default()
         };
         let err = c.validate().expect_err("zero interval");
-        assert!(err.contains("upgrade_poll_interval"), "{err}");
+        assert_eq!(err.key, "upgrade_poll_interval");
+        assert_eq!(
+            err.to_string(),
+            "upgrade_poll_interval must be greater than zero"
+        );
+        let c = OrchestratorConfig {
+            max_log_entries: 0,
+            ..OrchestratorConfig::default()
+        };
+        assert_eq!(c.validate().expect_err("no log").key, "max_log_entries");
     }
 }

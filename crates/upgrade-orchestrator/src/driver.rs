@@ -32,7 +32,7 @@ pub enum OrchestratorError {
     Store(#[from] StoreError),
     /// The configuration is invalid.
     #[error("invalid upgrade configuration: {0}")]
-    Config(String),
+    Config(#[from] crate::config::ConfigError),
 }
 
 struct Msg {
@@ -113,7 +113,7 @@ impl Orchestrator {
         observer: Arc<dyn FlowObserver>,
         shutdown: CancellationToken,
     ) -> Result<Self, OrchestratorError> {
-        config.validate().map_err(OrchestratorError::Config)?;
+        config.validate()?;
         let store = Store::open(state_dir)?;
         Ok(Self {
             inner: Arc::new(Inner {

@@ -1,6 +1,6 @@
 //! The models against the official OpenAPI document: every JSON field a model reads or writes
 //! must exist in the spec schema it is named after, so a renamed or invented field fails here.
-//! Needs `../shared`; `DCA_SKIP_SHARED=1` skips with a message when it is absent.
+//! The spec is the vendored copy in `tests/data/vcf-api/`.
 
 use std::path::PathBuf;
 
@@ -8,23 +8,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use vcf_client::*;
 
-fn spec() -> Option<Value> {
+/// The official VCF 5.2.1 spec, vendored as test data in `tests/data/vcf-api/` (see its NOTICE).
+fn spec() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vcf-api/vcf-5.2.1-openapi.json");
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(serde_json::from_slice(&bytes).expect("spec is JSON")),
-        Err(e) if std::env::var_os("DCA_SKIP_SHARED").is_some() => {
-            eprintln!(
-                "skipping: OpenAPI spec not found at {} ({e})",
-                path.display()
-            );
-            None
-        }
-        Err(e) => panic!(
-            "OpenAPI spec not found at {} ({e}); set DCA_SKIP_SHARED=1 to skip",
-            path.display()
-        ),
-    }
+        .join("../../tests/data/vcf-api/vcf-5.2.1-openapi.json");
+    let bytes = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("OpenAPI spec not readable at {}: {e}", path.display()));
+    serde_json::from_slice(&bytes).expect("spec is JSON")
 }
 
 /// Keys `value` (one serialized model) uses that schema `name` does not define.
@@ -47,7 +37,7 @@ fn v<T: Serialize>(model: &T) -> Value {
 
 #[test]
 fn model_fields_exist_in_the_spec() {
-    let Some(spec) = spec() else { return };
+    let spec = spec();
     let metric = json!({ "value": 1.0, "unit": "GB" });
     let checks: Vec<(&str, Value, &[&str])> = vec![
         ("Domain", v(&Domain::default()), &[]),
@@ -244,7 +234,7 @@ fn model_fields_exist_in_the_spec() {
 
 #[test]
 fn every_path_the_client_calls_is_in_the_spec() {
-    let Some(spec) = spec() else { return };
+    let spec = spec();
     let paths = spec["paths"].as_object().expect("paths");
     // (method, template as the spec writes it)
     let calls = [

@@ -1,6 +1,6 @@
 //! Conformance: every response body the simulator produces is checked against the
 //! OpenAPI schema of that operation's response in the official VCF 5.2.1 spec
-//! (`../shared/vcf-api/vcf-5.2.1-openapi.json`).
+//! (vendored as test data: `tests/data/vcf-api/vcf-5.2.1-openapi.json`).
 //!
 //! The check is stricter than OpenAPI itself so that a renamed or invented field fails:
 //! - `$ref`s are resolved; every object schema with `properties` is closed
@@ -21,24 +21,13 @@ use serde_json::{Value, json};
 
 use crate::common::{Api, Recorded, WalkOptions, check_sets, start, upgrade_walk_with};
 
-/// The spec, or None when the test is told to skip.
-fn load_spec() -> Option<Value> {
+/// The official VCF 5.2.1 spec, vendored as test data in `tests/data/vcf-api/` (see its NOTICE).
+fn load_spec() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vcf-api/vcf-5.2.1-openapi.json");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(serde_json::from_str(&text).expect("the spec is JSON")),
-        Err(_) if std::env::var("DCA_SKIP_SHARED").is_ok_and(|v| v == "1") => {
-            println!(
-                "skipped: spec not found at {} (DCA_SKIP_SHARED=1)",
-                path.display()
-            );
-            None
-        }
-        Err(e) => panic!(
-            "spec not found at {} ({e}); set DCA_SKIP_SHARED=1 to skip",
-            path.display()
-        ),
-    }
+        .join("../../tests/data/vcf-api/vcf-5.2.1-openapi.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("spec not readable at {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("the spec is JSON")
 }
 
 /// Resolves `$ref` chains.
@@ -390,7 +379,7 @@ const COVERED: &[&str] = &[
 
 #[tokio::test]
 async fn every_response_matches_the_openapi_schema() {
-    let Some(spec) = load_spec() else { return };
+    let spec = load_spec();
     let mut records: Vec<Recorded> = Vec::new();
 
     // A whole upgrade with a failing and retried component, warnings and errors.
@@ -473,7 +462,7 @@ async fn every_response_matches_the_openapi_schema() {
 
 #[test]
 fn the_check_catches_renamed_fields_and_invented_values() {
-    let Some(spec) = load_spec() else { return };
+    let spec = load_spec();
     let domain = json!({"$ref": "#/components/schemas/Domain"});
     let good = json!({
         "id": "d", "name": "sfo-m01", "status": "ACTIVE", "type": "MANAGEMENT",
