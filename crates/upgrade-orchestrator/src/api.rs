@@ -239,18 +239,28 @@ pub struct CheckRunReport {
 }
 
 /// A final-validation result.
+///
+/// The spec's `Validation` says whether it ran (`executionStatus`) and what it found
+/// (`resultStatus`); success needs both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidationReport {
     /// Validation id.
     pub id: String,
     /// `executionStatus` as sent.
     pub execution_status: String,
+    /// `resultStatus` as sent (`UNKNOWN` when absent).
+    #[serde(default)]
+    pub result_status: String,
     /// `IN_PROGRESS` / `CANCELLATION_IN_PROGRESS` → still running.
     pub running: bool,
-    /// `COMPLETED`.
+    /// Ran to the end (`COMPLETED`) and passed: `resultStatus` `SUCCEEDED`, or
+    /// `FAILED_WITH_WARNINGS` (9.x: `WARNING`), whose warnings are in [`Self::warnings`].
     pub completed: bool,
-    /// Failed checks, for the log.
+    /// Failed checks, for the log: description, severity, error message and remediation.
     pub problems: Vec<String>,
+    /// Checks that passed with a warning, for the log (same form as `problems`).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// The SDDC Manager operations the flow needs. Every method is a few requests at most and maps

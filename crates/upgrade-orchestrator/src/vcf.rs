@@ -184,32 +184,55 @@ fn precheck_report(task: &vcf_client::Task) -> CheckRunReport {
 
 fn validation_report(v: &vcf_client::Validation) -> ValidationReport {
     let status = v.execution_status.as_ref();
-    let running = status.is_none_or(Status::is_running);
-    let raw = status.map_or("UNKNOWN", Status::as_str).to_owned();
+    let result = v.result_status.as_deref().unwrap_or("UNKNOWN");
+    let executed = status.is_some_and(|s| *s == Status::Successful);
+    // Spec `Validation.resultStatus`: SUCCEEDED, FAILED, FAILED_WITH_WARNINGS (9.x: WARNING),
+    // UNKNOWN, CANCELLATION_IN_PROGRESS. Anything but a pass is not a success.
+    let passed = ["SUCCEEDED", "FAILED_WITH_WARNINGS", "WARNING"]
+        .iter()
+        .any(|ok| result.eq_ignore_ascii_case(ok));
+    let failed =
+        |c: &&vcf_client::ValidationCheck| c.result_status.as_ref().is_some_and(Status::is_failure);
+    let severity_is = |c: &vcf_client::ValidationCheck, level: &str| {
+        c.severity
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(level))
+    };
     ValidationReport {
         id: v.id.clone(),
-        completed: status.is_some_and(|s| *s == Status::Successful),
-        running,
-        execution_status: raw,
+        completed: executed && passed,
+        running: status.is_none_or(Status::is_running),
+        execution_status: status.map_or("UNKNOWN", Status::as_str).to_owned(),
+        result_status: result.to_owned(),
         problems: v
             .validation_checks
             .iter()
-            .filter(|c| {
-                c.severity
-                    .as_deref()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("ERROR"))
-                    || c.result_status.as_ref().is_some_and(Status::is_failure)
-            })
-            .map(|c| {
-                let mut text = c.description.clone().unwrap_or_default();
-                if let Some(e) = &c.error_response {
-                    text.push_str(": ");
-                    text.push_str(&e.summary());
-                }
-                text
-            })
+            .filter(|c| failed(c) && !severity_is(c, "WARNING"))
+            .map(validation_check_text)
+            .collect(),
+        warnings: v
+            .validation_checks
+            .iter()
+            .filter(|c| failed(c) && severity_is(c, "WARNING"))
+            .map(validation_check_text)
             .collect(),
     }
+}
+
+/// One validation check for the log: `description (SEVERITY): message (remediation: …)`.
+fn validation_check_text(c: &vcf_client::ValidationCheck) -> String {
+    let mut text = c
+        .description
+        .clone()
+        .unwrap_or_else(|| "validation check".to_owned());
+    if let Some(severity) = &c.severity {
+        text.push_str(&format!(" ({severity})"));
+    }
+    if let Some(e) = &c.error_response {
+        text.push_str(": ");
+        text.push_str(&e.summary());
+    }
+    text
 }
 
 #[async_trait]

@@ -291,9 +291,15 @@ impl World {
                     } else {
                         "FAILED".into()
                     },
+                    result_status: if self.validation_ok {
+                        "SUCCEEDED".into()
+                    } else {
+                        "FAILED".into()
+                    },
                     running: false,
                     completed: self.validation_ok,
                     problems: vec![],
+                    warnings: vec![],
                 }))
             }
         })
@@ -1032,9 +1038,15 @@ fn arb_event() -> impl Strategy<Value = Event> {
             } else {
                 "FAILED".into()
             },
+            result_status: if ok {
+                "SUCCEEDED".into()
+            } else {
+                "FAILED".into()
+            },
             running: false,
             completed: ok,
-            problems: vec![]
+            problems: vec![],
+            warnings: vec![]
         }))),
         fail.prop_map(|f| Event::CheckRun(Err(f))),
     ]

@@ -34,8 +34,10 @@ pub struct Faults {
     pub fail_download: Vec<String>,
     /// Failing download attempts per bundle before one succeeds.
     pub download_fail_attempts: u32,
-    /// Validations fail.
+    /// Validations complete with `resultStatus` `FAILED`.
     pub validation_failure: bool,
+    /// Validations complete with `resultStatus` `FAILED_WITH_WARNINGS` (9.x: `WARNING`).
+    pub validation_warnings: bool,
     /// Refuse every connection.
     pub unreachable: bool,
     /// Injected outage.
@@ -69,8 +71,10 @@ pub struct FaultPatch {
     pub hang_component: Option<Vec<String>>,
     /// Bundles (ids or component types) whose downloads fail.
     pub fail_download: Option<Vec<String>>,
-    /// Validations fail.
+    /// Validations complete with `resultStatus` `FAILED`.
     pub validation_failure: Option<bool>,
+    /// Validations complete with warnings.
+    pub validation_warnings: Option<bool>,
     /// Access token lifetime in simulated seconds.
     pub token_ttl_seconds: Option<f64>,
     /// Remove every fault first.
@@ -88,6 +92,7 @@ impl Faults {
             fail_download: spec.fail_download.clone(),
             download_fail_attempts: spec.download_fail_attempts,
             validation_failure: spec.validation_failure,
+            validation_warnings: spec.validation_warnings,
             unreachable: false,
             outage: None,
             token_ttl: None,

@@ -40,6 +40,10 @@ const BUILTINS: &[(&str, &str)] = &[
         "validation-failure",
         include_str!("../scenarios/validation-failure.toml"),
     ),
+    (
+        "validation-warnings",
+        include_str!("../scenarios/validation-warnings.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios, for `--scenario NAME`.
@@ -53,6 +57,7 @@ const BUILTIN_NAMES: &[&str] = &[
     "hanging-component",
     "download-failure",
     "validation-failure",
+    "validation-warnings",
 ];
 
 /// A simulated duration, written in TOML as a humantime string (`"90m"`) or seconds.
@@ -247,8 +252,10 @@ pub struct FaultSpec {
     /// How many download attempts of such a bundle fail before one succeeds.
     #[serde(default = "one")]
     pub download_fail_attempts: u32,
-    /// Domain release validations end `FAILED`.
+    /// Domain release validations complete with `resultStatus` `FAILED`.
     pub validation_failure: bool,
+    /// Domain release validations complete with `resultStatus` `FAILED_WITH_WARNINGS`.
+    pub validation_warnings: bool,
 }
 
 fn one() -> u32 {

@@ -274,8 +274,34 @@ pub struct Validation {
     pub start: SimTime,
     /// Ends at.
     pub end: SimTime,
-    /// Ends `FAILED`.
-    pub fails: bool,
+    /// How it ends.
+    pub outcome: ValidationOutcome,
+}
+
+/// How a domain release validation ends. Spec `Validation.resultStatus` is the "result status of
+/// the validation after it has completed its execution": a validation that ran to the end
+/// (`executionStatus` `COMPLETED`) can still have failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValidationOutcome {
+    /// `SUCCEEDED`.
+    Succeeded,
+    /// `FAILED`, with an `ERROR` check that failed.
+    Failed,
+    /// `FAILED_WITH_WARNINGS` (the 9.0.2 spec names it `WARNING`), with a `WARNING` check.
+    Warnings,
+}
+
+impl ValidationOutcome {
+    /// `resultStatus` as an SDDC Manager of `version` writes it.
+    pub fn result_status(self, version: &str) -> &'static str {
+        match self {
+            ValidationOutcome::Succeeded => "SUCCEEDED",
+            ValidationOutcome::Failed => "FAILED",
+            // 5.2.1 spec: FAILED_WITH_WARNINGS; 9.0.2 spec: WARNING.
+            ValidationOutcome::Warnings if version.starts_with('9') => "WARNING",
+            ValidationOutcome::Warnings => "FAILED_WITH_WARNINGS",
+        }
+    }
 }
 
 /// What a task tracks.
@@ -1180,7 +1206,13 @@ impl SimState {
             version: version.to_string(),
             start,
             end: start + self.scenario.timing.validation.secs(),
-            fails: self.faults.validation_failure,
+            outcome: if self.faults.validation_failure {
+                ValidationOutcome::Failed
+            } else if self.faults.validation_warnings {
+                ValidationOutcome::Warnings
+            } else {
+                ValidationOutcome::Succeeded
+            },
         });
         self.validations.len() - 1
     }

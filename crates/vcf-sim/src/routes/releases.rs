@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{ApiResult, App, json_response, ok, page, parse_body};
 use crate::error::ApiError;
 use crate::inventory::Release;
-use crate::state::SimState;
+use crate::state::{SimState, ValidationOutcome};
 use crate::version;
 
 /// `Release` JSON.
@@ -253,46 +253,69 @@ pub async fn set_target(State(app): State<App>, Path(id): Path<String>, body: By
     Ok(StatusCode::OK.into_response())
 }
 
-/// `Validation` JSON.
+/// `Validation` JSON (spec `Validation`, `ValidationCheck`). Running: `IN_PROGRESS`/`UNKNOWN`.
+/// Finished: `executionStatus` `COMPLETED`, and `resultStatus` says what it found; a failed
+/// check carries the spec's `Error` with a message and a remediation.
 pub fn validation_json(s: &SimState, vi: usize) -> Value {
     let v = &s.validations[vi];
-    let t = s.now();
-    let done = t >= v.end;
-    let (exec, result) = match (done, v.fails) {
-        (false, _) => ("IN_PROGRESS", "UNKNOWN"),
-        (true, false) => ("COMPLETED", "SUCCEEDED"),
-        (true, true) => ("FAILED", "FAILED"),
+    let done = s.now() >= v.end;
+    let domain = &s.inv.domains[v.domain].name;
+    let check = |description: &str, severity: &str, fails: bool| {
+        json!({
+            "description": description,
+            "severity": severity,
+            "resultStatus": match (done, fails) {
+                (false, _) => "IN_PROGRESS",
+                (true, false) => "SUCCEEDED",
+                (true, true) => "FAILED",
+            },
+        })
     };
-    let check_status = |fails: bool| match (done, fails) {
-        (false, _) => "IN_PROGRESS",
-        (true, false) => "SUCCEEDED",
-        (true, true) => "FAILED",
-    };
-    let mut bundles_check = json!({
-        "description": "Required bundles are downloaded",
-        "severity": "ERROR",
-        "resultStatus": check_status(v.fails),
-    });
-    if done && v.fails {
-        bundles_check["errorResponse"] = ApiError::bad_request(
-            "DOMAIN_RELEASE_VALIDATION_FAILED",
-            format!(
-                "Domain {} failed validation against {}: component versions do not match the target BOM",
-                s.inv.domains[v.domain].name, v.version
-            ),
-        )
-        .with_remediation("Review the domain's component versions and retry the upgrade")
-        .body();
+    let compatible = check(
+        "Target version is compatible with current domain BOM",
+        "INFO",
+        false,
+    );
+    let mut bundles = check(
+        "Required bundles are downloaded",
+        "ERROR",
+        v.outcome == ValidationOutcome::Failed,
+    );
+    let mut capacity = check(
+        "Datastore free space for the upgrade",
+        "WARNING",
+        v.outcome == ValidationOutcome::Warnings,
+    );
+    if done {
+        match v.outcome {
+            ValidationOutcome::Succeeded => {}
+            ValidationOutcome::Failed => {
+                bundles["errorResponse"] = ApiError::bad_request(
+                    "DOMAIN_RELEASE_VALIDATION_FAILED",
+                    format!(
+                        "Domain {domain} failed validation against {}: component versions do not match the target BOM",
+                        v.version
+                    ),
+                )
+                .with_remediation("Review the domain's component versions and retry the upgrade")
+                .body();
+            }
+            ValidationOutcome::Warnings => {
+                capacity["errorResponse"] = ApiError::bad_request(
+                    "DOMAIN_RELEASE_VALIDATION_WARNING",
+                    format!("Domain {domain}: a datastore has less than 20% free space"),
+                )
+                .with_remediation("Free datastore space before the next upgrade")
+                .body();
+            }
+        }
     }
     json!({
         "id": v.id,
-        "description": format!("Validating domain {} target version {}", s.inv.domains[v.domain].name, v.version),
-        "executionStatus": exec,
-        "resultStatus": result,
-        "validationChecks": [
-            {"description": "Target version is compatible with current domain BOM", "severity": "INFO", "resultStatus": check_status(false)},
-            bundles_check,
-        ],
+        "description": format!("Validating domain {domain} target version {}", v.version),
+        "executionStatus": if done { "COMPLETED" } else { "IN_PROGRESS" },
+        "resultStatus": if done { v.outcome.result_status(&s.inv.sddc.version) } else { "UNKNOWN" },
+        "validationChecks": [compatible, bundles, capacity],
     })
 }
 

@@ -33,6 +33,7 @@ fn faults_json(s: &SimState) -> Value {
         "hang_component": f.hang_component,
         "fail_download": f.fail_download,
         "validation_failure": f.validation_failure,
+        "validation_warnings": f.validation_warnings,
         "unreachable": f.unreachable,
         "outage": f.outage.map(|o| json!({
             "refused_until": s.clock.iso_at(o.refused_until),
@@ -87,6 +88,9 @@ pub async fn faults(State(app): State<App>, body: Bytes) -> ApiResult {
     }
     if let Some(v) = patch.validation_failure {
         f.validation_failure = v;
+    }
+    if let Some(v) = patch.validation_warnings {
+        f.validation_warnings = v;
     }
     if let Some(v) = patch.token_ttl_seconds {
         f.token_ttl = Some(v.max(0.0));
@@ -175,7 +179,7 @@ pub async fn state(State(app): State<App>) -> ApiResult {
         "bundles": bundles,
         "upgrades": upgrades,
         "check_runs": s.runs.iter().map(|r| json!({"id": r.id, "done": t >= r.end, "findings": r.findings.len()})).collect::<Vec<_>>(),
-        "validations": s.validations.iter().map(|v| json!({"id": v.id, "domain": s.inv.domains[v.domain].name, "version": v.version, "done": t >= v.end, "fails": v.fails})).collect::<Vec<_>>(),
+        "validations": s.validations.iter().map(|v| json!({"id": v.id, "domain": s.inv.domains[v.domain].name, "version": v.version, "done": t >= v.end, "outcome": v.outcome.result_status(&s.inv.sddc.version)})).collect::<Vec<_>>(),
         "tasks": s.tasks.len(),
     }))
 }

@@ -464,7 +464,11 @@ pub async fn upgrade_walk_with(api: &mut Api, domain: &str, opts: WalkOptions) -
             v["executionStatus"] != "IN_PROGRESS"
         })
         .await;
-    report.validation = v["executionStatus"].as_str().unwrap().to_string();
+    report.validation = format!(
+        "{}/{}",
+        v["executionStatus"].as_str().unwrap(),
+        v["resultStatus"].as_str().unwrap()
+    );
     report
 }
 

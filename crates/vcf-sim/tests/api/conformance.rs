@@ -400,22 +400,24 @@ async fn every_response_matches_the_openapi_schema() {
     records.extend(api.log.lock().unwrap().drain(..));
     sim.shutdown().await;
 
-    let (sim, mut api) = start("validation-failure", 0.0001).await;
-    let id = api.domain_id("sfo-w01").await;
-    let v = api
-        .send(
-            Method::POST,
-            &format!("/v1/releases/domains/{id}/validations"),
-            json!({"targetVersion": "5.2.1.0"}),
-        )
+    for scenario in ["validation-failure", "validation-warnings"] {
+        let (sim, mut api) = start(scenario, 0.0001).await;
+        let id = api.domain_id("sfo-w01").await;
+        let v = api
+            .send(
+                Method::POST,
+                &format!("/v1/releases/domains/{id}/validations"),
+                json!({"targetVersion": "5.2.1.0"}),
+            )
+            .await;
+        let vid = v.body["id"].as_str().unwrap().to_string();
+        api.poll(&format!("/v1/releases/domains/validations/{vid}"), |v| {
+            v["executionStatus"] != "IN_PROGRESS"
+        })
         .await;
-    let vid = v.body["id"].as_str().unwrap().to_string();
-    api.poll(&format!("/v1/releases/domains/validations/{vid}"), |v| {
-        v["executionStatus"] != "IN_PROGRESS"
-    })
-    .await;
-    records.extend(api.log.lock().unwrap().drain(..));
-    sim.shutdown().await;
+        records.extend(api.log.lock().unwrap().drain(..));
+        sim.shutdown().await;
+    }
 
     let (sim, mut api) = start("large", 1.0).await;
     api.get("/v1/hosts").await;

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::common::{WalkOptions, start, upgrade_walk, upgrade_walk_with};
+use crate::common::{Api, WalkOptions, start, upgrade_walk, upgrade_walk_with};
 
 #[tokio::test]
 async fn precheck_warnings_do_not_fail_the_run() {
@@ -13,7 +13,7 @@ async fn precheck_warnings_do_not_fail_the_run() {
     let r = upgrade_walk(&mut api, "sfo-m01").await;
     assert_eq!(r.precheck_status, "COMPLETED_WITH_SUCCESS");
     assert_eq!(r.findings, 2);
-    assert_eq!(r.validation, "COMPLETED");
+    assert_eq!(r.validation, "COMPLETED/SUCCEEDED");
     sim.shutdown().await;
 }
 
@@ -60,7 +60,7 @@ async fn component_failure_then_retry() {
     )
     .await;
     assert_eq!(r.failures, ["VCENTER"]);
-    assert_eq!(r.validation, "COMPLETED");
+    assert_eq!(r.validation, "COMPLETED/SUCCEEDED");
     sim.shutdown().await;
 }
 
@@ -122,24 +122,43 @@ async fn download_failure_then_retry() {
     sim.shutdown().await;
 }
 
-#[tokio::test]
-async fn validation_failure_scenario() {
-    let (sim, mut api) = start("validation-failure", 0.0001).await;
-    let r = upgrade_walk(&mut api, "sfo-m01").await;
-    assert_eq!(r.validation, "FAILED");
+/// The failed validation's checks, once it has finished.
+async fn finished_validation_checks(api: &mut Api) -> Vec<Value> {
     let v = api.get("/sim/state").await;
     let vid = v["validations"][0]["id"].as_str().unwrap().to_string();
     let v = api
         .get(&format!("/v1/releases/domains/validations/{vid}"))
         .await;
-    assert_eq!(v["resultStatus"], "FAILED");
-    assert!(
-        v["validationChecks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["resultStatus"] == "FAILED" && c["errorResponse"]["message"].is_string())
-    );
+    v["validationChecks"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn validation_failure_scenario() {
+    let (sim, mut api) = start("validation-failure", 0.0001).await;
+    let r = upgrade_walk(&mut api, "sfo-m01").await;
+    // It ran to the end and found a failure.
+    assert_eq!(r.validation, "COMPLETED/FAILED");
+    let checks = finished_validation_checks(&mut api).await;
+    assert!(checks.iter().any(|c| c["severity"] == "ERROR"
+        && c["resultStatus"] == "FAILED"
+        && c["errorResponse"]["message"].is_string()
+        && c["errorResponse"]["remediationMessage"].is_string()));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn validation_warnings_scenario() {
+    let (sim, mut api) = start("validation-warnings", 0.0001).await;
+    let r = upgrade_walk(&mut api, "sfo-m01").await;
+    assert_eq!(r.validation, "COMPLETED/FAILED_WITH_WARNINGS");
+    let checks = finished_validation_checks(&mut api).await;
+    let failed: Vec<_> = checks
+        .iter()
+        .filter(|c| c["resultStatus"] == "FAILED")
+        .collect();
+    assert_eq!(failed.len(), 1, "{checks:?}");
+    assert_eq!(failed[0]["severity"], "WARNING");
+    assert!(failed[0]["errorResponse"]["message"].is_string());
     sim.shutdown().await;
 }
 

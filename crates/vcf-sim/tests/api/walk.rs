@@ -25,7 +25,7 @@ async fn management_domain_upgrades_in_vcf_order() {
     );
     assert_eq!(r.precheck_status, "COMPLETED_WITH_SUCCESS");
     assert_eq!(r.findings, 0);
-    assert_eq!(r.validation, "COMPLETED");
+    assert_eq!(r.validation, "COMPLETED/SUCCEEDED");
 
     let id = api.domain_id("sfo-m01").await;
     let rel = api.get(&format!("/v1/releases?domainId={id}")).await;
@@ -83,7 +83,7 @@ async fn management_domain_upgrades_in_vcf_order() {
 async fn vi_domain_upgrade_after_management() {
     let (sim, mut api) = start("default", 0.0001).await;
     let m = upgrade_walk(&mut api, "sfo-m01").await;
-    assert_eq!(m.validation, "COMPLETED");
+    assert_eq!(m.validation, "COMPLETED/SUCCEEDED");
     let w = upgrade_walk(&mut api, "sfo-w01").await;
     assert_eq!(w.upgraded, ["NSX_T_MANAGER", "VCENTER", "ESX_HOST"]);
     let id = api.domain_id("sfo-w01").await;
@@ -98,7 +98,7 @@ async fn vi_domain_upgrade_after_management() {
 async fn two_upgrades_in_a_row_through_the_stepping_stone() {
     let (sim, mut api) = start("default", 0.0001).await;
     let first = upgrade_walk(&mut api, "sfo-m01").await;
-    assert_eq!(first.validation, "COMPLETED");
+    assert_eq!(first.validation, "COMPLETED/SUCCEEDED");
     let second = upgrade_walk(&mut api, "sfo-m01").await;
     assert_eq!(
         second.upgraded,
