@@ -91,16 +91,6 @@ impl Sweep {
         }
     }
 
-    /// True until the sweep has run.
-    pub fn is_pending(&self) -> bool {
-        self.pending
-    }
-
-    /// How many retained topics have been collected so far.
-    pub fn collected(&self) -> usize {
-        self.configs.len() + self.states.len()
-    }
-
     /// The marker payload of this process for the current connection.
     fn marker_payload(&self) -> String {
         format!("{}-{}", self.owner, self.nonce)
@@ -195,6 +185,11 @@ mod tests {
         s.on_connect().expect("a marker is sent").marker_payload
     }
 
+    /// How many retained topics have been collected so far.
+    fn collected(s: &Sweep) -> usize {
+        s.configs.len() + s.states.len()
+    }
+
     fn marker_back(s: &mut Sweep, payload: &str) -> Incoming {
         s.on_message(&topics().sweep_marker(), payload.as_bytes(), false)
     }
@@ -245,7 +240,7 @@ mod tests {
         // A retained press is a command, never a state.
         let press = "dca/lab/domain/gone_w02/upgrade/start/set";
         assert_eq!(s.on_message(press, b"PRESS", true), Incoming::Other);
-        assert_eq!(s.collected(), ghosts.len() + 3);
+        assert_eq!(collected(&s), ghosts.len() + 3);
         assert_eq!(
             marker_back(&mut s, &marker),
             Incoming::MarkerBack(topics().sweep_filters())
@@ -261,13 +256,13 @@ mod tests {
         expected.sort();
         assert_eq!(stale.states, expected);
         assert!(!stale.states.iter().any(|t| t == kept || t.contains(press)));
-        assert!(!s.is_pending());
+        assert!(!s.pending);
         // After the sweep, a retained state is not collected any more, and nothing is cleared.
         assert_eq!(
             s.on_message("dca/lab/host/later/cpu_usage", b"1", true),
             Incoming::Absorbed
         );
-        assert_eq!(s.collected(), 0);
+        assert_eq!(collected(&s), 0);
         assert_eq!(s.complete(true, &now), None);
     }
 
@@ -286,7 +281,7 @@ mod tests {
         // Someone else's marker on the same topic does not count.
         assert_eq!(marker_back(&mut s, "1-1"), Incoming::Absorbed);
         assert_eq!(s.complete(true, &published(&[])), None);
-        assert!(s.is_pending());
+        assert!(s.pending);
         assert!(matches!(
             marker_back(&mut s, &marker),
             Incoming::MarkerBack(_)
@@ -297,7 +292,7 @@ mod tests {
         assert_eq!(s.complete(false, &published(&[])), None);
         let stale = s.complete(true, &published(&[])).expect("sweep is due");
         assert_eq!(stale.states, vec![ghost.to_owned()]);
-        assert!(!s.is_pending());
+        assert!(!s.pending);
     }
 
     #[test]
@@ -307,7 +302,7 @@ mod tests {
         s.on_message("dca/lab/host/old/cpu_usage", b"", true);
         s.on_message("dca/lab/host/old/cpu_usage", b"42", false);
         s.on_message("homeassistant/sensor/lab/x/config", b"", true);
-        assert_eq!(s.collected(), 0);
+        assert_eq!(collected(&s), 0);
         // Other topics are the hub's, retained or not.
         for t in [
             "homeassistant/status",
