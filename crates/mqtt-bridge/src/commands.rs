@@ -6,26 +6,12 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::hub::{DomainDirectory, HubMsg};
+use crate::messages::{CommandRequest, DomainDirectory, HubMsg};
 use crate::topics::{CommandKind, CommandTopic};
-
-/// A command message handed from the hub to the command task.
-#[derive(Debug, Clone)]
-pub struct CommandRequest {
-    /// Topic it arrived on.
-    pub topic: String,
-    /// Parsed topic.
-    pub command: CommandTopic,
-    /// Raw payload.
-    pub payload: Bytes,
-    /// Delivered as retained.
-    pub retain: bool,
-}
 
 /// An upgrade action for one domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,6 +263,7 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     fn topic(kind: CommandKind) -> CommandTopic {
         CommandTopic {

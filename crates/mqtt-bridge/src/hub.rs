@@ -1,132 +1,27 @@
 //! The hub: the single owner of the bridge's [`Inventory`] and of what was published.
 //!
 //! Monitor loops, the orchestrator observer and the MQTT poll task send [`HubMsg`]s; after each
-//! one the hub renders the inventory and publishes only what changed ([`ChangeSet`]). On every
-//! ConnAck it re-subscribes and re-publishes everything; on Home Assistant's birth message it
-//! re-announces. Publishing is awaited here, never in the MQTT poll task.
+//! one the hub renders the inventory and publishes only what changed ([`crate::changes`]). On
+//! every ConnAck it re-subscribes and re-publishes everything; on Home Assistant's birth message
+//! it re-announces. At start it performs what the [`Sweep`] decides. Publishing is awaited here,
+//! never in the MQTT poll task.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use rumqttc::{AsyncClient, QoS};
 use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::commands::CommandRequest;
+use crate::changes::{changed_topics, fingerprint, vanished_topics};
 use crate::ha::entities::{RenderContext, render_unit, structure_fingerprint, units};
-use crate::model::{
-    ClusterInfo, Connectivity, DomainInfo, FlowInfo, HostInfo, Inventory, UpdateInfo,
-};
+use crate::messages::{CommandRequest, DomainDirectory, HubMsg, ResourceSnapshot};
+use crate::model::{Connectivity, FlowInfo, Inventory};
 use crate::mqtt::MqttEvent;
 use crate::observability::Metrics;
+use crate::sweep::{Incoming, Sweep};
 use crate::topics::{Topics, slug};
-
-/// Resource loop result: one consistent picture of domains, clusters and hosts.
-#[derive(Debug, Clone, Default)]
-pub struct ResourceSnapshot {
-    /// Domains.
-    pub domains: Vec<DomainInfo>,
-    /// Clusters.
-    pub clusters: Vec<ClusterInfo>,
-    /// Hosts.
-    pub hosts: Vec<HostInfo>,
-}
-
-/// Messages the hub handles.
-#[derive(Debug)]
-pub enum HubMsg {
-    /// From the MQTT poll task.
-    Mqtt(MqttEvent),
-    /// Resources loop finished a cycle.
-    Resources(ResourceSnapshot),
-    /// Updates loop finished a cycle: the domains it saw and their update info.
-    Updates(Vec<DomainInfo>, BTreeMap<String, UpdateInfo>),
-    /// SDDC Manager reachability changed or was confirmed (`Err` = error text).
-    Reachability(Result<(), String>),
-    /// Token information (after login/refresh).
-    Token {
-        /// Expiry of the current token.
-        expires_at: Option<chrono::DateTime<chrono::Utc>>,
-        /// When the current token was obtained.
-        obtained_at: Option<chrono::DateTime<chrono::Utc>>,
-        /// Result of a Refresh Token press, if this came from one.
-        refresh_result: Option<Result<(), String>>,
-    },
-    /// The orchestrator changed a flow.
-    Flow(String, FlowInfo),
-    /// A notification for the domain's event entity.
-    Event {
-        /// Domain name.
-        domain_name: String,
-        /// `event_type`.
-        event_type: String,
-        /// Text.
-        message: String,
-    },
-}
-
-/// Domain lookup shared with the command handler: slug → (id, name).
-pub type DomainDirectory = Arc<RwLock<BTreeMap<String, (String, String)>>>;
-
-// === change detection ===
-
-/// What to publish to go from `old` to `new`: changed/new topics and topics to clear.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct ChangeSet {
-    /// Topics whose payload is new or different.
-    pub publish: Vec<String>,
-    /// Topics to clear with an empty retained message.
-    pub clear: Vec<String>,
-}
-
-/// A payload fingerprint: the hub remembers these instead of whole payloads, so a large
-/// inventory (thousands of hosts) costs a few bytes per topic between cycles.
-pub fn fingerprint(payload: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    // DefaultHasher::new() uses fixed keys: stable within the process, which is all we need.
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    payload.hash(&mut h);
-    h.finish()
-}
-
-impl ChangeSet {
-    /// Computes the change set from the fingerprints of what was published (`old`) to the
-    /// fingerprints of the new rendering (`new`); with `force`, everything in `new` goes again.
-    /// Only topics are listed: payloads are moved out of the rendering when published, so a
-    /// large first announcement is never held twice.
-    pub fn between(old: &HashMap<String, u64>, new: &BTreeMap<String, u64>, force: bool) -> Self {
-        Self {
-            publish: changed_topics(old, new, force),
-            clear: vanished_topics(old, new).into_iter().cloned().collect(),
-        }
-    }
-}
-
-/// The topics of `old` that `new` no longer renders (a vanished domain or host), sorted.
-pub fn vanished_topics<'a>(
-    old: &'a HashMap<String, u64>,
-    new: &BTreeMap<String, u64>,
-) -> Vec<&'a String> {
-    let mut gone: Vec<&String> = old.keys().filter(|t| !new.contains_key(*t)).collect();
-    gone.sort();
-    gone
-}
-
-/// The topics of `new` whose fingerprint differs from `old` (all of them with `force`).
-///
-/// Cost is proportional to `new` alone, so rendering unit by unit stays linear in the inventory;
-/// what vanished is found once per sync, not once per unit.
-pub fn changed_topics(
-    old: &HashMap<String, u64>,
-    new: &BTreeMap<String, u64>,
-    force: bool,
-) -> Vec<String> {
-    new.iter()
-        .filter(|(t, p)| force || old.get(*t) != Some(*p))
-        .map(|(t, _)| t.clone())
-        .collect()
-}
 
 /// Where the hub sends MQTT packets: the rumqttc client, or a recorder in tests.
 pub trait Sink: Send + Sync + 'static {
@@ -182,15 +77,7 @@ pub struct Hub<S: Sink = AsyncClient> {
     resources_loaded: bool,
     updates_loaded: bool,
     /// Until the first complete picture of VCF: sweep what a previous run left retained.
-    cleanup_pending: bool,
-    /// Retained discovery configs of this instance found on the broker at start.
-    seen_configs: BTreeSet<String>,
-    /// Retained domain, cluster and host states of this instance found on the broker at start.
-    seen_states: BTreeSet<String>,
-    /// The payload of the last sweep marker sent; bumped on every connection.
-    sweep_nonce: u64,
-    /// The sweep marker came back: every retained message of the sweep has been delivered.
-    sweep_ready: bool,
+    sweep: Sweep,
     directory: DomainDirectory,
     commands: mpsc::UnboundedSender<CommandRequest>,
     flow_source: Option<FlowSource>,
@@ -216,6 +103,7 @@ impl<S: Sink> Hub<S> {
             },
             ..Inventory::default()
         };
+        let sweep = Sweep::new(rc.topics.clone(), std::process::id());
         Self {
             inv,
             rc,
@@ -225,11 +113,7 @@ impl<S: Sink> Hub<S> {
             connected: false,
             resources_loaded: false,
             updates_loaded: false,
-            cleanup_pending: true,
-            seen_configs: BTreeSet::new(),
-            seen_states: BTreeSet::new(),
-            sweep_nonce: 0,
-            sweep_ready: false,
+            sweep,
             directory,
             commands,
             flow_source,
@@ -284,30 +168,15 @@ impl<S: Sink> Hub<S> {
                     }
                     return false;
                 }
-                if topic == self.topics().sweep_marker() {
-                    // Our own marker, behind every retained message of the sweep subscriptions.
-                    let ours = payload.as_ref() == self.sweep_payload().as_bytes();
-                    if self.cleanup_pending && ours && !self.sweep_ready {
-                        self.sweep_ready = true;
-                        // Everything retained is in; what follows would only be our own echoes.
-                        for f in self.topics().sweep_filters() {
+                match self.sweep.on_message(&topic, &payload, retain) {
+                    Incoming::MarkerBack(filters) => {
+                        for f in filters {
                             let _ = self.client.unsubscribe(f).await;
                         }
                         return true;
                     }
-                    return false;
-                }
-                if self.topics().is_discovery(&topic) {
-                    if retain && !payload.is_empty() && self.cleanup_pending {
-                        self.seen_configs.insert(topic);
-                    }
-                    return false;
-                }
-                if self.topics().state_unit(&topic).is_some() {
-                    if retain && !payload.is_empty() && self.cleanup_pending {
-                        self.seen_states.insert(topic);
-                    }
-                    return false;
+                    Incoming::Absorbed => return false,
+                    Incoming::Other => {}
                 }
                 if let Some(cmd) = self.topics().parse_command(&topic) {
                     if retain && !payload.is_empty() {
@@ -473,12 +342,6 @@ impl<S: Sink> Hub<S> {
         }
     }
 
-    /// This process's current sweep marker (another bridge misconfigured with the same instance
-    /// id sends different ones).
-    fn sweep_payload(&self) -> String {
-        format!("{}-{}", std::process::id(), self.sweep_nonce)
-    }
-
     async fn on_connect(&mut self) {
         let t = self.topics().clone();
         let mut filters = t.command_filters();
@@ -489,17 +352,16 @@ impl<S: Sink> Hub<S> {
             }
         }
         self.publish(&t.bridge_state(), "online".into(), true).await;
-        if self.cleanup_pending && !self.sweep_ready {
+        if let Some(start) = self.sweep.on_connect() {
             // QoS 0: the broker sends thousands of retained messages at once, and would drop
             // those over its per-client queue limit at QoS 1. The marker is published after the
             // subscriptions, so it comes back behind every retained message they bring.
-            for f in t.sweep_filters() {
+            for f in start.filters {
                 if let Err(e) = self.client.subscribe(f.clone(), QoS::AtMostOnce).await {
                     warn!(filter = f, "MQTT subscribe failed: {e:#}");
                 }
             }
-            self.sweep_nonce += 1;
-            self.publish(&t.sweep_marker(), self.sweep_payload(), false)
+            self.publish(&start.marker_topic, start.marker_payload, false)
                 .await;
         }
     }
@@ -559,46 +421,22 @@ impl<S: Sink> Hub<S> {
             self.structure = Some(structure);
         }
 
-        if self.cleanup_pending && self.sweep_ready && self.resources_loaded && self.updates_loaded
-        {
-            self.cleanup_pending = false;
-            let stale: Vec<String> = self
-                .seen_configs
-                .iter()
-                .filter(|t| !self.published.contains_key(*t))
-                .cloned()
-                .collect();
-            for topic in stale {
+        let vcf_loaded = self.resources_loaded && self.updates_loaded;
+        if let Some(stale) = self.sweep.complete(vcf_loaded, &self.published) {
+            for topic in stale.configs {
                 info!(topic, "removing entity that no longer exists in VCF");
                 self.publish(&topic, String::new(), true).await;
             }
-            // States: only those of a domain, cluster or host that is gone altogether; a unit
-            // that still exists owns whatever it published.
-            let t = self.topics().clone();
-            let units: HashSet<&str> = self
-                .published
-                .keys()
-                .filter_map(|k| t.state_unit(k))
-                .collect();
-            let stale: Vec<String> = self
-                .seen_states
-                .iter()
-                .filter(|k| !self.published.contains_key(*k))
-                .filter(|k| t.state_unit(k).is_some_and(|u| !units.contains(u)))
-                .cloned()
-                .collect();
-            if !stale.is_empty() {
+            if !stale.states.is_empty() {
                 info!(
-                    topics = stale.len(),
+                    topics = stale.states.len(),
                     "clearing retained states of units that no longer exist in VCF"
                 );
             }
-            for topic in stale {
+            for topic in stale.states {
                 debug!(topic, "clearing retained state of a vanished unit");
                 self.publish(&topic, String::new(), true).await;
             }
-            self.seen_configs.clear();
-            self.seen_states.clear();
         }
     }
 
@@ -613,7 +451,7 @@ impl<S: Sink> Hub<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Capacity;
+    use crate::model::{Capacity, DomainInfo, HostInfo};
     use bytes::Bytes;
     use std::sync::Mutex;
 
@@ -878,90 +716,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn retained_states_of_vanished_units_are_cleared_at_start() {
+    async fn the_sweep_clears_behind_its_marker_then_unsubscribes() {
         let (mut h, rec, _rx) = new_hub();
         feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
-        assert!(
-            rec.subs
-                .lock()
-                .expect("lock")
-                .contains(&"dca/lab/host/#".to_owned())
-        );
-        // Left on the broker by an earlier run: a host and a domain that no longer exist, and
-        // a value of a host that still exists but that this run does not publish.
-        let ghosts = [
-            "dca/lab/host/old/cpu_usage",
-            "dca/lab/host/old/attributes",
-            "dca/lab/domain/gone_w02/status",
-            "dca/lab/domain/gone_w02/upgrade/logs/attributes",
-            "dca/lab/domain/lab_m01/cluster/gone_cl09/host_count",
-        ];
-        let kept = "dca/lab/host/esx01/legacy_metric";
-        for t in ghosts.iter().chain([&kept]) {
-            feed(&mut h, message(t, "42", true)).await;
-        }
-        // A retained press is a command, never a state.
-        feed(
-            &mut h,
-            message("dca/lab/domain/gone_w02/upgrade/start/set", "PRESS", true),
-        )
-        .await;
-        echo_sweep_marker(&mut h, &rec).await;
-        rec.take();
-        feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
-        feed(&mut h, HubMsg::Updates(vec![], BTreeMap::new())).await;
-        let log = rec.take();
-        let cleared: BTreeSet<&str> = log
-            .iter()
-            .filter(|(_, p, r)| p.is_empty() && *r)
-            .map(|(t, _, _)| t.as_str())
-            .collect();
-        for t in ghosts {
-            assert!(cleared.contains(t), "{t} not cleared: {cleared:?}");
-        }
-        assert!(!cleared.contains(kept), "a live host's topic was cleared");
-        assert!(
-            !cleared.iter().any(|t| t.contains("esx01/cpu_usage")),
-            "{cleared:?}"
-        );
         let subs = rec.subs.lock().expect("lock").clone();
-        for f in topics().state_sweep_filters() {
-            assert!(!subs.contains(&f), "{f} still subscribed");
+        for f in topics().sweep_filters() {
+            assert!(subs.contains(&f), "{f} not subscribed");
         }
-        // After the sweep, a retained state is not collected any more.
-        feed(&mut h, message("dca/lab/host/later/cpu_usage", "1", true)).await;
-        assert!(h.seen_states.is_empty());
-    }
-
-    #[tokio::test]
-    async fn the_sweep_waits_for_its_marker() {
-        let (mut h, rec, _rx) = new_hub();
-        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
         // VCF answers before the broker has delivered the retained messages.
         feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
         feed(&mut h, HubMsg::Updates(vec![], BTreeMap::new())).await;
-        assert!(
-            h.cleanup_pending,
-            "swept before the retained messages arrived"
-        );
         let ghost = "dca/lab/host/old/cpu_usage";
         feed(&mut h, message(ghost, "42", true)).await;
+        // A retained press is a command, never a state: cleared once, as a command.
+        let press = "dca/lab/domain/gone_w02/upgrade/start/set";
+        feed(&mut h, message(press, "PRESS", true)).await;
         // Someone else's marker on the same topic does not count.
         feed(&mut h, message(&topics().sweep_marker(), "1-1", false)).await;
-        assert!(h.cleanup_pending);
+        let cleared = |log: &[(String, String, bool)], topic: &str| {
+            log.iter()
+                .filter(|(t, p, _)| t == topic && p.is_empty())
+                .count()
+        };
+        let before = rec.log.lock().expect("lock").clone();
+        assert_eq!(cleared(&before, ghost), 0, "swept before its own marker");
         echo_sweep_marker(&mut h, &rec).await;
-        assert!(!h.cleanup_pending);
         let log = rec.take();
-        assert!(
-            log.contains(&(ghost.to_owned(), String::new(), true)),
-            "ghost not cleared"
-        );
-        assert!(
-            !rec.subs
-                .lock()
-                .expect("lock")
-                .contains(&topics().sweep_marker())
-        );
+        assert_eq!(cleared(&log, ghost), 1, "ghost not cleared");
+        assert_eq!(cleared(&log, press), 1, "{log:?}");
+        let subs = rec.subs.lock().expect("lock").clone();
+        for f in topics().sweep_filters() {
+            assert!(!subs.contains(&f), "{f} still subscribed");
+        }
     }
 
     #[tokio::test]
@@ -1006,45 +792,5 @@ mod tests {
                 .all(|(t, p, _)| !p.is_empty() && t.contains("/bridge/connectivity")),
             "no value is cleared or zeroed: {log:?}"
         );
-    }
-
-    fn m(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-            .collect()
-    }
-
-    fn fp(m: &BTreeMap<String, String>) -> HashMap<String, u64> {
-        m.iter().map(|(t, p)| (t.clone(), fingerprint(p))).collect()
-    }
-
-    fn fpb(m: &BTreeMap<String, String>) -> BTreeMap<String, u64> {
-        m.iter().map(|(t, p)| (t.clone(), fingerprint(p))).collect()
-    }
-
-    #[test]
-    fn unchanged_publishes_nothing() {
-        let new = fpb(&m(&[("a", "1"), ("b", "2")]));
-        let old: HashMap<String, u64> = new.clone().into_iter().collect();
-        assert_eq!(ChangeSet::between(&old, &new, false), ChangeSet::default());
-    }
-
-    #[test]
-    fn only_changes_and_clears() {
-        let old = fp(&m(&[("a", "1"), ("b", "2"), ("gone", "x")]));
-        let new = fpb(&m(&[("a", "1"), ("b", "3"), ("c", "4")]));
-        let cs = ChangeSet::between(&old, &new, false);
-        assert_eq!(cs.publish, vec!["b".to_owned(), "c".to_owned()]);
-        assert_eq!(cs.clear, vec!["gone".to_owned()]);
-    }
-
-    #[test]
-    fn force_republishes_everything() {
-        let new = fpb(&m(&[("a", "1"), ("b", "2")]));
-        let old: HashMap<String, u64> = new.clone().into_iter().collect();
-        let cs = ChangeSet::between(&old, &new, true);
-        assert_eq!(cs.publish.len(), 2);
-        assert!(cs.clear.is_empty());
     }
 }

@@ -7,21 +7,28 @@
 //! - [`ha`]: Home Assistant discovery payloads and the renderer from model to configs/states.
 //! - [`mqtt`]: client options (LWT, TLS) and the task that owns `EventLoop::poll()`.
 //! - [`hub`]: owns the model, publishes only changes, re-announces on ConnAck and HA birth.
+//! - [`messages`]: what the tasks send each other (hub messages, command requests, the domain
+//!   directory).
+//! - [`changes`]: payload fingerprints and the topics that changed or vanished.
+//! - [`sweep`]: the start-up sweep of what an earlier run left retained (decisions only).
 //! - [`monitor`]: the updates and resources loops over `vcf-client`.
 //! - [`commands`]: command-topic validation and dispatch (retained commands never act).
 //! - [`upgrade`]: the orchestrator's observer and command routing.
 //! - [`demo`]: `vcf-mqtt-bridge demo` (in-process simulator and, if needed, broker).
 //! - [`observability`]: `/healthz`, `/readyz`, `/metrics`.
 
+pub mod changes;
 pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod ha;
 pub mod hub;
+pub mod messages;
 pub mod model;
 pub mod monitor;
 pub mod mqtt;
 pub mod observability;
+pub mod sweep;
 pub mod topics;
 pub mod upgrade;
 
@@ -42,7 +49,8 @@ pub use config::{Config, ConfigError};
 
 use crate::commands::CommandContext;
 use crate::ha::entities::RenderContext;
-use crate::hub::{DomainDirectory, Hub, HubMsg};
+use crate::hub::Hub;
+use crate::messages::{DomainDirectory, HubMsg};
 use crate::monitor::Monitor;
 use crate::observability::Metrics;
 use crate::topics::Topics;
@@ -131,16 +139,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         tokio::spawn(async move {
             while let Some(ev) = mqtt_rx.recv().await {
                 // While the start-up sweep is subscribed to our discovery and state topics, the
-                // broker echoes everything we publish there. Only retained messages (sent at
-                // subscribe time) mean anything; dropping the live echoes here keeps thousands of
-                // them from queueing behind the hub during the first announcement. Command topics
-                // are never state topics, so a live press always passes.
-                if let mqtt::MqttEvent::Message {
-                    topic,
-                    retain: false,
-                    ..
-                } = &ev
-                    && topics.is_swept(topic)
+                // broker echoes everything we publish there; dropping the echoes here keeps
+                // thousands of them from queueing behind the hub during the first announcement.
+                if let mqtt::MqttEvent::Message { topic, retain, .. } = &ev
+                    && sweep::is_echo(&topics, topic, *retain)
                 {
                     continue;
                 }

@@ -228,15 +228,6 @@ pub struct Inventory {
     pub connectivity: Connectivity,
 }
 
-impl Inventory {
-    /// The domain whose slug is `slug`.
-    pub fn domain_by_slug(&self, slug: &str) -> Option<&DomainInfo> {
-        self.domains
-            .values()
-            .find(|d| crate::topics::slug(&d.name) == slug)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

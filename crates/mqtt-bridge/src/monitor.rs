@@ -24,7 +24,7 @@ use vcf_client::{
     Cluster, Domain, FutureRelease, Host, Release, Upgradable, VcfClient, VcfError, VcfVersion,
 };
 
-use crate::hub::{HubMsg, ResourceSnapshot};
+use crate::messages::{HubMsg, ResourceSnapshot};
 use crate::model::{
     BomItem, Capacity, ClusterInfo, ComponentUpdate, ComponentsSource, DomainInfo, HostInfo,
     NextRelease, UpdateInfo, Usage,

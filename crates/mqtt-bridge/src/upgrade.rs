@@ -15,7 +15,8 @@ use upgrade_orchestrator::{
 };
 
 use crate::commands::{UpgradeAction, UpgradeActions};
-use crate::hub::{FlowSource, HubMsg};
+use crate::hub::FlowSource;
+use crate::messages::HubMsg;
 use crate::model::FlowInfo;
 use upgrade_orchestrator::Orchestrator;
 
