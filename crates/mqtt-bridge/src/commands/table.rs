@@ -1,0 +1,162 @@
+//! Every command topic the bridge listens on, one row each.
+//!
+//! A row drives everything about its command: the topic it is parsed from
+//! ([`crate::topics::Topics::parse_command`]), the payloads accepted on it
+//! ([`super::validate`]), what each payload does, and, for a button, the button entity Home
+//! Assistant shows ([`crate::ha::entities`] announces one per row with a [`ButtonEntity`]).
+//! Adding a button is adding a row here, plus its handler when it is a new action.
+
+use super::UpgradeAction;
+use crate::ha::discovery::EntityCategory;
+
+/// Which unit a command belongs to, and so where its topic lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandUnit {
+    /// `<b>/<i>/bridge/<leaf>`.
+    Bridge,
+    /// `<b>/<i>/domain/<d>/<leaf>`.
+    Domain,
+}
+
+/// An action the bridge performs itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BridgeAction {
+    /// Poll for updates now.
+    CheckUpdates,
+    /// Log in to SDDC Manager again.
+    RefreshToken,
+}
+
+/// What an accepted payload does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Does {
+    /// A bridge action.
+    Bridge(BridgeAction),
+    /// An upgrade orchestrator command on the topic's domain.
+    Orchestrator(UpgradeAction),
+}
+
+/// The button entity announced for a command row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ButtonEntity {
+    /// Entity key: the end of its `unique_id` and `object_id` (`start_upgrade`).
+    pub key: &'static str,
+    /// Entity category, if any.
+    pub category: Option<EntityCategory>,
+}
+
+/// One command topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Command {
+    /// The unit whose topic root the leaf hangs under.
+    pub unit: CommandUnit,
+    /// Topic below the unit's root (`check_updates/set`, `upgrade/start/set`).
+    pub leaf: &'static str,
+    /// Accepted payloads (matched case-insensitively, surrounding whitespace ignored) and what
+    /// each does; a switch lists its on payload first, then its off payload.
+    pub payloads: &'static [(&'static str, Does)],
+    /// What users know the command by (button name, refusal messages).
+    pub label: &'static str,
+    /// MDI icon of its button.
+    pub icon: &'static str,
+    /// The button entity to announce; `None` for the commands of the switch and update entities,
+    /// which are rows of the entity tables.
+    pub button: Option<ButtonEntity>,
+}
+
+use BridgeAction::{CheckUpdates, RefreshToken};
+use UpgradeAction::{Abort, Acknowledge, DownloadBundles, Install, SetIgnoreAlerts, Start};
+
+/// Every command, in the order buttons are announced.
+pub static COMMANDS: &[Command] = &[
+    Command {
+        unit: CommandUnit::Bridge,
+        leaf: "check_updates/set",
+        payloads: &[("PRESS", Does::Bridge(CheckUpdates))],
+        label: "Check for updates",
+        icon: "mdi:cloud-refresh",
+        button: Some(ButtonEntity {
+            key: "check_for_updates",
+            category: None,
+        }),
+    },
+    Command {
+        unit: CommandUnit::Bridge,
+        leaf: "refresh_token/set",
+        payloads: &[("PRESS", Does::Bridge(RefreshToken))],
+        label: "Refresh Token",
+        icon: "mdi:key-change",
+        button: Some(ButtonEntity {
+            key: "refresh_token",
+            category: Some(EntityCategory::Diagnostic),
+        }),
+    },
+    Command {
+        unit: CommandUnit::Domain,
+        leaf: "upgrade/start/set",
+        payloads: &[("PRESS", Does::Orchestrator(Start))],
+        label: "Start Upgrade",
+        icon: "mdi:play-circle",
+        button: Some(ButtonEntity {
+            key: "start_upgrade",
+            category: None,
+        }),
+    },
+    Command {
+        unit: CommandUnit::Domain,
+        leaf: "upgrade/acknowledge/set",
+        payloads: &[("PRESS", Does::Orchestrator(Acknowledge))],
+        label: "Acknowledge Alerts",
+        icon: "mdi:check-decagram",
+        button: Some(ButtonEntity {
+            key: "acknowledge_alerts",
+            category: None,
+        }),
+    },
+    Command {
+        unit: CommandUnit::Domain,
+        leaf: "upgrade/download_bundles/set",
+        payloads: &[("PRESS", Does::Orchestrator(DownloadBundles))],
+        label: "Download Bundles",
+        icon: "mdi:download",
+        button: Some(ButtonEntity {
+            key: "download_bundles",
+            category: None,
+        }),
+    },
+    Command {
+        unit: CommandUnit::Domain,
+        leaf: "upgrade/abort/set",
+        payloads: &[("PRESS", Does::Orchestrator(Abort))],
+        label: "Abort Upgrade",
+        icon: "mdi:stop-circle",
+        button: Some(ButtonEntity {
+            key: "abort_upgrade",
+            category: None,
+        }),
+    },
+    Command {
+        unit: CommandUnit::Domain,
+        leaf: "ignore_alerts/set",
+        payloads: &[
+            ("ON", Does::Orchestrator(SetIgnoreAlerts(true))),
+            ("OFF", Does::Orchestrator(SetIgnoreAlerts(false))),
+        ],
+        label: "Ignore Alerts",
+        icon: "mdi:alert-remove",
+        button: None,
+    },
+    Command {
+        unit: CommandUnit::Domain,
+        leaf: "update/install",
+        payloads: &[("install", Does::Orchestrator(Install))],
+        label: "Install",
+        icon: "mdi:update",
+        button: None,
+    },
+];
+
+/// The command whose topic leaf is `leaf` (`upgrade/start/set`).
+pub fn command(leaf: &str) -> Option<&'static Command> {
+    COMMANDS.iter().find(|c| c.leaf == leaf)
+}
