@@ -7,7 +7,7 @@
 //! Rendering is pure: the publisher diffs its output against what it published last, so states go
 //! out only when they change and configs of vanished domains/hosts are cleared.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -78,10 +78,68 @@ struct Scope {
     prefix_names: bool,
 }
 
-impl Scope {
-    fn topic(&self, leaf: &str) -> String {
-        Topics::below(&self.root, leaf)
+/// The topics of one row below a unit's topic root.
+struct RowTopics {
+    /// State topic (empty for buttons).
+    state: String,
+    /// JSON attributes topic.
+    attributes: Option<String>,
+    /// Command topic.
+    command: Option<String>,
+}
+
+impl RowTopics {
+    fn of(root: &str, e: &Entity) -> Self {
+        let state = e.state.map(|l| Topics::below(root, l)).unwrap_or_default();
+        Self {
+            attributes: match e.attributes {
+                Attributes::None => None,
+                Attributes::Own => Some(Topics::attributes(&state)),
+                Attributes::At(leaf) => Some(Topics::below(root, leaf)),
+            },
+            command: e.command.map(|l| Topics::below(root, l)),
+            state,
+        }
     }
+}
+
+/// Every topic the bridge builds, as a pattern with the placeholders `docs/mqtt.md` uses (`<b>`,
+/// `<i>`, `<d>`, `<c>`, `<h>`, `<prefix>`, `<component>`, `<object_id>`): the state, attributes
+/// and command topics of every row of the entity and command tables, plus the topics outside
+/// them (bridge state, sweep marker, flow view, Home Assistant status, discovery configs).
+pub fn topic_patterns() -> BTreeSet<String> {
+    let t = Topics::new("<b>", "<prefix>", "<i>");
+    let mut out = BTreeSet::new();
+    for (root, rows) in [
+        (t.bridge(), table::BRIDGE),
+        (t.domain("<d>"), table::DOMAIN),
+        (t.cluster("<d>", "<c>"), table::CLUSTER),
+        (t.host("<h>"), table::HOST),
+        (t.domain("<d>"), table::UPGRADE),
+    ] {
+        for e in rows {
+            let RowTopics {
+                state,
+                attributes,
+                command,
+            } = RowTopics::of(&root, e);
+            out.extend(
+                [attributes, command]
+                    .into_iter()
+                    .flatten()
+                    .chain((!state.is_empty()).then_some(state)),
+            );
+        }
+    }
+    out.extend(COMMANDS.iter().map(|c| t.command(c, "<d>")));
+    out.extend([
+        t.bridge_state(),
+        t.sweep_marker(),
+        t.upgrade("<d>", "state"),
+        t.ha_status(),
+        t.discovery("<component>", "<object_id>"),
+    ]);
+    out
 }
 
 struct Ctx<'a> {
@@ -194,9 +252,12 @@ impl Ctx<'_> {
     /// One row's discovery config.
     fn config(&self, scope: &Scope, e: &Entity) -> DiscoveryConfig {
         let object_id = format!("{}_{}", scope.object_prefix, e.key);
-        let state_topic = e.state.map(|l| scope.topic(l)).unwrap_or_default();
+        let RowTopics {
+            state: state_topic,
+            attributes,
+            command: command_topic,
+        } = RowTopics::of(&scope.root, e);
         let command = e.command.and_then(crate::commands::command);
-        let command_topic = command.map(|c| scope.topic(c.leaf)).unwrap_or_default();
         // Payloads come from the command row, so what HA sends is what validation accepts.
         let payload = |i: usize| command.and_then(|c| c.payloads.get(i)).map_or("", |p| p.0);
         let base = EntityBase {
@@ -217,11 +278,7 @@ impl Ctx<'_> {
             availability_mode: "all",
             icon: Some(e.icon),
             entity_category: e.category,
-            json_attributes_topic: match e.attributes {
-                Attributes::None => None,
-                Attributes::Own => Some(Topics::attributes(&state_topic)),
-                Attributes::At(leaf) => Some(scope.topic(leaf)),
-            },
+            json_attributes_topic: attributes,
             qos: 1,
         };
         match e.platform {
@@ -245,7 +302,7 @@ impl Ctx<'_> {
             .render(),
             Platform::Button => Button {
                 base,
-                command_topic,
+                command_topic: command_topic.unwrap_or_default(),
                 payload_press: payload(0),
                 device_class: e.device_class,
             }
@@ -253,7 +310,7 @@ impl Ctx<'_> {
             Platform::Switch => Switch {
                 base,
                 state_topic,
-                command_topic,
+                command_topic: command_topic.unwrap_or_default(),
                 payload_on: payload(0),
                 payload_off: payload(1),
             }
@@ -263,7 +320,7 @@ impl Ctx<'_> {
                 Update {
                     base,
                     state_topic,
-                    command_topic: allow.then_some(command_topic),
+                    command_topic: command_topic.filter(|_| allow),
                     payload_install: allow.then_some(payload(0)),
                     device_class: e.device_class.unwrap_or_default(),
                     title: format!("{} ({})", e.title.unwrap_or_default(), scope.unit_name),
