@@ -3,7 +3,7 @@
 //! Retained messages are filtered out before they get here (see [`crate::hub`]); this module
 //! checks them again so no code path can act on one. A bad payload is logged with its topic and
 //! payload and otherwise ignored. Which topics, payloads and actions exist is the [`COMMANDS`]
-//! table in [`table`].
+//! table (`commands/table.rs`).
 
 use std::sync::Arc;
 
