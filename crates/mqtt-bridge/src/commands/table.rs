@@ -65,95 +65,52 @@ pub struct Command {
 }
 
 use BridgeAction::{CheckUpdates, RefreshToken};
+use CommandUnit::{Bridge, Domain};
+use EntityCategory::Diagnostic;
 use UpgradeAction::{Abort, Acknowledge, DownloadBundles, Install, SetIgnoreAlerts, Start};
 
+/// A button without an entity category.
+const fn button(key: &'static str) -> Option<ButtonEntity> {
+    Some(ButtonEntity {
+        key,
+        category: None,
+    })
+}
+
 /// Every command, in the order buttons are announced.
+// One row a command, kept compact so the table reads as one.
+#[rustfmt::skip]
 pub static COMMANDS: &[Command] = &[
-    Command {
-        unit: CommandUnit::Bridge,
-        leaf: "check_updates/set",
-        payloads: &[("PRESS", Does::Bridge(CheckUpdates))],
-        label: "Check for updates",
-        icon: "mdi:cloud-refresh",
-        button: Some(ButtonEntity {
-            key: "check_for_updates",
-            category: None,
-        }),
-    },
-    Command {
-        unit: CommandUnit::Bridge,
-        leaf: "refresh_token/set",
-        payloads: &[("PRESS", Does::Bridge(RefreshToken))],
-        label: "Refresh Token",
+    Command { unit: Bridge, leaf: "check_updates/set", label: "Check for updates",
+        icon: "mdi:cloud-refresh", button: button("check_for_updates"),
+        payloads: &[("PRESS", Does::Bridge(CheckUpdates))] },
+    Command { unit: Bridge, leaf: "refresh_token/set", label: "Refresh Token",
         icon: "mdi:key-change",
-        button: Some(ButtonEntity {
-            key: "refresh_token",
-            category: Some(EntityCategory::Diagnostic),
-        }),
-    },
-    Command {
-        unit: CommandUnit::Domain,
-        leaf: "upgrade/start/set",
-        payloads: &[("PRESS", Does::Orchestrator(Start))],
-        label: "Start Upgrade",
-        icon: "mdi:play-circle",
-        button: Some(ButtonEntity {
-            key: "start_upgrade",
-            category: None,
-        }),
-    },
-    Command {
-        unit: CommandUnit::Domain,
-        leaf: "upgrade/acknowledge/set",
-        payloads: &[("PRESS", Does::Orchestrator(Acknowledge))],
-        label: "Acknowledge Alerts",
-        icon: "mdi:check-decagram",
-        button: Some(ButtonEntity {
-            key: "acknowledge_alerts",
-            category: None,
-        }),
-    },
-    Command {
-        unit: CommandUnit::Domain,
-        leaf: "upgrade/download_bundles/set",
-        payloads: &[("PRESS", Does::Orchestrator(DownloadBundles))],
-        label: "Download Bundles",
-        icon: "mdi:download",
-        button: Some(ButtonEntity {
-            key: "download_bundles",
-            category: None,
-        }),
-    },
-    Command {
-        unit: CommandUnit::Domain,
-        leaf: "upgrade/abort/set",
-        payloads: &[("PRESS", Does::Orchestrator(Abort))],
-        label: "Abort Upgrade",
-        icon: "mdi:stop-circle",
-        button: Some(ButtonEntity {
-            key: "abort_upgrade",
-            category: None,
-        }),
-    },
-    Command {
-        unit: CommandUnit::Domain,
-        leaf: "ignore_alerts/set",
-        payloads: &[
-            ("ON", Does::Orchestrator(SetIgnoreAlerts(true))),
-            ("OFF", Does::Orchestrator(SetIgnoreAlerts(false))),
-        ],
-        label: "Ignore Alerts",
-        icon: "mdi:alert-remove",
-        button: None,
-    },
-    Command {
-        unit: CommandUnit::Domain,
-        leaf: "update/install",
-        payloads: &[("install", Does::Orchestrator(Install))],
-        label: "Install",
-        icon: "mdi:update",
-        button: None,
-    },
+        button: Some(ButtonEntity { key: "refresh_token", category: Some(Diagnostic) }),
+        payloads: &[("PRESS", Does::Bridge(RefreshToken))] },
+    Command { unit: Domain, leaf: "upgrade/start/set", label: "Start Upgrade",
+        icon: "mdi:play-circle", button: button("start_upgrade"),
+        payloads: &[("PRESS", Does::Orchestrator(Start))] },
+    Command { unit: Domain, leaf: "upgrade/acknowledge/set", label: "Acknowledge Alerts",
+        icon: "mdi:check-decagram", button: button("acknowledge_alerts"),
+        payloads: &[("PRESS", Does::Orchestrator(Acknowledge))] },
+    Command { unit: Domain, leaf: "upgrade/download_bundles/set", label: "Download Bundles",
+        icon: "mdi:download", button: button("download_bundles"),
+        payloads: &[("PRESS", Does::Orchestrator(DownloadBundles))] },
+    Command { unit: Domain, leaf: "upgrade/abort/set", label: "Abort Upgrade",
+        icon: "mdi:stop-circle", button: button("abort_upgrade"),
+        payloads: &[("PRESS", Does::Orchestrator(Abort))] },
+    // The Ignore Alerts switch (a row of the UPGRADE entity table): past precheck alerts without
+    // waiting for an acknowledgement.
+    Command { unit: Domain, leaf: "ignore_alerts/set", label: "Ignore Alerts",
+        icon: "mdi:alert-remove", button: None,
+        payloads: &[("ON", Does::Orchestrator(SetIgnoreAlerts(true))),
+                    ("OFF", Does::Orchestrator(SetIgnoreAlerts(false)))] },
+    // Install on the update entity (a row of the UPGRADE entity table): Start Upgrade, when
+    // `upgrade.allow_update_install` is set.
+    Command { unit: Domain, leaf: "update/install", label: "Install",
+        icon: "mdi:update", button: None,
+        payloads: &[("install", Does::Orchestrator(Install))] },
 ];
 
 /// The command whose topic leaf is `leaf` (`upgrade/start/set`).
