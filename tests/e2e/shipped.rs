@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dca_tests::repo_root;
+use mqtt_bridge::commands::COMMANDS;
 use mqtt_bridge::config::{self, Config, KEYS};
+use mqtt_bridge::ha::entities::topic_patterns;
 use mqtt_bridge::topics::Topics;
 use serde_yaml::Value;
 
@@ -241,13 +243,15 @@ fn concrete(pattern: &str, base: &str, instance: &str) -> String {
         .replace("<object_id>", "vcf_sfo_w01_status")
 }
 
-/// Command topics (inbound): the documented patterns ending in `/set` or `/install`.
-fn command_patterns() -> Vec<&'static str> {
-    let patterns: Vec<&str> = Topics::documented_patterns()
-        .into_iter()
-        .filter(|p| p.ends_with("/set") || p.ends_with("/install"))
-        .collect();
+/// Command topics (inbound): one per row of the bridge's command table, each documented.
+fn command_patterns() -> Vec<String> {
+    let t = Topics::new("<b>", "<prefix>", "<i>");
+    let patterns: Vec<String> = COMMANDS.iter().map(|c| t.command(c, "<d>")).collect();
     assert!(patterns.len() >= 8, "too few command topics: {patterns:?}");
+    let documented = Topics::documented_patterns();
+    for p in &patterns {
+        assert!(documented.contains(&p.as_str()), "{p} is not documented");
+    }
     patterns
 }
 
@@ -504,145 +508,14 @@ fn every_config_key_in_the_code_is_documented() {
 
 // === topics ===
 
-/// A topic builder in `topics.rs`: the function name and its pattern, with placeholders.
-#[derive(Debug)]
-struct Builder {
-    function: String,
-    pattern: String,
-}
-
-/// Reads every `format!` in `topics.rs` and turns it into a documented-style pattern.
-fn topic_builders() -> Vec<Builder> {
-    let src = read("crates/mqtt-bridge/src/topics.rs");
-    // Stop at the tests.
-    let src = src.split("#[cfg(test)]").next().unwrap_or(&src);
-    let mut builders = Vec::new();
-    let mut rest = src;
-    let mut consumed = 0;
-    while let Some(i) = rest.find("format!(") {
-        let before = &src[..consumed + i];
-        let function = before
-            .rfind("fn ")
-            .map(|f| {
-                before[f + 3..]
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect::<String>()
-            })
-            .unwrap_or_default();
-        let after = &rest[i + "format!(".len()..];
-        let open = after.find('"').expect("format string");
-        let close = open + 1 + after[open + 1..].find('"').expect("end of format string");
-        let literal = &after[open + 1..close];
-        // Positional arguments, up to the closing parenthesis.
-        let mut depth = 1;
-        let mut end = close + 1;
-        for (j, ch) in after[close + 1..].char_indices() {
-            match ch {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = close + 1 + j;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        let args: Vec<&str> = after[close + 1..end]
-            .split(',')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .collect();
-        let mut pattern = String::new();
-        let mut positional = args.iter();
-        let mut pieces = literal.split("{}");
-        pattern.push_str(pieces.next().unwrap_or_default());
-        for piece in pieces {
-            let arg = positional.next().copied().unwrap_or_default();
-            let placeholder = if arg.contains("root") {
-                "<b>/<i>"
-            } else if arg.contains("discovery_prefix") {
-                "<prefix>"
-            } else if arg.contains("instance") {
-                "<i>"
-            } else if arg.contains("base") {
-                "<b>"
-            } else {
-                "{?}"
-            };
-            pattern.push_str(placeholder);
-            pattern.push_str(piece);
-        }
-        let pattern = pattern
-            .replace("{base}", "<b>")
-            .replace("{instance}", "<i>")
-            .replace("{d}", "<d>")
-            .replace("{c}", "<c>")
-            .replace("{h}", "<h>")
-            .replace("{component}", "<component>")
-            .replace("{object_id}", "<object_id>");
-        builders.push(Builder { function, pattern });
-        consumed += i + "format!(".len();
-        rest = &src[consumed..];
-    }
-    builders
-}
-
-/// String literals passed as the last argument of `.function(..., "literal")` anywhere in the
-/// bridge's sources.
-fn literal_call_args(function: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let needle = format!(".{function}(");
-    for file in repo_files(&["rs"]) {
-        if !file.starts_with(path("crates/mqtt-bridge/src")) {
-            continue;
-        }
-        let src = std::fs::read_to_string(&file).expect("read source");
-        // Only production code: tests build made-up topics on purpose.
-        let src = src.split("#[cfg(test)]").next().unwrap_or_default();
-        for (i, _) in src.match_indices(&needle) {
-            let args = &src[i + needle.len()..];
-            let Some(end) = args.find(')') else { continue };
-            let last = args[..end].rsplit(',').next().unwrap_or_default().trim();
-            if let Some(lit) = last.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
-                out.insert(lit.to_owned());
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn every_topic_in_the_code_is_documented() {
-    // Derived from the source, so a new topic builder cannot skip the list and the docs.
-    let mut derived = BTreeSet::new();
-    for b in topic_builders() {
-        if b.pattern.contains('+') || !b.pattern.contains('/') || b.pattern.ends_with('>') {
-            continue; // subscription filters, and prefixes such as the root or a domain's
-        }
-        if b.pattern.contains("{topic}") {
-            continue; // `<topic>/attributes`: listed per topic
-        }
-        match b.pattern.split_once('{') {
-            None => {
-                derived.insert(b.pattern.clone());
-            }
-            Some(_) => {
-                let var = b.pattern[b.pattern.find('{').unwrap_or(0)..]
-                    .split_once('}')
-                    .map(|(v, _)| format!("{v}}}"))
-                    .unwrap_or_default();
-                for lit in literal_call_args(&b.function) {
-                    derived.insert(b.pattern.replace(&var, &lit));
-                }
-            }
-        }
-    }
+    // From the bridge's entity and command tables, so a new entity or command cannot skip the
+    // list and the docs.
+    let derived = topic_patterns();
     assert!(
         derived.len() >= 20,
-        "found too few topics in topics.rs ({}): {derived:?}",
+        "found too few topics in the entity and command tables ({}): {derived:?}",
         derived.len()
     );
     let doc = read("docs/mqtt.md");
@@ -655,11 +528,11 @@ fn every_topic_in_the_code_is_documented() {
 
     let undocumented: Vec<_> = derived
         .iter()
-        .filter(|p| !doc.contains(p.as_str()))
+        .filter(|p| !doc.contains(p.as_str()) || !documented.contains(&p.as_str()))
         .collect();
     assert!(
         undocumented.is_empty(),
-        "topics built in code but not in docs/mqtt.md: {undocumented:?}"
+        "topics built in code but not in docs/mqtt.md or Topics::documented_patterns: {undocumented:?}"
     );
 }
 
@@ -883,7 +756,8 @@ fn mosquitto_requires_accounts_and_guards_command_topics() {
     let c = example_config();
     let (b, i) = (c.mqtt.base_topic.as_str(), c.instance_id());
     let bridge_user = c.mqtt.username.clone().expect("mqtt.username");
-    for pattern in command_patterns() {
+    let commands = command_patterns();
+    for pattern in &commands {
         let topic = concrete(pattern, b, &i);
         assert!(
             may("homeassistant", true, &topic),
@@ -908,7 +782,7 @@ fn mosquitto_requires_accounts_and_guards_command_topics() {
             may(&bridge_user, true, &topic),
             "the bridge may publish {topic}"
         );
-        if !command_patterns().contains(&pattern) && pattern.starts_with("<b>") {
+        if !commands.iter().any(|c| c == pattern) && pattern.starts_with("<b>") {
             assert!(
                 !may("homeassistant", true, &topic),
                 "Home Assistant must not forge {topic}"

@@ -2,7 +2,8 @@
 //!
 //! Retained messages are filtered out before they get here (see [`crate::hub`]); this module
 //! checks them again so no code path can act on one. A bad payload is logged with its topic and
-//! payload and otherwise ignored.
+//! payload and otherwise ignored. Which topics, payloads and actions exist is the [`COMMANDS`]
+//! table (`commands/table.rs`).
 
 use std::sync::Arc;
 
@@ -11,7 +12,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::messages::{CommandRequest, DomainDirectory, HubMsg};
-use crate::topics::{CommandKind, CommandTopic};
+use crate::topics::CommandTopic;
+
+mod table;
+
+pub use table::{BridgeAction, ButtonEntity, COMMANDS, Command, CommandUnit, Does, command};
 
 /// An upgrade action for one domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,69 +77,44 @@ pub fn validate(cmd: &CommandTopic, payload: &[u8], retain: bool) -> Result<Acti
     if text.is_empty() {
         return Err(Rejection::Empty);
     }
-    let expect = |want: &str| -> Result<(), Rejection> {
-        if text.eq_ignore_ascii_case(want) {
-            Ok(())
-        } else {
-            Err(Rejection::BadPayload(format!("expected {want}")))
-        }
+    let row = cmd.kind;
+    let Some((_, does)) = row
+        .payloads
+        .iter()
+        .find(|(want, _)| text.eq_ignore_ascii_case(want))
+    else {
+        let wants: Vec<&str> = row.payloads.iter().map(|(want, _)| *want).collect();
+        return Err(Rejection::BadPayload(format!(
+            "expected {}",
+            wants.join(" or ")
+        )));
     };
-    let domain = || cmd.domain.clone().unwrap_or_default();
-    let upgrade = |action| Action::Upgrade {
-        domain: domain(),
-        action,
-    };
-    Ok(match cmd.kind {
-        CommandKind::CheckUpdates => {
-            expect("PRESS")?;
-            Action::CheckUpdates
-        }
-        CommandKind::RefreshToken => {
-            expect("PRESS")?;
-            Action::RefreshToken
-        }
-        CommandKind::Start => {
-            expect("PRESS")?;
-            upgrade(UpgradeAction::Start)
-        }
-        CommandKind::Acknowledge => {
-            expect("PRESS")?;
-            upgrade(UpgradeAction::Acknowledge)
-        }
-        CommandKind::Abort => {
-            expect("PRESS")?;
-            upgrade(UpgradeAction::Abort)
-        }
-        CommandKind::DownloadBundles => {
-            expect("PRESS")?;
-            upgrade(UpgradeAction::DownloadBundles)
-        }
-        CommandKind::IgnoreAlerts => {
-            if text.eq_ignore_ascii_case("ON") {
-                upgrade(UpgradeAction::SetIgnoreAlerts(true))
-            } else if text.eq_ignore_ascii_case("OFF") {
-                upgrade(UpgradeAction::SetIgnoreAlerts(false))
-            } else {
-                return Err(Rejection::BadPayload("expected ON or OFF".into()));
-            }
-        }
-        CommandKind::Install => {
-            expect("install")?;
-            upgrade(UpgradeAction::Install)
-        }
+    Ok(match *does {
+        Does::Bridge(BridgeAction::CheckUpdates) => Action::CheckUpdates,
+        Does::Bridge(BridgeAction::RefreshToken) => Action::RefreshToken,
+        Does::Orchestrator(action) => Action::Upgrade {
+            domain: cmd.domain.clone().unwrap_or_default(),
+            action,
+        },
     })
 }
 
-/// The button/switch name a user knows the action by.
-fn action_label(action: UpgradeAction) -> &'static str {
-    match action {
-        UpgradeAction::Start | UpgradeAction::Install => "Start Upgrade",
-        UpgradeAction::Acknowledge => "Acknowledge Alerts",
-        UpgradeAction::Abort => "Abort Upgrade",
-        UpgradeAction::DownloadBundles => "Download Bundles",
-        UpgradeAction::SetIgnoreAlerts(true) => "Ignore Alerts on",
-        UpgradeAction::SetIgnoreAlerts(false) => "Ignore Alerts off",
-    }
+/// The name a user knows an upgrade action by: its command's label, plus `on`/`off` for a switch.
+fn action_label(action: UpgradeAction) -> String {
+    COMMANDS
+        .iter()
+        .find_map(|c| {
+            let (payload, _) = c
+                .payloads
+                .iter()
+                .find(|(_, does)| *does == Does::Orchestrator(action))?;
+            Some(if c.payloads.len() > 1 {
+                format!("{} {}", c.label, payload.to_ascii_lowercase())
+            } else {
+                c.label.to_owned()
+            })
+        })
+        .unwrap_or_else(|| format!("{action:?}"))
 }
 
 /// Executes upgrade actions (implemented over the orchestrator in [`crate::upgrade`]).
@@ -265,7 +245,11 @@ mod tests {
     use super::*;
     use bytes::Bytes;
 
-    fn topic(kind: CommandKind) -> CommandTopic {
+    fn row(leaf: &str) -> &'static Command {
+        command(leaf).unwrap_or_else(|| panic!("no command {leaf}"))
+    }
+
+    fn topic(kind: &'static Command) -> CommandTopic {
         CommandTopic {
             kind,
             domain: Some("sfo_w01".into()),
@@ -275,26 +259,26 @@ mod tests {
     #[test]
     fn press_payloads() {
         assert_eq!(
-            validate(&topic(CommandKind::Start), b"PRESS", false),
+            validate(&topic(row("upgrade/start/set")), b"PRESS", false),
             Ok(Action::Upgrade {
                 domain: "sfo_w01".into(),
                 action: UpgradeAction::Start
             })
         );
         assert_eq!(
-            validate(&topic(CommandKind::CheckUpdates), b" press\n", false),
+            validate(&topic(row("check_updates/set")), b" press\n", false),
             Ok(Action::CheckUpdates)
         );
         assert!(matches!(
-            validate(&topic(CommandKind::Abort), b"GO", false),
+            validate(&topic(row("upgrade/abort/set")), b"GO", false),
             Err(Rejection::BadPayload(_))
         ));
         assert!(matches!(
-            validate(&topic(CommandKind::Abort), &[0xff, 0xfe], false),
+            validate(&topic(row("upgrade/abort/set")), &[0xff, 0xfe], false),
             Err(Rejection::BadPayload(_))
         ));
         assert_eq!(
-            validate(&topic(CommandKind::Abort), b"", false),
+            validate(&topic(row("upgrade/abort/set")), b"", false),
             Err(Rejection::Empty)
         );
     }
@@ -302,33 +286,33 @@ mod tests {
     #[test]
     fn switch_and_install_payloads() {
         assert_eq!(
-            validate(&topic(CommandKind::IgnoreAlerts), b"ON", false),
+            validate(&topic(row("ignore_alerts/set")), b"ON", false),
             Ok(Action::Upgrade {
                 domain: "sfo_w01".into(),
                 action: UpgradeAction::SetIgnoreAlerts(true)
             })
         );
         assert_eq!(
-            validate(&topic(CommandKind::IgnoreAlerts), b"off", false),
+            validate(&topic(row("ignore_alerts/set")), b"off", false),
             Ok(Action::Upgrade {
                 domain: "sfo_w01".into(),
                 action: UpgradeAction::SetIgnoreAlerts(false)
             })
         );
-        assert!(validate(&topic(CommandKind::IgnoreAlerts), b"PRESS", false).is_err());
-        assert!(validate(&topic(CommandKind::Install), b"install", false).is_ok());
-        assert!(validate(&topic(CommandKind::Install), b"PRESS", false).is_err());
+        assert!(validate(&topic(row("ignore_alerts/set")), b"PRESS", false).is_err());
+        assert!(validate(&topic(row("update/install")), b"install", false).is_ok());
+        assert!(validate(&topic(row("update/install")), b"PRESS", false).is_err());
     }
 
     #[test]
     fn retained_never_acts() {
         for kind in [
-            CommandKind::CheckUpdates,
-            CommandKind::RefreshToken,
-            CommandKind::Start,
-            CommandKind::Acknowledge,
-            CommandKind::Abort,
-            CommandKind::DownloadBundles,
+            row("check_updates/set"),
+            row("refresh_token/set"),
+            row("upgrade/start/set"),
+            row("upgrade/acknowledge/set"),
+            row("upgrade/abort/set"),
+            row("upgrade/download_bundles/set"),
         ] {
             assert_eq!(
                 validate(&topic(kind), b"PRESS", true),
@@ -336,7 +320,7 @@ mod tests {
             );
         }
         assert_eq!(
-            validate(&topic(CommandKind::IgnoreAlerts), b"ON", true),
+            validate(&topic(row("ignore_alerts/set")), b"ON", true),
             Err(Rejection::Retained)
         );
     }
@@ -386,7 +370,7 @@ mod tests {
         (cx, rec, rx)
     }
 
-    fn req(kind: CommandKind, payload: &'static [u8], retain: bool) -> CommandRequest {
+    fn req(kind: &'static Command, payload: &'static [u8], retain: bool) -> CommandRequest {
         CommandRequest {
             topic: "t".into(),
             command: topic(kind),
@@ -398,16 +382,16 @@ mod tests {
     #[tokio::test]
     async fn retained_start_does_not_reach_orchestrator() {
         let (cx, rec, _rx) = context(false);
-        handle(&cx, req(CommandKind::Start, b"PRESS", true)).await;
+        handle(&cx, req(row("upgrade/start/set"), b"PRESS", true)).await;
         assert!(rec.0.lock().expect("lock").is_empty());
-        handle(&cx, req(CommandKind::Start, b"PRESS", false)).await;
+        handle(&cx, req(row("upgrade/start/set"), b"PRESS", false)).await;
         assert_eq!(*rec.0.lock().expect("lock"), vec![UpgradeAction::Start]);
     }
 
     #[tokio::test]
     async fn refusals_become_info_events_unless_the_orchestrator_notifies() {
         let (cx, _rec, mut rx) = context(false);
-        handle(&cx, req(CommandKind::Abort, b"PRESS", false)).await;
+        handle(&cx, req(row("upgrade/abort/set"), b"PRESS", false)).await;
         match rx.try_recv() {
             Ok(HubMsg::Event {
                 event_type,
@@ -419,7 +403,7 @@ mod tests {
             }
             other => panic!("expected an event, got {other:?}"),
         }
-        handle(&cx, req(CommandKind::Start, b"PRESS", false)).await;
+        handle(&cx, req(row("upgrade/start/set"), b"PRESS", false)).await;
         assert!(
             rx.try_recv().is_err(),
             "Start refusals are notified by the orchestrator"
@@ -429,7 +413,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_domain_is_ignored() {
         let (cx, rec, _rx) = context(false);
-        let mut r = req(CommandKind::Acknowledge, b"PRESS", false);
+        let mut r = req(row("upgrade/acknowledge/set"), b"PRESS", false);
         r.command.domain = Some("nope".into());
         handle(&cx, r).await;
         assert!(rec.0.lock().expect("lock").is_empty());
@@ -438,14 +422,14 @@ mod tests {
     #[tokio::test]
     async fn install_rejected_unless_allowed() {
         let (cx, rec, mut rx) = context(false);
-        handle(&cx, req(CommandKind::Install, b"install", false)).await;
+        handle(&cx, req(row("update/install"), b"install", false)).await;
         assert!(rec.0.lock().expect("lock").is_empty());
         match rx.try_recv() {
             Ok(HubMsg::Event { event_type, .. }) => assert_eq!(event_type, "info"),
             other => panic!("expected an event, got {other:?}"),
         }
         let (cx, rec, _rx) = context(true);
-        handle(&cx, req(CommandKind::Install, b"install", false)).await;
+        handle(&cx, req(row("update/install"), b"install", false)).await;
         assert_eq!(*rec.0.lock().expect("lock"), vec![UpgradeAction::Start]);
     }
 }

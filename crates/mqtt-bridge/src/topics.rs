@@ -4,6 +4,8 @@
 //! slug. `docs/mqtt.md` documents each one; [`Topics::documented_patterns`] lists them for the
 //! checker test.
 
+use crate::commands::{COMMANDS, Command, CommandUnit};
+
 /// Slug for topics and entity ids: lower case, every run of non-alphanumerics → one `_`, trimmed.
 ///
 /// `sfo-m01` → `sfo_m01`, `SFO M01 (prod)` → `sfo_m01_prod`. Never empty (`unnamed` instead).
@@ -33,32 +35,11 @@ pub fn host_slug(fqdn: &str) -> String {
     slug(fqdn.split('.').next().unwrap_or(fqdn))
 }
 
-/// The button/switch command a topic carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommandKind {
-    /// `bridge/check_updates/set`
-    CheckUpdates,
-    /// `bridge/refresh_token/set`
-    RefreshToken,
-    /// `domain/<d>/upgrade/start/set`
-    Start,
-    /// `domain/<d>/upgrade/acknowledge/set`
-    Acknowledge,
-    /// `domain/<d>/upgrade/abort/set`
-    Abort,
-    /// `domain/<d>/upgrade/download_bundles/set`
-    DownloadBundles,
-    /// `domain/<d>/ignore_alerts/set`
-    IgnoreAlerts,
-    /// `domain/<d>/update/install`
-    Install,
-}
-
 /// A parsed command topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandTopic {
-    /// Which command.
-    pub kind: CommandKind,
+    /// Which command (its row of [`COMMANDS`]).
+    pub kind: &'static Command,
     /// The domain slug for domain commands.
     pub domain: Option<String>,
 }
@@ -93,6 +74,10 @@ impl Topics {
 
     // --- bridge ---
 
+    /// `<b>/<i>/bridge`: the root of the bridge's own topics.
+    pub fn bridge(&self) -> String {
+        format!("{}/bridge", self.root)
+    }
     /// `<b>/<i>/bridge/state`: `online`/`offline`, retained, LWT.
     pub fn bridge_state(&self) -> String {
         format!("{}/bridge/state", self.root)
@@ -132,6 +117,25 @@ impl Topics {
     /// `<topic>/attributes`
     pub fn attributes(topic: &str) -> String {
         format!("{topic}/attributes")
+    }
+    /// `<b>/<i>/domain/<d>/cluster/<c>`
+    pub fn cluster(&self, d: &str, c: &str) -> String {
+        format!("{}/domain/{d}/cluster/{c}", self.root)
+    }
+    /// `<b>/<i>/host/<h>`
+    pub fn host(&self, h: &str) -> String {
+        format!("{}/host/{h}", self.root)
+    }
+    /// `<root>/<leaf>`: a topic below a unit's root ([`Self::bridge`], [`Self::domain`], ...).
+    pub fn below(root: &str, leaf: &str) -> String {
+        format!("{root}/{leaf}")
+    }
+    /// The topic of command `c` (for domain `d` when it is a domain command).
+    pub fn command(&self, c: &Command, d: &str) -> String {
+        match c.unit {
+            CommandUnit::Bridge => Self::below(&self.bridge(), c.leaf),
+            CommandUnit::Domain => Self::below(&self.domain(d), c.leaf),
+        }
     }
     /// `<b>/<i>/domain/<d>/cluster/<c>/host_count`
     pub fn cluster_host_count(&self, d: &str, c: &str) -> String {
@@ -239,41 +243,38 @@ impl Topics {
         rest.get(..len)
     }
 
-    /// Subscriptions for every command topic (wildcards over domains).
+    /// Subscriptions for every command topic of [`COMMANDS`] (wildcards over domains).
     pub fn command_filters(&self) -> Vec<String> {
-        vec![
-            self.check_updates_set(),
-            self.refresh_token_set(),
-            format!("{}/domain/+/upgrade/+/set", self.root),
-            format!("{}/domain/+/ignore_alerts/set", self.root),
-            format!("{}/domain/+/update/install", self.root),
-        ]
+        let mut filters: Vec<String> = Vec::new();
+        for c in COMMANDS {
+            let f = self.command(c, "+");
+            if !filters.contains(&f) {
+                filters.push(f);
+            }
+        }
+        filters
     }
 
-    /// Parses a command topic; `None` if `topic` is not one.
+    /// Parses a command topic against [`COMMANDS`]; `None` if `topic` is not one.
     pub fn parse_command(&self, topic: &str) -> Option<CommandTopic> {
         let rest = topic.strip_prefix(&self.root)?.strip_prefix('/')?;
-        let parts: Vec<&str> = rest.split('/').collect();
-        let (kind, domain) = match parts.as_slice() {
-            ["bridge", "check_updates", "set"] => (CommandKind::CheckUpdates, None),
-            ["bridge", "refresh_token", "set"] => (CommandKind::RefreshToken, None),
-            ["domain", d, "upgrade", action, "set"] => {
-                let kind = match *action {
-                    "start" => CommandKind::Start,
-                    "acknowledge" => CommandKind::Acknowledge,
-                    "abort" => CommandKind::Abort,
-                    "download_bundles" => CommandKind::DownloadBundles,
-                    _ => return None,
-                };
-                (kind, Some(*d))
+        let (domain, leaf) = match rest.split_once('/')? {
+            ("bridge", leaf) => (None, leaf),
+            ("domain", rest) => {
+                let (d, leaf) = rest.split_once('/')?;
+                if d.is_empty() {
+                    return None;
+                }
+                (Some(d), leaf)
             }
-            ["domain", d, "ignore_alerts", "set"] => (CommandKind::IgnoreAlerts, Some(*d)),
-            ["domain", d, "update", "install"] => (CommandKind::Install, Some(*d)),
             _ => return None,
         };
-        if domain.is_some_and(str::is_empty) {
-            return None;
-        }
+        let unit = if domain.is_some() {
+            CommandUnit::Domain
+        } else {
+            CommandUnit::Bridge
+        };
+        let kind = COMMANDS.iter().find(|c| c.unit == unit && c.leaf == leaf)?;
         Some(CommandTopic {
             kind,
             domain: domain.map(str::to_owned),
@@ -414,38 +415,42 @@ mod tests {
         assert_eq!(t.ha_status(), "homeassistant/status");
     }
 
+    fn row(leaf: &str) -> &'static Command {
+        crate::commands::command(leaf).unwrap_or_else(|| panic!("no command {leaf}"))
+    }
+
     #[test]
     fn parses_commands() {
         let t = t();
         for (topic, kind, d) in [
-            (t.check_updates_set(), CommandKind::CheckUpdates, None),
-            (t.refresh_token_set(), CommandKind::RefreshToken, None),
+            (t.check_updates_set(), row("check_updates/set"), None),
+            (t.refresh_token_set(), row("refresh_token/set"), None),
             (
                 t.upgrade_command("w01", "start"),
-                CommandKind::Start,
+                row("upgrade/start/set"),
                 Some("w01"),
             ),
             (
                 t.upgrade_command("w01", "acknowledge"),
-                CommandKind::Acknowledge,
+                row("upgrade/acknowledge/set"),
                 Some("w01"),
             ),
             (
                 t.upgrade_command("w01", "abort"),
-                CommandKind::Abort,
+                row("upgrade/abort/set"),
                 Some("w01"),
             ),
             (
                 t.upgrade_command("w01", "download_bundles"),
-                CommandKind::DownloadBundles,
+                row("upgrade/download_bundles/set"),
                 Some("w01"),
             ),
             (
                 t.ignore_alerts_set("w01"),
-                CommandKind::IgnoreAlerts,
+                row("ignore_alerts/set"),
                 Some("w01"),
             ),
-            (t.update_install("w01"), CommandKind::Install, Some("w01")),
+            (t.update_install("w01"), row("update/install"), Some("w01")),
         ] {
             assert_eq!(
                 t.parse_command(&topic),

@@ -1,51 +1,32 @@
 //! Renders an [`Inventory`] into Home Assistant discovery configs and retained states.
 //!
+//! Which entities exist is data: one row each in the tables of [`table`] (and, for buttons, of
+//! [`crate::commands::COMMANDS`]). This module adds what the entities of a unit share and
+//! computes their states.
+//!
 //! Rendering is pure: the publisher diffs its output against what it published last, so states go
 //! out only when they change and configs of vanished domains/hosts are cleared.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
 use super::binary_sensor::BinarySensor;
 use super::button::Button;
-use super::discovery::{
-    Availability, Component, Device, DiscoveryConfig, EntityBase, EntityCategory, Origin,
-};
-use super::event::{EVENT_TYPES, Event};
+use super::discovery::{Availability, Component, Device, DiscoveryConfig, EntityBase, Origin};
+use super::event::Event;
 use super::sensor::Sensor;
 use super::switch::Switch;
 use super::update::Update;
 use super::{MAX_ATTRIBUTES_LEN, state_text, tail_to_bytes, truncate_chars};
+use crate::commands::{COMMANDS, CommandUnit};
 use crate::model::{DomainInfo, FlowInfo, HostInfo, Inventory, Usage};
 use crate::topics::{Topics, host_slug, slug};
 
-/// Domain Status values.
-pub const DOMAIN_STATUSES: &[&str] = &[
-    "up_to_date",
-    "updates_available",
-    "update_process_started",
-    "error",
-];
+pub mod table;
 
-/// Upgrade Status values (the orchestrator's status strings).
-pub const UPGRADE_STATUSES: &[&str] = &[
-    "waiting_for_initiation",
-    "update_process_started",
-    "downloading_bundles",
-    "setting_new_vcf_version_target",
-    "downloading_sddcManager_bundle",
-    "upgrading_sddcManager",
-    "initializing_prechecks",
-    "running_prechecks",
-    "evaluating_prechecks",
-    "prechecks_done",
-    "waiting_for_alert_acknowledgement",
-    "alerts_were_acknowledged",
-    "starting_upgrades",
-    "successfully_completed",
-    "failed",
-];
+pub use table::DOMAIN_STATUSES;
+use table::{Attributes, Entity, Platform, Source};
 
 /// The payload HA's MQTT sensor treats as "no value" (state becomes `unknown`, not 0).
 pub const NONE: &str = "None";
@@ -79,6 +60,86 @@ impl Rendered {
         }
         out
     }
+}
+
+/// What the entities of one unit share: the renderer applies it to each of the unit's rows.
+struct Scope {
+    /// Immutable id in `unique_id`s (`bridge`, or the domain's, cluster's or host's id).
+    uuid: String,
+    /// `object_id` prefix (`vcf_sfo_m01`).
+    object_prefix: String,
+    /// Topic root the rows' leaves hang under.
+    root: String,
+    /// Device block.
+    device: Device,
+    /// The unit's name (update title; cluster entity names).
+    unit_name: String,
+    /// Put `unit_name` in front of entity names (a cluster's entities sit on its domain's device).
+    prefix_names: bool,
+}
+
+/// The topics of one row below a unit's topic root.
+struct RowTopics {
+    /// State topic (empty for buttons).
+    state: String,
+    /// JSON attributes topic.
+    attributes: Option<String>,
+    /// Command topic.
+    command: Option<String>,
+}
+
+impl RowTopics {
+    fn of(root: &str, e: &Entity) -> Self {
+        let state = e.state.map(|l| Topics::below(root, l)).unwrap_or_default();
+        Self {
+            attributes: match e.attributes {
+                Attributes::None => None,
+                Attributes::Own => Some(Topics::attributes(&state)),
+                Attributes::At(leaf) => Some(Topics::below(root, leaf)),
+            },
+            command: e.command.map(|l| Topics::below(root, l)),
+            state,
+        }
+    }
+}
+
+/// Every topic the bridge builds, as a pattern with the placeholders `docs/mqtt.md` uses (`<b>`,
+/// `<i>`, `<d>`, `<c>`, `<h>`, `<prefix>`, `<component>`, `<object_id>`): the state, attributes
+/// and command topics of every row of the entity and command tables, plus the topics outside
+/// them (bridge state, sweep marker, flow view, Home Assistant status, discovery configs).
+pub fn topic_patterns() -> BTreeSet<String> {
+    let t = Topics::new("<b>", "<prefix>", "<i>");
+    let mut out = BTreeSet::new();
+    for (root, rows) in [
+        (t.bridge(), table::BRIDGE),
+        (t.domain("<d>"), table::DOMAIN),
+        (t.cluster("<d>", "<c>"), table::CLUSTER),
+        (t.host("<h>"), table::HOST),
+        (t.domain("<d>"), table::UPGRADE),
+    ] {
+        for e in rows {
+            let RowTopics {
+                state,
+                attributes,
+                command,
+            } = RowTopics::of(&root, e);
+            out.extend(
+                [attributes, command]
+                    .into_iter()
+                    .flatten()
+                    .chain((!state.is_empty()).then_some(state)),
+            );
+        }
+    }
+    out.extend(COMMANDS.iter().map(|c| t.command(c, "<d>")));
+    out.extend([
+        t.bridge_state(),
+        t.sweep_marker(),
+        t.upgrade("<d>", "state"),
+        t.ha_status(),
+        t.discovery("<component>", "<object_id>"),
+    ]);
+    out
 }
 
 struct Ctx<'a> {
@@ -168,39 +229,110 @@ impl Ctx<'_> {
         }]
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn base(
-        &self,
-        platform: &str,
-        name: &str,
-        uuid: &str,
-        key: &str,
-        object_id: String,
-        device: Device,
-        availability: Vec<Availability>,
-        icon: Option<&'static str>,
-        category: Option<EntityCategory>,
-        attributes: Option<String>,
-    ) -> EntityBase {
-        EntityBase {
-            name: name.to_owned(),
-            unique_id: format!("dca_{}_{uuid}_{key}", self.i()),
-            default_entity_id: format!("{platform}.{object_id}"),
-            object_id,
-            device,
-            origin: Origin::bridge(),
-            availability,
-            availability_mode: "all",
-            icon,
-            entity_category: category,
-            json_attributes_topic: attributes,
-            qos: 1,
+    /// Announces `rows` for `scope` (when configs are wanted).
+    fn announce(&mut self, scope: &Scope, rows: &[Entity]) {
+        if self.with_configs {
+            for e in rows {
+                let config = self.config(scope, e);
+                self.out.configs.push(config);
+            }
         }
     }
 
-    fn push<C: Component>(&mut self, c: C) {
-        if self.with_configs {
-            self.out.configs.push(c.render());
+    /// Announces the buttons of the commands of `unit`.
+    fn announce_buttons(&mut self, scope: &Scope, unit: CommandUnit) {
+        let rows: Vec<Entity> = COMMANDS
+            .iter()
+            .filter(|c| c.unit == unit)
+            .filter_map(|c| c.button.map(|b| Entity::button(c, b)))
+            .collect();
+        self.announce(scope, &rows);
+    }
+
+    /// One row's discovery config.
+    fn config(&self, scope: &Scope, e: &Entity) -> DiscoveryConfig {
+        let object_id = format!("{}_{}", scope.object_prefix, e.key);
+        let RowTopics {
+            state: state_topic,
+            attributes,
+            command: command_topic,
+        } = RowTopics::of(&scope.root, e);
+        let command = e.command.and_then(crate::commands::command);
+        // Payloads come from the command row, so what HA sends is what validation accepts.
+        let payload = |i: usize| command.and_then(|c| c.payloads.get(i)).map_or("", |p| p.0);
+        let base = EntityBase {
+            name: if scope.prefix_names {
+                format!("{} {}", scope.unit_name, e.name)
+            } else {
+                e.name.to_owned()
+            },
+            unique_id: format!("dca_{}_{}_{}", self.i(), scope.uuid, e.key),
+            default_entity_id: format!("{}.{object_id}", e.platform.as_str()),
+            object_id,
+            device: scope.device.clone(),
+            origin: Origin::bridge(),
+            availability: match e.source {
+                Source::Bridge => self.bridge_availability(),
+                Source::Vcf => self.vcf_availability(),
+            },
+            availability_mode: "all",
+            icon: Some(e.icon),
+            entity_category: e.category,
+            json_attributes_topic: attributes,
+            qos: 1,
+        };
+        match e.platform {
+            Platform::Sensor => Sensor {
+                base,
+                state_topic,
+                device_class: e.device_class,
+                state_class: e.state_class,
+                unit_of_measurement: e.unit,
+                suggested_display_precision: e.precision,
+                options: e.options.map(<[_]>::to_vec),
+            }
+            .render(),
+            Platform::BinarySensor => BinarySensor {
+                base,
+                state_topic,
+                payload_on: "ON",
+                payload_off: "OFF",
+                device_class: e.device_class,
+            }
+            .render(),
+            Platform::Button => Button {
+                base,
+                command_topic: command_topic.unwrap_or_default(),
+                payload_press: payload(0),
+                device_class: e.device_class,
+            }
+            .render(),
+            Platform::Switch => Switch {
+                base,
+                state_topic,
+                command_topic: command_topic.unwrap_or_default(),
+                payload_on: payload(0),
+                payload_off: payload(1),
+            }
+            .render(),
+            Platform::Update => {
+                let allow = self.rc.allow_update_install;
+                Update {
+                    base,
+                    state_topic,
+                    command_topic: command_topic.filter(|_| allow),
+                    payload_install: allow.then_some(payload(0)),
+                    device_class: e.device_class.unwrap_or_default(),
+                    title: format!("{} ({})", e.title.unwrap_or_default(), scope.unit_name),
+                }
+                .render()
+            }
+            Platform::Event => Event {
+                base,
+                state_topic,
+                event_types: e.event_types.unwrap_or_default().to_vec(),
+            }
+            .render(),
         }
     }
 
@@ -285,71 +417,20 @@ pub fn render_unit(
 }
 
 fn render_bridge(cx: &mut Ctx<'_>, inv: &Inventory) {
-    let i = cx.i().to_owned();
-    let dev = cx.bridge_device();
-    let avail = cx.bridge_availability();
-    let base = cx.base(
-        "binary_sensor",
-        "Connectivity",
-        "bridge",
-        "connectivity",
-        format!("vcf_{i}_connectivity"),
-        dev.clone(),
-        avail.clone(),
-        Some("mdi:lan-connect"),
-        Some(EntityCategory::Diagnostic),
-        Some(cx.t().connectivity_attributes()),
-    );
-    let topic = cx.t().connectivity();
-    cx.push(BinarySensor {
-        base,
-        state_topic: topic.clone(),
-        payload_on: "ON",
-        payload_off: "OFF",
-        device_class: Some("connectivity"),
-    });
-    let base = cx.base(
-        "button",
-        "Check for updates",
-        "bridge",
-        "check_for_updates",
-        format!("vcf_{i}_check_for_updates"),
-        dev.clone(),
-        avail.clone(),
-        Some("mdi:cloud-refresh"),
-        None,
-        None,
-    );
-    let cmd = cx.t().check_updates_set();
-    cx.push(Button {
-        base,
-        command_topic: cmd,
-        payload_press: "PRESS",
-        device_class: None,
-    });
-    let base = cx.base(
-        "button",
-        "Refresh Token",
-        "bridge",
-        "refresh_token",
-        format!("vcf_{i}_refresh_token"),
-        dev,
-        avail,
-        Some("mdi:key-change"),
-        Some(EntityCategory::Diagnostic),
-        None,
-    );
-    let cmd = cx.t().refresh_token_set();
-    cx.push(Button {
-        base,
-        command_topic: cmd,
-        payload_press: "PRESS",
-        device_class: None,
-    });
+    let scope = Scope {
+        uuid: "bridge".into(),
+        object_prefix: format!("vcf_{}", cx.i()),
+        root: cx.t().bridge(),
+        device: cx.bridge_device(),
+        unit_name: cx.i().to_owned(),
+        prefix_names: false,
+    };
+    cx.announce(&scope, table::BRIDGE);
+    cx.announce_buttons(&scope, CommandUnit::Bridge);
 
     let c = &inv.connectivity;
     if let Some(up) = c.reachable {
-        cx.state(topic, if up { "ON" } else { "OFF" });
+        cx.state(cx.t().connectivity(), if up { "ON" } else { "OFF" });
         let attrs = serde_json::to_value(c).unwrap_or(Value::Null);
         let t = cx.t().connectivity_attributes();
         cx.json_state(t, &attrs);
@@ -379,35 +460,18 @@ fn render_domain(cx: &mut Ctx<'_>, inv: &Inventory, d: &DomainInfo) {
     let upd = inv.updates.get(&d.id);
     let flow = inv.flows.get(&d.id);
     let version = upd.and_then(|u| u.current_version.as_deref());
-    let dev = cx.domain_device(d, version);
-    let vcf_av = cx.vcf_availability();
-    let br_av = cx.bridge_availability();
+    let scope = Scope {
+        uuid: d.id.clone(),
+        object_prefix: format!("vcf_{ds}"),
+        root: cx.t().domain(&ds),
+        device: cx.domain_device(d, version),
+        unit_name: d.name.clone(),
+        prefix_names: false,
+    };
+    cx.announce(&scope, table::DOMAIN);
 
     // --- Status ---
-    // `device_class: enum` + `options` lets HA offer the values in automations
-    // (<https://developers.home-assistant.io/docs/core/entity/sensor/#available-device-classes>).
     let status_topic = cx.t().domain_leaf(&ds, "status");
-    let base = cx.base(
-        "sensor",
-        "Status",
-        &d.id,
-        "status",
-        format!("vcf_{ds}_status"),
-        dev.clone(),
-        vcf_av.clone(),
-        Some("mdi:list-status"),
-        None,
-        Some(Topics::attributes(&status_topic)),
-    );
-    cx.push(Sensor {
-        base,
-        state_topic: status_topic.clone(),
-        device_class: Some("enum"),
-        state_class: None,
-        unit_of_measurement: None,
-        suggested_display_precision: None,
-        options: Some(DOMAIN_STATUSES.to_vec()),
-    });
     let flow_running = flow.is_some_and(|f| f.in_progress);
     let status = if flow_running {
         "update_process_started"
@@ -437,52 +501,10 @@ fn render_domain(cx: &mut Ctx<'_>, inv: &Inventory, d: &DomainInfo) {
 
     // --- Current Version ---
     let topic = cx.t().domain_leaf(&ds, "current_version");
-    let base = cx.base(
-        "sensor",
-        "Current Version",
-        &d.id,
-        "current_version",
-        format!("vcf_{ds}_current_version"),
-        dev.clone(),
-        vcf_av.clone(),
-        Some("mdi:tag-outline"),
-        None,
-        None,
-    );
-    cx.push(Sensor {
-        base,
-        state_topic: topic.clone(),
-        device_class: None,
-        state_class: None,
-        unit_of_measurement: None,
-        suggested_display_precision: None,
-        options: None,
-    });
     cx.state(topic, state_text(version.unwrap_or(NONE)));
 
     // --- Components To Update ---
     let topic = cx.t().domain_leaf(&ds, "components_to_update");
-    let base = cx.base(
-        "sensor",
-        "Components To Update",
-        &d.id,
-        "components_to_update",
-        format!("vcf_{ds}_components_to_update"),
-        dev.clone(),
-        vcf_av.clone(),
-        Some("mdi:package-up"),
-        None,
-        Some(Topics::attributes(&topic)),
-    );
-    cx.push(Sensor {
-        base,
-        state_topic: topic.clone(),
-        device_class: None,
-        state_class: Some("measurement"),
-        unit_of_measurement: None,
-        suggested_display_precision: Some(0),
-        options: None,
-    });
     match upd {
         Some(u) if u.error.is_none() || u.next.is_some() => {
             cx.state(topic.clone(), u.components.len().to_string());
@@ -500,149 +522,57 @@ fn render_domain(cx: &mut Ctx<'_>, inv: &Inventory, d: &DomainInfo) {
     }
 
     // --- usage ---
-    for (key, name, icon, u) in [
-        (
-            "cpu_usage",
-            "CPU Usage",
-            "mdi:cpu-64-bit",
-            d.capacity.cpu.as_ref(),
-        ),
-        (
-            "memory_usage",
-            "Memory Usage",
-            "mdi:memory",
-            d.capacity.memory.as_ref(),
-        ),
-        (
-            "storage_usage",
-            "Storage Usage",
-            "mdi:harddisk",
-            d.capacity.storage.as_ref(),
-        ),
+    for (key, u) in [
+        ("cpu_usage", d.capacity.cpu.as_ref()),
+        ("memory_usage", d.capacity.memory.as_ref()),
+        ("storage_usage", d.capacity.storage.as_ref()),
     ] {
         let topic = cx.t().domain_leaf(&ds, key);
-        let base = cx.base(
-            "sensor",
-            name,
-            &d.id,
-            key,
-            format!("vcf_{ds}_{key}"),
-            dev.clone(),
-            vcf_av.clone(),
-            Some(icon),
-            None,
-            Some(Topics::attributes(&topic)),
-        );
-        cx.push(Sensor {
-            base,
-            state_topic: topic.clone(),
-            device_class: None,
-            state_class: Some("measurement"),
-            unit_of_measurement: Some("%"),
-            suggested_display_precision: Some(1),
-            options: None,
-        });
         cx.state(topic.clone(), fmt_percent(u));
         cx.json_state(Topics::attributes(&topic), &usage_attributes(u));
     }
 
     // --- host count per cluster ---
-    let clusters: Vec<_> = inv
+    for c in inv
         .clusters
         .values()
         .filter(|c| c.domain_id.as_deref() == Some(d.id.as_str()))
-        .cloned()
-        .collect();
-    for c in clusters {
+    {
         let cs = slug(&c.name);
-        let topic = cx.t().cluster_host_count(&ds, &cs);
-        let base = cx.base(
-            "sensor",
-            &format!("{} Host Count", c.name),
-            &c.id,
-            "host_count",
-            format!("vcf_{ds}_{cs}_host_count"),
-            dev.clone(),
-            vcf_av.clone(),
-            Some("mdi:server"),
-            None,
-            None,
+        let cluster = Scope {
+            uuid: c.id.clone(),
+            object_prefix: format!("vcf_{ds}_{cs}"),
+            root: cx.t().cluster(&ds, &cs),
+            device: scope.device.clone(),
+            unit_name: c.name.clone(),
+            prefix_names: true,
+        };
+        cx.announce(&cluster, table::CLUSTER);
+        cx.state(
+            cx.t().cluster_host_count(&ds, &cs),
+            c.host_count.to_string(),
         );
-        cx.push(Sensor {
-            base,
-            state_topic: topic.clone(),
-            device_class: None,
-            state_class: Some("measurement"),
-            unit_of_measurement: Some("hosts"),
-            suggested_display_precision: Some(0),
-            options: None,
-        });
-        cx.state(topic, c.host_count.to_string());
     }
 
-    render_upgrade(cx, d, &ds, flow, upd, dev, br_av, vcf_av);
+    render_upgrade(cx, &scope, &ds, flow, upd);
 }
 
-#[allow(clippy::too_many_arguments)]
 fn render_upgrade(
     cx: &mut Ctx<'_>,
-    d: &DomainInfo,
+    scope: &Scope,
     ds: &str,
     flow: Option<&FlowInfo>,
     upd: Option<&crate::model::UpdateInfo>,
-    dev: Device,
-    br_av: Vec<Availability>,
-    vcf_av: Vec<Availability>,
 ) {
-    // --- Upgrade Status ---
-    let topic = cx.t().upgrade(ds, "status");
-    let base = cx.base(
-        "sensor",
-        "Upgrade Status",
-        &d.id,
-        "upgrade_status",
-        format!("vcf_{ds}_upgrade_status"),
-        dev.clone(),
-        br_av.clone(),
-        Some("mdi:progress-upload"),
-        None,
-        Some(Topics::attributes(&topic)),
-    );
-    cx.push(Sensor {
-        base,
-        state_topic: topic.clone(),
-        device_class: Some("enum"),
-        state_class: None,
-        unit_of_measurement: None,
-        suggested_display_precision: None,
-        options: Some(UPGRADE_STATUSES.to_vec()),
-    });
-    // --- Upgrade Logs ---
-    let logs_topic = cx.t().upgrade(ds, "logs");
-    let base = cx.base(
-        "sensor",
-        "Upgrade Logs",
-        &d.id,
-        "upgrade_logs",
-        format!("vcf_{ds}_upgrade_logs"),
-        dev.clone(),
-        br_av.clone(),
-        Some("mdi:text-box-outline"),
-        None,
-        Some(Topics::attributes(&logs_topic)),
-    );
-    cx.push(Sensor {
-        base,
-        state_topic: logs_topic.clone(),
-        device_class: None,
-        state_class: None,
-        unit_of_measurement: None,
-        suggested_display_precision: None,
-        options: None,
-    });
+    cx.announce(scope, table::UPGRADE);
+    cx.announce_buttons(scope, CommandUnit::Domain);
+
+    // --- Upgrade Status, Upgrade Logs, flow view ---
     if let Some(f) = flow {
+        let topic = cx.t().upgrade(ds, "status");
         cx.state(topic.clone(), state_text(&f.status));
         cx.json_state(Topics::attributes(&topic), &f.attributes);
+        let logs_topic = cx.t().upgrade(ds, "logs");
         cx.state(logs_topic.clone(), logs_state(&f.logs_markdown));
         let md = tail_to_bytes(&f.logs_markdown, MAX_ATTRIBUTES_LEN - 256);
         cx.json_state(
@@ -651,98 +581,12 @@ fn render_upgrade(
         );
         let state_topic = cx.t().upgrade(ds, "state");
         cx.json_state(state_topic, &f.view);
-    }
-
-    // --- buttons ---
-    for (action, key, name, icon) in [
-        ("start", "start_upgrade", "Start Upgrade", "mdi:play-circle"),
-        (
-            "acknowledge",
-            "acknowledge_alerts",
-            "Acknowledge Alerts",
-            "mdi:check-decagram",
-        ),
-        (
-            "download_bundles",
-            "download_bundles",
-            "Download Bundles",
-            "mdi:download",
-        ),
-        ("abort", "abort_upgrade", "Abort Upgrade", "mdi:stop-circle"),
-    ] {
-        let base = cx.base(
-            "button",
-            name,
-            &d.id,
-            key,
-            format!("vcf_{ds}_{key}"),
-            dev.clone(),
-            br_av.clone(),
-            Some(icon),
-            None,
-            None,
-        );
-        let cmd = cx.t().upgrade_command(ds, action);
-        cx.push(Button {
-            base,
-            command_topic: cmd,
-            payload_press: "PRESS",
-            device_class: None,
-        });
-    }
-
-    // --- Ignore Alerts switch ---
-    let sw_topic = cx.t().ignore_alerts(ds);
-    let base = cx.base(
-        "switch",
-        "Ignore Alerts",
-        &d.id,
-        "ignore_alerts",
-        format!("vcf_{ds}_ignore_alerts"),
-        dev.clone(),
-        br_av.clone(),
-        Some("mdi:alert-remove"),
-        Some(EntityCategory::Config),
-        None,
-    );
-    let cmd = cx.t().ignore_alerts_set(ds);
-    cx.push(Switch {
-        base,
-        state_topic: sw_topic.clone(),
-        command_topic: cmd,
-        payload_on: "ON",
-        payload_off: "OFF",
-    });
-    if let Some(f) = flow {
+        // --- Ignore Alerts switch ---
+        let sw_topic = cx.t().ignore_alerts(ds);
         cx.state(sw_topic, if f.ignore_alerts { "ON" } else { "OFF" });
     }
 
     // --- update entity ---
-    // JSON state form: <https://www.home-assistant.io/integrations/update.mqtt/#json-state>.
-    // Without `command_topic` HA shows no Install button, which is what we want unless allowed.
-    let up_topic = cx.t().update_state(ds);
-    let base = cx.base(
-        "update",
-        "Update",
-        &d.id,
-        "update",
-        format!("vcf_{ds}_update"),
-        dev.clone(),
-        vcf_av,
-        Some("mdi:update"),
-        None,
-        None,
-    );
-    let allow = cx.rc.allow_update_install;
-    let install = cx.t().update_install(ds);
-    cx.push(Update {
-        base,
-        state_topic: up_topic.clone(),
-        command_topic: allow.then_some(install),
-        payload_install: allow.then_some("install"),
-        device_class: "firmware",
-        title: format!("VMware Cloud Foundation ({})", d.name),
-    });
     if let Some(u) = upd
         && let Some(installed) = &u.current_version
     {
@@ -776,30 +620,8 @@ fn render_upgrade(
         if let Some(obj) = state.as_object_mut() {
             obj.retain(|_, v| !v.is_null());
         }
-        cx.json_state(up_topic, &state);
+        cx.json_state(cx.t().update_state(ds), &state);
     }
-
-    // --- event entity ---
-    // <https://www.home-assistant.io/integrations/event.mqtt/>: never retained, or every HA restart
-    // would replay the last notification.
-    let base = cx.base(
-        "event",
-        "Upgrade Notification",
-        &d.id,
-        "upgrade_notification",
-        format!("vcf_{ds}_upgrade_notification"),
-        dev,
-        br_av,
-        Some("mdi:bell-ring"),
-        None,
-        None,
-    );
-    let ev = cx.t().upgrade(ds, "event");
-    cx.push(Event {
-        base,
-        state_topic: ev,
-        event_types: EVENT_TYPES.to_vec(),
-    });
 }
 
 /// Fingerprint of everything discovery configs are built from: domains (id, name, type,
@@ -851,47 +673,21 @@ pub fn logs_state(markdown: &str) -> String {
 
 fn render_host(cx: &mut Ctx<'_>, h: &HostInfo) {
     let hs = host_slug(&h.fqdn);
-    let dev = cx.host_device(h);
-    let av = cx.vcf_availability();
-    let attr_topic = cx.t().host_metric(&hs, "attributes");
-    for (key, name, icon, u) in [
-        ("cpu_usage", "CPU Usage", "mdi:cpu-64-bit", h.cpu.as_ref()),
-        (
-            "memory_usage",
-            "Memory Usage",
-            "mdi:memory",
-            h.memory.as_ref(),
-        ),
-        (
-            "storage_usage",
-            "Storage Usage",
-            "mdi:harddisk",
-            h.storage.as_ref(),
-        ),
+    let scope = Scope {
+        uuid: h.id.clone(),
+        object_prefix: format!("vcf_host_{hs}"),
+        root: cx.t().host(&hs),
+        device: cx.host_device(h),
+        unit_name: h.fqdn.clone(),
+        prefix_names: false,
+    };
+    cx.announce(&scope, table::HOST);
+    for (key, u) in [
+        ("cpu_usage", h.cpu.as_ref()),
+        ("memory_usage", h.memory.as_ref()),
+        ("storage_usage", h.storage.as_ref()),
     ] {
-        let topic = cx.t().host_metric(&hs, key);
-        let base = cx.base(
-            "sensor",
-            name,
-            &h.id,
-            key,
-            format!("vcf_host_{hs}_{key}"),
-            dev.clone(),
-            av.clone(),
-            Some(icon),
-            None,
-            Some(attr_topic.clone()),
-        );
-        cx.push(Sensor {
-            base,
-            state_topic: topic.clone(),
-            device_class: None,
-            state_class: Some("measurement"),
-            unit_of_measurement: Some("%"),
-            suggested_display_precision: Some(1),
-            options: None,
-        });
-        cx.state(topic, fmt_percent(u));
+        cx.state(cx.t().host_metric(&hs, key), fmt_percent(u));
     }
     let attrs = json!({
         "host_id": h.id,
@@ -904,7 +700,7 @@ fn render_host(cx: &mut Ctx<'_>, h: &HostInfo) {
         "memory_total_mb": h.memory.as_ref().map(|u| round2(u.total)),
         "storage_total_mb": h.storage.as_ref().map(|u| round2(u.total)),
     });
-    cx.json_state(attr_topic, &attrs);
+    cx.json_state(cx.t().host_metric(&hs, "attributes"), &attrs);
 }
 
 #[cfg(test)]

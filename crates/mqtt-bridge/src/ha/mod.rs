@@ -1,5 +1,6 @@
 //! Home Assistant MQTT discovery: serde payload types ([`discovery`]), one module per HA platform,
-//! and [`entities`], which turns the bridge's view of VCF into discovery configs and states.
+//! and [`entities`], whose tables ([`entities::table`]) list every entity and whose renderer turns the
+//! bridge's view of VCF into discovery configs and states.
 //!
 //! Modeled on zigbee2mqtt's `lib/extension/homeassistant.ts`: retained QoS 1 configs with `origin`
 //! and `device` blocks, stable `unique_id`s, `object_id` + `default_entity_id`, availability through

@@ -433,3 +433,179 @@ fn every_entity_is_documented() {
         );
     }
 }
+
+/// One phase of each kind the orchestrator's flow can be in.
+fn every_phase() -> Vec<upgrade_orchestrator::Phase> {
+    use upgrade_orchestrator::Phase;
+    use upgrade_orchestrator::api::{CheckQuery, DownloadState};
+    use upgrade_orchestrator::phase::{
+        BundleTrack, DownloadPurpose, DownloadRequest, SddcStep, UpgradeStep,
+    };
+    let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+    let bundle = BundleTrack {
+        id: "b".into(),
+        component: "SDDC_MANAGER".into(),
+        fallback: false,
+        state: DownloadState::InProgress,
+        request: DownloadRequest::None,
+    };
+    let purposes = [
+        DownloadPurpose::Upgrade,
+        DownloadPurpose::AfterSddcManager,
+        DownloadPurpose::DownloadOnly,
+    ];
+    let mut phases: Vec<Phase> = purposes
+        .iter()
+        .flat_map(|&purpose| {
+            [
+                Phase::Preparing { purpose },
+                Phase::DownloadingBundles {
+                    purpose,
+                    bundles: vec![bundle.clone()],
+                    deadline: at,
+                },
+            ]
+        })
+        .collect();
+    phases.extend([
+        Phase::Idle,
+        Phase::SettingTarget,
+        Phase::InspectingUpgradables,
+        Phase::DownloadingSddcManagerBundle {
+            bundle: bundle.clone(),
+            deadline: at,
+        },
+        Phase::UpgradingSddcManager {
+            bundle_id: "b".into(),
+            upgrade_id: None,
+            step: SddcStep::WaitingForApi,
+            deadline: at,
+            outage_seen: true,
+        },
+        Phase::InitializingPrechecks,
+        Phase::RunningPrechecks {
+            query: CheckQuery {
+                query_id: "q".into(),
+                resources: vec![],
+            },
+            requested_at: at,
+        },
+        Phase::EvaluatingPrechecks {
+            run_id: "r".into(),
+            deadline: at,
+            percent: None,
+        },
+        Phase::PrechecksDone {
+            errors: 0,
+            warnings: 1,
+        },
+        Phase::WaitingForAck {
+            errors: 1,
+            warnings: 0,
+        },
+        Phase::AlertsAcknowledged,
+        Phase::StartingUpgrades {
+            step: UpgradeStep::Listing,
+        },
+        Phase::Validating {
+            validation_id: None,
+            deadline: at,
+        },
+        Phase::Completed { hold_until: at },
+        Phase::Failed { reason: "x".into() },
+    ]);
+    for p in &phases {
+        // Exhaustive on purpose: a new phase does not compile here until it is listed above.
+        match p {
+            Phase::Idle
+            | Phase::Preparing { .. }
+            | Phase::DownloadingBundles { .. }
+            | Phase::SettingTarget
+            | Phase::InspectingUpgradables
+            | Phase::DownloadingSddcManagerBundle { .. }
+            | Phase::UpgradingSddcManager { .. }
+            | Phase::InitializingPrechecks
+            | Phase::RunningPrechecks { .. }
+            | Phase::EvaluatingPrechecks { .. }
+            | Phase::PrechecksDone { .. }
+            | Phase::WaitingForAck { .. }
+            | Phase::AlertsAcknowledged
+            | Phase::StartingUpgrades { .. }
+            | Phase::Validating { .. }
+            | Phase::Completed { .. }
+            | Phase::Failed { .. } => {}
+        }
+    }
+    phases
+}
+
+#[test]
+fn upgrade_status_options_hold_every_status_the_orchestrator_reports() {
+    let r = render(&inventory(), &rc(false));
+    let j = config_json(&r, "sensor", "vcf_sfo_m01_upgrade_status");
+    let options: Vec<&str> = j["options"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    for phase in every_phase() {
+        let status = phase.status();
+        assert!(
+            options.contains(&status),
+            "{status} ({phase:?}) missing from the Upgrade Status options {options:?}"
+        );
+    }
+    // Nothing else: the options are the orchestrator's list, in its flow order.
+    assert_eq!(options, upgrade_orchestrator::phase::STATUSES);
+}
+
+#[test]
+fn every_entity_command_is_a_row_of_the_command_table() {
+    for rows in [
+        table::BRIDGE,
+        table::DOMAIN,
+        table::CLUSTER,
+        table::HOST,
+        table::UPGRADE,
+    ] {
+        for e in rows {
+            if let Some(leaf) = e.command {
+                assert!(
+                    crate::commands::command(leaf).is_some(),
+                    "{} names command {leaf}, which is not in COMMANDS",
+                    e.key
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_button_comes_from_a_command_row() {
+    let rc = rc(true);
+    let r = render(&inventory(), &rc);
+    let buttons: Vec<serde_json::Value> = r
+        .configs
+        .iter()
+        .filter(|c| c.component == "button")
+        .map(|c| serde_json::from_str(&c.payload).expect("json"))
+        .collect();
+    let rows: Vec<_> = crate::commands::COMMANDS
+        .iter()
+        .filter(|c| c.button.is_some())
+        .collect();
+    assert_eq!(buttons.len(), rows.len());
+    for c in rows {
+        let topic = rc.topics.command(c, "sfo_m01");
+        let b = buttons
+            .iter()
+            .find(|b| b["command_topic"] == topic)
+            .unwrap_or_else(|| panic!("no button for {topic}"));
+        assert_eq!(b["name"], c.label);
+        assert_eq!(b["icon"], c.icon);
+        assert_eq!(b["payload_press"], c.payloads[0].0);
+        let parsed = rc.topics.parse_command(&topic).expect("parses");
+        assert_eq!(parsed.kind, c);
+    }
+}

@@ -1,0 +1,119 @@
+//! Every command topic the bridge listens on, one row each.
+//!
+//! A row drives everything about its command: the topic it is parsed from
+//! ([`crate::topics::Topics::parse_command`]), the payloads accepted on it
+//! ([`super::validate`]), what each payload does, and, for a button, the button entity Home
+//! Assistant shows ([`crate::ha::entities`] announces one per row with a [`ButtonEntity`]).
+//! Adding a button is adding a row here, plus its handler when it is a new action.
+
+use super::UpgradeAction;
+use crate::ha::discovery::EntityCategory;
+
+/// Which unit a command belongs to, and so where its topic lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandUnit {
+    /// `<b>/<i>/bridge/<leaf>`.
+    Bridge,
+    /// `<b>/<i>/domain/<d>/<leaf>`.
+    Domain,
+}
+
+/// An action the bridge performs itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BridgeAction {
+    /// Poll for updates now.
+    CheckUpdates,
+    /// Log in to SDDC Manager again.
+    RefreshToken,
+}
+
+/// What an accepted payload does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Does {
+    /// A bridge action.
+    Bridge(BridgeAction),
+    /// An upgrade orchestrator command on the topic's domain.
+    Orchestrator(UpgradeAction),
+}
+
+/// The button entity announced for a command row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ButtonEntity {
+    /// Entity key: the end of its `unique_id` and `object_id` (`start_upgrade`).
+    pub key: &'static str,
+    /// Entity category, if any.
+    pub category: Option<EntityCategory>,
+}
+
+/// One command topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Command {
+    /// The unit whose topic root the leaf hangs under.
+    pub unit: CommandUnit,
+    /// Topic below the unit's root (`check_updates/set`, `upgrade/start/set`).
+    pub leaf: &'static str,
+    /// Accepted payloads (matched case-insensitively, surrounding whitespace ignored) and what
+    /// each does; a switch lists its on payload first, then its off payload.
+    pub payloads: &'static [(&'static str, Does)],
+    /// What users know the command by (button name, refusal messages).
+    pub label: &'static str,
+    /// MDI icon of its button.
+    pub icon: &'static str,
+    /// The button entity to announce; `None` for the commands of the switch and update entities,
+    /// which are rows of the entity tables.
+    pub button: Option<ButtonEntity>,
+}
+
+use BridgeAction::{CheckUpdates, RefreshToken};
+use CommandUnit::{Bridge, Domain};
+use EntityCategory::Diagnostic;
+use UpgradeAction::{Abort, Acknowledge, DownloadBundles, Install, SetIgnoreAlerts, Start};
+
+/// A button without an entity category.
+const fn button(key: &'static str) -> Option<ButtonEntity> {
+    Some(ButtonEntity {
+        key,
+        category: None,
+    })
+}
+
+/// Every command, in the order buttons are announced.
+// One row a command, kept compact so the table reads as one.
+#[rustfmt::skip]
+pub static COMMANDS: &[Command] = &[
+    Command { unit: Bridge, leaf: "check_updates/set", label: "Check for updates",
+        icon: "mdi:cloud-refresh", button: button("check_for_updates"),
+        payloads: &[("PRESS", Does::Bridge(CheckUpdates))] },
+    Command { unit: Bridge, leaf: "refresh_token/set", label: "Refresh Token",
+        icon: "mdi:key-change",
+        button: Some(ButtonEntity { key: "refresh_token", category: Some(Diagnostic) }),
+        payloads: &[("PRESS", Does::Bridge(RefreshToken))] },
+    Command { unit: Domain, leaf: "upgrade/start/set", label: "Start Upgrade",
+        icon: "mdi:play-circle", button: button("start_upgrade"),
+        payloads: &[("PRESS", Does::Orchestrator(Start))] },
+    Command { unit: Domain, leaf: "upgrade/acknowledge/set", label: "Acknowledge Alerts",
+        icon: "mdi:check-decagram", button: button("acknowledge_alerts"),
+        payloads: &[("PRESS", Does::Orchestrator(Acknowledge))] },
+    Command { unit: Domain, leaf: "upgrade/download_bundles/set", label: "Download Bundles",
+        icon: "mdi:download", button: button("download_bundles"),
+        payloads: &[("PRESS", Does::Orchestrator(DownloadBundles))] },
+    Command { unit: Domain, leaf: "upgrade/abort/set", label: "Abort Upgrade",
+        icon: "mdi:stop-circle", button: button("abort_upgrade"),
+        payloads: &[("PRESS", Does::Orchestrator(Abort))] },
+    // The Ignore Alerts switch (a row of the UPGRADE entity table): past precheck alerts without
+    // waiting for an acknowledgement.
+    Command { unit: Domain, leaf: "ignore_alerts/set", label: "Ignore Alerts",
+        icon: "mdi:alert-remove", button: None,
+        payloads: &[("ON", Does::Orchestrator(SetIgnoreAlerts(true))),
+                    ("OFF", Does::Orchestrator(SetIgnoreAlerts(false)))] },
+    // Install on the update entity (a row of the UPGRADE entity table): Start Upgrade, when
+    // `upgrade.allow_update_install` is set.
+    Command { unit: Domain, leaf: "update/install", label: "Install",
+        icon: "mdi:update", button: None,
+        payloads: &[("install", Does::Orchestrator(Install))] },
+];
+
+/// The command whose topic leaf is `leaf` (`upgrade/start/set`).
+pub fn command(leaf: &str) -> Option<&'static Command> {
+    COMMANDS.iter().find(|c| c.leaf == leaf)
+}

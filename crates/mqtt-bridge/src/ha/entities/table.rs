@@ -1,0 +1,324 @@
+//! Every Home Assistant entity the bridge announces, one row each, grouped by the unit it belongs
+//! to: [`BRIDGE`], [`DOMAIN`], [`CLUSTER`], [`HOST`] and [`UPGRADE`] (buttons are rows of
+//! [`crate::commands::COMMANDS`]).
+//!
+//! A row says what the entity is; the renderer ([`super`]) adds what every entity of a unit shares
+//! (device, availability, origin, `unique_id`/`object_id` prefixes, topic root). Topics in a row
+//! are leaves below the unit's root: `<b>/<i>/bridge`, `<b>/<i>/domain/<d>`,
+//! `<b>/<i>/domain/<d>/cluster/<c>` or `<b>/<i>/host/<h>`.
+
+use crate::commands::{ButtonEntity, Command};
+use crate::ha::discovery::EntityCategory;
+use crate::ha::event::EVENT_TYPES;
+
+/// Domain Status values.
+pub const DOMAIN_STATUSES: &[&str] = &[
+    "up_to_date",
+    "updates_available",
+    "update_process_started",
+    "error",
+];
+
+/// Home Assistant platform of an entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    /// `sensor`.
+    Sensor,
+    /// `binary_sensor`.
+    BinarySensor,
+    /// `button`.
+    Button,
+    /// `switch`.
+    Switch,
+    /// `update`.
+    Update,
+    /// `event`.
+    Event,
+}
+
+/// What an entity's availability depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Bridge-owned (commands, upgrade flow): available while the bridge is online.
+    Bridge,
+    /// Read from SDDC Manager: available while the bridge is online and SDDC Manager reachable.
+    Vcf,
+}
+
+/// Where an entity's JSON attributes go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attributes {
+    /// No attributes topic.
+    None,
+    /// `<state topic>/attributes`.
+    Own,
+    /// A leaf below the unit's root, shared by several entities.
+    At(&'static str),
+}
+
+/// One entity. Fields a platform does not use stay `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entity {
+    /// HA platform.
+    pub platform: Platform,
+    /// The end of its `unique_id` and `object_id` (`status`, `upgrade_logs`).
+    pub key: &'static str,
+    /// Name within its device; a cluster's entities get the cluster name in front.
+    pub name: &'static str,
+    /// MDI icon.
+    pub icon: &'static str,
+    /// Config or diagnostic category.
+    pub category: Option<EntityCategory>,
+    /// What its availability depends on.
+    pub source: Source,
+    /// State topic leaf.
+    pub state: Option<&'static str>,
+    /// JSON attributes topic.
+    pub attributes: Attributes,
+    /// Command topic leaf (a row of [`crate::commands::COMMANDS`]).
+    pub command: Option<&'static str>,
+    /// Device class (`enum`, `connectivity`, `firmware`).
+    pub device_class: Option<&'static str>,
+    /// `measurement` so HA keeps long-term statistics.
+    pub state_class: Option<&'static str>,
+    /// Unit of measurement.
+    pub unit: Option<&'static str>,
+    /// Suggested display precision.
+    pub precision: Option<u8>,
+    /// Allowed states of an `enum` sensor.
+    pub options: Option<&'static [&'static str]>,
+    /// Allowed `event_type`s of an event.
+    pub event_types: Option<&'static [&'static str]>,
+    /// Update dialog title; the renderer adds the domain name in parentheses.
+    pub title: Option<&'static str>,
+}
+
+/// A sensor with nothing set: the base of the rows below.
+const SENSOR: Entity = Entity {
+    platform: Platform::Sensor,
+    key: "",
+    name: "",
+    icon: "",
+    category: None,
+    source: Source::Vcf,
+    state: None,
+    attributes: Attributes::None,
+    command: None,
+    device_class: None,
+    state_class: None,
+    unit: None,
+    precision: None,
+    options: None,
+    event_types: None,
+    title: None,
+};
+
+/// A usage percentage (CPU, memory, storage) of a domain or host.
+const fn usage(
+    key: &'static str,
+    name: &'static str,
+    icon: &'static str,
+    attributes: Attributes,
+) -> Entity {
+    Entity {
+        key,
+        name,
+        icon,
+        state: Some(key),
+        attributes,
+        state_class: Some("measurement"),
+        unit: Some("%"),
+        precision: Some(1),
+        ..SENSOR
+    }
+}
+
+/// The SDDC Manager device (buttons: [`crate::commands::COMMANDS`]).
+pub const BRIDGE: &[Entity] = &[Entity {
+    platform: Platform::BinarySensor,
+    key: "connectivity",
+    name: "Connectivity",
+    icon: "mdi:lan-connect",
+    category: Some(EntityCategory::Diagnostic),
+    source: Source::Bridge,
+    state: Some("connectivity"),
+    attributes: Attributes::Own,
+    device_class: Some("connectivity"),
+    ..SENSOR
+}];
+
+/// A domain's VCF state.
+pub const DOMAIN: &[Entity] = &[
+    // `device_class: enum` + `options` lets HA offer the values in automations
+    // (<https://developers.home-assistant.io/docs/core/entity/sensor/#available-device-classes>).
+    Entity {
+        key: "status",
+        name: "Status",
+        icon: "mdi:list-status",
+        state: Some("status"),
+        attributes: Attributes::Own,
+        device_class: Some("enum"),
+        options: Some(DOMAIN_STATUSES),
+        ..SENSOR
+    },
+    Entity {
+        key: "current_version",
+        name: "Current Version",
+        icon: "mdi:tag-outline",
+        state: Some("current_version"),
+        ..SENSOR
+    },
+    Entity {
+        key: "components_to_update",
+        name: "Components To Update",
+        icon: "mdi:package-up",
+        state: Some("components_to_update"),
+        attributes: Attributes::Own,
+        state_class: Some("measurement"),
+        precision: Some(0),
+        ..SENSOR
+    },
+    usage("cpu_usage", "CPU Usage", "mdi:cpu-64-bit", Attributes::Own),
+    usage(
+        "memory_usage",
+        "Memory Usage",
+        "mdi:memory",
+        Attributes::Own,
+    ),
+    usage(
+        "storage_usage",
+        "Storage Usage",
+        "mdi:harddisk",
+        Attributes::Own,
+    ),
+];
+
+/// A cluster (its entities belong to the domain's device).
+pub const CLUSTER: &[Entity] = &[Entity {
+    key: "host_count",
+    name: "Host Count",
+    icon: "mdi:server",
+    state: Some("host_count"),
+    state_class: Some("measurement"),
+    unit: Some("hosts"),
+    precision: Some(0),
+    ..SENSOR
+}];
+
+/// An ESXi host.
+pub const HOST: &[Entity] = &[
+    usage(
+        "cpu_usage",
+        "CPU Usage",
+        "mdi:cpu-64-bit",
+        Attributes::At("attributes"),
+    ),
+    usage(
+        "memory_usage",
+        "Memory Usage",
+        "mdi:memory",
+        Attributes::At("attributes"),
+    ),
+    usage(
+        "storage_usage",
+        "Storage Usage",
+        "mdi:harddisk",
+        Attributes::At("attributes"),
+    ),
+];
+
+/// A domain's upgrade flow (buttons: [`crate::commands::COMMANDS`]).
+pub const UPGRADE: &[Entity] = &[
+    // The orchestrator's own list, so a new status cannot be missing from the options.
+    Entity {
+        key: "upgrade_status",
+        name: "Upgrade Status",
+        icon: "mdi:progress-upload",
+        source: Source::Bridge,
+        state: Some("upgrade/status"),
+        attributes: Attributes::Own,
+        device_class: Some("enum"),
+        options: Some(&upgrade_orchestrator::phase::STATUSES),
+        ..SENSOR
+    },
+    Entity {
+        key: "upgrade_logs",
+        name: "Upgrade Logs",
+        icon: "mdi:text-box-outline",
+        source: Source::Bridge,
+        state: Some("upgrade/logs"),
+        attributes: Attributes::Own,
+        ..SENSOR
+    },
+    Entity {
+        platform: Platform::Switch,
+        key: "ignore_alerts",
+        name: "Ignore Alerts",
+        icon: "mdi:alert-remove",
+        category: Some(EntityCategory::Config),
+        source: Source::Bridge,
+        state: Some("ignore_alerts"),
+        command: Some("ignore_alerts/set"),
+        ..SENSOR
+    },
+    // JSON state form: <https://www.home-assistant.io/integrations/update.mqtt/#json-state>.
+    // The command topic is announced only when installs are allowed: without it HA shows no
+    // Install button.
+    Entity {
+        platform: Platform::Update,
+        key: "update",
+        name: "Update",
+        icon: "mdi:update",
+        state: Some("update/state"),
+        command: Some("update/install"),
+        device_class: Some("firmware"),
+        title: Some("VMware Cloud Foundation"),
+        ..SENSOR
+    },
+    // <https://www.home-assistant.io/integrations/event.mqtt/>: never retained, or every HA
+    // restart would replay the last notification.
+    Entity {
+        platform: Platform::Event,
+        key: "upgrade_notification",
+        name: "Upgrade Notification",
+        icon: "mdi:bell-ring",
+        source: Source::Bridge,
+        state: Some("upgrade/event"),
+        event_types: Some(EVENT_TYPES),
+        ..SENSOR
+    },
+];
+
+// === impl Entity ===
+
+impl Entity {
+    /// The button entity of a command row.
+    pub const fn button(command: &Command, button: ButtonEntity) -> Self {
+        Self {
+            platform: Platform::Button,
+            key: button.key,
+            name: command.label,
+            icon: command.icon,
+            category: button.category,
+            source: Source::Bridge,
+            command: Some(command.leaf),
+            ..SENSOR
+        }
+    }
+}
+
+// === impl Platform ===
+
+impl Platform {
+    /// The platform's name in discovery topics and entity ids.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Sensor => "sensor",
+            Self::BinarySensor => "binary_sensor",
+            Self::Button => "button",
+            Self::Switch => "switch",
+            Self::Update => "update",
+            Self::Event => "event",
+        }
+    }
+}
