@@ -364,7 +364,7 @@ impl DomainTask {
                 }
                 Command::Start | Command::DownloadBundles => Event::Start {
                     // Refused by the machine as "already running"; the release is not looked at.
-                    release: self.state.target.clone().unwrap_or_else(|| {
+                    release: self.state.target().cloned().unwrap_or_else(|| {
                         crate::api::TargetRelease {
                             version: String::new(),
                             current_version: String::new(),
