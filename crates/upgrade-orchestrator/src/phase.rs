@@ -280,7 +280,9 @@ impl Phase {
                 ..
             } => "update_process_started",
             Self::Preparing { .. } | Self::DownloadingBundles { .. } => "downloading_bundles",
-            Self::SettingTarget { .. } | Self::InspectingUpgradables { .. } => "setting_new_vcf_version_target",
+            Self::SettingTarget { .. } | Self::InspectingUpgradables { .. } => {
+                "setting_new_vcf_version_target"
+            }
             Self::DownloadingSddcManagerBundle { .. } => "downloading_sddcManager_bundle",
             Self::UpgradingSddcManager { .. } => "upgrading_sddcManager",
             Self::InitializingPrechecks { .. } => "initializing_prechecks",

@@ -417,11 +417,7 @@ mod tests {
         assert_eq!((flow.phase, flow.target_version), (Phase::Idle, None));
 
         // an active phase without any release cannot be resumed: reported, not loaded
-        fs::write(
-            &path,
-            old_shape(r#"{ "phase": "setting_target" }"#, "null"),
-        )
-        .expect("write");
+        fs::write(&path, old_shape(r#"{ "phase": "setting_target" }"#, "null")).expect("write");
         assert!(matches!(
             Store::load_file(&path),
             Err(StoreError::Corrupt { .. })
