@@ -73,21 +73,22 @@ impl Machine<'_> {
 
     /// The one retry rule for every failed attempt: when the failure is transient and the
     /// budget allows, logs `note` (if any) and schedules `wait`, after which the tick makes the
-    /// next attempt; returns false when the caller must give up (and fail the flow).
+    /// next attempt; otherwise the flow fails with `failure`.
     pub(super) fn retry(
         &mut self,
         transient: bool,
         budget: Budget,
         wait: Effect,
         note: Option<String>,
-    ) -> bool {
+        failure: String,
+    ) {
         let allowed = transient
             && match budget {
                 Budget::Attempts => self.s.retries < MAX_RETRIES,
                 Budget::Deadline => true,
             };
         if !allowed {
-            return false;
+            return self.fail(failure);
         }
         if budget == Budget::Attempts {
             self.s.retries += 1;
@@ -96,7 +97,6 @@ impl Machine<'_> {
             self.log(LogLevel::Warning, &note);
         }
         self.act(wait);
-        true
     }
 
     /// [`Self::retry`] for a one-shot request that is simply sent again: "`what` failed".
@@ -105,14 +105,13 @@ impl Machine<'_> {
             "{what} failed ({err}); retrying ({}/{MAX_RETRIES})",
             self.s.retries + 1
         );
-        if !self.retry(
+        self.retry(
             err.transient,
             Budget::Attempts,
             Effect::Wait(interval),
             Some(note),
-        ) {
-            self.fail(format!("{what} failed: {err}"));
-        }
+            format!("{what} failed: {err}"),
+        );
     }
 
     /// Why the current phase's deadline failed the flow.

@@ -59,9 +59,13 @@ impl Machine<'_> {
             Event::CheckRunStarted(Err(e)) => {
                 let note = format!("Starting the check-set run failed ({e}); looking for it");
                 let wait = Effect::Wait(self.cfg.precheck_poll_interval);
-                if !self.retry(e.transient, Budget::Attempts, wait, Some(note)) {
-                    self.fail(format!("Starting the prechecks failed: {e}"));
-                }
+                self.retry(
+                    e.transient,
+                    Budget::Attempts,
+                    wait,
+                    Some(note),
+                    format!("Starting the prechecks failed: {e}"),
+                );
             }
             Event::CheckRunFound(Ok(Some(run_id))) => {
                 self.log(LogLevel::Info, "Re-attached to the running check-set run");
@@ -150,9 +154,13 @@ impl Machine<'_> {
             },
             Err(e) => {
                 let note = format!("Reading the precheck run failed ({e}); retrying");
-                if !self.retry(e.transient, Budget::Deadline, poll, Some(note)) {
-                    self.fail(format!("reading the precheck run failed: {e}"));
-                }
+                self.retry(
+                    e.transient,
+                    Budget::Deadline,
+                    poll,
+                    Some(note),
+                    format!("reading the precheck run failed: {e}"),
+                );
             }
         }
     }

@@ -185,9 +185,13 @@ impl Machine<'_> {
                 // Possibly created: the next tick looks it up by bundle before retrying.
                 let note =
                     format!("Starting the SDDC Manager upgrade failed ({e}); looking for it");
-                if !self.retry(e.transient, Budget::Attempts, poll, Some(note)) {
-                    self.fail(format!("starting the SDDC Manager upgrade failed: {e}"));
-                }
+                self.retry(
+                    e.transient,
+                    Budget::Attempts,
+                    poll,
+                    Some(note),
+                    format!("starting the SDDC Manager upgrade failed: {e}"),
+                );
             }
             (Event::UpgradeFound(Ok(Some(found))), None) => {
                 self.log(

@@ -2,6 +2,8 @@
 //! starts the next AVAILABLE one as a draft, runs VCF's per-upgrade precheck on it, commits it
 //! and polls it to the end; when none is left, the final validation follows.
 
+use chrono::{DateTime, Utc};
+
 use super::common::{Budget, MAX_SDDC_UPGRADES, after, wait_until};
 use super::{Effect, Event, Machine};
 use crate::api::{
@@ -9,6 +11,14 @@ use crate::api::{
 };
 use crate::logbook::LogLevel;
 use crate::phase::{Phase, UpgradeStep};
+
+/// One component upgrade that exists in VCF (as a draft or running), with what it runs.
+struct Upgrade {
+    upgrade_id: String,
+    request: UpgradeRequest,
+    component: String,
+    target: TargetRelease,
+}
 
 impl Machine<'_> {
     /// Starts (or continues) the loop by listing the upgradables.
@@ -22,213 +32,257 @@ impl Machine<'_> {
         self.enter(Phase::StartingUpgrades { step, target });
     }
 
+    /// Hands the event to the handler of the loop's current step.
     pub(super) fn starting_upgrades(
         &mut self,
         step: UpgradeStep,
         target: TargetRelease,
         ev: Event,
     ) {
-        match (step, ev) {
-            (UpgradeStep::Listing, Event::Tick) => {
-                self.act(Effect::ListUpgradables(target.version));
+        match step {
+            UpgradeStep::Listing => self.listing_upgradables(target, ev),
+            UpgradeStep::Starting { request, component } => {
+                self.starting_upgrade(request, component, target, ev);
             }
-            (UpgradeStep::Listing, Event::Upgradables(r)) => match r {
-                Ok(snap) => self.pick_next_upgrade(&snap, target),
-                Err(e) => self.retry_or_fail(
-                    "Listing the upgradables",
-                    &e,
-                    self.cfg.upgrade_poll_interval,
-                ),
-            },
-            (UpgradeStep::Starting { request, .. }, Event::Tick) => {
-                self.act(Effect::FindUpgrade {
-                    bundle_id: request.bundle_id,
-                    resource_ids: request.resource_ids,
+            UpgradeStep::Prechecking {
+                upgrade_id,
+                request,
+                component,
+                precheck_id,
+                deadline,
+            } => {
+                let upgrade = Upgrade {
+                    upgrade_id,
+                    request,
+                    component,
+                    target,
+                };
+                self.upgrade_prechecking(upgrade, precheck_id, deadline, ev);
+            }
+            UpgradeStep::Committing {
+                upgrade_id,
+                request,
+                component,
+            } => {
+                let upgrade = Upgrade {
+                    upgrade_id,
+                    request,
+                    component,
+                    target,
+                };
+                self.committing_upgrade(upgrade, ev);
+            }
+            UpgradeStep::Running {
+                upgrade_id,
+                request,
+                component,
+                deadline,
+            } => {
+                let upgrade = Upgrade {
+                    upgrade_id,
+                    request,
+                    component,
+                    target,
+                };
+                self.running_upgrade(upgrade, deadline, ev);
+            }
+        }
+    }
+
+    fn listing_upgradables(&mut self, target: TargetRelease, ev: Event) {
+        match ev {
+            Event::Tick => self.act(Effect::ListUpgradables(target.version)),
+            Event::Upgradables(Ok(snap)) => self.pick_next_upgrade(&snap, target),
+            Event::Upgradables(Err(e)) => self.retry_or_fail(
+                "Listing the upgradables",
+                &e,
+                self.cfg.upgrade_poll_interval,
+            ),
+            _ => {}
+        }
+    }
+
+    fn starting_upgrade(
+        &mut self,
+        request: UpgradeRequest,
+        component: String,
+        target: TargetRelease,
+        ev: Event,
+    ) {
+        let made = |upgrade_id| Upgrade {
+            upgrade_id,
+            request: request.clone(),
+            component: component.clone(),
+            target: target.clone(),
+        };
+        match ev {
+            Event::Tick => self.act(Effect::FindUpgrade {
+                bundle_id: request.bundle_id,
+                resource_ids: request.resource_ids,
+            }),
+            Event::UpgradeRequested(Ok(id)) if request.draft => self.upgrade_precheck(made(id)),
+            Event::UpgradeRequested(Ok(id)) => self.upgrade_running(made(id)),
+            // The upgrade may have been created although the answer was lost: look first.
+            Event::UpgradeRequested(Err(e)) => {
+                let note = format!("Starting the {component} upgrade failed ({e}); looking for it");
+                let wait = Effect::Wait(self.cfg.upgrade_poll_interval);
+                self.retry(
+                    e.transient,
+                    Budget::Attempts,
+                    wait,
+                    Some(note),
+                    format!("starting the {component} upgrade failed: {e}"),
+                );
+            }
+            Event::UpgradeFound(Ok(Some(found))) => {
+                self.log(
+                    LogLevel::Info,
+                    &format!("Re-attached to the {component} upgrade `{}`", found.id),
+                );
+                if found.state == OpState::Draft {
+                    self.upgrade_precheck(made(found.id));
+                } else {
+                    self.upgrade_running(made(found.id));
+                }
+            }
+            Event::UpgradeFound(Ok(None)) => self.act(Effect::StartUpgrade(request)),
+            Event::UpgradeFound(Err(e)) => self.retry_or_fail(
+                "Looking for the started upgrade",
+                &e,
+                self.cfg.upgrade_poll_interval,
+            ),
+            _ => {}
+        }
+    }
+
+    fn upgrade_prechecking(
+        &mut self,
+        draft: Upgrade,
+        precheck_id: Option<String>,
+        deadline: DateTime<Utc>,
+        ev: Event,
+    ) {
+        let poll = wait_until(self.now, self.cfg.precheck_poll_interval, deadline);
+        let component = draft.component.clone();
+        match ev {
+            Event::Tick => self.act(match precheck_id {
+                Some(precheck_id) => Effect::PollUpgradePrecheck {
+                    upgrade_id: draft.upgrade_id,
+                    precheck_id,
+                },
+                None => Effect::StartUpgradePrecheck(draft.upgrade_id),
+            }),
+            Event::UpgradePrecheckStarted(Ok(precheck_id)) => {
+                if let Phase::StartingUpgrades {
+                    step: UpgradeStep::Prechecking { precheck_id: p, .. },
+                    ..
+                } = &mut self.s.phase
+                {
+                    *p = Some(precheck_id.clone());
+                }
+                self.act(Effect::PollUpgradePrecheck {
+                    upgrade_id: draft.upgrade_id,
+                    precheck_id,
                 });
             }
-            (UpgradeStep::Starting { request, component }, Event::UpgradeRequested(r)) => match r {
-                Ok(id) if request.draft => self.upgrade_precheck(id, request, component, target),
-                Ok(id) => self.upgrade_running(id, request, component, target),
-                // The upgrade may have been created although the answer was lost: look first.
-                Err(e) => {
-                    let note =
-                        format!("Starting the {component} upgrade failed ({e}); looking for it");
-                    let wait = Effect::Wait(self.cfg.upgrade_poll_interval);
-                    if !self.retry(e.transient, Budget::Attempts, wait, Some(note)) {
-                        self.fail(format!("starting the {component} upgrade failed: {e}"));
-                    }
-                }
-            },
-            (UpgradeStep::Starting { request, component }, Event::UpgradeFound(r)) => match r {
-                Ok(Some(found)) => {
-                    self.log(
-                        LogLevel::Info,
-                        &format!("Re-attached to the {component} upgrade `{}`", found.id),
-                    );
-                    if found.state == OpState::Draft {
-                        self.upgrade_precheck(found.id, request, component, target);
-                    } else {
-                        self.upgrade_running(found.id, request, component, target);
-                    }
-                }
-                Ok(None) => self.act(Effect::StartUpgrade(request)),
-                Err(e) => self.retry_or_fail(
-                    "Looking for the started upgrade",
-                    &e,
-                    self.cfg.upgrade_poll_interval,
-                ),
-            },
-            (
-                UpgradeStep::Prechecking {
-                    upgrade_id,
-                    precheck_id,
-                    ..
-                },
-                Event::Tick,
-            ) => match precheck_id {
-                Some(precheck_id) => self.act(Effect::PollUpgradePrecheck {
-                    upgrade_id,
-                    precheck_id,
-                }),
-                None => self.act(Effect::StartUpgradePrecheck(upgrade_id)),
-            },
-            (
-                UpgradeStep::Prechecking {
-                    upgrade_id,
-                    request,
-                    component,
-                    ..
-                },
-                Event::UpgradePrecheckStarted(r),
-            ) => match r {
-                Ok(precheck_id) => {
-                    if let Phase::StartingUpgrades {
-                        step: UpgradeStep::Prechecking { precheck_id: p, .. },
-                        ..
-                    } = &mut self.s.phase
-                    {
-                        *p = Some(precheck_id.clone());
-                    }
-                    self.act(Effect::PollUpgradePrecheck {
-                        upgrade_id,
-                        precheck_id,
-                    });
-                }
-                // VCF does not offer the per-upgrade precheck here: go on without it.
-                Err(e) if !e.transient => {
-                    self.log(
-                        LogLevel::Info,
-                        &format!("No per-upgrade precheck for {component} ({e})"),
-                    );
-                    self.commit(upgrade_id, request, component, target);
-                }
-                Err(e) => self.retry_or_fail(
-                    "Starting the per-upgrade precheck",
-                    &e,
-                    self.cfg.precheck_poll_interval,
-                ),
-            },
-            (
-                UpgradeStep::Prechecking {
-                    upgrade_id,
-                    request,
-                    component,
-                    deadline,
-                    ..
-                },
-                Event::UpgradePrecheck(r),
-            ) => {
-                let poll = wait_until(self.now, self.cfg.precheck_poll_interval, deadline);
-                match r {
-                    Ok(report) if report.state == OpState::Running => self.act(poll),
-                    Ok(report) => {
-                        self.upgrade_precheck_done(upgrade_id, request, component, target, &report);
-                    }
-                    Err(e) => {
-                        if !self.retry(e.transient, Budget::Deadline, poll, None) {
-                            self.fail(format!(
-                                "reading the {component} upgrade precheck failed: {e}"
-                            ));
-                        }
-                    }
-                }
+            // VCF does not offer the per-upgrade precheck here: go on without it.
+            Event::UpgradePrecheckStarted(Err(e)) if !e.transient => {
+                self.log(
+                    LogLevel::Info,
+                    &format!("No per-upgrade precheck for {component} ({e})"),
+                );
+                self.commit(draft);
             }
-            (
-                UpgradeStep::Committing { upgrade_id, .. }
-                | UpgradeStep::Running { upgrade_id, .. },
-                Event::Tick,
-            ) => self.act(Effect::PollUpgrade(upgrade_id)),
-            (
-                UpgradeStep::Committing {
-                    upgrade_id,
-                    request,
-                    component,
-                },
-                Event::UpgradeCommitted(r),
-            ) => match r {
-                Ok(()) => self.upgrade_running(upgrade_id, request, component, target),
-                Err(e) => self.retry_or_fail(
-                    &format!("Starting the {component} upgrade"),
-                    &e,
-                    self.cfg.upgrade_poll_interval,
-                ),
-            },
-            (
-                UpgradeStep::Committing {
-                    upgrade_id,
-                    request,
-                    component,
-                },
-                Event::UpgradeState(r),
-            ) => match r {
-                Ok(OpState::Draft) => self.act(Effect::CommitUpgrade(upgrade_id)),
-                Ok(OpState::Failed(msg)) => {
-                    self.fail(format!("{component} upgrade `{upgrade_id}` failed: {msg}"));
-                }
-                Ok(OpState::Running | OpState::Succeeded) => {
-                    self.upgrade_running(upgrade_id, request, component, target);
-                }
-                Err(e) => self.retry_or_fail(
-                    &format!("Reading the {component} upgrade"),
-                    &e,
-                    self.cfg.upgrade_poll_interval,
-                ),
-            },
-            (
-                UpgradeStep::Running {
-                    upgrade_id,
-                    request,
-                    component,
-                    deadline,
-                },
-                Event::UpgradeState(r),
-            ) => {
-                let poll = wait_until(self.now, self.cfg.upgrade_poll_interval, deadline);
-                match r {
-                    Ok(OpState::Running) => self.act(poll),
-                    Ok(OpState::Succeeded) => {
-                        self.s.applied_bundles.push(request.bundle_id.clone());
-                        self.s.upgrades_done += 1;
-                        self.s.upgrades_total = self.s.upgrades_total.max(self.s.upgrades_done);
-                        self.log(
-                            LogLevel::Success,
-                            &format!(
-                                "{component} upgraded ({}/{})",
-                                self.s.upgrades_done, self.s.upgrades_total
-                            ),
-                        );
-                        self.start_upgrade_loop(target);
-                    }
-                    Ok(OpState::Failed(msg)) => {
-                        self.fail(format!("{component} upgrade `{upgrade_id}` failed: {msg}"));
-                    }
-                    Ok(OpState::Draft) => self.commit(upgrade_id, request, component, target),
-                    Err(e) => {
-                        if !self.retry(e.transient, Budget::Deadline, poll, None) {
-                            self.fail(format!("reading the {component} upgrade failed: {e}"));
-                        }
-                    }
-                }
+            Event::UpgradePrecheckStarted(Err(e)) => self.retry_or_fail(
+                "Starting the per-upgrade precheck",
+                &e,
+                self.cfg.precheck_poll_interval,
+            ),
+            Event::UpgradePrecheck(Ok(report)) if report.state == OpState::Running => {
+                self.act(poll);
+            }
+            Event::UpgradePrecheck(Ok(report)) => self.upgrade_precheck_done(draft, &report),
+            Event::UpgradePrecheck(Err(e)) => {
+                self.retry(
+                    e.transient,
+                    Budget::Deadline,
+                    poll,
+                    None,
+                    format!("reading the {component} upgrade precheck failed: {e}"),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn committing_upgrade(&mut self, draft: Upgrade, ev: Event) {
+        let Upgrade {
+            upgrade_id,
+            component,
+            ..
+        } = &draft;
+        match ev {
+            Event::Tick => self.act(Effect::PollUpgrade(draft.upgrade_id)),
+            Event::UpgradeCommitted(Ok(()))
+            | Event::UpgradeState(Ok(OpState::Running | OpState::Succeeded)) => {
+                self.upgrade_running(draft);
+            }
+            Event::UpgradeCommitted(Err(e)) => self.retry_or_fail(
+                &format!("Starting the {component} upgrade"),
+                &e,
+                self.cfg.upgrade_poll_interval,
+            ),
+            Event::UpgradeState(Ok(OpState::Draft)) => {
+                self.act(Effect::CommitUpgrade(draft.upgrade_id));
+            }
+            Event::UpgradeState(Ok(OpState::Failed(msg))) => {
+                self.fail(format!("{component} upgrade `{upgrade_id}` failed: {msg}"));
+            }
+            Event::UpgradeState(Err(e)) => self.retry_or_fail(
+                &format!("Reading the {component} upgrade"),
+                &e,
+                self.cfg.upgrade_poll_interval,
+            ),
+            _ => {}
+        }
+    }
+
+    fn running_upgrade(&mut self, running: Upgrade, deadline: DateTime<Utc>, ev: Event) {
+        let poll = wait_until(self.now, self.cfg.upgrade_poll_interval, deadline);
+        let Upgrade {
+            upgrade_id,
+            request,
+            component,
+            ..
+        } = &running;
+        match ev {
+            Event::Tick => self.act(Effect::PollUpgrade(running.upgrade_id)),
+            Event::UpgradeState(Ok(OpState::Running)) => self.act(poll),
+            Event::UpgradeState(Ok(OpState::Succeeded)) => {
+                self.s.applied_bundles.push(request.bundle_id.clone());
+                self.s.upgrades_done += 1;
+                self.s.upgrades_total = self.s.upgrades_total.max(self.s.upgrades_done);
+                self.log(
+                    LogLevel::Success,
+                    &format!(
+                        "{component} upgraded ({}/{})",
+                        self.s.upgrades_done, self.s.upgrades_total
+                    ),
+                );
+                self.start_upgrade_loop(running.target);
+            }
+            Event::UpgradeState(Ok(OpState::Failed(msg))) => {
+                self.fail(format!("{component} upgrade `{upgrade_id}` failed: {msg}"));
+            }
+            Event::UpgradeState(Ok(OpState::Draft)) => self.commit(running),
+            Event::UpgradeState(Err(e)) => {
+                self.retry(
+                    e.transient,
+                    Budget::Deadline,
+                    poll,
+                    None,
+                    format!("reading the {component} upgrade failed: {e}"),
+                );
             }
             _ => {}
         }
@@ -244,11 +298,13 @@ impl Machine<'_> {
             if remaining > 0 {
                 // The next component becomes AVAILABLE once VCF has digested the last one.
                 let wait = Effect::Wait(self.cfg.upgrade_poll_interval);
-                if !self.retry(true, Budget::Attempts, wait, None) {
-                    self.fail(format!(
-                        "{remaining} upgradable(s) remain but none is AVAILABLE"
-                    ));
-                }
+                self.retry(
+                    true,
+                    Budget::Attempts,
+                    wait,
+                    None,
+                    format!("{remaining} upgradable(s) remain but none is AVAILABLE"),
+                );
             } else {
                 self.log(
                     LogLevel::Success,
@@ -306,13 +362,13 @@ impl Machine<'_> {
         self.act(Effect::StartUpgrade(request));
     }
 
-    fn upgrade_precheck(
-        &mut self,
-        upgrade_id: String,
-        request: UpgradeRequest,
-        component: String,
-        target: TargetRelease,
-    ) {
+    fn upgrade_precheck(&mut self, upgrade: Upgrade) {
+        let Upgrade {
+            upgrade_id,
+            request,
+            component,
+            target,
+        } = upgrade;
         self.log(
             LogLevel::Info,
             &format!("Running VCF's precheck for the {component} upgrade"),
@@ -328,14 +384,8 @@ impl Machine<'_> {
         self.act(Effect::StartUpgradePrecheck(upgrade_id));
     }
 
-    fn upgrade_precheck_done(
-        &mut self,
-        upgrade_id: String,
-        request: UpgradeRequest,
-        component: String,
-        target: TargetRelease,
-        report: &CheckRunReport,
-    ) {
+    fn upgrade_precheck_done(&mut self, upgrade: Upgrade, report: &CheckRunReport) {
+        let component = upgrade.component.clone();
         for f in &report.findings {
             let level = match f.severity {
                 FindingSeverity::Error => LogLevel::Error,
@@ -357,7 +407,7 @@ impl Machine<'_> {
                 LogLevel::Success,
                 &format!("Precheck of the {component} upgrade passed"),
             );
-            self.commit(upgrade_id, request, component, target);
+            self.commit(upgrade);
         } else if self.s.ignore_alerts && !self.cfg.fail_on_precheck_errors {
             self.log(
                 LogLevel::Warning,
@@ -365,21 +415,22 @@ impl Machine<'_> {
                     "Precheck of the {component} upgrade reported errors, ignored because Ignore Alerts is on"
                 ),
             );
-            self.commit(upgrade_id, request, component, target);
+            self.commit(upgrade);
         } else {
             self.fail(format!(
-                "the precheck of the {component} upgrade `{upgrade_id}` failed; the draft upgrade was not started"
+                "the precheck of the {component} upgrade `{}` failed; the draft upgrade was not started",
+                upgrade.upgrade_id
             ));
         }
     }
 
-    fn commit(
-        &mut self,
-        upgrade_id: String,
-        request: UpgradeRequest,
-        component: String,
-        target: TargetRelease,
-    ) {
+    fn commit(&mut self, upgrade: Upgrade) {
+        let Upgrade {
+            upgrade_id,
+            request,
+            component,
+            target,
+        } = upgrade;
         let step = UpgradeStep::Committing {
             upgrade_id: upgrade_id.clone(),
             request,
@@ -389,20 +440,20 @@ impl Machine<'_> {
         self.act(Effect::CommitUpgrade(upgrade_id));
     }
 
-    fn upgrade_running(
-        &mut self,
-        id: String,
-        request: UpgradeRequest,
-        component: String,
-        target: TargetRelease,
-    ) {
+    fn upgrade_running(&mut self, upgrade: Upgrade) {
+        let Upgrade {
+            upgrade_id,
+            request,
+            component,
+            target,
+        } = upgrade;
         let step = UpgradeStep::Running {
-            upgrade_id: id.clone(),
+            upgrade_id: upgrade_id.clone(),
             request,
             component,
             deadline: after(self.now, self.cfg.component_timeout),
         };
         self.enter_step(step, target);
-        self.act(Effect::PollUpgrade(id));
+        self.act(Effect::PollUpgrade(upgrade_id));
     }
 }

@@ -67,9 +67,13 @@ impl Machine<'_> {
                 }
             }
             // A running validation is polled until its deadline; starting one is retried.
-            Err(e) if e.transient && validation_id.is_some() => {
-                self.retry(e.transient, Budget::Deadline, poll, None);
-            }
+            Err(e) if validation_id.is_some() => self.retry(
+                e.transient,
+                Budget::Deadline,
+                poll,
+                None,
+                format!("final validation failed: {e}"),
+            ),
             Err(e) if e.transient => self.retry_or_fail(
                 "Starting the final validation",
                 &e,
