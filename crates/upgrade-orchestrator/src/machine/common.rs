@@ -114,6 +114,24 @@ impl Machine<'_> {
         );
     }
 
+    /// [`Self::retry`] for a request VCF may have carried out although its answer was lost:
+    /// the next tick looks for what it created before sending it again.
+    pub(super) fn look_again_or_fail(
+        &mut self,
+        what: &str,
+        failed: &str,
+        err: &ApiFailure,
+        wait: Effect,
+    ) {
+        self.retry(
+            err.transient,
+            Budget::Attempts,
+            wait,
+            Some(format!("{what} failed ({err}); looking for it")),
+            format!("{failed} failed: {err}"),
+        );
+    }
+
     /// Why the current phase's deadline failed the flow.
     pub(super) fn timeout_text(&self) -> String {
         let d = humantime_str;

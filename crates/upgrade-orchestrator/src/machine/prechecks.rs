@@ -56,17 +56,12 @@ impl Machine<'_> {
             }),
             Event::CheckRunStarted(Ok(run_id)) => self.evaluate(run_id, target),
             // The run may have been created although the answer was lost: look first.
-            Event::CheckRunStarted(Err(e)) => {
-                let note = format!("Starting the check-set run failed ({e}); looking for it");
-                let wait = Effect::Wait(self.cfg.precheck_poll_interval);
-                self.retry(
-                    e.transient,
-                    Budget::Attempts,
-                    wait,
-                    Some(note),
-                    format!("Starting the prechecks failed: {e}"),
-                );
-            }
+            Event::CheckRunStarted(Err(e)) => self.look_again_or_fail(
+                "Starting the check-set run",
+                "Starting the prechecks",
+                &e,
+                Effect::Wait(self.cfg.precheck_poll_interval),
+            ),
             Event::CheckRunFound(Ok(Some(run_id))) => {
                 self.log(LogLevel::Info, "Re-attached to the running check-set run");
                 self.evaluate(run_id, target);

@@ -2,7 +2,7 @@
 //! `DownloadingSddcManagerBundle` and `UpgradingSddcManager` (the self-upgrade, riding out the
 //! API outage while SDDC Manager restarts).
 
-use super::common::{Budget, MAX_SDDC_UPGRADES, after, humantime_str, wait_for, wait_until};
+use super::common::{MAX_SDDC_UPGRADES, after, humantime_str, wait_for, wait_until};
 use super::downloads::{apply_download_state, needs_request};
 use super::{Effect, Event, Machine};
 use crate::api::{
@@ -181,18 +181,13 @@ impl Machine<'_> {
                 self.set_sddc_upgrade(Some(id), SddcStep::Running);
                 self.act(poll);
             }
-            (Event::UpgradeRequested(Err(e)), None) => {
-                // Possibly created: the next tick looks it up by bundle before retrying.
-                let note =
-                    format!("Starting the SDDC Manager upgrade failed ({e}); looking for it");
-                self.retry(
-                    e.transient,
-                    Budget::Attempts,
-                    poll,
-                    Some(note),
-                    format!("starting the SDDC Manager upgrade failed: {e}"),
-                );
-            }
+            // Possibly created: the next tick looks it up by bundle before retrying.
+            (Event::UpgradeRequested(Err(e)), None) => self.look_again_or_fail(
+                "Starting the SDDC Manager upgrade",
+                "starting the SDDC Manager upgrade",
+                &e,
+                poll,
+            ),
             (Event::UpgradeFound(Ok(Some(found))), None) => {
                 self.log(
                     LogLevel::Info,

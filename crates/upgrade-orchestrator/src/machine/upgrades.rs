@@ -20,6 +20,16 @@ struct Upgrade {
     target: TargetRelease,
 }
 
+/// The stages an [`Upgrade`] goes through after it exists in VCF.
+enum Stage {
+    /// VCF's per-upgrade precheck on the draft.
+    Precheck,
+    /// `upgradeNow` on the draft.
+    Commit,
+    /// Polling until it ends.
+    Run,
+}
+
 impl Machine<'_> {
     /// Starts (or continues) the loop by listing the upgradables.
     pub(super) fn start_upgrade_loop(&mut self, target: TargetRelease) {
@@ -123,17 +133,12 @@ impl Machine<'_> {
             Event::UpgradeRequested(Ok(id)) if request.draft => self.upgrade_precheck(made(id)),
             Event::UpgradeRequested(Ok(id)) => self.upgrade_running(made(id)),
             // The upgrade may have been created although the answer was lost: look first.
-            Event::UpgradeRequested(Err(e)) => {
-                let note = format!("Starting the {component} upgrade failed ({e}); looking for it");
-                let wait = Effect::Wait(self.cfg.upgrade_poll_interval);
-                self.retry(
-                    e.transient,
-                    Budget::Attempts,
-                    wait,
-                    Some(note),
-                    format!("starting the {component} upgrade failed: {e}"),
-                );
-            }
+            Event::UpgradeRequested(Err(e)) => self.look_again_or_fail(
+                &format!("Starting the {component} upgrade"),
+                &format!("starting the {component} upgrade"),
+                &e,
+                Effect::Wait(self.cfg.upgrade_poll_interval),
+            ),
             Event::UpgradeFound(Ok(Some(found))) => {
                 self.log(
                     LogLevel::Info,
@@ -363,25 +368,14 @@ impl Machine<'_> {
     }
 
     fn upgrade_precheck(&mut self, upgrade: Upgrade) {
-        let Upgrade {
-            upgrade_id,
-            request,
-            component,
-            target,
-        } = upgrade;
         self.log(
             LogLevel::Info,
-            &format!("Running VCF's precheck for the {component} upgrade"),
+            &format!(
+                "Running VCF's precheck for the {} upgrade",
+                upgrade.component
+            ),
         );
-        let step = UpgradeStep::Prechecking {
-            upgrade_id: upgrade_id.clone(),
-            request,
-            component,
-            precheck_id: None,
-            deadline: after(self.now, self.cfg.precheck_timeout),
-        };
-        self.enter_step(step, target);
-        self.act(Effect::StartUpgradePrecheck(upgrade_id));
+        self.follow(upgrade, Stage::Precheck);
     }
 
     fn upgrade_precheck_done(&mut self, upgrade: Upgrade, report: &CheckRunReport) {
@@ -425,35 +419,52 @@ impl Machine<'_> {
     }
 
     fn commit(&mut self, upgrade: Upgrade) {
-        let Upgrade {
-            upgrade_id,
-            request,
-            component,
-            target,
-        } = upgrade;
-        let step = UpgradeStep::Committing {
-            upgrade_id: upgrade_id.clone(),
-            request,
-            component,
-        };
-        self.enter_step(step, target);
-        self.act(Effect::CommitUpgrade(upgrade_id));
+        self.follow(upgrade, Stage::Commit);
     }
 
     fn upgrade_running(&mut self, upgrade: Upgrade) {
+        self.follow(upgrade, Stage::Run);
+    }
+
+    /// Moves the upgrade to its next stage and asks VCF for what that stage starts with.
+    fn follow(&mut self, upgrade: Upgrade, stage: Stage) {
         let Upgrade {
             upgrade_id,
             request,
             component,
             target,
         } = upgrade;
-        let step = UpgradeStep::Running {
-            upgrade_id: upgrade_id.clone(),
-            request,
-            component,
-            deadline: after(self.now, self.cfg.component_timeout),
+        let id = upgrade_id.clone();
+        let (step, effect) = match stage {
+            Stage::Precheck => (
+                UpgradeStep::Prechecking {
+                    upgrade_id,
+                    request,
+                    component,
+                    precheck_id: None,
+                    deadline: after(self.now, self.cfg.precheck_timeout),
+                },
+                Effect::StartUpgradePrecheck(id),
+            ),
+            Stage::Commit => (
+                UpgradeStep::Committing {
+                    upgrade_id,
+                    request,
+                    component,
+                },
+                Effect::CommitUpgrade(id),
+            ),
+            Stage::Run => (
+                UpgradeStep::Running {
+                    upgrade_id,
+                    request,
+                    component,
+                    deadline: after(self.now, self.cfg.component_timeout),
+                },
+                Effect::PollUpgrade(id),
+            ),
         };
         self.enter_step(step, target);
-        self.act(Effect::PollUpgrade(upgrade_id));
+        self.act(effect);
     }
 }
