@@ -9,17 +9,17 @@
 //!
 //! # Layout
 //! This file is the table of contents: the state, the [`Event`] and [`Effect`] tables, the one
-//! guard that decides whether an event is valid for the current phase ([`guard`]), and the
+//! guard that decides whether an event is valid for the current phase (`guard`), and the
 //! dispatch that hands each phase's events to its handler:
-//! - [`downloads`]: `Preparing`, `DownloadingBundles`, `SettingTarget`;
-//! - [`sddc_manager`]: `InspectingUpgradables`, `DownloadingSddcManagerBundle`,
+//! - `machine/downloads.rs`: `Preparing`, `DownloadingBundles`, `SettingTarget`;
+//! - `machine/sddc_manager.rs`: `InspectingUpgradables`, `DownloadingSddcManagerBundle`,
 //!   `UpgradingSddcManager`;
-//! - [`prechecks`]: `InitializingPrechecks` through `AlertsAcknowledged`;
-//! - [`upgrades`]: `StartingUpgrades` (the component upgrade loop);
-//! - [`validation`]: `Validating` and `Completed`;
-//! - [`commands`]: the buttons that are not tied to one phase (Start, Abort, Ignore Alerts);
-//! - [`common`]: transitions, failure, the one retry rule and time helpers;
-//! - [`view`]: the [`FlowView`](crate::notify::FlowView) published for a state.
+//! - `machine/prechecks.rs`: `InitializingPrechecks` through `AlertsAcknowledged`;
+//! - `machine/upgrades.rs`: `StartingUpgrades` (the component upgrade loop);
+//! - `machine/validation.rs`: `Validating` and `Completed`;
+//! - `machine/commands.rs`: the buttons that are not tied to one phase (Start, Abort, Ignore Alerts);
+//! - `machine/common.rs`: transitions, failure, the one retry rule and time helpers;
+//! - `machine/view.rs`: the [`FlowView`](crate::notify::FlowView) published for a state.
 
 mod commands;
 mod common;

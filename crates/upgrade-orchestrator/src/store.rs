@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::machine::FlowState;
 
 /// Version of the file layout; bumped on incompatible changes (additive ones are migrated in
-/// place by [`migrate`]).
+/// place by `migrate`).
 pub const SCHEMA_VERSION: u32 = 1;
 
 const PREFIX: &str = "flow-";
