@@ -342,42 +342,41 @@ impl DomainTask {
     }
 
     async fn on_command(&mut self, msg: Msg) -> Applied {
-        let event =
-            match msg.command {
-                Command::Start | Command::DownloadBundles if !self.state.is_active() => {
-                    let download_only = msg.command == Command::DownloadBundles;
-                    match self.inner.api.next_release(&self.state.domain.id).await {
-                        Ok(ReleaseCheck {
-                            next: Some(release),
-                            ..
-                        }) => Event::Start {
-                            release,
-                            download_only,
-                        },
-                        Ok(ReleaseCheck {
-                            current_version, ..
-                        }) => Event::NoUpdate {
-                            current_version: Some(current_version),
-                        },
-                        Err(e) => Event::UpdateCheckFailed(e.message),
-                    }
+        let event = match msg.command {
+            Command::Start | Command::DownloadBundles if !self.state.is_active() => {
+                let download_only = msg.command == Command::DownloadBundles;
+                match self.inner.api.next_release(&self.state.domain.id).await {
+                    Ok(ReleaseCheck {
+                        next: Some(release),
+                        ..
+                    }) => Event::Start {
+                        release,
+                        download_only,
+                    },
+                    Ok(ReleaseCheck {
+                        current_version, ..
+                    }) => Event::NoUpdate {
+                        current_version: Some(current_version),
+                    },
+                    Err(e) => Event::UpdateCheckFailed(e.message),
                 }
-                Command::Start | Command::DownloadBundles => Event::Start {
-                    // Refused by the machine as "already running"; the release is not looked at.
-                    release: self.state.target.clone().unwrap_or_else(|| {
-                        crate::api::TargetRelease {
-                            version: String::new(),
-                            current_version: String::new(),
-                            release_date: None,
-                            bom: Vec::new(),
-                        }
-                    }),
-                    download_only: msg.command == Command::DownloadBundles,
-                },
-                Command::Acknowledge => Event::Acknowledge,
-                Command::Abort => Event::Abort,
-                Command::SetIgnoreAlerts(on) => Event::SetIgnoreAlerts(on),
-            };
+            }
+            Command::Start | Command::DownloadBundles => Event::Start {
+                // Refused by the machine as "already running"; the release is not looked at.
+                release: self.state.target().cloned().unwrap_or_else(|| {
+                    crate::api::TargetRelease {
+                        version: String::new(),
+                        current_version: String::new(),
+                        release_date: None,
+                        bom: Vec::new(),
+                    }
+                }),
+                download_only: msg.command == Command::DownloadBundles,
+            },
+            Command::Acknowledge => Event::Acknowledge,
+            Command::Abort => Event::Abort,
+            Command::SetIgnoreAlerts(on) => Event::SetIgnoreAlerts(on),
+        };
         let applied = self.apply(event);
         let outcome = match &applied.rejected {
             Some(reason) => CommandOutcome::Rejected {

@@ -1,11 +1,12 @@
 //! [`Phase`]: where a domain's upgrade flow is, with the data that phase needs to continue
 //! (ids of downloads, check runs and upgrades; deadlines as wall-clock times) so a restarted
-//! bridge can re-attach instead of starting again.
+//! bridge can re-attach instead of starting again. Every active phase carries the
+//! [`TargetRelease`] it installs, so no step of a flow can lack it.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{CheckQuery, DownloadState, UpgradeRequest};
+use crate::api::{CheckQuery, DownloadState, TargetRelease, UpgradeRequest};
 
 /// Why bundles are being downloaded; decides what follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,11 +123,15 @@ pub enum Phase {
     /// `update_process_started` (or `downloading_bundles` for the other purposes): listing the
     /// release's bundles.
     Preparing {
+        /// Release being installed.
+        target: TargetRelease,
         /// Why.
         purpose: DownloadPurpose,
     },
     /// `downloading_bundles`.
     DownloadingBundles {
+        /// Release being installed.
+        target: TargetRelease,
         /// Why.
         purpose: DownloadPurpose,
         /// Every bundle followed.
@@ -135,11 +140,19 @@ pub enum Phase {
         deadline: DateTime<Utc>,
     },
     /// `setting_new_vcf_version_target`.
-    SettingTarget,
+    SettingTarget {
+        /// Release being installed.
+        target: TargetRelease,
+    },
     /// `setting_new_vcf_version_target` (detail `inspecting_upgradables`): is SDDC Manager first?
-    InspectingUpgradables,
+    InspectingUpgradables {
+        /// Release being installed.
+        target: TargetRelease,
+    },
     /// `downloading_sddcManager_bundle`.
     DownloadingSddcManagerBundle {
+        /// Release being installed.
+        target: TargetRelease,
         /// The SDDC Manager bundle.
         bundle: BundleTrack,
         /// When the download times out.
@@ -147,6 +160,8 @@ pub enum Phase {
     },
     /// `upgrading_sddcManager`.
     UpgradingSddcManager {
+        /// Release being installed.
+        target: TargetRelease,
         /// The SDDC Manager bundle being applied.
         bundle_id: String,
         /// Upgrade id once known.
@@ -159,9 +174,14 @@ pub enum Phase {
         outage_seen: bool,
     },
     /// `initializing_prechecks`: querying the check sets.
-    InitializingPrechecks,
+    InitializingPrechecks {
+        /// Release being installed.
+        target: TargetRelease,
+    },
     /// `running_prechecks`: starting the check-set run.
     RunningPrechecks {
+        /// Release being installed.
+        target: TargetRelease,
         /// The query result to run.
         query: CheckQuery,
         /// When the run was requested (re-attach window).
@@ -169,6 +189,8 @@ pub enum Phase {
     },
     /// `evaluating_prechecks`: polling the run.
     EvaluatingPrechecks {
+        /// Release being installed.
+        target: TargetRelease,
         /// Check-set run id.
         run_id: String,
         /// When the run times out.
@@ -178,6 +200,8 @@ pub enum Phase {
     },
     /// `prechecks_done`.
     PrechecksDone {
+        /// Release being installed.
+        target: TargetRelease,
         /// Errors found.
         errors: u32,
         /// Warnings found.
@@ -185,20 +209,29 @@ pub enum Phase {
     },
     /// `waiting_for_alert_acknowledgement` (no timeout).
     WaitingForAck {
+        /// Release being installed.
+        target: TargetRelease,
         /// Errors found.
         errors: u32,
         /// Warnings found.
         warnings: u32,
     },
     /// `alerts_were_acknowledged`.
-    AlertsAcknowledged,
+    AlertsAcknowledged {
+        /// Release being installed.
+        target: TargetRelease,
+    },
     /// `starting_upgrades`.
     StartingUpgrades {
+        /// Release being installed.
+        target: TargetRelease,
         /// Where in the loop.
         step: UpgradeStep,
     },
     /// `starting_upgrades` with detail `final_validation`.
     Validating {
+        /// Release being installed.
+        target: TargetRelease,
         /// Validation id once known.
         validation_id: Option<String>,
         /// When it times out.
@@ -244,17 +277,20 @@ impl Phase {
             Self::Idle => "waiting_for_initiation",
             Self::Preparing {
                 purpose: DownloadPurpose::Upgrade,
+                ..
             } => "update_process_started",
             Self::Preparing { .. } | Self::DownloadingBundles { .. } => "downloading_bundles",
-            Self::SettingTarget | Self::InspectingUpgradables => "setting_new_vcf_version_target",
+            Self::SettingTarget { .. } | Self::InspectingUpgradables { .. } => {
+                "setting_new_vcf_version_target"
+            }
             Self::DownloadingSddcManagerBundle { .. } => "downloading_sddcManager_bundle",
             Self::UpgradingSddcManager { .. } => "upgrading_sddcManager",
-            Self::InitializingPrechecks => "initializing_prechecks",
+            Self::InitializingPrechecks { .. } => "initializing_prechecks",
             Self::RunningPrechecks { .. } => "running_prechecks",
             Self::EvaluatingPrechecks { .. } => "evaluating_prechecks",
             Self::PrechecksDone { .. } => "prechecks_done",
             Self::WaitingForAck { .. } => "waiting_for_alert_acknowledgement",
-            Self::AlertsAcknowledged => "alerts_were_acknowledged",
+            Self::AlertsAcknowledged { .. } => "alerts_were_acknowledged",
             Self::StartingUpgrades { .. } | Self::Validating { .. } => "starting_upgrades",
             Self::Completed { .. } => "successfully_completed",
             Self::Failed { .. } => "failed",
@@ -266,12 +302,13 @@ impl Phase {
         match self {
             Self::Preparing {
                 purpose: DownloadPurpose::AfterSddcManager,
+                ..
             }
             | Self::DownloadingBundles {
                 purpose: DownloadPurpose::AfterSddcManager,
                 ..
             } => Some("after_sddc_manager"),
-            Self::InspectingUpgradables => Some("inspecting_upgradables"),
+            Self::InspectingUpgradables { .. } => Some("inspecting_upgradables"),
             Self::UpgradingSddcManager { step, .. } => Some(match step {
                 SddcStep::Starting => "starting",
                 SddcStep::Running => "running",
@@ -279,7 +316,7 @@ impl Phase {
                 SddcStep::Settling { .. } => "settling",
                 SddcStep::ReadingFinal => "reading_final_status",
             }),
-            Self::StartingUpgrades { step } => Some(match step {
+            Self::StartingUpgrades { step, .. } => Some(match step {
                 UpgradeStep::Listing => "listing_upgradables",
                 UpgradeStep::Starting { .. } => "starting_upgrade",
                 UpgradeStep::Prechecking { .. } => "upgrade_precheck",
@@ -308,7 +345,8 @@ impl Phase {
                     step: UpgradeStep::Starting { .. }
                         | UpgradeStep::Prechecking { .. }
                         | UpgradeStep::Committing { .. }
-                        | UpgradeStep::Running { .. }
+                        | UpgradeStep::Running { .. },
+                    ..
                 }
         )
     }
@@ -324,8 +362,30 @@ impl Phase {
             | Self::StartingUpgrades {
                 step:
                     UpgradeStep::Running { deadline, .. } | UpgradeStep::Prechecking { deadline, .. },
+                ..
             } => Some(*deadline),
             _ => None,
+        }
+    }
+
+    /// The release an active phase installs; `None` when idle, failed or completed.
+    pub fn target(&self) -> Option<&TargetRelease> {
+        match self {
+            Self::Idle | Self::Completed { .. } | Self::Failed { .. } => None,
+            Self::Preparing { target, .. }
+            | Self::DownloadingBundles { target, .. }
+            | Self::SettingTarget { target }
+            | Self::InspectingUpgradables { target }
+            | Self::DownloadingSddcManagerBundle { target, .. }
+            | Self::UpgradingSddcManager { target, .. }
+            | Self::InitializingPrechecks { target }
+            | Self::RunningPrechecks { target, .. }
+            | Self::EvaluatingPrechecks { target, .. }
+            | Self::PrechecksDone { target, .. }
+            | Self::WaitingForAck { target, .. }
+            | Self::AlertsAcknowledged { target }
+            | Self::StartingUpgrades { target, .. }
+            | Self::Validating { target, .. } => Some(target),
         }
     }
 
@@ -335,16 +395,16 @@ impl Phase {
             Self::Idle => "idle",
             Self::Preparing { .. } => "preparing",
             Self::DownloadingBundles { .. } => "downloading_bundles",
-            Self::SettingTarget => "setting_target",
-            Self::InspectingUpgradables => "inspecting_upgradables",
+            Self::SettingTarget { .. } => "setting_target",
+            Self::InspectingUpgradables { .. } => "inspecting_upgradables",
             Self::DownloadingSddcManagerBundle { .. } => "downloading_sddc_manager_bundle",
             Self::UpgradingSddcManager { .. } => "upgrading_sddc_manager",
-            Self::InitializingPrechecks => "initializing_prechecks",
+            Self::InitializingPrechecks { .. } => "initializing_prechecks",
             Self::RunningPrechecks { .. } => "running_prechecks",
             Self::EvaluatingPrechecks { .. } => "evaluating_prechecks",
             Self::PrechecksDone { .. } => "prechecks_done",
             Self::WaitingForAck { .. } => "waiting_for_ack",
-            Self::AlertsAcknowledged => "alerts_acknowledged",
+            Self::AlertsAcknowledged { .. } => "alerts_acknowledged",
             Self::StartingUpgrades { .. } => "starting_upgrades",
             Self::Validating { .. } => "validating",
             Self::Completed { .. } => "completed",

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::machine::FlowState;
 
-/// Version of the file layout; bumped on incompatible changes.
+/// Version of the file layout; bumped on incompatible changes (additive ones are migrated in
+/// place by `migrate`).
 pub const SCHEMA_VERSION: u32 = 1;
 
 const PREFIX: &str = "flow-";
@@ -147,7 +148,7 @@ impl Store {
             path: path.to_owned(),
             source,
         })?;
-        let value: serde_json::Value =
+        let mut value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
                 path: path.to_owned(),
                 detail: e.to_string(),
@@ -161,6 +162,12 @@ impl Store {
                 path: path.to_owned(),
                 found: u32::try_from(found).unwrap_or(u32::MAX),
             });
+        }
+        if let Some(flow) = value.get_mut("flow") {
+            migrate(flow).map_err(|detail| StoreError::Corrupt {
+                path: path.to_owned(),
+                detail,
+            })?;
         }
         let env: Envelope = serde_json::from_value(value).map_err(|e| StoreError::Corrupt {
             path: path.to_owned(),
@@ -216,6 +223,38 @@ impl Store {
     }
 }
 
+/// Brings a flow written in an earlier shape of schema 1 up to date. Earlier files kept the
+/// target release next to the phase (`flow.target`); now every active phase carries it and the
+/// flow keeps only its version for the view.
+///
+/// # Errors
+/// The reason, when an active phase has no target release to carry.
+fn migrate(flow: &mut serde_json::Value) -> Result<(), String> {
+    let Some(flow) = flow.as_object_mut() else {
+        return Ok(());
+    };
+    let Some(target) = flow.remove("target") else {
+        return Ok(());
+    };
+    let version = target.get("version").cloned().unwrap_or_default();
+    flow.entry("target_version").or_insert(version);
+    let Some(phase) = flow.get_mut("phase").and_then(|p| p.as_object_mut()) else {
+        return Ok(());
+    };
+    let idle = matches!(
+        phase.get("phase").and_then(serde_json::Value::as_str),
+        Some("idle" | "completed" | "failed")
+    );
+    if idle || phase.contains_key("target") {
+        return Ok(());
+    }
+    if target.is_null() {
+        return Err("an active phase has no target release".to_owned());
+    }
+    phase.insert("target".to_owned(), target);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,5 +305,122 @@ mod tests {
                 .iter()
                 .any(|e| matches!(e, StoreError::Schema { found: 99, .. }))
         );
+    }
+
+    /// A flow as written before the phases carried the target release: `flow.target` next to
+    /// a phase without it.
+    fn old_shape(phase: &str, target: &str) -> String {
+        format!(
+            r#"{{
+  "schema_version": 1,
+  "saved_at": "2026-03-01T08:00:00Z",
+  "flow": {{
+    "domain": {{ "id": "dom-1", "name": "sfo-m01" }},
+    "phase": {phase},
+    "download_only": false,
+    "target": {target},
+    "started_at": "2026-03-01T07:00:00Z",
+    "last_error": null,
+    "ignore_alerts": true,
+    "fallback_bundles": ["b-fallback"],
+    "known_bundles": ["b-fallback", "b-nsx"],
+    "applied_bundles": ["b-sddc"],
+    "sddc_upgrades": 1,
+    "prechecks_passed": true,
+    "upgrades_done": 1,
+    "upgrades_total": 3,
+    "retries": 2,
+    "logbook": {{
+      "entries": [
+        {{ "at": "2026-03-01T07:00:00Z", "level": "info", "text": "Upgrade started" }}
+      ],
+      "dropped": 0
+    }}
+  }}
+}}"#
+        )
+    }
+
+    const OLD_TARGET: &str = r#"{
+      "version": "5.2.1.0",
+      "current_version": "5.2.0.0",
+      "release_date": null,
+      "bom": [{ "name": "VCENTER", "version": "8.0.3" }]
+    }"#;
+
+    #[test]
+    fn state_files_with_the_target_beside_the_phase_still_load() {
+        use crate::api::{TargetRelease, UpgradeRequest};
+        use crate::phase::{Phase, UpgradeStep};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let running = r#"{
+      "phase": "starting_upgrades",
+      "step": {
+        "step": "running",
+        "upgrade_id": "up-1",
+        "request": {
+          "bundle_id": "b-nsx",
+          "resource_type": "DOMAIN",
+          "resource_ids": ["dom-1"],
+          "draft": true
+        },
+        "component": "NSX_T_MANAGER",
+        "deadline": "2026-03-01T11:00:00Z"
+      }
+    }"#;
+        let path = dir.path().join("flow-dom-1.json");
+        fs::write(&path, old_shape(running, OLD_TARGET)).expect("write");
+        let flow = Store::load_file(&path).expect("old shape loads");
+        let target = TargetRelease {
+            version: "5.2.1.0".into(),
+            current_version: "5.2.0.0".into(),
+            release_date: None,
+            bom: vec![crate::api::BomItem {
+                name: "VCENTER".into(),
+                version: "8.0.3".into(),
+            }],
+        };
+        assert_eq!(
+            flow.phase,
+            Phase::StartingUpgrades {
+                step: UpgradeStep::Running {
+                    upgrade_id: "up-1".into(),
+                    request: UpgradeRequest {
+                        bundle_id: "b-nsx".into(),
+                        resource_type: "DOMAIN".into(),
+                        resource_ids: vec!["dom-1".into()],
+                        draft: true,
+                    },
+                    component: "NSX_T_MANAGER".into(),
+                    deadline: "2026-03-01T11:00:00Z".parse().expect("time"),
+                },
+                target: target.clone(),
+            }
+        );
+        assert_eq!(flow.target(), Some(&target));
+        assert_eq!(flow.target_version.as_deref(), Some("5.2.1.0"));
+        assert_eq!((flow.retries, flow.upgrades_total), (2, 3));
+        assert!(flow.ignore_alerts);
+        assert_eq!(flow.logbook.len(), 1);
+
+        // a unit phase of the old shape, and an idle flow that never had a target
+        fs::write(
+            &path,
+            old_shape(r#"{ "phase": "initializing_prechecks" }"#, OLD_TARGET),
+        )
+        .expect("write");
+        let flow = Store::load_file(&path).expect("old unit phase loads");
+        assert_eq!(flow.phase, Phase::InitializingPrechecks { target });
+        fs::write(&path, old_shape(r#"{ "phase": "idle" }"#, "null")).expect("write");
+        let flow = Store::load_file(&path).expect("old idle flow loads");
+        assert_eq!((flow.phase, flow.target_version), (Phase::Idle, None));
+
+        // an active phase without any release cannot be resumed: reported, not loaded
+        fs::write(&path, old_shape(r#"{ "phase": "setting_target" }"#, "null")).expect("write");
+        assert!(matches!(
+            Store::load_file(&path),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 }

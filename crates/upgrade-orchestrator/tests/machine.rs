@@ -503,12 +503,12 @@ fn sddc_manager_outage_is_ridden_out_and_settle_wait_is_respected() {
                 other => ev = w.answer(other),
             }
         }
-        if matches!(r.state.phase, Phase::InitializingPrechecks) {
+        if matches!(r.state.phase, Phase::InitializingPrechecks { .. }) {
             break;
         }
     }
     assert!(settle_start.is_some(), "settle wait never happened");
-    assert!(matches!(r.state.phase, Phase::InitializingPrechecks));
+    assert!(matches!(r.state.phase, Phase::InitializingPrechecks { .. }));
 }
 
 #[test]
@@ -561,12 +561,14 @@ fn component_timeout_is_3_hours_each() {
         matches!(
             s.phase,
             Phase::StartingUpgrades {
-                step: UpgradeStep::Running { .. }
+                step: UpgradeStep::Running { .. },
+                ..
             }
         )
     });
     let Phase::StartingUpgrades {
         step: UpgradeStep::Running { deadline, .. },
+        ..
     } = r.state.phase.clone()
     else {
         panic!("expected a running upgrade, got {:?}", r.state.phase);
@@ -876,6 +878,7 @@ fn resume_reattaches_by_id_and_by_listing() {
             resources: vec![],
         },
         requested_at: r.now,
+        target: release(),
     };
     let t = step(&s, Event::Resumed, r.now, &cfg);
     assert!(matches!(t.effects[..], [Effect::FindCheckRun { .. }]));
@@ -895,6 +898,7 @@ fn resume_reattaches_by_id_and_by_listing() {
         step: SddcStep::Starting,
         deadline: r.now + chrono::Duration::hours(4),
         outage_seen: false,
+        target: release(),
     };
     let t = step(&s, Event::Resumed, r.now, &cfg);
     assert!(
@@ -1109,7 +1113,6 @@ proptest! {
         // every phase with a running VCF task still reaches failed (timeout), never hangs
         let cfg = OrchestratorConfig::default();
         let mut s = FlowState::new(domain());
-        s.target = Some(release());
         s.phase = Phase::StartingUpgrades { step: UpgradeStep::Running {
             upgrade_id: "u".into(),
             request: upgrade_orchestrator::api::UpgradeRequest {
@@ -1117,7 +1120,7 @@ proptest! {
             },
             component: "VCENTER".into(),
             deadline: t0() + chrono::Duration::hours(3),
-        }};
+        }, target: release() };
         let now = t0() + chrono::Duration::seconds(secs);
         let t = step(&s, Event::Tick, now, &cfg);
         if now >= t0() + chrono::Duration::hours(3) {
@@ -1160,7 +1163,8 @@ fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_ski
         matches!(
             s.phase,
             Phase::StartingUpgrades {
-                step: UpgradeStep::Running { .. }
+                step: UpgradeStep::Running { .. },
+                ..
             }
         )
     });
@@ -1182,7 +1186,8 @@ fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
         matches!(
             s.phase,
             Phase::StartingUpgrades {
-                step: UpgradeStep::Prechecking { .. }
+                step: UpgradeStep::Prechecking { .. },
+                ..
             }
         )
     });
@@ -1193,6 +1198,7 @@ fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
     let mut s = r.state.clone();
     if let Phase::StartingUpgrades {
         step: UpgradeStep::Prechecking { precheck_id, .. },
+        ..
     } = &mut s.phase
     {
         *precheck_id = None;
@@ -1209,6 +1215,7 @@ fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
                 component,
                 ..
             },
+        target,
     } = s.phase.clone()
     else {
         panic!("{:?}", s.phase)
@@ -1219,6 +1226,7 @@ fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
             request,
             component,
         },
+        target,
     };
     let t = step(&s, Event::Resumed, r.now, &cfg);
     assert_eq!(t.effects, vec![Effect::PollUpgrade("up-b-nsx".into())]);
@@ -1238,7 +1246,8 @@ fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
     assert!(matches!(
         t3.state.phase,
         Phase::StartingUpgrades {
-            step: UpgradeStep::Running { .. }
+            step: UpgradeStep::Running { .. },
+            ..
         }
     ));
     // crash right after the draft POST: found as a draft by listing → precheck, no new POST
@@ -1247,12 +1256,14 @@ fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
         step: UpgradeStep::Prechecking {
             request, component, ..
         },
+        target,
     } = s.phase.clone()
     else {
         panic!()
     };
     s.phase = Phase::StartingUpgrades {
         step: UpgradeStep::Starting { request, component },
+        target,
     };
     let mut r2 = Run {
         state: s,

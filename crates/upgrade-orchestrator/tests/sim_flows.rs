@@ -826,12 +826,14 @@ async fn crash_after_post_upgrade_before_its_id_was_saved_reattaches_by_listing(
         step: UpgradeStep::Running {
             request, component, ..
         },
+        target,
     } = flow.phase.clone()
     else {
         anyhow::bail!("unexpected phase {:?}", flow.phase);
     };
     flow.phase = Phase::StartingUpgrades {
         step: UpgradeStep::Starting { request, component },
+        target,
     };
     Store::open(b.dir.path())?.save(&flow, chrono::Utc::now())?;
 
@@ -864,7 +866,7 @@ async fn crash_after_post_check_run_before_its_id_was_saved_reattaches() -> anyh
     // slower clock: the check run (8 simulated minutes) lasts ~2.4 s here
     let b = bench_scaled("default", 0.005).await?;
     let mut flow = stop_when(&b, &b.vi_domain, is("evaluating_prechecks")).await?;
-    let Phase::EvaluatingPrechecks { run_id, .. } = flow.phase.clone() else {
+    let Phase::EvaluatingPrechecks { run_id, target, .. } = flow.phase.clone() else {
         anyhow::bail!("unexpected phase {:?}", flow.phase);
     };
     flow.phase = Phase::RunningPrechecks {
@@ -873,6 +875,7 @@ async fn crash_after_post_check_run_before_its_id_was_saved_reattaches() -> anyh
             resources: vec![],
         },
         requested_at: chrono::Utc::now(),
+        target,
     };
     Store::open(b.dir.path())?.save(&flow, chrono::Utc::now())?;
 

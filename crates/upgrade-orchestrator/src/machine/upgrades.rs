@@ -1,0 +1,470 @@
+//! Phase `StartingUpgrades`: the component upgrade loop. Each round lists the upgradables,
+//! starts the next AVAILABLE one as a draft, runs VCF's per-upgrade precheck on it, commits it
+//! and polls it to the end; when none is left, the final validation follows.
+
+use chrono::{DateTime, Utc};
+
+use super::common::{Budget, MAX_SDDC_UPGRADES, after, wait_until};
+use super::{Effect, Event, Machine};
+use crate::api::{
+    CheckRunReport, FindingSeverity, OpState, TargetRelease, UpgradablesSnapshot, UpgradeRequest,
+};
+use crate::logbook::LogLevel;
+use crate::phase::{Phase, UpgradeStep};
+
+/// One component upgrade that exists in VCF (as a draft or running), with what it runs.
+struct Upgrade {
+    upgrade_id: String,
+    request: UpgradeRequest,
+    component: String,
+    target: TargetRelease,
+}
+
+/// The stages an [`Upgrade`] goes through after it exists in VCF.
+enum Stage {
+    /// VCF's per-upgrade precheck on the draft.
+    Precheck,
+    /// `upgradeNow` on the draft.
+    Commit,
+    /// Polling until it ends.
+    Run,
+}
+
+impl Machine<'_> {
+    /// Starts (or continues) the loop by listing the upgradables.
+    pub(super) fn start_upgrade_loop(&mut self, target: TargetRelease) {
+        let version = target.version.clone();
+        self.enter_step(UpgradeStep::Listing, target);
+        self.act(Effect::ListUpgradables(version));
+    }
+
+    fn enter_step(&mut self, step: UpgradeStep, target: TargetRelease) {
+        self.enter(Phase::StartingUpgrades { step, target });
+    }
+
+    /// Hands the event to the handler of the loop's current step.
+    pub(super) fn starting_upgrades(
+        &mut self,
+        step: UpgradeStep,
+        target: TargetRelease,
+        ev: Event,
+    ) {
+        match step {
+            UpgradeStep::Listing => self.listing_upgradables(target, ev),
+            UpgradeStep::Starting { request, component } => {
+                self.starting_upgrade(request, component, target, ev);
+            }
+            UpgradeStep::Prechecking {
+                upgrade_id,
+                request,
+                component,
+                precheck_id,
+                deadline,
+            } => {
+                let upgrade = Upgrade {
+                    upgrade_id,
+                    request,
+                    component,
+                    target,
+                };
+                self.upgrade_prechecking(upgrade, precheck_id, deadline, ev);
+            }
+            UpgradeStep::Committing {
+                upgrade_id,
+                request,
+                component,
+            } => {
+                let upgrade = Upgrade {
+                    upgrade_id,
+                    request,
+                    component,
+                    target,
+                };
+                self.committing_upgrade(upgrade, ev);
+            }
+            UpgradeStep::Running {
+                upgrade_id,
+                request,
+                component,
+                deadline,
+            } => {
+                let upgrade = Upgrade {
+                    upgrade_id,
+                    request,
+                    component,
+                    target,
+                };
+                self.running_upgrade(upgrade, deadline, ev);
+            }
+        }
+    }
+
+    fn listing_upgradables(&mut self, target: TargetRelease, ev: Event) {
+        match ev {
+            Event::Tick => self.act(Effect::ListUpgradables(target.version)),
+            Event::Upgradables(Ok(snap)) => self.pick_next_upgrade(&snap, target),
+            Event::Upgradables(Err(e)) => self.retry_or_fail(
+                "Listing the upgradables",
+                &e,
+                self.cfg.upgrade_poll_interval,
+            ),
+            _ => {}
+        }
+    }
+
+    fn starting_upgrade(
+        &mut self,
+        request: UpgradeRequest,
+        component: String,
+        target: TargetRelease,
+        ev: Event,
+    ) {
+        let made = |upgrade_id| Upgrade {
+            upgrade_id,
+            request: request.clone(),
+            component: component.clone(),
+            target: target.clone(),
+        };
+        match ev {
+            Event::Tick => self.act(Effect::FindUpgrade {
+                bundle_id: request.bundle_id,
+                resource_ids: request.resource_ids,
+            }),
+            Event::UpgradeRequested(Ok(id)) if request.draft => self.upgrade_precheck(made(id)),
+            Event::UpgradeRequested(Ok(id)) => self.upgrade_running(made(id)),
+            // The upgrade may have been created although the answer was lost: look first.
+            Event::UpgradeRequested(Err(e)) => self.look_again_or_fail(
+                &format!("Starting the {component} upgrade"),
+                &format!("starting the {component} upgrade"),
+                &e,
+                Effect::Wait(self.cfg.upgrade_poll_interval),
+            ),
+            Event::UpgradeFound(Ok(Some(found))) => {
+                self.log(
+                    LogLevel::Info,
+                    &format!("Re-attached to the {component} upgrade `{}`", found.id),
+                );
+                if found.state == OpState::Draft {
+                    self.upgrade_precheck(made(found.id));
+                } else {
+                    self.upgrade_running(made(found.id));
+                }
+            }
+            Event::UpgradeFound(Ok(None)) => self.act(Effect::StartUpgrade(request)),
+            Event::UpgradeFound(Err(e)) => self.retry_or_fail(
+                "Looking for the started upgrade",
+                &e,
+                self.cfg.upgrade_poll_interval,
+            ),
+            _ => {}
+        }
+    }
+
+    fn upgrade_prechecking(
+        &mut self,
+        draft: Upgrade,
+        precheck_id: Option<String>,
+        deadline: DateTime<Utc>,
+        ev: Event,
+    ) {
+        let poll = wait_until(self.now, self.cfg.precheck_poll_interval, deadline);
+        let component = draft.component.clone();
+        match ev {
+            Event::Tick => self.act(match precheck_id {
+                Some(precheck_id) => Effect::PollUpgradePrecheck {
+                    upgrade_id: draft.upgrade_id,
+                    precheck_id,
+                },
+                None => Effect::StartUpgradePrecheck(draft.upgrade_id),
+            }),
+            Event::UpgradePrecheckStarted(Ok(precheck_id)) => {
+                if let Phase::StartingUpgrades {
+                    step: UpgradeStep::Prechecking { precheck_id: p, .. },
+                    ..
+                } = &mut self.s.phase
+                {
+                    *p = Some(precheck_id.clone());
+                }
+                self.act(Effect::PollUpgradePrecheck {
+                    upgrade_id: draft.upgrade_id,
+                    precheck_id,
+                });
+            }
+            // VCF does not offer the per-upgrade precheck here: go on without it.
+            Event::UpgradePrecheckStarted(Err(e)) if !e.transient => {
+                self.log(
+                    LogLevel::Info,
+                    &format!("No per-upgrade precheck for {component} ({e})"),
+                );
+                self.commit(draft);
+            }
+            Event::UpgradePrecheckStarted(Err(e)) => self.retry_or_fail(
+                "Starting the per-upgrade precheck",
+                &e,
+                self.cfg.precheck_poll_interval,
+            ),
+            Event::UpgradePrecheck(Ok(report)) if report.state == OpState::Running => {
+                self.act(poll);
+            }
+            Event::UpgradePrecheck(Ok(report)) => self.upgrade_precheck_done(draft, &report),
+            Event::UpgradePrecheck(Err(e)) => {
+                self.retry(
+                    e.transient,
+                    Budget::Deadline,
+                    poll,
+                    None,
+                    format!("reading the {component} upgrade precheck failed: {e}"),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn committing_upgrade(&mut self, draft: Upgrade, ev: Event) {
+        let Upgrade {
+            upgrade_id,
+            component,
+            ..
+        } = &draft;
+        match ev {
+            Event::Tick => self.act(Effect::PollUpgrade(draft.upgrade_id)),
+            Event::UpgradeCommitted(Ok(()))
+            | Event::UpgradeState(Ok(OpState::Running | OpState::Succeeded)) => {
+                self.upgrade_running(draft);
+            }
+            Event::UpgradeCommitted(Err(e)) => self.retry_or_fail(
+                &format!("Starting the {component} upgrade"),
+                &e,
+                self.cfg.upgrade_poll_interval,
+            ),
+            Event::UpgradeState(Ok(OpState::Draft)) => {
+                self.act(Effect::CommitUpgrade(draft.upgrade_id));
+            }
+            Event::UpgradeState(Ok(OpState::Failed(msg))) => {
+                self.fail(format!("{component} upgrade `{upgrade_id}` failed: {msg}"));
+            }
+            Event::UpgradeState(Err(e)) => self.retry_or_fail(
+                &format!("Reading the {component} upgrade"),
+                &e,
+                self.cfg.upgrade_poll_interval,
+            ),
+            _ => {}
+        }
+    }
+
+    fn running_upgrade(&mut self, running: Upgrade, deadline: DateTime<Utc>, ev: Event) {
+        let poll = wait_until(self.now, self.cfg.upgrade_poll_interval, deadline);
+        let Upgrade {
+            upgrade_id,
+            request,
+            component,
+            ..
+        } = &running;
+        match ev {
+            Event::Tick => self.act(Effect::PollUpgrade(running.upgrade_id)),
+            Event::UpgradeState(Ok(OpState::Running)) => self.act(poll),
+            Event::UpgradeState(Ok(OpState::Succeeded)) => {
+                self.s.applied_bundles.push(request.bundle_id.clone());
+                self.s.upgrades_done += 1;
+                self.s.upgrades_total = self.s.upgrades_total.max(self.s.upgrades_done);
+                self.log(
+                    LogLevel::Success,
+                    &format!(
+                        "{component} upgraded ({}/{})",
+                        self.s.upgrades_done, self.s.upgrades_total
+                    ),
+                );
+                self.start_upgrade_loop(running.target);
+            }
+            Event::UpgradeState(Ok(OpState::Failed(msg))) => {
+                self.fail(format!("{component} upgrade `{upgrade_id}` failed: {msg}"));
+            }
+            Event::UpgradeState(Ok(OpState::Draft)) => self.commit(running),
+            Event::UpgradeState(Err(e)) => {
+                self.retry(
+                    e.transient,
+                    Budget::Deadline,
+                    poll,
+                    None,
+                    format!("reading the {component} upgrade failed: {e}"),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn pick_next_upgrade(&mut self, snap: &UpgradablesSnapshot, target: TargetRelease) {
+        let remaining = self.remaining(snap).count();
+        self.s.upgrades_total = self
+            .s
+            .upgrades_total
+            .max(self.s.upgrades_done + u32::try_from(remaining).unwrap_or(0));
+        let Some(u) = self.first_candidate(snap) else {
+            if remaining > 0 {
+                // The next component becomes AVAILABLE once VCF has digested the last one.
+                let wait = Effect::Wait(self.cfg.upgrade_poll_interval);
+                self.retry(
+                    true,
+                    Budget::Attempts,
+                    wait,
+                    None,
+                    format!("{remaining} upgradable(s) remain but none is AVAILABLE"),
+                );
+            } else {
+                self.log(
+                    LogLevel::Success,
+                    "No upgradables left; running the final validation",
+                );
+                self.start_validation(target);
+            }
+            return;
+        };
+        if u.is_sddc_manager() && self.s.sddc_upgrades < MAX_SDDC_UPGRADES {
+            self.begin_sddc_manager(&u.bundle_id, &u.component, target);
+            return;
+        }
+        let component = if u.component.is_empty() {
+            u.bundle_type.clone()
+        } else {
+            u.component.clone()
+        };
+        let request = if u.is_esxi() {
+            if snap.cluster_ids.is_empty() {
+                self.fail(format!(
+                    "VCF offers the {component} upgrade but lists no cluster to upgrade"
+                ));
+                return;
+            }
+            UpgradeRequest {
+                bundle_id: u.bundle_id.clone(),
+                resource_type: "CLUSTER".to_owned(),
+                resource_ids: snap.cluster_ids.clone(),
+                draft: true,
+            }
+        } else {
+            UpgradeRequest {
+                bundle_id: u.bundle_id.clone(),
+                resource_type: "DOMAIN".to_owned(),
+                resource_ids: vec![self.s.domain.id.clone()],
+                draft: true,
+            }
+        };
+        self.log(
+            LogLevel::Info,
+            &format!(
+                "Starting the {component} upgrade ({}/{})",
+                self.s.upgrades_done + 1,
+                self.s.upgrades_total
+            ),
+        );
+        self.enter_step(
+            UpgradeStep::Starting {
+                request: request.clone(),
+                component,
+            },
+            target,
+        );
+        self.act(Effect::StartUpgrade(request));
+    }
+
+    fn upgrade_precheck(&mut self, upgrade: Upgrade) {
+        self.log(
+            LogLevel::Info,
+            &format!(
+                "Running VCF's precheck for the {} upgrade",
+                upgrade.component
+            ),
+        );
+        self.follow(upgrade, Stage::Precheck);
+    }
+
+    fn upgrade_precheck_done(&mut self, upgrade: Upgrade, report: &CheckRunReport) {
+        let component = upgrade.component.clone();
+        for f in &report.findings {
+            let level = match f.severity {
+                FindingSeverity::Error => LogLevel::Error,
+                FindingSeverity::Warning => LogLevel::Warning,
+            };
+            let mut text = format!("**{component} precheck** · *{}*: {}", f.check, f.message);
+            if let Some(r) = f.remediation.as_deref().filter(|r| !r.is_empty()) {
+                text.push_str(&format!("\n_Remediation:_ {r}"));
+            }
+            self.log(level, &text);
+        }
+        let failed = matches!(report.state, OpState::Failed(_))
+            || report
+                .findings
+                .iter()
+                .any(|f| f.severity == FindingSeverity::Error);
+        if !failed {
+            self.log(
+                LogLevel::Success,
+                &format!("Precheck of the {component} upgrade passed"),
+            );
+            self.commit(upgrade);
+        } else if self.s.ignore_alerts && !self.cfg.fail_on_precheck_errors {
+            self.log(
+                LogLevel::Warning,
+                &format!(
+                    "Precheck of the {component} upgrade reported errors, ignored because Ignore Alerts is on"
+                ),
+            );
+            self.commit(upgrade);
+        } else {
+            self.fail(format!(
+                "the precheck of the {component} upgrade `{}` failed; the draft upgrade was not started",
+                upgrade.upgrade_id
+            ));
+        }
+    }
+
+    fn commit(&mut self, upgrade: Upgrade) {
+        self.follow(upgrade, Stage::Commit);
+    }
+
+    fn upgrade_running(&mut self, upgrade: Upgrade) {
+        self.follow(upgrade, Stage::Run);
+    }
+
+    /// Moves the upgrade to its next stage and asks VCF for what that stage starts with.
+    fn follow(&mut self, upgrade: Upgrade, stage: Stage) {
+        let Upgrade {
+            upgrade_id,
+            request,
+            component,
+            target,
+        } = upgrade;
+        let id = upgrade_id.clone();
+        let (step, effect) = match stage {
+            Stage::Precheck => (
+                UpgradeStep::Prechecking {
+                    upgrade_id,
+                    request,
+                    component,
+                    precheck_id: None,
+                    deadline: after(self.now, self.cfg.precheck_timeout),
+                },
+                Effect::StartUpgradePrecheck(id),
+            ),
+            Stage::Commit => (
+                UpgradeStep::Committing {
+                    upgrade_id,
+                    request,
+                    component,
+                },
+                Effect::CommitUpgrade(id),
+            ),
+            Stage::Run => (
+                UpgradeStep::Running {
+                    upgrade_id,
+                    request,
+                    component,
+                    deadline: after(self.now, self.cfg.component_timeout),
+                },
+                Effect::PollUpgrade(id),
+            ),
+        };
+        self.enter_step(step, target);
+        self.act(effect);
+    }
+}
