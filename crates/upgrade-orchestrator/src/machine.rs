@@ -43,7 +43,7 @@ use crate::api::{
 use crate::config::OrchestratorConfig;
 use crate::logbook::{LogLevel, Logbook};
 use crate::notify::{DomainRef, Notification};
-use crate::phase::{Phase, SddcStep, UpgradeStep};
+use crate::phase::{Phase, SddcStep, TargetCheck, UpgradeStep};
 
 pub use common::humantime_str;
 
@@ -361,7 +361,10 @@ fn belongs_to(phase: &Phase, result: &Event) -> bool {
         Phase::DownloadingBundles { .. } | Phase::DownloadingSddcManagerBundle { .. } => {
             matches!(result, E::BundleStates(_) | E::DownloadRequested { .. })
         }
-        Phase::SettingTarget { .. } => matches!(result, E::TargetSet(_)),
+        Phase::SettingTarget { check, .. } => match check {
+            TargetCheck::Validating { .. } => matches!(result, E::Validation(_)),
+            TargetCheck::Setting => matches!(result, E::TargetSet(_)),
+        },
         Phase::InspectingUpgradables { .. } => matches!(result, E::Upgradables(_)),
         Phase::UpgradingSddcManager {
             upgrade_id: None, ..
@@ -442,7 +445,7 @@ impl Machine<'_> {
             Phase::Idle | Phase::Failed { .. } => {}
             Phase::Preparing { purpose, target } => self.preparing(purpose, target, ev),
             Phase::DownloadingBundles { .. } => self.downloading_bundles(ev),
-            Phase::SettingTarget { target } => self.setting_target(target, ev),
+            Phase::SettingTarget { target, check } => self.setting_target(target, check, ev),
             Phase::InspectingUpgradables { target } => self.inspecting_upgradables(target, ev),
             Phase::DownloadingSddcManagerBundle { .. } => self.downloading_sddc_manager_bundle(ev),
             Phase::UpgradingSddcManager { .. } => self.upgrading_sddc_manager(ev),

@@ -114,6 +114,23 @@ pub enum UpgradeStep {
     },
 }
 
+/// The two steps of [`Phase::SettingTarget`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum TargetCheck {
+    /// `POST /v1/releases/domains/{id}/validations`: can the domain go to the target at all?
+    /// Nothing in VCF has changed yet.
+    Validating {
+        /// Validation id once VCF has accepted it.
+        validation_id: Option<String>,
+        /// When the validation times out.
+        deadline: DateTime<Utc>,
+    },
+    /// `PATCH /v1/releases/domains/{id}` with the validated target.
+    #[default]
+    Setting,
+}
+
 /// Where a flow is. Each variant maps to one status string (see [`Phase::status`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
@@ -139,10 +156,15 @@ pub enum Phase {
         /// When the downloads time out.
         deadline: DateTime<Utc>,
     },
-    /// `setting_new_vcf_version_target`.
+    /// `setting_new_vcf_version_target`: VCF validates the target for the domain first, then it
+    /// is set.
     SettingTarget {
         /// Release being installed.
         target: TargetRelease,
+        /// Validating the target, or setting it. Flows saved before the validation existed
+        /// resume by setting it.
+        #[serde(default)]
+        check: TargetCheck,
     },
     /// `setting_new_vcf_version_target` (detail `inspecting_upgradables`): is SDDC Manager first?
     InspectingUpgradables {
@@ -309,6 +331,10 @@ impl Phase {
                 ..
             } => Some("after_sddc_manager"),
             Self::InspectingUpgradables { .. } => Some("inspecting_upgradables"),
+            Self::SettingTarget {
+                check: TargetCheck::Validating { .. },
+                ..
+            } => Some("validating_target"),
             Self::UpgradingSddcManager { step, .. } => Some(match step {
                 SddcStep::Starting => "starting",
                 SddcStep::Running => "running",
@@ -359,6 +385,10 @@ impl Phase {
             | Self::UpgradingSddcManager { deadline, .. }
             | Self::EvaluatingPrechecks { deadline, .. }
             | Self::Validating { deadline, .. }
+            | Self::SettingTarget {
+                check: TargetCheck::Validating { deadline, .. },
+                ..
+            }
             | Self::StartingUpgrades {
                 step:
                     UpgradeStep::Running { deadline, .. } | UpgradeStep::Prechecking { deadline, .. },
@@ -374,7 +404,7 @@ impl Phase {
             Self::Idle | Self::Completed { .. } | Self::Failed { .. } => None,
             Self::Preparing { target, .. }
             | Self::DownloadingBundles { target, .. }
-            | Self::SettingTarget { target }
+            | Self::SettingTarget { target, .. }
             | Self::InspectingUpgradables { target }
             | Self::DownloadingSddcManagerBundle { target, .. }
             | Self::UpgradingSddcManager { target, .. }
@@ -410,5 +440,168 @@ impl Phase {
             Self::Completed { .. } => "completed",
             Self::Failed { .. } => "failed",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{CheckQuery, DownloadState};
+
+    /// One phase of each kind a flow can be in.
+    fn every_phase() -> Vec<Phase> {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let target = TargetRelease {
+            version: "5.2.1.0".into(),
+            current_version: "5.2.0.0".into(),
+            release_date: None,
+            bom: vec![],
+        };
+        let t = || target.clone();
+        let bundle = BundleTrack {
+            id: "b".into(),
+            component: "SDDC_MANAGER".into(),
+            fallback: false,
+            state: DownloadState::InProgress,
+            request: DownloadRequest::None,
+        };
+        let purposes = [
+            DownloadPurpose::Upgrade,
+            DownloadPurpose::AfterSddcManager,
+            DownloadPurpose::DownloadOnly,
+        ];
+        let mut phases: Vec<Phase> = purposes
+            .iter()
+            .flat_map(|&purpose| {
+                [
+                    Phase::Preparing {
+                        target: t(),
+                        purpose,
+                    },
+                    Phase::DownloadingBundles {
+                        target: t(),
+                        purpose,
+                        bundles: vec![bundle.clone()],
+                        deadline: at,
+                    },
+                ]
+            })
+            .collect();
+        phases.extend([
+            Phase::Idle,
+            Phase::SettingTarget {
+                target: t(),
+                check: TargetCheck::Validating {
+                    validation_id: None,
+                    deadline: at,
+                },
+            },
+            Phase::SettingTarget {
+                target: t(),
+                check: TargetCheck::Setting,
+            },
+            Phase::InspectingUpgradables { target: t() },
+            Phase::DownloadingSddcManagerBundle {
+                target: t(),
+                bundle: bundle.clone(),
+                deadline: at,
+            },
+            Phase::UpgradingSddcManager {
+                target: t(),
+                bundle_id: "b".into(),
+                upgrade_id: None,
+                step: SddcStep::WaitingForApi,
+                deadline: at,
+                outage_seen: true,
+            },
+            Phase::InitializingPrechecks { target: t() },
+            Phase::RunningPrechecks {
+                target: t(),
+                query: CheckQuery {
+                    query_id: "q".into(),
+                    resources: vec![],
+                },
+                requested_at: at,
+            },
+            Phase::EvaluatingPrechecks {
+                target: t(),
+                run_id: "r".into(),
+                deadline: at,
+                percent: None,
+            },
+            Phase::PrechecksDone {
+                target: t(),
+                errors: 0,
+                warnings: 1,
+            },
+            Phase::WaitingForAck {
+                target: t(),
+                errors: 1,
+                warnings: 0,
+            },
+            Phase::AlertsAcknowledged { target: t() },
+            Phase::StartingUpgrades {
+                target: t(),
+                step: UpgradeStep::Listing,
+            },
+            Phase::Validating {
+                target: t(),
+                validation_id: None,
+                deadline: at,
+            },
+            Phase::Completed { hold_until: at },
+            Phase::Failed { reason: "x".into() },
+        ]);
+        for p in &phases {
+            // Exhaustive on purpose: a new phase does not compile here until it is listed above.
+            match p {
+                Phase::Idle
+                | Phase::Preparing { .. }
+                | Phase::DownloadingBundles { .. }
+                | Phase::SettingTarget { .. }
+                | Phase::InspectingUpgradables { .. }
+                | Phase::DownloadingSddcManagerBundle { .. }
+                | Phase::UpgradingSddcManager { .. }
+                | Phase::InitializingPrechecks { .. }
+                | Phase::RunningPrechecks { .. }
+                | Phase::EvaluatingPrechecks { .. }
+                | Phase::PrechecksDone { .. }
+                | Phase::WaitingForAck { .. }
+                | Phase::AlertsAcknowledged { .. }
+                | Phase::StartingUpgrades { .. }
+                | Phase::Validating { .. }
+                | Phase::Completed { .. }
+                | Phase::Failed { .. } => {}
+            }
+        }
+        phases
+    }
+
+    #[test]
+    fn every_status_a_phase_reports_is_in_the_status_list() {
+        for phase in every_phase() {
+            let status = phase.status();
+            assert!(
+                STATUSES.contains(&status),
+                "{status} ({phase:?}) missing from STATUSES {STATUSES:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_target_phase_saved_before_the_validation_step_resumes_by_setting_the_target() {
+        let old = serde_json::json!({
+            "phase": "setting_target",
+            "target": {"version": "5.2.1.0", "current_version": "5.2.0.0", "release_date": null, "bom": []}
+        });
+        let phase: Phase = serde_json::from_value(old).expect("an old target phase loads");
+        assert!(matches!(
+            phase,
+            Phase::SettingTarget {
+                check: TargetCheck::Setting,
+                ..
+            }
+        ));
+        assert_eq!(phase.deadline(), None);
     }
 }

@@ -202,7 +202,13 @@ fn validation_report(v: &vcf_client::Validation) -> ValidationReport {
         id: v.id.clone(),
         completed: executed && passed,
         running: status.is_none_or(Status::is_running),
-        execution_status: status.map_or("UNKNOWN", Status::as_str).to_owned(),
+        // As the spec names them (the normalised status says SUCCESSFUL for COMPLETED).
+        execution_status: match status {
+            Some(Status::Successful) => "COMPLETED",
+            Some(s) => s.as_str(),
+            None => "UNKNOWN",
+        }
+        .to_owned(),
         result_status: result.to_owned(),
         problems: v
             .validation_checks

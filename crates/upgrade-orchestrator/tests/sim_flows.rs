@@ -572,15 +572,81 @@ async fn hanging_component_upgrade_times_out_and_abort_is_refused_meanwhile() ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validation_failure_fails_the_flow() -> anyhow::Result<()> {
+    // VCF ran the final validation to the end (executionStatus COMPLETED) and it found a failure
+    // (resultStatus FAILED): that is no success.
     let b = bench("validation-failure").await?;
     let rec = Arc::new(Recorder::default());
     let (o, _t) = b.orchestrator(fast_config(), &rec)?;
     o.command(&b.vi_domain, Command::Start).await;
-    let v = wait_for(&o, &b.vi_domain, is("failed")).await?;
+    let v = wait_for(&o, &b.vi_domain, |v| {
+        v.status == "failed" || v.status == "successfully_completed"
+    })
+    .await?;
+    assert_eq!(v.status, "failed", "{}", v.logs_markdown);
+    let error = v.last_error.as_deref().unwrap_or("");
     assert!(
-        v.last_error.as_deref().unwrap_or("").contains("validation"),
-        "{:?}",
-        v.last_error
+        error.contains("final validation ended with COMPLETED / FAILED"),
+        "{error}"
+    );
+    // The failed check, with its severity, VCF's message and remediation, is in the log.
+    assert!(
+        v.logs_markdown
+            .contains("Validation check failed: Required bundles are downloaded (ERROR)")
+            && v.logs_markdown.contains("do not match the target BOM")
+            && v.logs_markdown.contains("remediation: Review the domain"),
+        "{}",
+        v.logs_markdown
+    );
+    assert!(!rec.kinds().contains(&NotificationKind::Completed));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validation_with_warnings_completes_and_logs_each_warning() -> anyhow::Result<()> {
+    let b = bench("validation-warnings").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.vi_domain, Command::Start).await;
+    let v = wait_for(&o, &b.vi_domain, |v| {
+        v.status == "failed" || v.status == "successfully_completed"
+    })
+    .await?;
+    assert_eq!(v.status, "successfully_completed", "{:?}", v.last_error);
+    assert!(
+        v.logs_markdown
+            .contains("Validation warning: Datastore free space for the upgrade (WARNING)")
+            && v.logs_markdown.contains("less than 20% free space"),
+        "{}",
+        v.logs_markdown
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_vcf_rejects_stops_the_flow_before_anything_changes() -> anyhow::Result<()> {
+    let b = bench("target-validation-failure").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.vi_domain, Command::Start).await;
+    let v = wait_for(&o, &b.vi_domain, is("failed")).await?;
+    let error = v.last_error.as_deref().unwrap_or("");
+    assert!(
+        error.contains("cannot be the target of") && error.contains("nothing was changed"),
+        "{error}"
+    );
+    // Bundles were downloaded and the target validated; no target was set, no upgrade posted.
+    let writes = b.writes().await?;
+    assert!(
+        writes
+            .keys()
+            .all(|k| !k.starts_with("PATCH /v1/releases/") && !k.starts_with("POST /v1/upgrades")),
+        "{writes:?}"
+    );
+    assert!(
+        writes
+            .keys()
+            .any(|k| k.starts_with("POST /v1/releases/domains/") && k.ends_with("/validations")),
+        "{writes:?}"
     );
     Ok(())
 }

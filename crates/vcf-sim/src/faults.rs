@@ -38,6 +38,8 @@ pub struct Faults {
     pub validation_failure: bool,
     /// Validations complete with `resultStatus` `FAILED_WITH_WARNINGS` (9.x: `WARNING`).
     pub validation_warnings: bool,
+    /// Validations of a target not yet set complete with `resultStatus` `FAILED`.
+    pub target_validation_failure: bool,
     /// Refuse every connection.
     pub unreachable: bool,
     /// Injected outage.
@@ -75,6 +77,8 @@ pub struct FaultPatch {
     pub validation_failure: Option<bool>,
     /// Validations complete with warnings.
     pub validation_warnings: Option<bool>,
+    /// Validations of a target not yet set complete with `FAILED`.
+    pub target_validation_failure: Option<bool>,
     /// Access token lifetime in simulated seconds.
     pub token_ttl_seconds: Option<f64>,
     /// Remove every fault first.
@@ -93,6 +97,7 @@ impl Faults {
             download_fail_attempts: spec.download_fail_attempts,
             validation_failure: spec.validation_failure,
             validation_warnings: spec.validation_warnings,
+            target_validation_failure: spec.target_validation_failure,
             unreachable: false,
             outage: None,
             token_ttl: None,

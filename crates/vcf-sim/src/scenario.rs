@@ -44,6 +44,10 @@ const BUILTINS: &[(&str, &str)] = &[
         "validation-warnings",
         include_str!("../scenarios/validation-warnings.toml"),
     ),
+    (
+        "target-validation-failure",
+        include_str!("../scenarios/target-validation-failure.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios, for `--scenario NAME`.
@@ -58,6 +62,7 @@ const BUILTIN_NAMES: &[&str] = &[
     "download-failure",
     "validation-failure",
     "validation-warnings",
+    "target-validation-failure",
 ];
 
 /// A simulated duration, written in TOML as a humantime string (`"90m"`) or seconds.
@@ -252,10 +257,14 @@ pub struct FaultSpec {
     /// How many download attempts of such a bundle fail before one succeeds.
     #[serde(default = "one")]
     pub download_fail_attempts: u32,
-    /// Domain release validations complete with `resultStatus` `FAILED`.
+    /// Domain release validations after the target is set complete with `resultStatus`
+    /// `FAILED`.
     pub validation_failure: bool,
-    /// Domain release validations complete with `resultStatus` `FAILED_WITH_WARNINGS`.
+    /// Domain release validations after the target is set complete with `resultStatus`
+    /// `FAILED_WITH_WARNINGS`.
     pub validation_warnings: bool,
+    /// Validations of a target not yet set complete with `resultStatus` `FAILED`.
+    pub target_validation_failure: bool,
 }
 
 fn one() -> u32 {

@@ -1197,6 +1197,22 @@ impl SimState {
 
     // === validations ===
 
+    /// How a validation of `version` for domain `di` will end. A domain whose target is not
+    /// `version` yet is being checked before its upgrade (`target_validation_failure`); once
+    /// the target is set, it is the validation after the upgrade (`validation_failure`,
+    /// `validation_warnings`).
+    fn validation_outcome(&self, di: usize, version: &str) -> ValidationOutcome {
+        let f = &self.faults;
+        let after_target = self.inv.domains[di].target.as_deref() == Some(version);
+        if after_target && f.validation_failure || !after_target && f.target_validation_failure {
+            ValidationOutcome::Failed
+        } else if after_target && f.validation_warnings {
+            ValidationOutcome::Warnings
+        } else {
+            ValidationOutcome::Succeeded
+        }
+    }
+
     /// Starts a domain release validation; returns its index.
     pub fn start_validation(&mut self, di: usize, version: &str) -> usize {
         let start = self.now();
@@ -1206,13 +1222,7 @@ impl SimState {
             version: version.to_string(),
             start,
             end: start + self.scenario.timing.validation.secs(),
-            outcome: if self.faults.validation_failure {
-                ValidationOutcome::Failed
-            } else if self.faults.validation_warnings {
-                ValidationOutcome::Warnings
-            } else {
-                ValidationOutcome::Succeeded
-            },
+            outcome: self.validation_outcome(di, version),
         });
         self.validations.len() - 1
     }

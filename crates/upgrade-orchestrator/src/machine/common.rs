@@ -168,6 +168,12 @@ impl Machine<'_> {
                 "final validation did not finish within {}",
                 d(self.cfg.validation_timeout)
             ),
+            Phase::SettingTarget { target, .. } => format!(
+                "the validation of VCF {} as the target did not finish within {}; nothing was \
+                 changed in VCF",
+                target.version,
+                d(self.cfg.validation_timeout)
+            ),
             _ => "timeout".to_owned(),
         }
     }

@@ -1,12 +1,15 @@
 //! Phases `Preparing` (listing the release's bundles), `DownloadingBundles` and
 //! `SettingTarget`, plus the bundle bookkeeping the SDDC Manager bundle download shares.
 
+use chrono::{DateTime, Utc};
+
 use super::common::{after, wait_until};
+use super::validation::Checked;
 use super::{Effect, Event, Machine};
 use crate::api::{ApiResult, BundleInfo, DownloadState, TargetRelease};
 use crate::logbook::LogLevel;
 use crate::notify::NotificationKind;
-use crate::phase::{BundleTrack, DownloadPurpose, DownloadRequest, Phase};
+use crate::phase::{BundleTrack, DownloadPurpose, DownloadRequest, Phase, TargetCheck};
 
 impl Machine<'_> {
     pub(super) fn preparing(&mut self, purpose: DownloadPurpose, target: TargetRelease, ev: Event) {
@@ -43,10 +46,41 @@ impl Machine<'_> {
         }
     }
 
-    pub(super) fn setting_target(&mut self, target: TargetRelease, ev: Event) {
-        match ev {
-            Event::Tick => self.act(Effect::SetTargetVersion(target.version)),
-            Event::TargetSet(Ok(())) => {
+    /// Asks VCF whether the domain can go to the target before anything in VCF changes.
+    fn validate_target(&mut self, target: TargetRelease) {
+        let version = target.version.clone();
+        self.log(
+            LogLevel::Info,
+            &format!(
+                "Validating VCF {version} as the target of {}",
+                self.s.domain.name
+            ),
+        );
+        self.enter(Phase::SettingTarget {
+            target,
+            check: TargetCheck::Validating {
+                validation_id: None,
+                deadline: after(self.now, self.cfg.validation_timeout),
+            },
+        });
+        self.act(Effect::StartValidation(version));
+    }
+
+    pub(super) fn setting_target(&mut self, target: TargetRelease, check: TargetCheck, ev: Event) {
+        match (check, ev) {
+            (
+                TargetCheck::Validating {
+                    validation_id,
+                    deadline,
+                },
+                ev,
+            ) => {
+                self.validating_target(target, validation_id, deadline, ev);
+            }
+            (TargetCheck::Setting, Event::Tick) => {
+                self.act(Effect::SetTargetVersion(target.version));
+            }
+            (TargetCheck::Setting, Event::TargetSet(Ok(()))) => {
                 self.log(
                     LogLevel::Success,
                     &format!("Target version set to VCF {}", target.version),
@@ -55,12 +89,44 @@ impl Machine<'_> {
                 self.enter(Phase::InspectingUpgradables { target });
                 self.act(Effect::ListUpgradables(version));
             }
-            Event::TargetSet(Err(e)) => self.retry_or_fail(
+            (TargetCheck::Setting, Event::TargetSet(Err(e))) => self.retry_or_fail(
                 "Setting the target version",
                 &e,
                 self.cfg.bundle_poll_interval,
             ),
             _ => {}
+        }
+    }
+
+    fn validating_target(
+        &mut self,
+        target: TargetRelease,
+        validation_id: Option<String>,
+        deadline: DateTime<Utc>,
+        ev: Event,
+    ) {
+        let what = format!("validation of VCF {} as the target", target.version);
+        match self.validation_result(validation_id, deadline, &target, &what, ev) {
+            Some(Checked::Passed) => {
+                self.log(
+                    LogLevel::Success,
+                    &format!(
+                        "VCF {} is a valid target for {}",
+                        target.version, self.s.domain.name
+                    ),
+                );
+                let version = target.version.clone();
+                self.enter(Phase::SettingTarget {
+                    target,
+                    check: TargetCheck::Setting,
+                });
+                self.act(Effect::SetTargetVersion(version));
+            }
+            Some(Checked::Failed(reason)) => self.fail(format!(
+                "VCF {} cannot be the target of {}: {reason}; nothing was changed in VCF",
+                target.version, self.s.domain.name
+            )),
+            None => {}
         }
     }
 
@@ -250,11 +316,7 @@ impl Machine<'_> {
                 self.enter(Phase::Idle);
                 self.s.download_only = false;
             }
-            DownloadPurpose::Upgrade => {
-                let version = target.version.clone();
-                self.enter(Phase::SettingTarget { target });
-                self.act(Effect::SetTargetVersion(version));
-            }
+            DownloadPurpose::Upgrade => self.validate_target(target),
             DownloadPurpose::AfterSddcManager => {
                 let version = target.version.clone();
                 self.enter(Phase::InspectingUpgradables { target });

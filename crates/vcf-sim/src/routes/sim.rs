@@ -34,6 +34,7 @@ fn faults_json(s: &SimState) -> Value {
         "fail_download": f.fail_download,
         "validation_failure": f.validation_failure,
         "validation_warnings": f.validation_warnings,
+        "target_validation_failure": f.target_validation_failure,
         "unreachable": f.unreachable,
         "outage": f.outage.map(|o| json!({
             "refused_until": s.clock.iso_at(o.refused_until),
@@ -91,6 +92,9 @@ pub async fn faults(State(app): State<App>, body: Bytes) -> ApiResult {
     }
     if let Some(v) = patch.validation_warnings {
         f.validation_warnings = v;
+    }
+    if let Some(v) = patch.target_validation_failure {
+        f.target_validation_failure = v;
     }
     if let Some(v) = patch.token_ttl_seconds {
         f.token_ttl = Some(v.max(0.0));

@@ -400,9 +400,25 @@ async fn every_response_matches_the_openapi_schema() {
     records.extend(api.log.lock().unwrap().drain(..));
     sim.shutdown().await;
 
-    for scenario in ["validation-failure", "validation-warnings"] {
+    // Validations after the target is set (failed, with warnings), and one of a target not yet
+    // set that fails.
+    for (scenario, set_target) in [
+        ("validation-failure", true),
+        ("validation-warnings", true),
+        ("target-validation-failure", false),
+    ] {
         let (sim, mut api) = start(scenario, 0.0001).await;
-        let id = api.domain_id("sfo-w01").await;
+        let id = api.domain_id("sfo-m01").await;
+        if set_target {
+            let r = api
+                .send(
+                    Method::PATCH,
+                    &format!("/v1/releases/domains/{id}"),
+                    json!({"targetVersion": "5.2.1.0"}),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
         let v = api
             .send(
                 Method::POST,

@@ -434,111 +434,6 @@ fn every_entity_is_documented() {
     }
 }
 
-/// One phase of each kind the orchestrator's flow can be in.
-fn every_phase() -> Vec<upgrade_orchestrator::Phase> {
-    use upgrade_orchestrator::Phase;
-    use upgrade_orchestrator::api::{CheckQuery, DownloadState};
-    use upgrade_orchestrator::phase::{
-        BundleTrack, DownloadPurpose, DownloadRequest, SddcStep, UpgradeStep,
-    };
-    let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
-    let bundle = BundleTrack {
-        id: "b".into(),
-        component: "SDDC_MANAGER".into(),
-        fallback: false,
-        state: DownloadState::InProgress,
-        request: DownloadRequest::None,
-    };
-    let purposes = [
-        DownloadPurpose::Upgrade,
-        DownloadPurpose::AfterSddcManager,
-        DownloadPurpose::DownloadOnly,
-    ];
-    let mut phases: Vec<Phase> = purposes
-        .iter()
-        .flat_map(|&purpose| {
-            [
-                Phase::Preparing { purpose },
-                Phase::DownloadingBundles {
-                    purpose,
-                    bundles: vec![bundle.clone()],
-                    deadline: at,
-                },
-            ]
-        })
-        .collect();
-    phases.extend([
-        Phase::Idle,
-        Phase::SettingTarget,
-        Phase::InspectingUpgradables,
-        Phase::DownloadingSddcManagerBundle {
-            bundle: bundle.clone(),
-            deadline: at,
-        },
-        Phase::UpgradingSddcManager {
-            bundle_id: "b".into(),
-            upgrade_id: None,
-            step: SddcStep::WaitingForApi,
-            deadline: at,
-            outage_seen: true,
-        },
-        Phase::InitializingPrechecks,
-        Phase::RunningPrechecks {
-            query: CheckQuery {
-                query_id: "q".into(),
-                resources: vec![],
-            },
-            requested_at: at,
-        },
-        Phase::EvaluatingPrechecks {
-            run_id: "r".into(),
-            deadline: at,
-            percent: None,
-        },
-        Phase::PrechecksDone {
-            errors: 0,
-            warnings: 1,
-        },
-        Phase::WaitingForAck {
-            errors: 1,
-            warnings: 0,
-        },
-        Phase::AlertsAcknowledged,
-        Phase::StartingUpgrades {
-            step: UpgradeStep::Listing,
-        },
-        Phase::Validating {
-            validation_id: None,
-            deadline: at,
-        },
-        Phase::Completed { hold_until: at },
-        Phase::Failed { reason: "x".into() },
-    ]);
-    for p in &phases {
-        // Exhaustive on purpose: a new phase does not compile here until it is listed above.
-        match p {
-            Phase::Idle
-            | Phase::Preparing { .. }
-            | Phase::DownloadingBundles { .. }
-            | Phase::SettingTarget
-            | Phase::InspectingUpgradables
-            | Phase::DownloadingSddcManagerBundle { .. }
-            | Phase::UpgradingSddcManager { .. }
-            | Phase::InitializingPrechecks
-            | Phase::RunningPrechecks { .. }
-            | Phase::EvaluatingPrechecks { .. }
-            | Phase::PrechecksDone { .. }
-            | Phase::WaitingForAck { .. }
-            | Phase::AlertsAcknowledged
-            | Phase::StartingUpgrades { .. }
-            | Phase::Validating { .. }
-            | Phase::Completed { .. }
-            | Phase::Failed { .. } => {}
-        }
-    }
-    phases
-}
-
 #[test]
 fn upgrade_status_options_hold_every_status_the_orchestrator_reports() {
     let r = render(&inventory(), &rc(false));
@@ -549,14 +444,8 @@ fn upgrade_status_options_hold_every_status_the_orchestrator_reports() {
         .iter()
         .filter_map(serde_json::Value::as_str)
         .collect();
-    for phase in every_phase() {
-        let status = phase.status();
-        assert!(
-            options.contains(&status),
-            "{status} ({phase:?}) missing from the Upgrade Status options {options:?}"
-        );
-    }
-    // Nothing else: the options are the orchestrator's list, in its flow order.
+    // The orchestrator's own list, in its flow order; its tests prove every phase's status is
+    // in that list.
     assert_eq!(options, upgrade_orchestrator::phase::STATUSES);
 }
 
