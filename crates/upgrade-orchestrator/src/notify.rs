@@ -115,8 +115,32 @@ pub enum NotificationKind {
 }
 
 impl NotificationKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [Self; 9] = [
+        Self::UpgradeStarted,
+        Self::NoUpdateAvailable,
+        Self::AlreadyRunning,
+        Self::AcknowledgementNeeded,
+        Self::Completed,
+        Self::Failed,
+        Self::Aborted,
+        Self::DownloadsCompleted,
+        Self::Info,
+    ];
+
+    /// The wire name of every kind: the `event_types` an event entity announces.
+    pub const NAMES: [&'static str; 9] = {
+        let mut names = [""; 9];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Self::ALL[i].as_str();
+            i += 1;
+        }
+        names
+    };
+
     /// The snake_case name used on the wire.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::UpgradeStarted => "upgrade_started",
             Self::NoUpdateAvailable => "no_update_available",
@@ -162,6 +186,27 @@ pub trait FlowObserver: Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_is_listed_once_with_its_wire_name() {
+        // Exhaustive on purpose: a new kind does not compile here until it is in `ALL`.
+        let position = |k: NotificationKind| match k {
+            NotificationKind::UpgradeStarted
+            | NotificationKind::NoUpdateAvailable
+            | NotificationKind::AlreadyRunning
+            | NotificationKind::AcknowledgementNeeded
+            | NotificationKind::Completed
+            | NotificationKind::Failed
+            | NotificationKind::Aborted
+            | NotificationKind::DownloadsCompleted
+            | NotificationKind::Info => NotificationKind::ALL.iter().position(|a| *a == k),
+        };
+        for (i, kind) in NotificationKind::ALL.into_iter().enumerate() {
+            assert_eq!(position(kind), Some(i));
+            let wire = serde_json::to_value(kind).expect("serialises");
+            assert_eq!(wire, NotificationKind::NAMES[i]);
+        }
+    }
 
     #[test]
     fn kinds_serialise_snake_case() {

@@ -4,19 +4,6 @@ use serde::Serialize;
 
 use super::discovery::{Component, EntityBase};
 
-/// Every `event_type` the bridge sends (the orchestrator's notification kinds, snake_case).
-pub const EVENT_TYPES: &[&str] = &[
-    "upgrade_started",
-    "no_update_available",
-    "already_running",
-    "acknowledgement_needed",
-    "completed",
-    "failed",
-    "aborted",
-    "downloads_completed",
-    "info",
-];
-
 /// An event entity config; payloads are `{"event_type": ..., "message": ..., "domain": ...}`, never retained.
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {

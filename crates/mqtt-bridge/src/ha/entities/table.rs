@@ -9,7 +9,7 @@
 
 use crate::commands::{ButtonEntity, Command};
 use crate::ha::discovery::EntityCategory;
-use crate::ha::event::EVENT_TYPES;
+use upgrade_orchestrator::NotificationKind;
 
 /// Domain Status values.
 pub const DOMAIN_STATUSES: &[&str] = &[
@@ -284,7 +284,7 @@ pub const UPGRADE: &[Entity] = &[
         icon: "mdi:bell-ring",
         source: Source::Bridge,
         state: Some("upgrade/event"),
-        event_types: Some(EVENT_TYPES),
+        event_types: Some(&NotificationKind::NAMES),
         ..SENSOR
     },
 ];
