@@ -13,7 +13,10 @@ use crate::machine::FlowState;
 
 /// Version of the file layout; bumped on incompatible changes (additive ones are migrated in
 /// place by `migrate`).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Files of schema 1 (the target release next to the phase) are read and brought up to date.
+const OLDEST_READABLE: u32 = 1;
 
 const PREFIX: &str = "flow-";
 const SUFFIX: &str = ".json";
@@ -38,7 +41,7 @@ pub enum StoreError {
         detail: String,
     },
     /// A file was written by an incompatible version.
-    #[error("state file {path} has schema_version {found}, this build reads {SCHEMA_VERSION}")]
+    #[error("state file {path} has schema_version {found}, this build reads {OLDEST_READABLE} to {SCHEMA_VERSION}")]
     Schema {
         /// The file.
         path: PathBuf,
@@ -157,7 +160,7 @@ impl Store {
             .get("schema_version")
             .and_then(serde_json::Value::as_u64)
             .unwrap_or(0);
-        if found != u64::from(SCHEMA_VERSION) {
+        if !(u64::from(OLDEST_READABLE)..=u64::from(SCHEMA_VERSION)).contains(&found) {
             return Err(StoreError::Schema {
                 path: path.to_owned(),
                 found: u32::try_from(found).unwrap_or(u32::MAX),
@@ -223,7 +226,7 @@ impl Store {
     }
 }
 
-/// Brings a flow written in an earlier shape of schema 1 up to date. Earlier files kept the
+/// Brings a flow of schema 1 up to date. Those files kept the
 /// target release next to the phase (`flow.target`); now every active phase carries it and the
 /// flow keeps only its version for the view.
 ///
@@ -283,7 +286,7 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
         let text = fs::read_to_string(store.path_for("a/b:c")).expect("read");
-        assert!(text.contains("\"schema_version\": 1"));
+        assert!(text.contains("\"schema_version\": 2"));
     }
 
     #[test]
