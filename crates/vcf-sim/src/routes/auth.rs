@@ -75,18 +75,15 @@ fn refresh_id(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> {
 }
 
 /// `PATCH /v1/tokens/access-token/refresh`: body = refresh token id; 200 with the new
-/// access token as the bare body; 404 for an unknown, expired or pre-restart refresh token.
+/// access token as a JSON string (the spec's response schema is `type: string`, and the
+/// vendor's generated clients parse the body as JSON); 404 for an unknown, expired or
+/// pre-restart refresh token (the spec's 404 of `refreshAccessToken`).
 pub async fn refresh(State(app): State<App>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let id = refresh_id(&headers, &body)?;
     let mut s = app.lock();
     let ttl = access_ttl(&s);
     match s.tokens.refresh(&id, ttl) {
-        Ok(token) => Ok((
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            token,
-        )
-            .into_response()),
+        Ok(token) => Ok(json_response(StatusCode::OK, Value::String(token))),
         Err(_) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "REFRESH_TOKEN_NOT_FOUND",

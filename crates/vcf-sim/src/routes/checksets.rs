@@ -41,8 +41,10 @@ fn resource_json(s: &SimState, r: &QueryResource) -> Value {
         "domain": {"domainId": d.id, "domainName": d.name, "domainType": d.domain_type},
         "checkSets": [{"checkSetId": id, "checkSetName": name, "checkSetType": "UPGRADE"}],
     });
+    // `extraContext` is `map<string, object>` in the spec (`CheckSetQueryResourceResult`):
+    // every value is a JSON object, so the target sits in one.
     if let Some(t) = &r.target_version {
-        v["extraContext"] = json!({"targetVersion": t});
+        v["extraContext"] = json!({"targetVersion": {"version": t}});
     }
     v
 }
@@ -191,7 +193,10 @@ pub fn assessment_json(s: &SimState, ri: usize) -> Value {
         .iter()
         .map(|&di| {
             let d = &s.inv.domains[di];
-            json!({"id": ids::stable(s.scenario.seed, &format!("entity/{}", d.id)), "type": "domain", "name": d.name, "properties": {"domainId": d.id}})
+            // `EntityRest.properties` is `map<string, object>` in the spec: the domain is
+            // one object value (the spec's `ResourceDomainInfo` fields).
+            let domain = json!({"domainId": d.id, "domainName": d.name, "domainType": d.domain_type});
+            json!({"id": ids::stable(s.scenario.seed, &format!("entity/{}", d.id)), "type": "domain", "name": d.name, "properties": {"domain": domain}})
         })
         .collect();
     let mut v = json!({
@@ -218,7 +223,9 @@ pub fn assessment_json(s: &SimState, ri: usize) -> Value {
         .map(|f| severity_rank(&f.severity))
         .max()
         .unwrap_or(0);
-    let mut summaries = Vec::new();
+    // `presentedArtifactsMap` is `map<string, object>` in the spec: the
+    // `validation-domain-summary` value is an object keyed by domain name.
+    let mut summaries = serde_json::Map::new();
     for &di in &run.domains {
         let name = &s.inv.domains[di].name;
         let mine: Vec<_> = run
@@ -237,17 +244,20 @@ pub fn assessment_json(s: &SimState, ri: usize) -> Value {
         let run_count = (run.resources.iter().filter(|r| r.domain == di).count() * 12) as f64
             + errors
             + warnings;
-        summaries.push(json!({
-            "domainName": name,
-            "validationsRunCount": run_count,
-            "successfulValidationsCount": run_count - errors - warnings,
-            "errorValidationsCount": errors,
-            "internalErrorValidationsCount": 0.0,
-            "silencedValidationsCount": 0.0,
-            "criticalGapsCount": 0.0,
-            "warningGapsCount": warnings,
-            "optionalGapsCount": 0.0,
-        }));
+        summaries.insert(
+            name.clone(),
+            json!({
+                "domainName": name,
+                "validationsRunCount": run_count,
+                "successfulValidationsCount": run_count - errors - warnings,
+                "errorValidationsCount": errors,
+                "internalErrorValidationsCount": 0.0,
+                "silencedValidationsCount": 0.0,
+                "criticalGapsCount": 0.0,
+                "warningGapsCount": warnings,
+                "optionalGapsCount": 0.0,
+            }),
+        );
     }
     let mut nested = vec![json!({
         "errorCode": "BASELINER_CONSTRAINT_VALIDATION.info",
