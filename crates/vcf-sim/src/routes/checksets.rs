@@ -52,17 +52,19 @@ fn resource_json(s: &SimState, r: &QueryResource) -> Value {
 /// `POST /v1/system/check-sets/queries` with `CheckSetQueryInput`.
 pub async fn query(State(app): State<App>, body: Bytes) -> ApiResult {
     let v = parse_body(&body)?;
-    if v.get("checkSetType").and_then(Value::as_str) != Some("UPGRADE") {
+    // Source: spec `CheckSetQueryInput` requires `checkSetType` and `domains`; 400
+    // documented for `queryCheckSets`.
+    let check_set_type = v
+        .get("checkSetType")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty());
+    let Some(check_set_type) = check_set_type else {
         return Err(ApiError::bad_request(
             "CHECK_SET_QUERY_INVALID",
-            "checkSetType is required; supported: UPGRADE",
+            "checkSetType is required",
         ));
-    }
-    let Some(domains) = v
-        .get("domains")
-        .and_then(Value::as_array)
-        .filter(|d| !d.is_empty())
-    else {
+    };
+    let Some(domains) = v.get("domains").and_then(Value::as_array) else {
         return Err(ApiError::bad_request(
             "CHECK_SET_QUERY_INVALID",
             "domains is required",
@@ -70,8 +72,16 @@ pub async fn query(State(app): State<App>, body: Bytes) -> ApiResult {
     };
     let mut s = app.lock();
     let mut resources = Vec::new();
+    // The simulator has upgrade check-sets only: other types find no resources.
+    let domains: &[Value] = if check_set_type == "UPGRADE" {
+        domains
+    } else {
+        &[]
+    };
     for d in domains {
         let id = d.get("domainId").and_then(Value::as_str).unwrap_or("");
+        // Source: spec `CheckSetQueryDomainResources.domainId` ("Id of the domain to
+        // search for resources in", required); `queryCheckSets` documents 400, no 404.
         let di = s.inv.domain_index(id).ok_or_else(|| {
             ApiError::bad_request("DOMAIN_NOT_FOUND", format!("Domain with ID {id} not found"))
                 .with_args(&[id])
@@ -85,6 +95,7 @@ pub async fn query(State(app): State<App>, body: Bytes) -> ApiResult {
             None => resources.extend(all),
             Some(wanted) => {
                 for w in wanted {
+                    // Source: spec `CheckSetQueryResource` requires `resourceType`.
                     let Some(rt) = w.get("resourceType").and_then(Value::as_str) else {
                         return Err(ApiError::bad_request(
                             "CHECK_SET_QUERY_INVALID",
@@ -118,11 +129,9 @@ pub async fn query(State(app): State<App>, body: Bytes) -> ApiResult {
 pub async fn run(State(app): State<App>, body: Bytes) -> ApiResult {
     let v = parse_body(&body)?;
     let query_id = v.get("queryId").and_then(Value::as_str).unwrap_or("");
-    let Some(wanted) = v
-        .get("resources")
-        .and_then(Value::as_array)
-        .filter(|r| !r.is_empty())
-    else {
+    // Source: spec `CheckSetRunInput` requires `queryId` and `resources`; 400 documented
+    // for `triggerCheckRun`.
+    let Some(wanted) = v.get("resources").and_then(Value::as_array) else {
         return Err(ApiError::bad_request(
             "CHECK_SET_RUN_INVALID",
             "resources is required",
@@ -133,6 +142,7 @@ pub async fn run(State(app): State<App>, body: Bytes) -> ApiResult {
         .and_then(Value::as_str)
         .map(str::to_string);
     let mut s = app.lock();
+    // Source: as above; `queryId` is "Id of the query the selection was based on".
     let Some(q) = s.queries.iter().find(|q| q.id == query_id).cloned() else {
         return Err(ApiError::bad_request(
             "CHECK_SET_QUERY_NOT_FOUND",
@@ -147,6 +157,7 @@ pub async fn run(State(app): State<App>, body: Bytes) -> ApiResult {
             .get("checkSets")
             .and_then(Value::as_array)
             .map_or(0, Vec::len);
+        // Source: as above; the selection is taken from that query's resources.
         let Some(r) = q.resources.iter().find(|r| r.id == rid) else {
             return Err(ApiError::bad_request(
                 "CHECK_SET_RUN_INVALID",
@@ -154,13 +165,10 @@ pub async fn run(State(app): State<App>, body: Bytes) -> ApiResult {
             )
             .with_args(&[rid]));
         };
-        if sets == 0 {
-            return Err(ApiError::bad_request(
-                "CHECK_SET_RUN_INVALID",
-                format!("No check set selected for resource {rid}"),
-            ));
+        // A resource without a selected check set has nothing to run.
+        if sets > 0 {
+            chosen.push(r.clone());
         }
-        chosen.push(r.clone());
     }
     let ri = s.start_check_run(chosen, target);
     let ti = s
@@ -314,6 +322,7 @@ pub fn assessment_json(s: &SimState, ri: usize) -> Value {
 /// `GET /v1/system/check-sets/{runId}`.
 pub async fn result(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
     let s = app.lock();
+    // Source: spec `getResult` 404 "Invalid task for this UUID".
     let ri = s.runs.iter().position(|r| r.id == id).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
