@@ -92,7 +92,22 @@ class Driver:
         self.tasks = v1.Tasks(c)
 
     def call(self, name, fn, *args, **kwargs):
-        """Calls one SDK operation; a failure names it."""
+        """Calls one SDK operation; a failure names it. An expired access token (401; at a
+        fast time scale a token lives well under a second) is refreshed through the SDK,
+        and the call made once more, as real clients do."""
+        try:
+            return self.once(name, fn, *args, **kwargs)
+        except Failure:
+            if not self.expired():
+                raise
+        try:
+            self.refresh_token()
+        except Failure:
+            self.login()
+        return self.once(name, fn, *args, **kwargs)
+
+    def once(self, name, fn, *args, **kwargs):
+        """Calls one SDK operation once; a failure names it."""
         try:
             result = fn(*args, **kwargs)
         except Exception as err:  # the SDK raises its own error types and plain ValueErrors
@@ -101,8 +116,25 @@ class Driver:
             self.called.append(name)
         return result
 
+    def probe(self):
+        """The status of a plain `GET /v1/domains` with the current token (not the SDK), or
+        None when the connection fails."""
+        try:
+            return requests.get(
+                f"{self.url}/v1/domains",
+                headers={"Authorization": f"Bearer {self.access}"},
+                verify=False,
+                timeout=5,
+            ).status_code
+        except TRANSIENT:
+            return None
+
+    def expired(self):
+        """Whether the API is up and refuses the current access token."""
+        return bool(self.access) and self.probe() == 401
+
     def login(self):
-        pair = self.call(
+        pair = self.once(
             "POST /v1/tokens (createToken)",
             self.tokens.create_token,
             m.TokenCreationSpec(username=self.username, password=self.password),
@@ -114,7 +146,7 @@ class Driver:
         self.connector.set_security_context(create_oauth_security_context(pair.access_token))
 
     def refresh_token(self):
-        token = self.call(
+        token = self.once(
             "PATCH /v1/tokens/access-token/refresh (refreshAccessToken)",
             self.refresh.refresh_access_token,
             self.refresh_id,
@@ -126,18 +158,8 @@ class Driver:
 
     def restarting(self):
         """Whether the API is in the SDDC Manager's restart window: connections closed, the
-        HTML 503 of nginx, or 401 for the token issued before the restart. Probed with a
-        plain HTTP request, not the SDK."""
-        try:
-            probe = requests.get(
-                f"{self.url}/v1/domains",
-                headers={"Authorization": f"Bearer {self.access}"},
-                verify=False,
-                timeout=5,
-            )
-        except TRANSIENT:
-            return True
-        return probe.status_code in (401, 502, 503)
+        HTML 503 of nginx, or 401 for the token issued before the restart."""
+        return self.probe() in (None, 401, 502, 503)
 
     def patiently(self, name, fn, *args, **kwargs):
         """A poll that outlives the SDDC Manager's own upgrade: while the API restarts
