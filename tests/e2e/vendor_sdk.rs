@@ -58,7 +58,7 @@ impl SimProcess {
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
         let mut field = |key: &str| {
-            (&mut lines)
+            lines
                 .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_owned()))
                 .unwrap_or_else(|| panic!("vcf-sim printed no {key:?}"))
         };
