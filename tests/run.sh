@@ -10,6 +10,10 @@
 #   `home_assistant::` tests run a real Home Assistant. Without it (a clone of this repository
 #   alone) those tests are skipped, and this script says so; every other test needs nothing
 #   outside the repository (the VCF OpenAPI specs are vendored in tests/data/vcf-api/).
+# - A Python virtual environment with the vendor's official SDK (tests/sdk/requirements.txt) at
+#   $DCA_SDK_VENV (default target/sdk-venv), for the `vendor_sdk::` tests; python3-venv from the
+#   distribution when `python3 -m venv` does not work. pip runs only when the pins are not
+#   already satisfied.
 # - One build of every target (dev profile), then `cargo nextest run --workspace` (or
 #   `cargo test --workspace` without nextest), then the doctests.
 set -euo pipefail
@@ -28,6 +32,45 @@ if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
   else
     echo "note: mosquitto is not installed and apt-get is unavailable; the tests use the embedded broker"
   fi
+fi
+
+# The official Python SDK (vmware-sddc-manager) for the vendor_sdk:: tests, in a venv.
+export DCA_SDK_VENV="${DCA_SDK_VENV:-$ROOT/target/sdk-venv}"
+SDK_REQ="$ROOT/tests/sdk/requirements.txt"
+if [ ! -x "$DCA_SDK_VENV/bin/python" ]; then
+  step "Python virtual environment for the official SDK ($DCA_SDK_VENV)"
+  command -v python3 >/dev/null || { echo "error: python3 is required for the vendor_sdk:: tests" >&2; exit 1; }
+  rm -rf "$DCA_SDK_VENV"
+  if ! python3 -m venv "$DCA_SDK_VENV"; then
+    rm -rf "$DCA_SDK_VENV"
+    if command -v apt-get >/dev/null; then
+      pyver="$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+      export DEBIAN_FRONTEND=noninteractive
+      as_root apt-get install -y python3-venv "python${pyver}-venv" \
+        || as_root apt-get install -y python3-venv \
+        || { as_root apt-get update && as_root apt-get install -y python3-venv; }
+    fi
+    python3 -m venv "$DCA_SDK_VENV"
+  fi
+fi
+# Each pinned requirement already installed at its version? Then nothing to do.
+if ! "$DCA_SDK_VENV/bin/python" - "$SDK_REQ" <<'PY'
+import sys
+from importlib.metadata import version, PackageNotFoundError
+for line in open(sys.argv[1]):
+    line = line.split("#")[0].strip()
+    if not line:
+        continue
+    name, _, pin = line.partition("==")
+    try:
+        if version(name.strip()) != pin.strip():
+            sys.exit(1)
+    except PackageNotFoundError:
+        sys.exit(1)
+PY
+then
+  step "pip install -r tests/sdk/requirements.txt"
+  "$DCA_SDK_VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$SDK_REQ"
 fi
 
 SHARED="${DCA_SHARED_DIR:-$ROOT/../shared}"

@@ -15,3 +15,4 @@ mod resume;
 mod shipped;
 mod states;
 mod upgrade;
+mod vendor_sdk;

@@ -319,6 +319,8 @@ impl Inner {
         let endpoint = call.label();
         let answer = self.exchange(&call, None).await?;
         let body = crate::client::check_status(&endpoint, answer)?.body;
+        // The spec's answer is a JSON string (the JWT in double quotes); a bare JWT, as
+        // some appliances and clients have it, is read too.
         let text = String::from_utf8_lossy(&body).trim().to_owned();
         let access = if text.starts_with('"') {
             serde_json::from_str::<String>(&text).map_err(|e| VcfError::Parse {

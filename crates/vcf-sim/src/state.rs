@@ -612,6 +612,8 @@ impl SimState {
         let status = self.download_status(b);
         let info: &BundleInfo = &self.inv.bundles[b];
         match status {
+            // Source: spec `startBundleDownloadByID` 409 "Conflict" ("Only one download can
+            // triggered for a Bundle").
             "SCHEDULED" | "IN_PROGRESS" => {
                 return Err(ApiError::new(
                     axum::http::StatusCode::CONFLICT,
@@ -620,6 +622,8 @@ impl SimState {
                 )
                 .with_args(&[&info.id]));
             }
+            // Source: spec 409, for a bundle already downloaded (inferred reading of the same
+            // conflict, ENDPOINTS.md §12 "a bundle can be downloaded only once").
             "SUCCESSFUL" => {
                 return Err(ApiError::new(
                     axum::http::StatusCode::CONFLICT,
@@ -796,6 +800,7 @@ impl SimState {
         parallel: bool,
         draft: bool,
     ) -> Result<usize, ApiError> {
+        // Source: spec `performUpgrade` documents 400 (no 404) for a bad `UpgradeSpec`.
         let b = self.bundle_index(bundle_id).ok_or_else(|| {
             ApiError::bad_request("BUNDLE_NOT_FOUND", format!("Bundle {bundle_id} not found"))
                 .with_args(&[bundle_id])
@@ -815,6 +820,7 @@ impl SimState {
                     .iter()
                     .filter_map(|id| self.inv.clusters.iter().position(|c| &c.id == id))
                     .collect();
+                // Source: spec 400 of `performUpgrade`: `resourceId` names the resource.
                 if cls.len() != ids.len() || cls.is_empty() {
                     return Err(ApiError::bad_request(
                         "UPGRADE_SPEC_INVALID_RESOURCE",
@@ -827,6 +833,7 @@ impl SimState {
                 (self.inv.clusters[cls[0]].domain, cls)
             }
             "DOMAIN" => {
+                // Source: spec 400 of `performUpgrade`: `resourceId` names the resource.
                 let di = self.inv.domain_index(&first).ok_or_else(|| {
                     ApiError::bad_request(
                         "UPGRADE_SPEC_INVALID_RESOURCE",
@@ -836,6 +843,8 @@ impl SimState {
                 })?;
                 (di, Vec::new())
             }
+            // Source: spec 400; `UpgradeSpec.resourceType` is "One among: DOMAIN, CLUSTER,
+            // UNASSIGNED_HOST" and the simulator has no unassigned hosts.
             other => {
                 return Err(ApiError::bad_request(
                     "UPGRADE_SPEC_INVALID_RESOURCE_TYPE",
@@ -843,6 +852,8 @@ impl SimState {
                 ));
             }
         };
+        // Source: vendor doc (target upgrade version guide): without a target version there
+        // are no upgradables, so nothing to upgrade; spec 400.
         let Some(target_version) = self.inv.domains[di].target.clone() else {
             return Err(ApiError::bad_request(
                 "DOMAIN_TARGET_VERSION_NOT_SET",
@@ -860,6 +871,8 @@ impl SimState {
             .iter()
             .find(|s| s.bundle == b && s.status == "AVAILABLE")
             .cloned();
+        // Source: spec `performUpgrade` 403 "Operation not allowed", and "Only one
+        // Upgradable becomes AVAILABLE" (spec `/v1/system/upgradables`).
         let Some(step) = available else {
             return Err(ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,
@@ -871,6 +884,8 @@ impl SimState {
             )
             .with_args(&[bundle_id]));
         };
+        // Source: spec 400 of `performUpgrade`; the vendor's upgrade flow downloads the
+        // bundle first (ENDPOINTS.md §9, observed in PowerVCF and Gary Blake's scripts).
         if self.download_status(b) != "SUCCESSFUL" {
             return Err(ApiError::bad_request(
                 "UPGRADE_BUNDLE_NOT_DOWNLOADED",
@@ -899,6 +914,7 @@ impl SimState {
                         .filter(|c| outdated.contains(c))
                         .collect()
                 };
+                // Source: spec 400 of `performUpgrade`: the listed clusters are the resources.
                 if chosen.is_empty() {
                     return Err(ApiError::bad_request(
                         "UPGRADE_SPEC_INVALID_RESOURCE",
@@ -1020,6 +1036,8 @@ impl SimState {
     /// # Errors
     /// 409 when the task has not failed.
     pub fn retry_task(&mut self, ti: usize) -> Result<(), ApiError> {
+        // Source: spec `retryTask` 409 "Task can not be retried. Only a failed Task can be
+        // retried."
         if self.task_progress(ti) != Progress::Failed {
             return Err(ApiError::new(
                 axum::http::StatusCode::CONFLICT,

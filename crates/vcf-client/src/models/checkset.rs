@@ -211,19 +211,24 @@ pub struct ValidationDomainSummary {
 // === impl AssessmentOutput ===
 
 impl AssessmentOutput {
-    /// The `validation-domain-summary` artifact; malformed items are skipped (the map is
-    /// schemaless in the spec).
+    /// The `validation-domain-summary` artifact; malformed items are skipped (the map's
+    /// values are free-form objects in the spec). The spec's shape is an object whose
+    /// values are the summaries (keyed by domain name); an array of summaries, as seen
+    /// from real appliances, is read too.
     pub fn domain_summaries(&self) -> Vec<ValidationDomainSummary> {
-        self.presented_artifacts_map
+        let items: Vec<&serde_json::Value> = match self
+            .presented_artifacts_map
             .get("validation-domain-summary")
-            .and_then(|v| v.as_array())
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|item| serde_json::from_value(item.clone()).ok())
-                    .collect()
-            })
-            .unwrap_or_default()
+        {
+            Some(serde_json::Value::Object(map)) => map.values().collect(),
+            Some(serde_json::Value::Array(list)) => list.iter().collect(),
+            _ => Vec::new(),
+        };
+        items
+            .into_iter()
+            .filter(|item| item.is_object())
+            .filter_map(|item| serde_json::from_value(item.clone()).ok())
+            .collect()
     }
 
     /// Every finding in the validation tree (depth first, the summary node excluded).
@@ -287,4 +292,33 @@ pub struct AssessmentResource {
     pub domain_id: Option<String>,
     /// Target version of the resource.
     pub target_version: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn output(summary: serde_json::Value) -> AssessmentOutput {
+        serde_json::from_value(json!({
+            "status": "COMPLETED_WITH_SUCCESS",
+            "presentedArtifactsMap": { "validation-domain-summary": summary },
+        }))
+        .expect("AssessmentOutput")
+    }
+
+    #[test]
+    fn domain_summaries_read_the_spec_object_and_the_observed_array() {
+        let counts = json!({ "domainName": "sfo-m01", "errorValidationsCount": 1.0, "warningGapsCount": 2.0 });
+        let spec = output(json!({ "sfo-m01": counts.clone() }));
+        let observed = output(json!([counts]));
+        for out in [spec, observed] {
+            let summaries = out.domain_summaries();
+            assert_eq!(summaries.len(), 1);
+            assert_eq!(summaries[0].domain_name.as_deref(), Some("sfo-m01"));
+            assert_eq!(summaries[0].error_validations_count, 1.0);
+            assert_eq!(summaries[0].warning_gaps_count, 2.0);
+        }
+        assert!(output(json!("text")).domain_summaries().is_empty());
+    }
 }

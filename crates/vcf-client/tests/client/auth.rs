@@ -54,7 +54,8 @@ async fn token_is_refreshed_before_expiry_in_the_middle_of_a_sequence() {
     assert_eq!(count(&server, "PATCH", REFRESH).await, 0);
 
     // 59 minutes in: inside the 2-minute margin. The next call refreshes first, with the bare
-    // refresh id as body and a JSON content type; the answer is a bare JWT.
+    // refresh id as body and a JSON content type; the answer here is a bare JWT (read for
+    // robustness; the spec's JSON string is the next test).
     clock.advance(29 * 60);
     let second = jwt(clock.get(), 3600, "second");
     Mock::given(method("PATCH"))

@@ -384,9 +384,13 @@ async fn upgradables_checksets_upgrades_tasks() {
     get_ok(&server, &token, "/v1/system/check-sets/run1", json!({
         "status": "COMPLETED_WITH_FAILURE",
         "discoveryProgress": { "percentageComplete": 100, "progressMessages": [] },
-        "presentedArtifactsMap": { "validation-domain-summary": [ { "domainName": "sfo-m01", "validationsRunCount": 42.0,
+        // The spec's shape: `presentedArtifactsMap` is `map<string, object>`, so the summary
+        // is an object (keyed by domain name), and `EntityRest.properties` values are objects.
+        "physicalPresentedData": { "id": "e1", "type": "Vsphere", "name": "vSphere", "childEntities": [ { "id": "e2",
+            "type": "domain", "name": "sfo-m01", "properties": { "domain": { "domainId": DOMAIN, "domainName": "sfo-m01" } } } ] },
+        "presentedArtifactsMap": { "validation-domain-summary": { "sfo-m01": { "domainName": "sfo-m01", "validationsRunCount": 42.0,
             "successfulValidationsCount": 39.0, "errorValidationsCount": 1.0, "internalErrorValidationsCount": 0.0,
-            "silencedValidationsCount": 0.0, "criticalGapsCount": 1.0, "warningGapsCount": 1.0, "optionalGapsCount": 0.0 } ] },
+            "silencedValidationsCount": 0.0, "criticalGapsCount": 1.0, "warningGapsCount": 1.0, "optionalGapsCount": 0.0 } } },
         "validationResult": { "errorCode": "BASELINER_TARGET_STATE_VALIDATION.error", "context": { "severity": "ERROR" },
             "message": "Target state validation failed",
             "nestedErrors": [
@@ -468,6 +472,12 @@ async fn upgradables_checksets_upgrades_tasks() {
     let result = client.check_run("run1").await.expect("result");
     assert_eq!(result.status, Some(Status::Failed));
     assert_eq!(result.domain_summaries()[0].critical_gaps_count, 1.0);
+    let entity = &result
+        .physical_presented_data
+        .as_ref()
+        .expect("tree")
+        .child_entities[0];
+    assert_eq!(entity.properties["domain"]["domainId"], DOMAIN);
     let findings = result.findings();
     assert_eq!(findings.len(), 2);
     assert_eq!(findings[0].severity().as_deref(), Some("ERROR"));

@@ -24,6 +24,8 @@ pub async fn create(State(app): State<App>, body: Bytes) -> ApiResult {
     let v = parse_body(&body)?;
     let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let (user, pass, api_key) = (field("username"), field("password"), field("apiKey"));
+    // Source: spec `createToken` documents 400; the vendor's tokens guide logs in with
+    // username and password or an API key (ENDPOINTS.md §1).
     if user.is_empty() && api_key.is_empty() {
         return Err(ApiError::bad_request(
             "TOKEN_CREATION_SPEC_INVALID",
@@ -32,6 +34,8 @@ pub async fn create(State(app): State<App>, body: Bytes) -> ApiResult {
     }
     let mut s = app.lock();
     let sys = &s.scenario.system;
+    // Source: a real appliance answers wrong credentials with 401 (third-party report,
+    // ENDPOINTS.md §12); the spec lists only 400.
     if user != sys.username || pass != sys.password {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -54,6 +58,9 @@ fn refresh_id(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+    // Source: observed real client: PowerVCF's refresh fails without
+    // `Content-Type: application/json` (its issue #253, ENDPOINTS.md §12); 400 is the
+    // spec's documented client error of `refreshAccessToken`.
     if !json_ct {
         return Err(ApiError::bad_request(
             "UNSUPPORTED_MEDIA_TYPE",
@@ -65,6 +72,8 @@ fn refresh_id(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> {
         Ok(Value::String(s)) => s,
         _ => text.trim_matches('"').to_string(),
     };
+    // Source: spec `refreshAccessToken` / `invalidateRefreshToken`: the body (the refresh
+    // token id) is required; 400 documented.
     if id.is_empty() {
         return Err(ApiError::bad_request(
             "REQUEST_BODY_MISSING",
@@ -75,18 +84,17 @@ fn refresh_id(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> {
 }
 
 /// `PATCH /v1/tokens/access-token/refresh`: body = refresh token id; 200 with the new
-/// access token as the bare body; 404 for an unknown, expired or pre-restart refresh token.
+/// access token as a JSON string (the spec's response schema is `type: string`, and the
+/// vendor's generated clients parse the body as JSON); 404 for an unknown, expired or
+/// pre-restart refresh token (the spec's 404 of `refreshAccessToken`).
 pub async fn refresh(State(app): State<App>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let id = refresh_id(&headers, &body)?;
     let mut s = app.lock();
     let ttl = access_ttl(&s);
     match s.tokens.refresh(&id, ttl) {
-        Ok(token) => Ok((
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            token,
-        )
-            .into_response()),
+        Ok(token) => Ok(json_response(StatusCode::OK, Value::String(token))),
+        // Source: spec `refreshAccessToken` 404; the vendor doc: a refresh token is usable
+        // "until it has not expired or been revoked".
         Err(_) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "REFRESH_TOKEN_NOT_FOUND",

@@ -116,6 +116,7 @@ pub async fn get_one(State(app): State<App>, Path(id): Path<String>) -> ApiResul
     let s = app.lock();
     let b = s
         .bundle_index(&id)
+        // Source: spec `getBundle` 404 "Bundle Not Found".
         .ok_or_else(|| ApiError::not_found("Bundle", &id))?;
     ok(bundle_json(&s, b))
 }
@@ -123,6 +124,8 @@ pub async fn get_one(State(app): State<App>, Path(id): Path<String>) -> ApiResul
 /// `PATCH /v1/bundles/{id}` with `{"bundleDownloadSpec": {"downloadNow": true}}`.
 pub async fn download(State(app): State<App>, Path(id): Path<String>, body: Bytes) -> ApiResult {
     let v = parse_body(&body)?;
+    // Source: spec `startBundleDownloadByID` documents 400; without `bundleDownloadSpec`
+    // (the only non-deprecated key of `BundleUpdateSpec`) the request asks for nothing.
     let Some(spec) = v.get("bundleDownloadSpec").and_then(Value::as_object) else {
         return Err(ApiError::bad_request(
             "BUNDLE_DOWNLOAD_SPEC_INVALID",
@@ -143,6 +146,7 @@ pub async fn download(State(app): State<App>, Path(id): Path<String>, body: Byte
         .map(|t| {
             chrono::DateTime::parse_from_rfc3339(t)
                 .map(|d| d.with_timezone(&chrono::Utc))
+                // Source: spec 400; `scheduledTimestamp` is a time (ISO 8601, ENDPOINTS.md §0).
                 .map_err(|_| {
                     ApiError::bad_request(
                         "BUNDLE_DOWNLOAD_SPEC_INVALID",
@@ -154,6 +158,8 @@ pub async fn download(State(app): State<App>, Path(id): Path<String>, body: Byte
     let mut s = app.lock();
     let b = s
         .bundle_index(&id)
+        // Source: spec `getBundle` 404 for the same unknown id (`startBundleDownloadByID`
+        // documents 400 and 409 only: the status is inferred).
         .ok_or_else(|| ApiError::not_found("Bundle", &id))?;
     if cancel {
         s.cancel_download(b);
@@ -165,6 +171,7 @@ pub async fn download(State(app): State<App>, Path(id): Path<String>, body: Byte
                 StatusCode::ACCEPTED,
                 super::tasks::task_json(&s, ti, true),
             )),
+            // Source: spec 400; a cancel answers the download's `Task`, and there is none.
             None => Err(ApiError::bad_request(
                 "BUNDLE_NOT_DOWNLOADING",
                 "The bundle is not being downloaded",
@@ -176,6 +183,8 @@ pub async fn download(State(app): State<App>, Path(id): Path<String>, body: Byte
     } else if let Some(when) = scheduled {
         Some(s.clock.sim_of_utc(when))
     } else {
+        // Source: spec 400; `BundleDownloadSpec` asks for a download now, at a time, or a
+        // cancel, and this one asks for none of them.
         return Err(ApiError::bad_request(
             "BUNDLE_DOWNLOAD_SPEC_INVALID",
             "Set downloadNow, scheduledTimestamp or cancelNow",

@@ -41,8 +41,10 @@ fn resource_json(s: &SimState, r: &QueryResource) -> Value {
         "domain": {"domainId": d.id, "domainName": d.name, "domainType": d.domain_type},
         "checkSets": [{"checkSetId": id, "checkSetName": name, "checkSetType": "UPGRADE"}],
     });
+    // `extraContext` is `map<string, object>` in the spec (`CheckSetQueryResourceResult`):
+    // every value is a JSON object, so the target sits in one.
     if let Some(t) = &r.target_version {
-        v["extraContext"] = json!({"targetVersion": t});
+        v["extraContext"] = json!({"targetVersion": {"version": t}});
     }
     v
 }
@@ -50,17 +52,19 @@ fn resource_json(s: &SimState, r: &QueryResource) -> Value {
 /// `POST /v1/system/check-sets/queries` with `CheckSetQueryInput`.
 pub async fn query(State(app): State<App>, body: Bytes) -> ApiResult {
     let v = parse_body(&body)?;
-    if v.get("checkSetType").and_then(Value::as_str) != Some("UPGRADE") {
+    // Source: spec `CheckSetQueryInput` requires `checkSetType` and `domains`; 400
+    // documented for `queryCheckSets`.
+    let check_set_type = v
+        .get("checkSetType")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty());
+    let Some(check_set_type) = check_set_type else {
         return Err(ApiError::bad_request(
             "CHECK_SET_QUERY_INVALID",
-            "checkSetType is required; supported: UPGRADE",
+            "checkSetType is required",
         ));
-    }
-    let Some(domains) = v
-        .get("domains")
-        .and_then(Value::as_array)
-        .filter(|d| !d.is_empty())
-    else {
+    };
+    let Some(domains) = v.get("domains").and_then(Value::as_array) else {
         return Err(ApiError::bad_request(
             "CHECK_SET_QUERY_INVALID",
             "domains is required",
@@ -68,8 +72,16 @@ pub async fn query(State(app): State<App>, body: Bytes) -> ApiResult {
     };
     let mut s = app.lock();
     let mut resources = Vec::new();
+    // The simulator has upgrade check-sets only: other types find no resources.
+    let domains: &[Value] = if check_set_type == "UPGRADE" {
+        domains
+    } else {
+        &[]
+    };
     for d in domains {
         let id = d.get("domainId").and_then(Value::as_str).unwrap_or("");
+        // Source: spec `CheckSetQueryDomainResources.domainId` ("Id of the domain to
+        // search for resources in", required); `queryCheckSets` documents 400, no 404.
         let di = s.inv.domain_index(id).ok_or_else(|| {
             ApiError::bad_request("DOMAIN_NOT_FOUND", format!("Domain with ID {id} not found"))
                 .with_args(&[id])
@@ -83,6 +95,7 @@ pub async fn query(State(app): State<App>, body: Bytes) -> ApiResult {
             None => resources.extend(all),
             Some(wanted) => {
                 for w in wanted {
+                    // Source: spec `CheckSetQueryResource` requires `resourceType`.
                     let Some(rt) = w.get("resourceType").and_then(Value::as_str) else {
                         return Err(ApiError::bad_request(
                             "CHECK_SET_QUERY_INVALID",
@@ -116,11 +129,9 @@ pub async fn query(State(app): State<App>, body: Bytes) -> ApiResult {
 pub async fn run(State(app): State<App>, body: Bytes) -> ApiResult {
     let v = parse_body(&body)?;
     let query_id = v.get("queryId").and_then(Value::as_str).unwrap_or("");
-    let Some(wanted) = v
-        .get("resources")
-        .and_then(Value::as_array)
-        .filter(|r| !r.is_empty())
-    else {
+    // Source: spec `CheckSetRunInput` requires `queryId` and `resources`; 400 documented
+    // for `triggerCheckRun`.
+    let Some(wanted) = v.get("resources").and_then(Value::as_array) else {
         return Err(ApiError::bad_request(
             "CHECK_SET_RUN_INVALID",
             "resources is required",
@@ -131,6 +142,7 @@ pub async fn run(State(app): State<App>, body: Bytes) -> ApiResult {
         .and_then(Value::as_str)
         .map(str::to_string);
     let mut s = app.lock();
+    // Source: as above; `queryId` is "Id of the query the selection was based on".
     let Some(q) = s.queries.iter().find(|q| q.id == query_id).cloned() else {
         return Err(ApiError::bad_request(
             "CHECK_SET_QUERY_NOT_FOUND",
@@ -145,6 +157,7 @@ pub async fn run(State(app): State<App>, body: Bytes) -> ApiResult {
             .get("checkSets")
             .and_then(Value::as_array)
             .map_or(0, Vec::len);
+        // Source: as above; the selection is taken from that query's resources.
         let Some(r) = q.resources.iter().find(|r| r.id == rid) else {
             return Err(ApiError::bad_request(
                 "CHECK_SET_RUN_INVALID",
@@ -152,13 +165,10 @@ pub async fn run(State(app): State<App>, body: Bytes) -> ApiResult {
             )
             .with_args(&[rid]));
         };
-        if sets == 0 {
-            return Err(ApiError::bad_request(
-                "CHECK_SET_RUN_INVALID",
-                format!("No check set selected for resource {rid}"),
-            ));
+        // A resource without a selected check set has nothing to run.
+        if sets > 0 {
+            chosen.push(r.clone());
         }
-        chosen.push(r.clone());
     }
     let ri = s.start_check_run(chosen, target);
     let ti = s
@@ -191,7 +201,10 @@ pub fn assessment_json(s: &SimState, ri: usize) -> Value {
         .iter()
         .map(|&di| {
             let d = &s.inv.domains[di];
-            json!({"id": ids::stable(s.scenario.seed, &format!("entity/{}", d.id)), "type": "domain", "name": d.name, "properties": {"domainId": d.id}})
+            // `EntityRest.properties` is `map<string, object>` in the spec: the domain is
+            // one object value (the spec's `ResourceDomainInfo` fields).
+            let domain = json!({"domainId": d.id, "domainName": d.name, "domainType": d.domain_type});
+            json!({"id": ids::stable(s.scenario.seed, &format!("entity/{}", d.id)), "type": "domain", "name": d.name, "properties": {"domain": domain}})
         })
         .collect();
     let mut v = json!({
@@ -218,7 +231,9 @@ pub fn assessment_json(s: &SimState, ri: usize) -> Value {
         .map(|f| severity_rank(&f.severity))
         .max()
         .unwrap_or(0);
-    let mut summaries = Vec::new();
+    // `presentedArtifactsMap` is `map<string, object>` in the spec: the
+    // `validation-domain-summary` value is an object keyed by domain name.
+    let mut summaries = serde_json::Map::new();
     for &di in &run.domains {
         let name = &s.inv.domains[di].name;
         let mine: Vec<_> = run
@@ -237,17 +252,20 @@ pub fn assessment_json(s: &SimState, ri: usize) -> Value {
         let run_count = (run.resources.iter().filter(|r| r.domain == di).count() * 12) as f64
             + errors
             + warnings;
-        summaries.push(json!({
-            "domainName": name,
-            "validationsRunCount": run_count,
-            "successfulValidationsCount": run_count - errors - warnings,
-            "errorValidationsCount": errors,
-            "internalErrorValidationsCount": 0.0,
-            "silencedValidationsCount": 0.0,
-            "criticalGapsCount": 0.0,
-            "warningGapsCount": warnings,
-            "optionalGapsCount": 0.0,
-        }));
+        summaries.insert(
+            name.clone(),
+            json!({
+                "domainName": name,
+                "validationsRunCount": run_count,
+                "successfulValidationsCount": run_count - errors - warnings,
+                "errorValidationsCount": errors,
+                "internalErrorValidationsCount": 0.0,
+                "silencedValidationsCount": 0.0,
+                "criticalGapsCount": 0.0,
+                "warningGapsCount": warnings,
+                "optionalGapsCount": 0.0,
+            }),
+        );
     }
     let mut nested = vec![json!({
         "errorCode": "BASELINER_CONSTRAINT_VALIDATION.info",
@@ -304,6 +322,7 @@ pub fn assessment_json(s: &SimState, ri: usize) -> Value {
 /// `GET /v1/system/check-sets/{runId}`.
 pub async fn result(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
     let s = app.lock();
+    // Source: spec `getResult` 404 "Invalid task for this UUID".
     let ri = s.runs.iter().position(|r| r.id == id).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,

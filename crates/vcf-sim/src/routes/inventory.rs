@@ -294,6 +294,7 @@ pub async fn domain(State(app): State<App>, Path(id): Path<String>) -> ApiResult
     let di = s
         .inv
         .domain_index(&id)
+        // Source: spec `getDomain` 404 "Domain not found".
         .ok_or_else(|| ApiError::not_found("Domain", &id))?;
     ok(domain_json(&s, di))
 }
@@ -320,6 +321,7 @@ pub async fn cluster(State(app): State<App>, Path(id): Path<String>) -> ApiResul
         .clusters
         .iter()
         .position(|c| c.id == id)
+        // Source: spec `getCluster` 404 "Not Found".
         .ok_or_else(|| ApiError::not_found("Cluster", &id))?;
     ok(cluster_json(&s, c))
 }
@@ -350,6 +352,8 @@ pub async fn host(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
         .hosts
         .iter()
         .position(|h| h.id == id)
+        // Source: spec `getHost` documents only 400; 404 is how every other get-by-id of
+        // the spec answers an unknown id (inferred, see docs/simulator.md).
         .ok_or_else(|| ApiError::not_found("Host", &id))?;
     ok(host_json(&s, h))
 }
@@ -363,6 +367,7 @@ pub async fn sddc_managers(State(app): State<App>) -> ApiResult {
 /// `GET /v1/sddc-managers/{id}`.
 pub async fn sddc_manager(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
     let s = app.lock();
+    // Source: spec `getSddcManager` 404 "Sddc Manager not found".
     if s.inv.sddc.id != id {
         return Err(ApiError::not_found("SDDC Manager", &id));
     }

@@ -81,6 +81,10 @@ pub fn page(elements: Vec<Value>) -> Value {
 ///
 /// # Errors
 /// 400 with an `Error` body when the body is not JSON.
+///
+/// Source: the spec marks the request body `required` for every operation that calls this
+/// except `updateReleaseByDomainID`, and documents 400 for them (the 9.0.2 spec for
+/// `updateReleaseByDomainID`); a body that is not JSON matches no schema of the spec.
 pub fn parse_body(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(
@@ -171,6 +175,7 @@ pub fn router(app: App) -> Router {
     v1.merge(sim).fallback(not_found).with_state(app)
 }
 
+/// Not a VCF operation the simulator serves: 404, like any unknown path of a web server.
 async fn not_found(req: Request) -> Response {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -206,6 +211,9 @@ fn check_bearer(s: &SimState, headers: &HeaderMap) -> Result<(), ApiError> {
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
         .unwrap_or("");
+    // Source: every call except the token endpoints sends `Authorization: Bearer` (vendor
+    // doc, ENDPOINTS.md §0); a missing, unknown, expired or pre-restart token gets 401, as
+    // real clients observe (PowerVCF, terraform-provider-vcf, ENDPOINTS.md §12).
     if token.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -244,6 +252,8 @@ async fn gate(State(app): State<App>, req: Request<Body>, next: Next) -> Respons
         match s.api_phase() {
             ApiPhase::Refused | ApiPhase::Unready => Some(unavailable()),
             ApiPhase::Up => {
+                // Only when a test asks for it (`/sim/faults`); the spec documents 500 on
+                // every operation, and 503 comes from the reverse proxy (ENDPOINTS.md §12).
                 if s.faults.next_request_fails() {
                     let n = s.faults.counter();
                     let (status, code) = if n % 2 == 0 {

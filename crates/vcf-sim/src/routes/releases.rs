@@ -107,6 +107,10 @@ fn future_json(s: &SimState, di: usize, r: &Release) -> Value {
     v
 }
 
+/// Source of the 404: spec `getReleaseByDomain` "Domain not found", `getFutureReleases`
+/// "Domain not found with given ID.", `updateReleaseByDomainID` "Domain or VCF target
+/// release not found", `getReleases` "Release Not Found" (for `domainId`). For
+/// `validateReleaseByDomainID` (400 and 500 only) the 404 is inferred.
 fn domain_index(s: &SimState, id: &str) -> Result<usize, ApiError> {
     s.inv
         .domain_index(id)
@@ -159,48 +163,15 @@ pub async fn domain_view(State(app): State<App>, Path(id): Path<String>) -> ApiR
     ok(view_json(&s, di))
 }
 
-/// Checks a `DomainRelease` body: exactly a non-empty `targetVersion`; other spec keys are
-/// refused when empty (the real API answers 400 to `{"targetVersion": V, "patches": []}`).
+/// The target version of a `DomainRelease` body. The spec's other keys
+/// (`targetVxRailVersion`, `targetSddcManagerVersion`, `patches`) are optional and ignored,
+/// whatever their value, and so are keys the spec does not know.
 fn target_from_body(body: &Bytes) -> Result<String, ApiError> {
     let v = parse_body(body)?;
-    let Some(obj) = v.as_object() else {
-        return Err(ApiError::bad_request(
-            "INVALID_DOMAIN_RELEASE_SPEC",
-            "The body must be a JSON object with targetVersion",
-        ));
-    };
-    for (k, val) in obj {
-        let empty = match val {
-            Value::Null => true,
-            Value::String(s) => s.is_empty(),
-            Value::Array(a) => a.is_empty(),
-            Value::Object(o) => o.is_empty(),
-            _ => false,
-        };
-        match k.as_str() {
-            "targetVersion" => {}
-            "targetVxRailVersion" | "targetSddcManagerVersion" | "patches" if empty => {
-                return Err(ApiError::bad_request(
-                    "INVALID_DOMAIN_RELEASE_SPEC",
-                    format!("Invalid value for {k}: it must not be empty"),
-                )
-                .with_args(&[k])
-                .with_remediation(
-                    "Send only the keys you need, e.g. {\"targetVersion\": \"5.2.1.0\"}",
-                ));
-            }
-            "targetVxRailVersion" | "targetSddcManagerVersion" | "patches" => {}
-            other => {
-                return Err(ApiError::bad_request(
-                    "INVALID_DOMAIN_RELEASE_SPEC",
-                    format!("Unknown field {other}"),
-                )
-                .with_args(&[other]));
-            }
-        }
-    }
-    match obj.get("targetVersion").and_then(Value::as_str) {
+    match v.get("targetVersion").and_then(Value::as_str) {
         Some(t) if !t.is_empty() => Ok(t.to_string()),
+        // Source: the operation sets the target version, and the 9.0.2 spec documents
+        // 400 for `updateReleaseByDomainID` (5.2.1's `validateReleaseByDomainID` too).
         _ => Err(ApiError::bad_request(
             "INVALID_DOMAIN_RELEASE_SPEC",
             "targetVersion is required",
@@ -215,6 +186,7 @@ fn check_target(
     unknown_status: StatusCode,
 ) -> Result<(), ApiError> {
     let Some(r) = s.inv.release(target) else {
+        // Source: spec `updateReleaseByDomainID` 404 "Domain or VCF target release not found".
         return Err(ApiError::new(
             unknown_status,
             "RELEASE_NOT_FOUND",
@@ -223,6 +195,9 @@ fn check_target(
         .with_args(&[target]));
     };
     let current = &s.inv.domains[di].version;
+    // Source: spec `getFutureReleases` ("If some of them are not allowed (e.g. stepping
+    // stone) includes message why") with the 400 the 9.0.2 spec documents for
+    // `updateReleaseByDomainID`; an older or equal version is no upgrade target.
     if version::cmp(target, current).is_le() {
         return Err(ApiError::bad_request(
             "TARGET_VERSION_NOT_APPLICABLE",
@@ -230,6 +205,7 @@ fn check_target(
         )
         .with_args(&[target, current]));
     }
+    // Source: as above; a `NOT_APPLICABLE` future release carries its reason.
     if let Some((_, message, _)) = not_applicable(s, di, r) {
         return Err(ApiError::bad_request(
             "TARGET_VERSION_NOT_APPLICABLE",
@@ -328,6 +304,7 @@ pub async fn start_validation(
     let target = target_from_body(&body)?;
     let mut s = app.lock();
     let di = domain_index(&s, &id)?;
+    // Source: spec `validateReleaseByDomainID` documents 400 (no 404) for a bad body.
     if s.inv.release(&target).is_none() {
         return Err(ApiError::bad_request(
             "RELEASE_NOT_FOUND",
@@ -346,6 +323,7 @@ pub async fn validation(State(app): State<App>, Path(id): Path<String>) -> ApiRe
         .validations
         .iter()
         .position(|v| v.id == id)
+        // Source: spec `getDomainReleaseViewValidation` 404 "Not Found".
         .ok_or_else(|| ApiError::not_found("Validation", &id))?;
     ok(validation_json(&s, vi))
 }

@@ -52,7 +52,8 @@ pub async fn get_faults(State(app): State<App>) -> ApiResult {
     ok(faults_json(&s))
 }
 
-/// `POST /sim/faults` with a [`FaultPatch`]; answers the faults now in force.
+/// `POST /sim/faults` with a [`FaultPatch`]; answers the faults now in force. The
+/// simulator's own test API, not VCF: its 400s guard the test's input.
 pub async fn faults(State(app): State<App>, body: Bytes) -> ApiResult {
     let patch: FaultPatch = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("SIM_FAULTS_INVALID", format!("bad fault body: {e}")))?;

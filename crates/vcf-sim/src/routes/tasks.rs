@@ -189,6 +189,7 @@ pub async fn get_one(State(app): State<App>, Path(id): Path<String>) -> ApiResul
     let s = app.lock();
     let ti = s
         .task_index(&id)
+        // Source: spec `getTask` / `retryTask` 404 "Task not found".
         .ok_or_else(|| ApiError::not_found("Task", &id))?;
     ok(task_json(&s, ti, false))
 }
@@ -198,6 +199,7 @@ pub async fn retry(State(app): State<App>, Path(id): Path<String>) -> ApiResult 
     let mut s = app.lock();
     let ti = s
         .task_index(&id)
+        // Source: spec `getTask` / `retryTask` 404 "Task not found".
         .ok_or_else(|| ApiError::not_found("Task", &id))?;
     s.retry_task(ti)?;
     Ok(StatusCode::OK.into_response())

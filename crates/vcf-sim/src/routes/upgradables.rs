@@ -58,6 +58,7 @@ pub async fn domain(
     let di = s
         .inv
         .domain_index(&id)
+        // Source: spec `getUpgradablesByDomain` / `getUpgradablesClusters` 404 "Domain Not Found".
         .ok_or_else(|| ApiError::not_found("Domain", &id))?;
     let Some(target) = s.inv.domains[di].target.clone() else {
         return ok(page(Vec::new()));
@@ -81,6 +82,7 @@ pub async fn clusters(State(app): State<App>, Path(id): Path<String>) -> ApiResu
     let di = s
         .inv
         .domain_index(&id)
+        // Source: spec `getUpgradablesByDomain` / `getUpgradablesClusters` 404 "Domain Not Found".
         .ok_or_else(|| ApiError::not_found("Domain", &id))?;
     let items: Vec<Value> = s.inv.domains[di]
         .clusters

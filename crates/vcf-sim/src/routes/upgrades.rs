@@ -15,6 +15,8 @@ use crate::state::{Progress, SimState, TaskKind};
 
 /// Keeps the `ResourceUpgradeSpec` fields the simulator understands, with their spec types.
 fn sanitize_spec(v: &Value) -> Result<Value, ApiError> {
+    // Source: spec `performUpgrade` 400; `ResourceUpgradeSpec` is an object whose
+    // `resourceId` is required.
     let Some(obj) = v.as_object() else {
         return Err(ApiError::bad_request(
             "UPGRADE_SPEC_INVALID",
@@ -75,6 +77,8 @@ fn upgrade_index(s: &SimState, id: &str) -> Result<usize, ApiError> {
     s.upgrades
         .iter()
         .position(|u| u.id == id)
+        // Source: spec `getUpgradeById` / `updateUpgradeSchedule` 404 "Upgrade Not Found"
+        // (for the prechecks, which document 400 and 403, the 404 is inferred).
         .ok_or_else(|| ApiError::not_found("Upgrade", id))
 }
 
@@ -83,6 +87,8 @@ pub async fn start(State(app): State<App>, body: Bytes) -> ApiResult {
     let v = parse_body(&body)?;
     let bundle_id = v.get("bundleId").and_then(Value::as_str).unwrap_or("");
     let resource_type = v.get("resourceType").and_then(Value::as_str).unwrap_or("");
+    // Source: spec `UpgradeSpec` requires `bundleId`, `resourceType` and
+    // `resourceUpgradeSpecs`; 400 documented.
     if bundle_id.is_empty() || resource_type.is_empty() {
         return Err(ApiError::bad_request(
             "UPGRADE_SPEC_INVALID",
@@ -92,6 +98,7 @@ pub async fn start(State(app): State<App>, body: Bytes) -> ApiResult {
     let specs = v
         .get("resourceUpgradeSpecs")
         .and_then(Value::as_array)
+        // Source: as above; an empty list names no resource to upgrade.
         .filter(|a| !a.is_empty())
         .ok_or_else(|| {
             ApiError::bad_request("UPGRADE_SPEC_INVALID", "resourceUpgradeSpecs is required")
@@ -162,6 +169,8 @@ pub async fn start_precheck(State(app): State<App>, Path(id): Path<String>) -> A
     let mut s = app.lock();
     let ui = upgrade_index(&s, &id)?;
     let t = s.now();
+    // Source: spec `startUpgradePrecheck` 403 "Operation not allowed" (for a completed
+    // upgrade: inferred).
     if matches!(s.upgrades[ui].progress(t), Progress::Succeeded) && s.upgrades[ui].attempt.is_some()
     {
         return Err(ApiError::new(
@@ -207,6 +216,8 @@ pub async fn precheck(
 ) -> ApiResult {
     let s = app.lock();
     let ui = upgrade_index(&s, &id)?;
+    // Source: spec `getUpgradePrecheckByID` documents 400 and 403; 404 for an unknown
+    // precheck id is inferred from the other get-by-id operations.
     if !s.upgrades[ui].prechecks.iter().any(|p| p.id == pid) {
         return Err(ApiError::not_found("Precheck", &pid));
     }

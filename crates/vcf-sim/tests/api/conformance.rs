@@ -6,7 +6,9 @@
 //! - `$ref`s are resolved; every object schema with `properties` is closed
 //!   (`additionalProperties: false`) unless it declares `additionalProperties`;
 //! - a bare `{"type": "object"}` (a Java `Object` in the spec's generator) accepts any
-//!   JSON value;
+//!   JSON object (any keys), but nothing else: the vendor's generated clients
+//!   deserialise it as a map;
+//! - every body is JSON, the refresh's string answer included (a JSON string);
 //! - `required` properties must be present, JSON types must match (`int32` in range);
 //! - real `enum`s are enforced, and so are the spec's enum-like texts: a string property
 //!   whose `example` or `description` says "One among: A, B, C" must be one of them;
@@ -59,7 +61,11 @@ fn validate(spec: &Value, schema: &Value, v: &Value, at: &str, errs: &mut Vec<St
     let props = schema.get("properties").and_then(Value::as_object);
     let extra = schema.get("additionalProperties");
     if ty == Some("object") && props.is_none() && extra.is_none() {
-        return; // free-form Java Object
+        // Free-form Java Object: any keys, but an object.
+        if !v.is_object() {
+            errs.push(format!("{at}: expected an object, got {v}"));
+        }
+        return;
     }
     if props.is_some() || ty == Some("object") {
         let Some(obj) = v.as_object() else {
@@ -201,10 +207,6 @@ fn check(spec: &Value, rec: &Recorded, errs: &mut Vec<String>) -> Option<String>
     };
     let body: Value = match serde_json::from_str(&rec.body) {
         Ok(v) => v,
-        // The refresh endpoint answers a bare string.
-        Err(_) if resolve(spec, &schema).get("type") == Some(&json!("string")) => {
-            Value::String(rec.body.clone())
-        }
         Err(e) => {
             errs.push(format!("{at}: body is not JSON ({e}): {}", rec.body));
             return Some(name);

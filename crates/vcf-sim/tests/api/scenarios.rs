@@ -27,7 +27,7 @@ async fn precheck_errors_fail_the_run_with_counts() {
     let runs = api.get("/sim/state").await;
     let rid = runs["check_runs"][0]["id"].as_str().unwrap().to_string();
     let out = api.get(&format!("/v1/system/check-sets/{rid}")).await;
-    let summary = &out["presentedArtifactsMap"]["validation-domain-summary"][0];
+    let summary = &out["presentedArtifactsMap"]["validation-domain-summary"]["sfo-m01"];
     assert_eq!(summary["domainName"], "sfo-m01");
     assert_eq!(summary["errorValidationsCount"], 1.0);
     assert_eq!(summary["warningGapsCount"], 1.0);
