@@ -262,9 +262,18 @@ impl UpgradePlan {
             ));
         }
         out.push(s);
-        out.push(match &self.sddc_manager_first {
-            Some(u) => format!("**SDDC Manager goes first**\n{}", upgrade_line(u)),
-            None => "**SDDC Manager goes first**: no".to_owned(),
+        let sddc_in_bom = self
+            .bom
+            .iter()
+            .find(|b| b.name.to_ascii_uppercase().starts_with("SDDC_MANAGER"));
+        out.push(match (&self.sddc_manager_first, sddc_in_bom) {
+            (Some(u), _) => format!("**SDDC Manager goes first**\n{}", upgrade_line(u)),
+            (None, Some(b)) => format!(
+                "**SDDC Manager goes first**: when VCF offers its bundle first once the target \
+                 is set (the BOM upgrades it to {})",
+                b.version
+            ),
+            (None, None) => "**SDDC Manager goes first**: no".to_owned(),
         });
         let mut s = String::from("**Check-set resources** (target versions from the BOM)");
         for c in &self.check_sets {
