@@ -180,7 +180,16 @@ pub async fn plan(api: &dyn VcfApi, domain: &DomainRef) -> ApiResult<UpgradePlan
             note: None,
         };
         match request {
-            Ok(request) => planned.request = Some(planned_request(api, &request)),
+            Ok(request) => {
+                if request.draft {
+                    planned.note = Some(
+                        "Created as a draft, prechecked by VCF (POST /v1/upgrades/{id}/prechecks), \
+                         then started (PATCH /v1/upgrades/{id} upgradeNow)"
+                            .to_owned(),
+                    );
+                }
+                planned.request = Some(planned_request(api, &request));
+            }
             Err(_) if !u.available => {
                 planned.note = Some(
                     "VCF lists the clusters to upgrade once this upgradable is AVAILABLE"
