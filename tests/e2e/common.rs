@@ -114,6 +114,7 @@ impl Inventory {
                 "acknowledge_alerts",
                 "download_bundles",
                 "abort_upgrade",
+                "plan_upgrade",
             ] {
                 add("button", format!("vcf_{s}_{key}"));
             }

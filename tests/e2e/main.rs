@@ -11,6 +11,7 @@ mod config;
 mod discovery;
 mod flow;
 mod home_assistant;
+mod plan;
 mod resume;
 mod shipped;
 mod states;

@@ -48,6 +48,8 @@ pub struct BridgeConfig {
     pub upgrade: toml::Table,
     /// `log.level`.
     pub log_level: String,
+    /// `read_only` (written only when set).
+    pub read_only: bool,
 }
 
 impl BridgeConfig {
@@ -77,6 +79,7 @@ impl BridgeConfig {
             poll_resources: "1s".into(),
             upgrade: fast_upgrade_settings(),
             log_level: "info".into(),
+            read_only: false,
         }
     }
 
@@ -84,6 +87,9 @@ impl BridgeConfig {
     pub fn to_toml(&self) -> String {
         let mut root = toml::Table::new();
         root.insert("instance_id".into(), self.instance_id.clone().into());
+        if self.read_only {
+            root.insert("read_only".into(), true.into());
+        }
         root.insert(
             "state_dir".into(),
             self.state_dir.display().to_string().into(),

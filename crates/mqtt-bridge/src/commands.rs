@@ -33,6 +33,16 @@ pub enum UpgradeAction {
     SetIgnoreAlerts(bool),
     /// Update entity Install (routed to Start when allowed).
     Install,
+    /// Plan Upgrade: log what an upgrade would do (reads only).
+    Plan,
+}
+
+impl UpgradeAction {
+    /// True for every action that changes something in VCF or in a flow: all but Plan Upgrade.
+    /// `read_only = true` refuses these.
+    pub fn is_mutating(self) -> bool {
+        !matches!(self, Self::Plan)
+    }
 }
 
 /// A validated command.
@@ -140,6 +150,8 @@ pub struct CommandContext {
     pub upgrades: Option<Arc<dyn UpgradeActions>>,
     /// `upgrade.allow_update_install`.
     pub allow_update_install: bool,
+    /// `read_only`: every mutating upgrade action is refused.
+    pub read_only: bool,
     /// For notifications.
     pub hub: mpsc::UnboundedSender<HubMsg>,
 }
@@ -198,6 +210,19 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
                 );
                 return;
             };
+            if cx.read_only && action.is_mutating() {
+                let msg = format!(
+                    "{} refused: the bridge runs with read_only = true (monitoring only)",
+                    action_label(action)
+                );
+                warn!(topic = req.topic, domain = name, "{msg}");
+                let _ = cx.hub.send(HubMsg::Event {
+                    domain_name: name,
+                    event_type: "info".into(),
+                    message: msg,
+                });
+                return;
+            }
             let action = if action == UpgradeAction::Install {
                 if !cx.allow_update_install {
                     let msg = format!(
@@ -365,6 +390,7 @@ mod tests {
             refresh_token: Arc::new(|| Box::pin(async {})),
             upgrades: Some(rec.clone()),
             allow_update_install: allow,
+            read_only: false,
             hub: tx,
         };
         (cx, rec, rx)
@@ -431,5 +457,32 @@ mod tests {
         let (cx, rec, _rx) = context(true);
         handle(&cx, req(row("update/install"), b"install", false)).await;
         assert_eq!(*rec.0.lock().expect("lock"), vec![UpgradeAction::Start]);
+    }
+
+    #[tokio::test]
+    async fn read_only_refuses_every_mutating_action_and_names_the_setting() {
+        let (mut cx, rec, mut rx) = context(true);
+        cx.read_only = true;
+        for (leaf, payload) in [
+            ("upgrade/start/set", &b"PRESS"[..]),
+            ("upgrade/download_bundles/set", b"PRESS"),
+            ("upgrade/acknowledge/set", b"PRESS"),
+            ("upgrade/abort/set", b"PRESS"),
+            ("ignore_alerts/set", b"ON"),
+            ("update/install", b"install"),
+        ] {
+            let mut r = req(row(leaf), b"", false);
+            r.payload = Bytes::copy_from_slice(payload);
+            handle(&cx, r).await;
+            match rx.try_recv() {
+                Ok(HubMsg::Event { message, .. }) => {
+                    assert!(message.contains("read_only = true"), "{leaf}: {message}");
+                }
+                other => panic!("{leaf}: expected a refusal event, got {other:?}"),
+            }
+        }
+        assert!(rec.0.lock().expect("lock").is_empty());
+        handle(&cx, req(row("upgrade/plan/set"), b"PRESS", false)).await;
+        assert_eq!(*rec.0.lock().expect("lock"), vec![UpgradeAction::Plan]);
     }
 }

@@ -21,6 +21,7 @@ pub const EXIT_CONFIG: i32 = 64;
 pub const KEYS: &[&str] = &[
     "instance_id",
     "state_dir",
+    "read_only",
     "mqtt.host",
     "mqtt.port",
     "mqtt.username",
@@ -170,6 +171,9 @@ pub struct Config {
     pub instance_id: Option<String>,
     /// Where the upgrade orchestrator keeps its state.
     pub state_dir: PathBuf,
+    /// Monitoring only: every command that changes VCF or a flow is refused, and an unfinished
+    /// flow is shown but not continued.
+    pub read_only: bool,
     /// MQTT broker connection.
     pub mqtt: MqttConfig,
     /// SDDC Manager connection.
@@ -189,6 +193,7 @@ impl Default for Config {
         Self {
             instance_id: None,
             state_dir: PathBuf::from("/var/lib/datacenter-assistant"),
+            read_only: false,
             mqtt: MqttConfig::default(),
             vcf: VcfConfig::default(),
             poll: PollConfig::default(),

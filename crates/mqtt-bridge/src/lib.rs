@@ -14,6 +14,7 @@
 //! - [`monitor`]: the updates and resources loops over `vcf-client`.
 //! - [`commands`]: command-topic validation and dispatch (retained commands never act).
 //! - [`upgrade`]: the orchestrator's observer and command routing.
+//! - [`plan`]: the `plan` subcommand (what an upgrade would do, read only).
 //! - [`demo`]: `vcf-mqtt-bridge demo` (in-process simulator and, if needed, broker).
 //! - [`observability`]: `/healthz`, `/readyz`, `/metrics`.
 
@@ -28,6 +29,7 @@ pub mod model;
 pub mod monitor;
 pub mod mqtt;
 pub mod observability;
+pub mod plan;
 pub mod sweep;
 pub mod topics;
 pub mod upgrade;
@@ -127,6 +129,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         orch_token.clone(),
     )
     .context("starting the upgrade orchestrator")?;
+    orchestrator.set_read_only(config.read_only);
+    if config.read_only {
+        info!("read_only = true: monitoring only; commands that change VCF are refused");
+    }
 
     // MQTT
     let mqtt_stop = CancellationToken::new();
@@ -226,6 +232,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         }),
         upgrades: Some(Arc::new(upgrade::OrchestratorActions(orchestrator.clone()))),
         allow_update_install: config.upgrade.allow_update_install,
+        read_only: config.read_only,
         hub: hub_tx.clone(),
     };
     tasks.spawn(commands::run(cx, cmd_rx, shutdown.clone()));

@@ -25,6 +25,15 @@ enum Cmd {
     Run,
     /// Validate the configuration without connecting anywhere (exit 64 when invalid).
     CheckConfig,
+    /// Print what an upgrade would do, per domain, reading SDDC Manager without changing it.
+    Plan {
+        /// Only this domain (name or id).
+        #[arg(long)]
+        domain: Option<String>,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a self-contained demo: simulator + bridge (+ embedded broker if none on localhost:1883).
     Demo {
         /// MQTT broker host:port to use instead of localhost:1883 / the embedded one.
@@ -153,6 +162,28 @@ fn main() -> ExitCode {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => {
                         tracing::error!("{e:#}");
+                        eprintln!("error: {e:#}");
+                        ExitCode::FAILURE
+                    }
+                }
+            })
+        }
+        Cmd::Plan { domain, json } => {
+            let config = match Config::load(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_CONFIG as u8);
+                }
+            };
+            init_logging("warn", config.log.format);
+            runtime.block_on(async {
+                match mqtt_bridge::plan::run(&config, domain.as_deref(), json).await {
+                    Ok(text) => {
+                        print!("{text}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
                         eprintln!("error: {e:#}");
                         ExitCode::FAILURE
                     }

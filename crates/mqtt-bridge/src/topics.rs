@@ -317,6 +317,7 @@ impl Topics {
             "<b>/<i>/domain/<d>/upgrade/acknowledge/set",
             "<b>/<i>/domain/<d>/upgrade/abort/set",
             "<b>/<i>/domain/<d>/upgrade/download_bundles/set",
+            "<b>/<i>/domain/<d>/upgrade/plan/set",
             "<b>/<i>/domain/<d>/ignore_alerts",
             "<b>/<i>/domain/<d>/ignore_alerts/set",
             "<b>/<i>/domain/<d>/update/state",

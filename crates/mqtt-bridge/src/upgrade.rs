@@ -96,6 +96,7 @@ impl UpgradeActions for OrchestratorActions {
                 UpgradeAction::Abort => Command::Abort,
                 UpgradeAction::DownloadBundles => Command::DownloadBundles,
                 UpgradeAction::SetIgnoreAlerts(on) => Command::SetIgnoreAlerts(on),
+                UpgradeAction::Plan => Command::Plan,
             };
             let domain = DomainRef {
                 id: domain_id,

@@ -282,6 +282,11 @@ pub trait VcfApi: Send + Sync + 'static {
     async fn upgradables(&self, domain_id: &str, version: &str) -> ApiResult<UpgradablesSnapshot>;
     /// `POST /v1/upgrades`; returns the upgrade id.
     async fn start_upgrade(&self, request: &UpgradeRequest) -> ApiResult<String>;
+    /// The JSON body [`Self::start_upgrade`] sends for `request` (nothing is sent). The plan
+    /// shows it; the default is the request itself, for operations without a wire format.
+    fn upgrade_body(&self, request: &UpgradeRequest) -> serde_json::Value {
+        serde_json::to_value(request).unwrap_or_default()
+    }
     /// `GET /v1/upgrades/{id}`.
     async fn upgrade_state(&self, upgrade_id: &str) -> ApiResult<OpState>;
     /// `POST /v1/upgrades/{id}/prechecks`; returns the precheck id.

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::Utc;
@@ -53,6 +54,8 @@ struct Inner {
     shutdown: CancellationToken,
     tracker: TaskTracker,
     slots: Mutex<HashMap<String, Slot>>,
+    /// Watch only: no flow is resumed and only Plan Upgrade is accepted.
+    read_only: AtomicBool,
     /// Serialises Start / Download Bundles so two presses on two domains cannot both pass the
     /// "another flow is running" check.
     start_gate: tokio::sync::Mutex<()>,
@@ -124,9 +127,21 @@ impl Orchestrator {
                 shutdown,
                 tracker: TaskTracker::new(),
                 slots: Mutex::new(HashMap::new()),
+                read_only: AtomicBool::new(false),
                 start_gate: tokio::sync::Mutex::new(()),
             }),
         })
+    }
+
+    /// Watch only (`on`): persisted flows are loaded and shown but never continued, and every
+    /// command but [`Command::Plan`] is refused; nothing this orchestrator sends changes VCF.
+    /// Set it before [`Self::resume`].
+    pub fn set_read_only(&self, on: bool) {
+        self.inner.read_only.store(on, Ordering::SeqCst);
+    }
+
+    fn read_only(&self) -> bool {
+        self.inner.read_only.load(Ordering::SeqCst)
     }
 
     /// Loads every persisted flow and continues the unfinished ones where they were,
@@ -148,13 +163,26 @@ impl Orchestrator {
                 continue;
             }
             views.push(flow.view());
-            self.spawn(flow, Some(Event::Resumed));
+            if self.read_only() && flow.is_active() {
+                tracing::warn!(
+                    domain = %flow.domain.name,
+                    status = %flow.view().status,
+                    "read-only: the unfinished upgrade flow is shown as it was left and not continued"
+                );
+            }
+            let resume = (!self.read_only()).then_some(Event::Resumed);
+            self.spawn(flow, resume);
         }
         Ok(views)
     }
 
     /// Handles a button press or switch change for `domain`.
     pub async fn command(&self, domain: &DomainRef, cmd: Command) -> CommandOutcome {
+        if self.read_only() && cmd.is_mutating() {
+            return CommandOutcome::Rejected {
+                reason: "the bridge runs read-only (monitoring only)".to_owned(),
+            };
+        }
         let starting = matches!(cmd, Command::Start | Command::DownloadBundles);
         let _gate = if starting {
             Some(self.inner.start_gate.lock().await)
@@ -241,7 +269,7 @@ impl Orchestrator {
         } else {
             FlowState::new(domain.clone())
         };
-        let initial = state.is_active().then_some(Event::Resumed);
+        let initial = (state.is_active() && !self.read_only()).then_some(Event::Resumed);
         self.spawn(state, initial)
     }
 
@@ -373,6 +401,14 @@ impl DomainTask {
                 }),
                 download_only: msg.command == Command::DownloadBundles,
             },
+            // Refused by the machine while a flow runs: nothing is read then.
+            Command::Plan if self.state.is_active() => Event::Planned(Ok(Vec::new())),
+            Command::Plan => Event::Planned(
+                crate::plan::plan(self.inner.api.as_ref(), &self.state.domain)
+                    .await
+                    .map(|p| p.sections())
+                    .map_err(|e| e.message),
+            ),
             Command::Acknowledge => Event::Acknowledge,
             Command::Abort => Event::Abort,
             Command::SetIgnoreAlerts(on) => Event::SetIgnoreAlerts(on),

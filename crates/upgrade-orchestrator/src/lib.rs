@@ -7,6 +7,7 @@
 //! - [`store`]: atomic, versioned persistence of every flow in `state_dir`.
 //! - [`logbook`]: the bounded markdown log shown in Home Assistant.
 //! - [`notify`]: the views, notifications and commands exchanged with the bridge.
+//! - [`plan`]: what an upgrade would do, read without changing anything.
 //! - [`config`]: poll intervals, timeouts and policy switches.
 //! - [`api`]: the SDDC Manager operations the driver needs, implemented over `vcf_client` in
 //!   a private adapter module.
@@ -18,6 +19,7 @@ pub mod logbook;
 pub mod machine;
 pub mod notify;
 pub mod phase;
+pub mod plan;
 pub mod store;
 mod vcf;
 
@@ -29,3 +31,4 @@ pub use notify::{
     Command, CommandOutcome, DomainRef, FlowObserver, FlowView, Notification, NotificationKind,
 };
 pub use phase::Phase;
+pub use plan::{UpgradePlan, plan};

@@ -17,7 +17,8 @@
 //! - `machine/prechecks.rs`: `InitializingPrechecks` through `AlertsAcknowledged`;
 //! - `machine/upgrades.rs`: `StartingUpgrades` (the component upgrade loop);
 //! - `machine/validation.rs`: `Validating` and `Completed`;
-//! - `machine/commands.rs`: the buttons that are not tied to one phase (Start, Abort, Ignore Alerts);
+//! - `machine/commands.rs`: the buttons that are not tied to one phase (Start, Abort, Ignore
+//!   Alerts, Plan Upgrade);
 //! - `machine/common.rs`: transitions, failure, the one retry rule and time helpers;
 //! - `machine/view.rs`: the [`FlowView`](crate::notify::FlowView) published for a state.
 
@@ -46,6 +47,9 @@ use crate::notify::{DomainRef, Notification};
 use crate::phase::{Phase, SddcStep, TargetCheck, UpgradeStep};
 
 pub use common::humantime_str;
+pub(crate) use common::{MAX_SDDC_UPGRADES, first_candidate, remaining};
+pub(crate) use sddc_manager::sddc_manager_request;
+pub(crate) use upgrades::component_request;
 
 /// Everything persisted about one domain's flow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +112,8 @@ pub enum Event {
     Abort,
     /// Ignore Alerts switched.
     SetIgnoreAlerts(bool),
+    /// Plan Upgrade pressed: the plan's sections to log, or why no plan could be made.
+    Planned(Result<Vec<String>, String>),
     /// The driver loaded this state after a restart.
     Resumed,
     /// A wait finished: do the next thing.
@@ -344,6 +350,14 @@ fn guard(s: &FlowState, event: &Event, now: DateTime<Utc>) -> Verdict {
             s.domain.name
         )),
         Event::Abort => Handle,
+        // The plan would interleave with the running flow's log entries and its reads with the
+        // flow's requests; the flow's own log says what it does.
+        Event::Planned(_) if active => Refuse(format!(
+            "An upgrade flow is running for {} ({}); its log shows what it does",
+            s.domain.name,
+            s.phase.status()
+        )),
+        Event::Planned(_) => Handle,
         Event::Resumed | Event::Tick => match s.phase.deadline() {
             Some(deadline) if active && now >= deadline => Expired,
             _ => Handle,
@@ -434,6 +448,7 @@ impl Machine<'_> {
             Event::UpdateCheckFailed(reason) => self.update_check_failed(&reason),
             Event::Abort => self.abort(),
             Event::SetIgnoreAlerts(on) => self.set_ignore_alerts(on),
+            Event::Planned(plan) => self.planned(plan),
             Event::Resumed => self.dispatch(Event::Tick),
             other => self.dispatch(other),
         }

@@ -28,6 +28,15 @@ pub enum Command {
     DownloadBundles,
     /// Ignore Alerts switch.
     SetIgnoreAlerts(bool),
+    /// Plan Upgrade: log what an upgrade would do, changing nothing in VCF.
+    Plan,
+}
+
+impl Command {
+    /// True for the commands that change something in VCF or in a flow (all but Plan).
+    pub fn is_mutating(self) -> bool {
+        !matches!(self, Self::Plan)
+    }
 }
 
 /// The answer to a [`Command`].

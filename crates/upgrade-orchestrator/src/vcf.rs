@@ -83,6 +83,40 @@ fn bom_name(resource_type: &str) -> &'static str {
     }
 }
 
+/// The version a check-set resource of `resource_type` is upgraded to: its BOM entry in the
+/// target release. The check-set run and the plan ([`crate::plan`]) both read it from here.
+pub(crate) fn resource_target_version(
+    target: &TargetRelease,
+    resource_type: &str,
+) -> Option<String> {
+    let name = bom_name(resource_type);
+    target
+        .bom
+        .iter()
+        .find(|b| b.name == name)
+        .map(|b| b.version.clone())
+}
+
+/// The body of `POST /v1/upgrades` for `request`; what is sent, and what the plan shows.
+fn upgrade_spec(request: &UpgradeRequest) -> UpgradeSpec {
+    UpgradeSpec {
+        bundle_id: request.bundle_id.clone(),
+        resource_type: request.resource_type.clone(),
+        // A draft waits for its per-upgrade precheck and is started by the commit.
+        draft_mode: request.draft.then_some(true),
+        resource_upgrade_specs: request
+            .resource_ids
+            .iter()
+            .map(|id| ResourceUpgradeSpec {
+                resource_id: id.clone(),
+                upgrade_now: (!request.draft).then_some(true),
+                ..ResourceUpgradeSpec::default()
+            })
+            .collect(),
+        ..UpgradeSpec::default()
+    }
+}
+
 fn finding(node: &vcf_client::ApiError) -> Option<Finding> {
     let severity = match node.severity().as_deref() {
         Some("ERROR" | "CRITICAL") => FindingSeverity::Error,
@@ -389,23 +423,13 @@ impl VcfApi for VcfClient {
     }
 
     async fn start_upgrade(&self, request: &UpgradeRequest) -> ApiResult<String> {
-        let spec = UpgradeSpec {
-            bundle_id: request.bundle_id.clone(),
-            resource_type: request.resource_type.clone(),
-            // A draft waits for its per-upgrade precheck and is started by the commit.
-            draft_mode: request.draft.then_some(true),
-            resource_upgrade_specs: request
-                .resource_ids
-                .iter()
-                .map(|id| ResourceUpgradeSpec {
-                    resource_id: id.clone(),
-                    upgrade_now: (!request.draft).then_some(true),
-                    ..ResourceUpgradeSpec::default()
-                })
-                .collect(),
-            ..UpgradeSpec::default()
-        };
-        Ok(VcfClient::start_upgrade(self, &spec).await?.id)
+        Ok(VcfClient::start_upgrade(self, &upgrade_spec(request))
+            .await?
+            .id)
+    }
+
+    fn upgrade_body(&self, request: &UpgradeRequest) -> serde_json::Value {
+        serde_json::to_value(upgrade_spec(request)).unwrap_or_default()
     }
 
     async fn upgrade_state(&self, upgrade_id: &str) -> ApiResult<OpState> {
@@ -505,14 +529,7 @@ impl VcfApi for VcfClient {
         query: &CheckQuery,
         target: &TargetRelease,
     ) -> ApiResult<String> {
-        let version_of = |resource_type: &str| {
-            let name = bom_name(resource_type);
-            target
-                .bom
-                .iter()
-                .find(|b| b.name == name)
-                .map(|b| b.version.clone())
-        };
+        let version_of = |resource_type: &str| resource_target_version(target, resource_type);
         let resources: Vec<CheckSetSelection> = query
             .resources
             .iter()

@@ -1285,3 +1285,31 @@ fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
     assert!(w.started_upgrades.iter().filter(|u| u.0 == "b-nsx").count() == 1);
     assert!(w.started_upgrades.len() >= posts);
 }
+
+#[test]
+fn a_plan_is_logged_without_changing_the_phase_and_refused_while_a_flow_runs() {
+    let cfg = OrchestratorConfig::default();
+    let idle = FlowState::new(domain());
+    let sections = vec!["**Plan for sfo-m01**: VCF 5.2.0.0 → 5.2.1.0".to_owned()];
+    let t = step(&idle, Event::Planned(Ok(sections)), t0(), &cfg);
+    assert_eq!(t.rejected, None);
+    assert_eq!(t.state.phase, Phase::Idle);
+    assert!(t.effects.is_empty(), "{:?}", t.effects);
+    assert!(t.state.view().logs_markdown.contains("Plan for sfo-m01"));
+
+    let failed = step(&idle, Event::Planned(Err("unreachable".into())), t0(), &cfg);
+    assert!(failed.rejected.is_some());
+    assert_eq!(failed.state.phase, Phase::Idle);
+
+    let running = step(&idle, start(), t0(), &cfg).state;
+    assert!(running.is_active());
+    let t = step(
+        &running,
+        Event::Planned(Ok(vec!["plan".into()])),
+        t0(),
+        &cfg,
+    );
+    assert!(t.rejected.is_some());
+    assert_eq!(t.state, running, "a refused plan changes nothing");
+    assert!(t.effects.is_empty());
+}

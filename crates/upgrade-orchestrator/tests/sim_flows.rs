@@ -1009,3 +1009,119 @@ clusters = [{ name = "sfo-w01-cl01", host_count = 1 }]
     );
     Ok(())
 }
+
+/// Every request in the simulator's log that is not a read or a login / token refresh.
+async fn mutating_requests(b: &Bench) -> anyhow::Result<Vec<String>> {
+    Ok(b.log()
+        .await?
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["method"].as_str().unwrap_or(""),
+                e["path"].as_str().unwrap_or("")
+            )
+        })
+        .filter(|r| !r.starts_with("GET ") && !r.starts_with("POST /v1/tokens"))
+        .filter(|r| !r.starts_with("PATCH /v1/tokens"))
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_reads_only_and_shows_what_the_flow_sends() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let plan = upgrade_orchestrator::plan(&b.client, &b.domain)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    assert!(plan.target_version.is_some(), "{plan:?}");
+    assert!(!plan.bundles.is_empty());
+    assert!(
+        plan.bundles.iter().any(|bu| bu.fallback),
+        "fallbacks are listed"
+    );
+    assert!(
+        plan.check_sets.iter().any(|c| c.target_version.is_some()),
+        "{:?}",
+        plan.check_sets
+    );
+    assert!(plan.upgradables_listed || !plan.bom.is_empty());
+    let text = plan.to_text();
+    assert!(text.contains("Bundles to download"), "{text}");
+    assert!(text.contains("fallback, never applied"), "{text}");
+    assert_eq!(mutating_requests(&b).await?, Vec::<String>::new());
+    // Bodies come from the same builder as the flow's `POST /v1/upgrades`.
+    for u in plan.upgrades.iter().chain(&plan.sddc_manager_first) {
+        if let Some(r) = &u.request {
+            assert_eq!(r.endpoint, "POST /v1/upgrades");
+            assert_eq!(r.body["bundleId"], u.bundle_id.as_str());
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_upgrade_logs_the_plan_without_starting_a_flow() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    assert_eq!(
+        o.command(&b.domain, Command::Plan).await,
+        CommandOutcome::Accepted
+    );
+    let v = o.view(&b.domain);
+    assert_eq!(v.status, "waiting_for_initiation");
+    assert!(v.logs_markdown.contains("Plan for"), "{}", v.logs_markdown);
+    assert_eq!(mutating_requests(&b).await?, Vec::<String>::new());
+    // While a flow runs the plan is refused and the flow goes on.
+    assert_eq!(
+        o.command(&b.domain, Command::Start).await,
+        CommandOutcome::Accepted
+    );
+    let refused = o.command(&b.domain, Command::Plan).await;
+    assert!(
+        matches!(refused, CommandOutcome::Rejected { .. }),
+        "{refused:?}"
+    );
+    assert!(o.view(&b.domain).in_progress);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_refuses_changes_and_never_continues_a_flow() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, token) = b.orchestrator(fast_config(), &rec)?;
+    o.set_read_only(true);
+    for cmd in [
+        Command::Start,
+        Command::DownloadBundles,
+        Command::Acknowledge,
+        Command::Abort,
+        Command::SetIgnoreAlerts(true),
+    ] {
+        let out = o.command(&b.domain, cmd).await;
+        assert!(matches!(out, CommandOutcome::Rejected { .. }), "{cmd:?}");
+    }
+    assert_eq!(
+        o.command(&b.domain, Command::Plan).await,
+        CommandOutcome::Accepted
+    );
+    assert_eq!(mutating_requests(&b).await?, Vec::<String>::new());
+    token.cancel();
+    o.stopped().await;
+    // A flow left running is shown, not continued, by a read-only orchestrator.
+    let (o, token) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.domain, Command::Start).await;
+    wait_for(&o, &b.domain, is("downloading_bundles")).await?;
+    token.cancel();
+    o.stopped().await;
+    let before = b.log().await?.len();
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.set_read_only(true);
+    let views = o.resume().await?;
+    assert!(views.iter().any(|v| v.in_progress));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(b.log().await?.len(), before, "nothing sent after resume");
+    assert!(o.view(&b.domain).in_progress);
+    Ok(())
+}

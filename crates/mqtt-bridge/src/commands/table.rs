@@ -67,7 +67,7 @@ pub struct Command {
 use BridgeAction::{CheckUpdates, RefreshToken};
 use CommandUnit::{Bridge, Domain};
 use EntityCategory::Diagnostic;
-use UpgradeAction::{Abort, Acknowledge, DownloadBundles, Install, SetIgnoreAlerts, Start};
+use UpgradeAction::{Abort, Acknowledge, DownloadBundles, Install, Plan, SetIgnoreAlerts, Start};
 
 /// A button without an entity category.
 const fn button(key: &'static str) -> Option<ButtonEntity> {
@@ -100,6 +100,10 @@ pub static COMMANDS: &[Command] = &[
     Command { unit: Domain, leaf: "upgrade/abort/set", label: "Abort Upgrade",
         icon: "mdi:stop-circle", button: button("abort_upgrade"),
         payloads: &[("PRESS", Does::Orchestrator(Abort))] },
+    // What an upgrade would do, into the Upgrade Logs; reads SDDC Manager, changes nothing.
+    Command { unit: Domain, leaf: "upgrade/plan/set", label: "Plan Upgrade",
+        icon: "mdi:clipboard-list", button: button("plan_upgrade"),
+        payloads: &[("PRESS", Does::Orchestrator(Plan))] },
     // The Ignore Alerts switch (a row of the UPGRADE entity table): past precheck alerts without
     // waiting for an acknowledgement.
     Command { unit: Domain, leaf: "ignore_alerts/set", label: "Ignore Alerts",

@@ -1,5 +1,5 @@
 //! The commands that are not tied to one phase: Start / Download Bundles (and the driver's
-//! "no update" answers to them), Abort Upgrade and the Ignore Alerts switch. Whether a command
+//! "no update" answers to them), Abort Upgrade, the Ignore Alerts switch and Plan Upgrade. Whether a command
 //! is valid now is decided by [`super::guard`]; these only carry it out.
 
 use super::{Effect, FlowState, Machine};
@@ -96,6 +96,25 @@ impl Machine<'_> {
                 "Ignore Alerts switched off"
             };
             self.log(LogLevel::Info, text);
+        }
+    }
+
+    /// Logs a plan (Plan Upgrade) without touching the phase, or why none could be made.
+    pub(super) fn planned(&mut self, plan: Result<Vec<String>, String>) {
+        match plan {
+            Ok(sections) => {
+                for section in sections {
+                    self.log(LogLevel::Info, &section);
+                }
+            }
+            Err(reason) => {
+                let msg = format!(
+                    "Could not plan the upgrade of {}: {reason}",
+                    self.s.domain.name
+                );
+                self.log(LogLevel::Error, &msg);
+                self.reject(msg);
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{Effect, Machine};
+use super::{Effect, FlowState, Machine};
 use crate::api::{ApiFailure, UpgradableInfo, UpgradablesSnapshot};
 use crate::logbook::LogLevel;
 use crate::notify::{Notification, NotificationKind};
@@ -14,7 +14,7 @@ use crate::phase::{Phase, UpgradeStep};
 /// How many times a failed one-shot request is retried before the flow fails.
 pub(super) const MAX_RETRIES: u32 = 5;
 /// At most this many SDDC Manager upgrades (upgrade + drift bundles) per flow.
-pub(super) const MAX_SDDC_UPGRADES: u32 = 3;
+pub(crate) const MAX_SDDC_UPGRADES: u32 = 3;
 
 /// What bounds the retries of a failed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,25 +178,37 @@ impl Machine<'_> {
         }
     }
 
-    /// Upgradables this flow has not done yet: never fallback bundles, and no SDDC Manager
-    /// bundle it already applied (ESXi offers the same bundle once per cluster, so only an
-    /// SDDC Manager bundle already applied is treated as done).
+    /// Upgradables this flow has not done yet (see [`remaining`]).
     pub(super) fn remaining<'s>(
         &'s self,
         snap: &'s UpgradablesSnapshot,
     ) -> impl Iterator<Item = &'s UpgradableInfo> {
-        let s = &self.s;
-        snap.upgradables
-            .iter()
-            .filter(|u| !u.completed)
-            .filter(|u| !s.fallback_bundles.contains(&u.bundle_id))
-            .filter(|u| !(u.is_sddc_manager() && s.applied_bundles.contains(&u.bundle_id)))
+        remaining(&self.s, snap)
     }
 
-    /// The first upgradable VCF offers now (AVAILABLE), in its order.
+    /// The first upgradable VCF offers now (see [`first_candidate`]).
     pub(super) fn first_candidate(&self, snap: &UpgradablesSnapshot) -> Option<UpgradableInfo> {
-        self.remaining(snap).find(|u| u.available).cloned()
+        first_candidate(&self.s, snap)
     }
+}
+
+/// Upgradables flow `s` has not done yet: never fallback bundles, and no SDDC Manager bundle
+/// it already applied (ESXi offers the same bundle once per cluster, so only an SDDC Manager
+/// bundle already applied is treated as done).
+pub(crate) fn remaining<'s>(
+    s: &'s FlowState,
+    snap: &'s UpgradablesSnapshot,
+) -> impl Iterator<Item = &'s UpgradableInfo> {
+    snap.upgradables
+        .iter()
+        .filter(|u| !u.completed)
+        .filter(|u| !s.fallback_bundles.contains(&u.bundle_id))
+        .filter(|u| !(u.is_sddc_manager() && s.applied_bundles.contains(&u.bundle_id)))
+}
+
+/// The first upgradable VCF offers now (AVAILABLE), in its order: what flow `s` starts next.
+pub(crate) fn first_candidate(s: &FlowState, snap: &UpgradablesSnapshot) -> Option<UpgradableInfo> {
+    remaining(s, snap).find(|u| u.available).cloned()
 }
 
 pub(super) fn count<'a, T: 'a>(it: impl Iterator<Item = &'a T>) -> u32 {

@@ -138,12 +138,7 @@ impl Machine<'_> {
     }
 
     fn sddc_request(&self, bundle_id: String) -> UpgradeRequest {
-        UpgradeRequest {
-            bundle_id,
-            resource_type: "DOMAIN".to_owned(),
-            resource_ids: vec![self.s.domain.id.clone()],
-            draft: false,
-        }
+        sddc_manager_request(&self.s.domain.id, bundle_id)
     }
 
     pub(super) fn upgrading_sddc_manager(&mut self, ev: Event) {
@@ -278,5 +273,16 @@ impl Machine<'_> {
             target: target.clone(),
         });
         self.act(Effect::ListReleaseBundles(target));
+    }
+}
+
+/// The `POST /v1/upgrades` of an SDDC Manager bundle: on the domain, started at once (never a
+/// draft: SDDC Manager restarts during it). The plan ([`crate::plan`]) calls this too.
+pub(crate) fn sddc_manager_request(domain_id: &str, bundle_id: String) -> UpgradeRequest {
+    UpgradeRequest {
+        bundle_id,
+        resource_type: "DOMAIN".to_owned(),
+        resource_ids: vec![domain_id.to_owned()],
+        draft: false,
     }
 }

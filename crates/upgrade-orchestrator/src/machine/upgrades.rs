@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use super::common::{Budget, MAX_SDDC_UPGRADES, after, wait_until};
 use super::{Effect, Event, Machine};
 use crate::api::{
-    CheckRunReport, FindingSeverity, OpState, TargetRelease, UpgradablesSnapshot, UpgradeRequest,
+    CheckRunReport, FindingSeverity, OpState, TargetRelease, UpgradableInfo, UpgradablesSnapshot,
+    UpgradeRequest,
 };
 use crate::logbook::LogLevel;
 use crate::phase::{Phase, UpgradeStep};
@@ -28,6 +29,45 @@ enum Stage {
     Commit,
     /// Polling until it ends.
     Run,
+}
+
+/// What the flow calls the component an upgradable upgrades, and the `POST /v1/upgrades` it
+/// sends for it: ESXi per cluster (every cluster VCF lists), everything else on the domain.
+/// The plan ([`crate::plan`]) calls this too, so it shows exactly what the flow would send.
+///
+/// # Errors
+/// Why the flow cannot start it (an ESXi upgrade without a cluster to upgrade).
+pub(crate) fn component_request(
+    domain_id: &str,
+    u: &UpgradableInfo,
+    snap: &UpgradablesSnapshot,
+) -> Result<(String, UpgradeRequest), String> {
+    let component = if u.component.is_empty() {
+        u.bundle_type.clone()
+    } else {
+        u.component.clone()
+    };
+    let request = if u.is_esxi() {
+        if snap.cluster_ids.is_empty() {
+            return Err(format!(
+                "VCF offers the {component} upgrade but lists no cluster to upgrade"
+            ));
+        }
+        UpgradeRequest {
+            bundle_id: u.bundle_id.clone(),
+            resource_type: "CLUSTER".to_owned(),
+            resource_ids: snap.cluster_ids.clone(),
+            draft: true,
+        }
+    } else {
+        UpgradeRequest {
+            bundle_id: u.bundle_id.clone(),
+            resource_type: "DOMAIN".to_owned(),
+            resource_ids: vec![domain_id.to_owned()],
+            draft: true,
+        }
+    };
+    Ok((component, request))
 }
 
 impl Machine<'_> {
@@ -323,31 +363,9 @@ impl Machine<'_> {
             self.begin_sddc_manager(&u.bundle_id, &u.component, target);
             return;
         }
-        let component = if u.component.is_empty() {
-            u.bundle_type.clone()
-        } else {
-            u.component.clone()
-        };
-        let request = if u.is_esxi() {
-            if snap.cluster_ids.is_empty() {
-                self.fail(format!(
-                    "VCF offers the {component} upgrade but lists no cluster to upgrade"
-                ));
-                return;
-            }
-            UpgradeRequest {
-                bundle_id: u.bundle_id.clone(),
-                resource_type: "CLUSTER".to_owned(),
-                resource_ids: snap.cluster_ids.clone(),
-                draft: true,
-            }
-        } else {
-            UpgradeRequest {
-                bundle_id: u.bundle_id.clone(),
-                resource_type: "DOMAIN".to_owned(),
-                resource_ids: vec![self.s.domain.id.clone()],
-                draft: true,
-            }
+        let (component, request) = match component_request(&self.s.domain.id, &u, snap) {
+            Ok(built) => built,
+            Err(reason) => return self.fail(reason),
         };
         self.log(
             LogLevel::Info,
