@@ -34,6 +34,8 @@ pub fn flow_info(view: &FlowView) -> FlowInfo {
         "deadline": view.deadline,
         "timeout": view.deadline,
         "last_error": view.last_error,
+        "retryable": view.retryable,
+        "blocked_reasons": view.blocked_reasons,
         "in_progress": view.in_progress,
         "ignore_alerts": view.ignore_alerts,
     });
@@ -94,6 +96,7 @@ impl UpgradeActions for OrchestratorActions {
                 UpgradeAction::Start | UpgradeAction::Install => Command::Start,
                 UpgradeAction::Acknowledge => Command::Acknowledge,
                 UpgradeAction::Abort => Command::Abort,
+                UpgradeAction::Retry => Command::Retry,
                 UpgradeAction::DownloadBundles => Command::DownloadBundles,
                 UpgradeAction::SetIgnoreAlerts(on) => Command::SetIgnoreAlerts(on),
             };
@@ -139,6 +142,8 @@ mod tests {
             started_at: None,
             deadline: None,
             last_error: None,
+            retryable: false,
+            blocked_reasons: Vec::new(),
             ignore_alerts: true,
             in_progress: true,
             logs_markdown: "- ℹ️ started\n- ✅ bundles downloaded\n".into(),
