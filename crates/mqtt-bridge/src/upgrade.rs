@@ -183,4 +183,23 @@ mod tests {
             other => panic!("expected event, got {other:?}"),
         }
     }
+
+    #[test]
+    fn status_attributes_carry_blocked_reasons_and_retryable() {
+        let mut v = view();
+        v.status = "starting_upgrades".into();
+        v.phase_detail = Some("blocked".into());
+        v.blocked_reasons = vec!["NSX_T_MANAGER: NSX Manager is not reachable".into()];
+        let f = flow_info(&v);
+        assert_eq!(f.attributes["phase_detail"], "blocked");
+        assert_eq!(
+            f.attributes["blocked_reasons"][0],
+            "NSX_T_MANAGER: NSX Manager is not reachable"
+        );
+        assert_eq!(f.attributes["retryable"], false);
+        v.status = "failed".into();
+        v.retryable = true;
+        assert_eq!(flow_info(&v).attributes["retryable"], true);
+        assert_eq!(flow_info(&v).view["retryable"], true);
+    }
 }

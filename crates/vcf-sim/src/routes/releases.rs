@@ -73,20 +73,20 @@ pub fn not_applicable(
     // Management, "Upgrade the management domain before VI workload domains"). The message
     // key and wording are inferred.
     let d = &s.inv.domains[di];
-    if s.scenario.system.vi_limited_by_management && d.domain_type != "MANAGEMENT" {
-        if let Some(m) = s.inv.domains.iter().find(|m| m.domain_type == "MANAGEMENT")
-            && version::cmp(&r.version, &m.version).is_gt()
-        {
-            reasons.push((
-                "release.not.applicable.vi.domain.above.management.domain",
-                format!(
-                    "VI workload domain {} cannot be upgraded to {} past the management domain {} \
-                     ({}); upgrade the management domain first",
-                    d.name, r.version, m.name, m.version
-                ),
-                vec![r.version.clone(), m.name.clone(), m.version.clone()],
-            ));
-        }
+    if s.scenario.system.vi_limited_by_management
+        && d.domain_type != "MANAGEMENT"
+        && let Some(m) = s.inv.domains.iter().find(|m| m.domain_type == "MANAGEMENT")
+        && version::cmp(&r.version, &m.version).is_gt()
+    {
+        reasons.push((
+            "release.not.applicable.vi.domain.above.management.domain",
+            format!(
+                "VI workload domain {} cannot be upgraded to {} past the management domain {} \
+                 ({}); upgrade the management domain first",
+                d.name, r.version, m.name, m.version
+            ),
+            vec![r.version.clone(), m.name.clone(), m.version.clone()],
+        ));
     }
     reasons
 }
