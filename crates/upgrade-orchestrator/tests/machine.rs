@@ -1025,6 +1025,13 @@ fn arb_event() -> impl Strategy<Value = Event> {
         }),
         Just(Event::Acknowledge),
         Just(Event::Abort),
+        Just(Event::Retry),
+        any::<bool>().prop_map(|retryable| Event::TaskFailed(Ok(FailedTask {
+            message: "VCENTER_UPGRADE_FAILED".into(),
+            retryable
+        }))),
+        Just(Event::TaskRetried(Ok(()))),
+        fail.clone().prop_map(|f| Event::TaskRetried(Err(f))),
         any::<bool>().prop_map(Event::SetIgnoreAlerts),
         Just(Event::Resumed),
         Just(Event::Tick),
