@@ -479,3 +479,109 @@ async fn update_install_is_refused_unless_enabled() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The latest retained `upgrade/state` of a domain.
+fn flow_state(rig: &Rig, d: &str) -> anyhow::Result<serde_json::Value> {
+    Ok(rig
+        .recorder
+        .latest(&rig.domain_topic(d, "upgrade/state"))
+        .map(|m| m.json())
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// A vCenter upgrade task that fails (and VCF marks retryable) is retried by a press on Retry
+/// Upgrade: one `PATCH /v1/tasks/{id}`, no new upgrade of vCenter, and the flow continues at
+/// that component to `successfully_completed`. A second press has nothing to retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_button_retries_the_failed_task_and_completes() -> anyhow::Result<()> {
+    let mut rig = Rig::start("component-failure", FAST).await?;
+    let d = ready(&mut rig, "sfo-m01").await?;
+    let mark = rig.recorder.mark();
+    press(&rig, &d, "start").await?;
+    wait_status(&mut rig, &d, "failed", mark, 300).await?;
+    let retryable = dca_tests::wait::until("the failed task to be retryable", secs(30), || {
+        let state = flow_state(&rig, &d).unwrap_or_default();
+        async move { (state["retryable"] == true).then_some(state) }
+    })
+    .await;
+    let state = rig.with_log(retryable)?;
+    let error = state["last_error"].as_str().unwrap_or_default();
+    anyhow::ensure!(error.contains("VCENTER_UPGRADE_FAILED"), "{state}");
+    let attrs = rig
+        .recorder
+        .latest(&rig.domain_topic(&d, "upgrade/status/attributes"))
+        .map(|m| m.json())
+        .transpose()?
+        .unwrap_or_default();
+    anyhow::ensure!(attrs["retryable"] == true, "{attrs}");
+    let posts = upgrades_started(&rig.sim.log().await?);
+
+    let retry = rig.recorder.mark();
+    press(&rig, &d, "retry").await?;
+    wait_status(&mut rig, &d, "successfully_completed", retry, 300).await?;
+    let seq = statuses_since(&rig, &d, retry);
+    anyhow::ensure!(
+        seq.first().map(String::as_str) == Some("starting_upgrades"),
+        "the flow resumes at the component: {seq:?}"
+    );
+    let log = rig.sim.log().await?;
+    let retries = log
+        .iter()
+        .filter(|e| e.method == "PATCH" && e.path.starts_with("/v1/tasks/") && e.succeeded())
+        .count();
+    anyhow::ensure!(retries == 1, "{retries} task retries");
+    anyhow::ensure!(
+        upgrades_started(&log) <= posts + 1,
+        "only ESXi may be started after the retry: {posts} then {}",
+        upgrades_started(&log)
+    );
+    let twice = crate::flow::duplicated_in_state(&rig.sim.state().await?);
+    anyhow::ensure!(twice.is_empty(), "SDDC Manager holds {twice:?}");
+
+    let again = rig.recorder.mark();
+    press(&rig, &d, "retry").await?;
+    let refused = wait_event(&mut rig, &d, "info", again, 30).await?;
+    anyhow::ensure!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Retry Upgrade refused")),
+        "{refused}"
+    );
+    Ok(())
+}
+
+/// The domain Status attributes say why a release is not applicable, including VCF's rule that
+/// a VI domain cannot go past the management domain's version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_says_why_a_release_is_not_applicable() -> anyhow::Result<()> {
+    let mut rig = Rig::start("vi-behind-management", FAST).await?;
+    let d = ready(&mut rig, "sfo-w01").await?;
+    let topic = rig.domain_topic(&d, "status/attributes");
+    let found = dca_tests::wait::until("the not-applicable releases", secs(60), || {
+        let attrs = rig
+            .recorder
+            .latest(&topic)
+            .and_then(|m| m.json().ok())
+            .unwrap_or_default();
+        async move {
+            attrs["releases_not_applicable"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+                .then_some(attrs)
+        }
+    })
+    .await;
+    let attrs = rig.with_log(found)?;
+    anyhow::ensure!(attrs["next_version"] == "5.2.1.0", "{attrs}");
+    let na = &attrs["releases_not_applicable"][0];
+    anyhow::ensure!(na["version"] == "5.2.2.0", "{attrs}");
+    anyhow::ensure!(na["applicability_status"] == "NOT_APPLICABLE", "{attrs}");
+    anyhow::ensure!(
+        na["reasons"].as_array().is_some_and(|r| r.iter().any(|r| r
+            .as_str()
+            .is_some_and(|r| r.contains("past the management domain")))),
+        "{attrs}"
+    );
+    Ok(())
+}

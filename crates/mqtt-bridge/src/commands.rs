@@ -27,6 +27,8 @@ pub enum UpgradeAction {
     Acknowledge,
     /// Abort Upgrade.
     Abort,
+    /// Retry Upgrade: retry the VCF task that failed the flow.
+    Retry,
     /// Download Bundles.
     DownloadBundles,
     /// Ignore Alerts switch.

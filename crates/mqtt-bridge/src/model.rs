@@ -148,6 +148,18 @@ pub struct ComponentUpdate {
     pub status: Option<String>,
 }
 
+/// A future release the domain cannot move to (yet), and why: the spec's
+/// `DomainFutureRelease.applicabilityStatus` and `reasonsNotApplicable`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotApplicable {
+    /// VCF version (`5.2.2.0`).
+    pub version: String,
+    /// `applicabilityStatus` as sent (`NOT_APPLICABLE`), if sent.
+    pub applicability_status: Option<String>,
+    /// The reasons' messages (message key when a reason has no message).
+    pub reasons: Vec<String>,
+}
+
 /// Update information for one domain (the updates loop).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateInfo {
@@ -161,6 +173,8 @@ pub struct UpdateInfo {
     pub components_source: ComponentsSource,
     /// Error of the last check for this domain.
     pub error: Option<String>,
+    /// Newer releases that are not applicable to the domain, and why.
+    pub not_applicable: Vec<NotApplicable>,
     /// When it was checked.
     pub checked_at: DateTime<Utc>,
 }

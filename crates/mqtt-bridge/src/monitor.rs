@@ -27,7 +27,7 @@ use vcf_client::{
 use crate::messages::{HubMsg, ResourceSnapshot};
 use crate::model::{
     BomItem, Capacity, ClusterInfo, ComponentUpdate, ComponentsSource, DomainInfo, HostInfo,
-    NextRelease, UpdateInfo, Usage,
+    NextRelease, NotApplicable, UpdateInfo, Usage,
 };
 use crate::observability::Metrics;
 
@@ -195,6 +195,7 @@ impl Monitor {
                             components: Vec::new(),
                             components_source: ComponentsSource::Bom,
                             error: Some(format!("{e:#}")),
+                            not_applicable: Vec::new(),
                             checked_at: chrono::Utc::now(),
                         },
                     );
@@ -215,6 +216,7 @@ impl Monitor {
                 components: Vec::new(),
                 components_source: ComponentsSource::Bom,
                 error: Some("SDDC Manager returned no current release for this domain".into()),
+                not_applicable: Vec::new(),
                 checked_at: chrono::Utc::now(),
             });
         };
@@ -227,7 +229,9 @@ impl Monitor {
             Some(n) => self.client.upgradables(domain_id, Some(&n.version)).await?,
             None => Vec::new(),
         };
-        Ok(update_info(cur, next, &upgradables))
+        let mut info = update_info(cur, next, &upgradables);
+        info.not_applicable = not_applicable(&cur.version, &future);
+        Ok(info)
     }
 }
 
@@ -248,6 +252,52 @@ pub fn current_release(releases: &[Release]) -> Option<&Release> {
     })
 }
 
+/// At most this many not-applicable releases are shown (the attributes stay small).
+const MAX_NOT_APPLICABLE: usize = 10;
+
+/// The releases newer than `current` that VCF says the domain cannot move to, oldest first,
+/// with VCF's reasons (`applicabilityStatus` other than `APPLICABLE`, or the deprecated
+/// `isApplicable: false`).
+pub fn not_applicable(current: &str, future: &[FutureRelease]) -> Vec<NotApplicable> {
+    let Ok(current) = current.parse::<VcfVersion>() else {
+        return Vec::new();
+    };
+    let current = current.base();
+    let mut out: Vec<(VcfVersion, NotApplicable)> = future
+        .iter()
+        .filter(|r| {
+            let applicable = r
+                .applicability_status
+                .as_deref()
+                .map_or(r.is_applicable != Some(false), |s| {
+                    s.eq_ignore_ascii_case("APPLICABLE")
+                });
+            !applicable
+        })
+        .filter_map(|r| {
+            let v = r.version.parse::<VcfVersion>().ok()?.base();
+            (v > current).then(|| {
+                let reasons = r
+                    .reasons_not_applicable
+                    .iter()
+                    .filter_map(|m| m.message.clone().or_else(|| m.message_key.clone()))
+                    .collect();
+                let item = NotApplicable {
+                    version: r.version.clone(),
+                    applicability_status: r.applicability_status.clone(),
+                    reasons,
+                };
+                (v, item)
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.into_iter()
+        .take(MAX_NOT_APPLICABLE)
+        .map(|(_, item)| item)
+        .collect()
+}
+
 /// Builds the update info from the current release, the selected next release and the
 /// upgradables for it (empty until a target version is set in VCF).
 pub fn update_info(
@@ -262,6 +312,7 @@ pub fn update_info(
             components: Vec::new(),
             components_source: ComponentsSource::Bom,
             error: None,
+            not_applicable: Vec::new(),
             checked_at: chrono::Utc::now(),
         };
     };
@@ -334,6 +385,7 @@ pub fn update_info(
         components,
         components_source: source,
         error: None,
+        not_applicable: Vec::new(),
         checked_at: chrono::Utc::now(),
     }
 }
@@ -636,6 +688,46 @@ mod tests {
         assert_eq!(u.components_source, ComponentsSource::Upgradables);
         assert_eq!(u.components.len(), 1);
         assert_eq!(u.components[0].to_version.as_deref(), Some("5.2.1.0-2"));
+    }
+
+    #[test]
+    fn releases_not_applicable_carry_status_and_reasons() {
+        let fr = [
+            future(
+                serde_json::json!({"version": "5.2.1.0", "applicabilityStatus": "APPLICABLE",
+                "isApplicable": true, "bom": []}),
+            ),
+            future(
+                serde_json::json!({"version": "5.2.2.0", "applicabilityStatus": "NOT_APPLICABLE",
+                "isApplicable": false, "bom": [], "reasonsNotApplicable": [
+                {"messageKey": "release.not.applicable.vi.domain.above.management.domain",
+                 "message": "upgrade the management domain first"},
+                {"messageKey": "release.not.applicable.stepping.stone"}]}),
+            ),
+            // 9.x: isApplicable absent
+            future(
+                serde_json::json!({"version": "9.0.0.0", "applicabilityStatus": "NOT_APPLICABLE",
+                "bom": []}),
+            ),
+            future(
+                serde_json::json!({"version": "5.1.0.0", "applicabilityStatus": "NOT_APPLICABLE",
+                "bom": []}),
+            ),
+        ];
+        let na = not_applicable("5.2.0.0", &fr);
+        let versions: Vec<_> = na.iter().map(|n| n.version.as_str()).collect();
+        assert_eq!(versions, ["5.2.2.0", "9.0.0.0"]);
+        assert_eq!(
+            na[0].applicability_status.as_deref(),
+            Some("NOT_APPLICABLE")
+        );
+        assert_eq!(
+            na[0].reasons,
+            [
+                "upgrade the management domain first",
+                "release.not.applicable.stepping.stone"
+            ]
+        );
     }
 
     #[test]

@@ -316,6 +316,7 @@ impl Topics {
             "<b>/<i>/domain/<d>/upgrade/start/set",
             "<b>/<i>/domain/<d>/upgrade/acknowledge/set",
             "<b>/<i>/domain/<d>/upgrade/abort/set",
+            "<b>/<i>/domain/<d>/upgrade/retry/set",
             "<b>/<i>/domain/<d>/upgrade/download_bundles/set",
             "<b>/<i>/domain/<d>/upgrade/plan/set",
             "<b>/<i>/domain/<d>/ignore_alerts",

@@ -34,6 +34,8 @@ pub fn flow_info(view: &FlowView) -> FlowInfo {
         "deadline": view.deadline,
         "timeout": view.deadline,
         "last_error": view.last_error,
+        "retryable": view.retryable,
+        "blocked_reasons": view.blocked_reasons,
         "in_progress": view.in_progress,
         "ignore_alerts": view.ignore_alerts,
     });
@@ -94,6 +96,7 @@ impl UpgradeActions for OrchestratorActions {
                 UpgradeAction::Start | UpgradeAction::Install => Command::Start,
                 UpgradeAction::Acknowledge => Command::Acknowledge,
                 UpgradeAction::Abort => Command::Abort,
+                UpgradeAction::Retry => Command::Retry,
                 UpgradeAction::DownloadBundles => Command::DownloadBundles,
                 UpgradeAction::SetIgnoreAlerts(on) => Command::SetIgnoreAlerts(on),
                 UpgradeAction::Plan => Command::Plan,
@@ -140,6 +143,8 @@ mod tests {
             started_at: None,
             deadline: None,
             last_error: None,
+            retryable: false,
+            blocked_reasons: Vec::new(),
             ignore_alerts: true,
             in_progress: true,
             logs_markdown: "- ℹ️ started\n- ✅ bundles downloaded\n".into(),
@@ -178,5 +183,24 @@ mod tests {
             }
             other => panic!("expected event, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn status_attributes_carry_blocked_reasons_and_retryable() {
+        let mut v = view();
+        v.status = "starting_upgrades".into();
+        v.phase_detail = Some("blocked".into());
+        v.blocked_reasons = vec!["NSX_T_MANAGER: NSX Manager is not reachable".into()];
+        let f = flow_info(&v);
+        assert_eq!(f.attributes["phase_detail"], "blocked");
+        assert_eq!(
+            f.attributes["blocked_reasons"][0],
+            "NSX_T_MANAGER: NSX Manager is not reachable"
+        );
+        assert_eq!(f.attributes["retryable"], false);
+        v.status = "failed".into();
+        v.retryable = true;
+        assert_eq!(flow_info(&v).attributes["retryable"], true);
+        assert_eq!(flow_info(&v).view["retryable"], true);
     }
 }

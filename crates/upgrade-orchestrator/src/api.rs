@@ -49,6 +49,19 @@ pub struct BomItem {
     pub name: String,
     /// Component version with build, e.g. `4.2.1.0.0-24304122`.
     pub version: String,
+    /// The 9.x `ProductVersion.lifecycleManagedBy` (e.g. `SDDC_MANAGER_VCF`), when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<String>,
+}
+
+impl BomItem {
+    /// True when the 9.x BOM says something other than SDDC Manager manages the component's
+    /// lifecycle: VCF Operations upgrades it, and SDDC Manager waits for that.
+    pub fn managed_outside_sddc_manager(&self) -> bool {
+        self.managed_by
+            .as_deref()
+            .is_some_and(|m| !m.to_ascii_uppercase().starts_with("SDDC_MANAGER"))
+    }
 }
 
 /// The release a flow installs (picked with `vcf_client::select_next_release`).
@@ -116,6 +129,10 @@ pub struct UpgradableInfo {
     pub available: bool,
     /// True when VCF reports it done (`COMPLETED`, `UPGRADED`, `SUCCESSFUL`).
     pub completed: bool,
+    /// The spec's `Upgradable.errors` ("errors found during computation of upgrade
+    /// availability"): why it is not AVAILABLE, one line each.
+    #[serde(default)]
+    pub errors: Vec<String>,
 }
 
 impl UpgradableInfo {
@@ -140,6 +157,15 @@ pub struct UpgradablesSnapshot {
     /// Cluster ids from `GET /v1/upgradables/domains/{id}/clusters` (only fetched when an ESXi
     /// upgradable is available).
     pub cluster_ids: Vec<String>,
+}
+
+/// A VCF task that ended in failure, read with `GET /v1/tasks/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedTask {
+    /// The task's errors (and its sub-tasks'), one line each; the status when it has none.
+    pub message: String,
+    /// The spec's `Task.isRetryable`: `PATCH /v1/tasks/{id}` may run it again.
+    pub retryable: bool,
 }
 
 /// Body of `POST /v1/upgrades`, reduced to what varies.
@@ -299,6 +325,10 @@ pub trait VcfApi: Send + Sync + 'static {
     ) -> ApiResult<CheckRunReport>;
     /// `PATCH /v1/upgrades/{id}` with `upgradeNow`: starts a draft upgrade.
     async fn commit_upgrade(&self, upgrade_id: &str) -> ApiResult<()>;
+    /// `GET /v1/tasks/{id}` of a task that failed: its errors and whether VCF can retry it.
+    async fn failed_task(&self, task_id: &str) -> ApiResult<FailedTask>;
+    /// `PATCH /v1/tasks/{id}`: runs a failed, retryable task again.
+    async fn retry_task(&self, task_id: &str) -> ApiResult<()>;
     /// A non-failed upgrade of `bundle_id` on one of `resource_ids` (re-attach after a crash
     /// between the request and persisting its id).
     async fn find_upgrade(

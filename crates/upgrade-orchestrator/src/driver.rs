@@ -183,7 +183,10 @@ impl Orchestrator {
                 reason: "the bridge runs read-only (monitoring only)".to_owned(),
             };
         }
-        let starting = matches!(cmd, Command::Start | Command::DownloadBundles);
+        let starting = matches!(
+            cmd,
+            Command::Start | Command::DownloadBundles | Command::Retry
+        );
         let _gate = if starting {
             Some(self.inner.start_gate.lock().await)
         } else {
@@ -371,6 +374,9 @@ impl DomainTask {
 
     async fn on_command(&mut self, msg: Msg) -> Applied {
         let event = match msg.command {
+            // A failed task VCF can retry is retried, not posted again: no release is looked up.
+            Command::Start if self.state.retryable().is_some() => Event::Retry,
+            Command::Retry => Event::Retry,
             Command::Start | Command::DownloadBundles if !self.state.is_active() => {
                 let download_only = msg.command == Command::DownloadBundles;
                 match self.inner.api.next_release(&self.state.domain.id).await {
@@ -511,6 +517,8 @@ async fn perform(api: Arc<dyn VcfApi>, domain_id: String, effect: Effect) -> Eve
             precheck_id,
         } => Event::UpgradePrecheck(api.upgrade_precheck(&upgrade_id, &precheck_id).await),
         Effect::CommitUpgrade(id) => Event::UpgradeCommitted(api.commit_upgrade(&id).await),
+        Effect::ReadFailedTask(id) => Event::TaskFailed(api.failed_task(&id).await),
+        Effect::RetryTask(id) => Event::TaskRetried(api.retry_task(&id).await),
         Effect::ProbeApi => Event::ApiReady(api.api_ready().await),
         Effect::QueryCheckSets => Event::CheckSetsQueried(api.query_check_sets(&domain_id).await),
         Effect::StartCheckRun { query, target } => {

@@ -16,16 +16,21 @@
 //!   `UpgradingSddcManager`;
 //! - `machine/prechecks.rs`: `InitializingPrechecks` through `AlertsAcknowledged`;
 //! - `machine/upgrades.rs`: `StartingUpgrades` (the component upgrade loop);
+//! - `machine/blocked.rs`: why no upgradable is AVAILABLE (`phase_detail` `blocked`);
+//! - `machine/retry.rs`: a failed upgrade task remembered with the failed flow, and Retry
+//!   Upgrade running it again (`PATCH /v1/tasks/{id}`);
 //! - `machine/validation.rs`: `Validating` and `Completed`;
 //! - `machine/commands.rs`: the buttons that are not tied to one phase (Start, Abort, Ignore
 //!   Alerts, Plan Upgrade);
 //! - `machine/common.rs`: transitions, failure, the one retry rule and time helpers;
 //! - `machine/view.rs`: the [`FlowView`](crate::notify::FlowView) published for a state.
 
+mod blocked;
 mod commands;
 mod common;
 mod downloads;
 mod prechecks;
+mod retry;
 mod sddc_manager;
 mod upgrades;
 mod validation;
@@ -38,13 +43,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{
-    ApiResult, BundleInfo, CheckQuery, CheckRunReport, DownloadState, FoundUpgrade, OpState,
-    TargetRelease, UpgradablesSnapshot, UpgradeRequest, ValidationReport,
+    ApiResult, BundleInfo, CheckQuery, CheckRunReport, DownloadState, FailedTask, FoundUpgrade,
+    OpState, TargetRelease, UpgradablesSnapshot, UpgradeRequest, ValidationReport,
 };
 use crate::config::OrchestratorConfig;
 use crate::logbook::{LogLevel, Logbook};
 use crate::notify::{DomainRef, Notification};
-use crate::phase::{Phase, SddcStep, TargetCheck, UpgradeStep};
+use crate::phase::{FailedUpgrade, Phase, SddcStep, TargetCheck, UpgradeStep};
 
 pub use common::humantime_str;
 pub(crate) use common::{MAX_SDDC_UPGRADES, first_candidate, remaining};
@@ -85,6 +90,13 @@ pub struct FlowState {
     pub upgrades_total: u32,
     /// Consecutive transient failures in the current phase.
     pub retries: u32,
+    /// The component upgrade whose VCF task failed this flow (Retry Upgrade runs it again).
+    #[serde(default)]
+    pub failed_upgrade: Option<FailedUpgrade>,
+    /// Why the upgradables left are not AVAILABLE, while the loop waits for one (empty
+    /// otherwise).
+    #[serde(default)]
+    pub blocked: Vec<String>,
     /// The log.
     pub logbook: Logbook,
 }
@@ -108,6 +120,8 @@ pub enum Event {
     UpdateCheckFailed(String),
     /// Acknowledge Alerts pressed.
     Acknowledge,
+    /// Retry Upgrade pressed: run the failed VCF task again.
+    Retry,
     /// Abort Upgrade pressed.
     Abort,
     /// Ignore Alerts switched.
@@ -145,6 +159,10 @@ pub enum Event {
     UpgradePrecheck(ApiResult<CheckRunReport>),
     /// Result of [`Effect::CommitUpgrade`].
     UpgradeCommitted(ApiResult<()>),
+    /// Result of [`Effect::ReadFailedTask`].
+    TaskFailed(ApiResult<FailedTask>),
+    /// Result of [`Effect::RetryTask`].
+    TaskRetried(ApiResult<()>),
     /// Result of [`Effect::ProbeApi`].
     ApiReady(bool),
     /// Result of [`Effect::QueryCheckSets`].
@@ -198,6 +216,10 @@ pub enum Effect {
     },
     /// `PATCH /v1/upgrades/{id}` upgradeNow.
     CommitUpgrade(String),
+    /// `GET /v1/tasks/{id}` of a failed upgrade: its errors and `isRetryable`.
+    ReadFailedTask(String),
+    /// `PATCH /v1/tasks/{id}`: retry the failed task.
+    RetryTask(String),
     /// `GET /v1/domains` with a fresh login.
     ProbeApi,
     /// `POST /v1/system/check-sets/queries`.
@@ -261,6 +283,8 @@ impl FlowState {
             upgrades_done: 0,
             upgrades_total: 0,
             retries: 0,
+            failed_upgrade: None,
+            blocked: Vec::new(),
             logbook: Logbook::new(),
         }
     }
@@ -268,6 +292,14 @@ impl FlowState {
     /// True while a flow runs.
     pub fn is_active(&self) -> bool {
         self.phase.is_active()
+    }
+
+    /// The failed flow's VCF task that Retry Upgrade (or Start Upgrade) would run again.
+    pub fn retryable(&self) -> Option<&FailedUpgrade> {
+        match self.phase {
+            Phase::Failed { .. } => self.failed_upgrade.as_ref().filter(|f| f.retryable),
+            _ => None,
+        }
     }
 
     /// The release the running flow installs (`None` unless a flow is active).
@@ -335,6 +367,21 @@ fn guard(s: &FlowState, event: &Event, now: DateTime<Utc>) -> Verdict {
     let active = s.is_active();
     match event {
         Event::Start { .. } | Event::NoUpdate { .. } if active => AlreadyRunning,
+        Event::Retry if s.retryable().is_some() => Handle,
+        Event::Retry if active => Refuse(format!(
+            "The upgrade flow of {} is running ({}); there is nothing to retry",
+            s.domain.name,
+            s.phase.status()
+        )),
+        Event::Retry => Refuse(format!(
+            "No failed VCF task of {} can be retried; Start Upgrade begins a new flow",
+            s.domain.name
+        )),
+        // The answer to the read of the task that failed the flow.
+        Event::TaskFailed(_) => match (&s.phase, &s.failed_upgrade) {
+            (Phase::Failed { .. }, Some(f)) if !f.retryable => Handle,
+            _ => Ignore,
+        },
         Event::Start { .. }
         | Event::NoUpdate { .. }
         | Event::UpdateCheckFailed(_)
@@ -404,6 +451,9 @@ fn belongs_to(phase: &Phase, result: &Event) -> bool {
             UpgradeStep::Committing { .. } => {
                 matches!(result, E::UpgradeCommitted(_) | E::UpgradeState(_))
             }
+            UpgradeStep::Retrying { .. } => {
+                matches!(result, E::TaskRetried(_) | E::UpgradeState(_))
+            }
             UpgradeStep::Running { .. } => matches!(result, E::UpgradeState(_)),
         },
         Phase::Validating { .. } => matches!(result, E::Validation(_)),
@@ -440,10 +490,22 @@ impl Machine<'_> {
             }
         }
         match event {
+            // Start on a flow whose VCF task failed and can be retried retries it, instead of
+            // posting the upgrade again.
+            Event::Start {
+                download_only: false,
+                ..
+            }
+            | Event::Retry
+                if self.s.retryable().is_some() =>
+            {
+                self.retry_failed_upgrade();
+            }
             Event::Start {
                 release,
                 download_only,
             } => self.start(release, download_only),
+            Event::TaskFailed(result) => self.failed_task_read(result),
             Event::NoUpdate { current_version } => self.no_update(current_version),
             Event::UpdateCheckFailed(reason) => self.update_check_failed(&reason),
             Event::Abort => self.abort(),

@@ -24,6 +24,9 @@ pub enum Command {
     Acknowledge,
     /// Abort Upgrade: end a waiting flow as `failed` ("aborted").
     Abort,
+    /// Retry Upgrade: run the VCF task that failed the flow again (`PATCH /v1/tasks/{id}`)
+    /// and continue the flow at that component.
+    Retry,
     /// Download Bundles: download every bundle of the next release, nothing else.
     DownloadBundles,
     /// Ignore Alerts switch.
@@ -89,6 +92,12 @@ pub struct FlowView {
     pub deadline: Option<DateTime<Utc>>,
     /// Why the flow failed (status `failed`).
     pub last_error: Option<String>,
+    /// The failed flow's VCF task can be retried (Retry Upgrade).
+    #[serde(default)]
+    pub retryable: bool,
+    /// Why no upgradable is AVAILABLE (`phase_detail` `blocked`), one line each.
+    #[serde(default)]
+    pub blocked_reasons: Vec<String>,
     /// The domain's Ignore Alerts switch.
     pub ignore_alerts: bool,
     /// True while a flow runs (anything but idle, failed, successfully completed).

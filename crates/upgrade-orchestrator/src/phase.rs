@@ -101,6 +101,16 @@ pub enum UpgradeStep {
         /// Component name.
         component: String,
     },
+    /// `PATCH /v1/tasks/{id}` on the failed upgrade task (Retry Upgrade); then it is polled
+    /// again as [`Self::Running`].
+    Retrying {
+        /// Upgrade id (= its task id).
+        upgrade_id: String,
+        /// What it runs.
+        request: UpgradeRequest,
+        /// Component name.
+        component: String,
+    },
     /// Polling one upgrade.
     Running {
         /// Upgrade id.
@@ -112,6 +122,22 @@ pub enum UpgradeStep {
         /// When it times out.
         deadline: DateTime<Utc>,
     },
+}
+
+/// The component upgrade whose VCF task failed, kept with the failed flow so Retry Upgrade can
+/// run that task again (`PATCH /v1/tasks/{id}`) and continue the flow there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedUpgrade {
+    /// Upgrade id (= its task id).
+    pub upgrade_id: String,
+    /// What it runs.
+    pub request: UpgradeRequest,
+    /// Component name.
+    pub component: String,
+    /// Release the flow installs.
+    pub target: TargetRelease,
+    /// The task's `isRetryable`, once read (`false` until then).
+    pub retryable: bool,
 }
 
 /// The two steps of [`Phase::SettingTarget`].
@@ -347,6 +373,7 @@ impl Phase {
                 UpgradeStep::Starting { .. } => "starting_upgrade",
                 UpgradeStep::Prechecking { .. } => "upgrade_precheck",
                 UpgradeStep::Committing { .. } => "committing_upgrade",
+                UpgradeStep::Retrying { .. } => "retrying_task",
                 UpgradeStep::Running { .. } => "upgrading",
             }),
             Self::Validating { .. } => Some("final_validation"),
@@ -371,6 +398,7 @@ impl Phase {
                     step: UpgradeStep::Starting { .. }
                         | UpgradeStep::Prechecking { .. }
                         | UpgradeStep::Committing { .. }
+                        | UpgradeStep::Retrying { .. }
                         | UpgradeStep::Running { .. },
                     ..
                 }

@@ -384,6 +384,7 @@ mod tests {
             bom: vec![crate::api::BomItem {
                 name: "VCENTER".into(),
                 version: "8.0.3".into(),
+                managed_by: None,
             }],
         };
         assert_eq!(

@@ -12,8 +12,8 @@ use vcf_client::{
 
 use crate::api::{
     ApiFailure, ApiResult, BomItem, BundleInfo, CheckQuery, CheckResource, CheckRunReport,
-    DownloadState, Finding, FindingSeverity, FoundUpgrade, OpState, ReleaseCheck, TargetRelease,
-    UpgradableInfo, UpgradablesSnapshot, UpgradeRequest, ValidationReport, VcfApi,
+    DownloadState, FailedTask, Finding, FindingSeverity, FoundUpgrade, OpState, ReleaseCheck,
+    TargetRelease, UpgradableInfo, UpgradablesSnapshot, UpgradeRequest, ValidationReport, VcfApi,
 };
 
 impl From<VcfError> for ApiFailure {
@@ -216,6 +216,36 @@ fn precheck_report(task: &vcf_client::Task) -> CheckRunReport {
     }
 }
 
+/// The errors of a failed task (its own, else its sub-tasks'), and its `isRetryable`.
+fn failed_task(task: &vcf_client::Task) -> FailedTask {
+    fn walk(subs: &[vcf_client::SubTask], out: &mut Vec<String>) {
+        for st in subs {
+            out.extend(st.errors.iter().map(vcf_client::ApiError::summary));
+            walk(&st.sub_tasks, out);
+        }
+    }
+    let mut errors: Vec<String> = task
+        .errors
+        .iter()
+        .map(vcf_client::ApiError::summary)
+        .collect();
+    if errors.is_empty() {
+        walk(&task.sub_tasks, &mut errors);
+    }
+    errors.dedup();
+    let message = if errors.is_empty() {
+        task.status
+            .as_ref()
+            .map_or_else(|| "FAILED".to_owned(), |s| s.as_str().to_owned())
+    } else {
+        errors.join("; ")
+    };
+    FailedTask {
+        message,
+        retryable: task.is_retryable == Some(true),
+    }
+}
+
 fn validation_report(v: &vcf_client::Validation) -> ValidationReport {
     let status = v.execution_status.as_ref();
     let result = v.result_status.as_deref().unwrap_or("UNKNOWN");
@@ -298,6 +328,7 @@ impl VcfApi for VcfClient {
                 .map(|b| BomItem {
                     name: b.name.clone(),
                     version: b.version.clone(),
+                    managed_by: b.lifecycle_managed_by.clone(),
                 })
                 .collect(),
         });
@@ -387,6 +418,7 @@ impl VcfApi for VcfClient {
                     available: status == Status::Available,
                     completed: status.is_success()
                         || matches!(&status, Status::Other(s) if s.eq_ignore_ascii_case("UPGRADED")),
+                    errors: u.errors.iter().map(vcf_client::ApiError::summary).collect(),
                 }
             })
             .collect();
@@ -455,6 +487,15 @@ impl VcfApi for VcfClient {
     async fn commit_upgrade(&self, upgrade_id: &str) -> ApiResult<()> {
         VcfClient::commit_upgrade(self, upgrade_id).await?;
         Ok(())
+    }
+
+    async fn failed_task(&self, task_id: &str) -> ApiResult<FailedTask> {
+        let task = self.task(task_id).await?;
+        Ok(failed_task(&task))
+    }
+
+    async fn retry_task(&self, task_id: &str) -> ApiResult<()> {
+        Ok(VcfClient::retry_task(self, task_id).await?)
     }
 
     async fn find_upgrade(

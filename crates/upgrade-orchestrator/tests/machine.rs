@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use upgrade_orchestrator::OrchestratorConfig;
 use upgrade_orchestrator::api::{
-    ApiFailure, BomItem, BundleInfo, CheckQuery, CheckRunReport, DownloadState, Finding,
-    FindingSeverity, FoundUpgrade, OpState, TargetRelease, UpgradableInfo, UpgradablesSnapshot,
-    ValidationReport,
+    ApiFailure, BomItem, BundleInfo, CheckQuery, CheckRunReport, DownloadState, FailedTask,
+    Finding, FindingSeverity, FoundUpgrade, OpState, TargetRelease, UpgradableInfo,
+    UpgradablesSnapshot, ValidationReport,
 };
 use upgrade_orchestrator::machine::{Effect, Event, FlowState, step};
 use upgrade_orchestrator::notify::{DomainRef, NotificationKind};
@@ -35,6 +35,7 @@ fn release() -> TargetRelease {
         bom: vec![BomItem {
             name: "VCENTER".into(),
             version: "8.0.3.00300-24305161".into(),
+            managed_by: None,
         }],
     }
 }
@@ -46,6 +47,7 @@ fn upg(bundle: &str, ty: &str, comp: &str, available: bool) -> UpgradableInfo {
         component: comp.into(),
         available,
         completed: false,
+        errors: vec![],
     }
 }
 
@@ -84,6 +86,10 @@ struct World {
     started_upgrades: Vec<(String, String, Vec<String>)>,
     downloads: Vec<String>,
     check_runs: usize,
+    /// `isRetryable` of a failed upgrade task.
+    task_retryable: bool,
+    /// Tasks retried (`PATCH /v1/tasks/{id}`).
+    retried: Vec<String>,
 }
 
 impl World {
@@ -120,6 +126,8 @@ impl World {
             started_upgrades: vec![],
             downloads: vec![],
             check_runs: 0,
+            task_retryable: true,
+            retried: vec![],
         }
     }
 
@@ -256,6 +264,17 @@ impl World {
                 } else {
                     Event::UpgradeState(Ok(OpState::Running))
                 }
+            }
+            Effect::ReadFailedTask(_) => Event::TaskFailed(Ok(FailedTask {
+                message: "VCENTER_UPGRADE_FAILED: vCenter upgrade failed".into(),
+                retryable: self.task_retryable,
+            })),
+            Effect::RetryTask(id) => {
+                // the retried attempt succeeds
+                self.retried.push(id.clone());
+                self.failing_component = None;
+                self.polls = 0;
+                Event::TaskRetried(Ok(()))
             }
             Effect::ProbeApi => {
                 if self.outage > 0 {
@@ -1006,6 +1025,13 @@ fn arb_event() -> impl Strategy<Value = Event> {
         }),
         Just(Event::Acknowledge),
         Just(Event::Abort),
+        Just(Event::Retry),
+        any::<bool>().prop_map(|retryable| Event::TaskFailed(Ok(FailedTask {
+            message: "VCENTER_UPGRADE_FAILED".into(),
+            retryable
+        }))),
+        Just(Event::TaskRetried(Ok(()))),
+        fail.clone().prop_map(|f| Event::TaskRetried(Err(f))),
         any::<bool>().prop_map(Event::SetIgnoreAlerts),
         Just(Event::Resumed),
         Just(Event::Tick),
@@ -1312,4 +1338,199 @@ fn a_plan_is_logged_without_changing_the_phase_and_refused_while_a_flow_runs() {
     assert!(t.rejected.is_some());
     assert_eq!(t.state, running, "a refused plan changes nothing");
     assert!(t.effects.is_empty());
+}
+
+/// A flow whose vCenter upgrade task failed (retryable unless said otherwise).
+fn failed_at_vcenter(retryable: bool) -> (World, Run) {
+    let mut w = World::default_world();
+    w.failing_component = Some("VCENTER".into());
+    w.task_retryable = retryable;
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    assert_eq!(r.state.phase.status(), "failed");
+    (w, r)
+}
+
+fn posts_of(w: &World, bundle: &str) -> usize {
+    w.started_upgrades
+        .iter()
+        .filter(|(b, _, _)| b == bundle)
+        .count()
+}
+
+#[test]
+fn a_failed_retryable_task_is_shown_and_retry_continues_at_that_component() {
+    let (mut w, mut r) = failed_at_vcenter(true);
+    let err = r.state.last_error.clone().unwrap_or_default();
+    assert!(err.contains("VCENTER_UPGRADE_FAILED"), "{err}");
+    let v = r.state.view();
+    assert!(v.retryable);
+    assert!(
+        v.logs_markdown.contains("Retry Upgrade"),
+        "{}",
+        v.logs_markdown
+    );
+    assert_eq!(posts_of(&w, "b-vc"), 1);
+    let done = r.state.upgrades_done;
+
+    let t = step(&r.state, Event::Retry, r.now, &r.cfg);
+    assert_eq!(t.rejected, None);
+    assert_eq!(t.state.phase.status(), "starting_upgrades");
+    assert_eq!(
+        t.state.view().phase_detail.as_deref(),
+        Some("retrying_task")
+    );
+    assert_eq!(t.state.upgrades_done, done, "finished components are kept");
+    assert!(t.effects.contains(&Effect::RetryTask("up-b-vc".into())));
+
+    r.statuses.clear();
+    r.drive(&mut w, Event::Retry, 500);
+    assert!(
+        r.statuses.contains(&"successfully_completed".to_owned()),
+        "{:?}",
+        r.statuses
+    );
+    assert_eq!(w.retried, vec!["up-b-vc".to_owned()]);
+    assert_eq!(
+        posts_of(&w, "b-vc"),
+        1,
+        "the failed upgrade is not posted again"
+    );
+    assert_eq!(
+        r.statuses.first().map(String::as_str),
+        Some("starting_upgrades")
+    );
+    assert!(r.state.last_error.is_none());
+}
+
+#[test]
+fn start_on_a_flow_with_a_retryable_task_retries_it() {
+    let (mut w, mut r) = failed_at_vcenter(true);
+    r.statuses.clear();
+    r.drive(&mut w, start(), 500);
+    assert!(
+        r.statuses.contains(&"successfully_completed".to_owned()),
+        "{:?}",
+        r.statuses
+    );
+    assert_eq!(w.retried, vec!["up-b-vc".to_owned()]);
+    assert_eq!(posts_of(&w, "b-vc"), 1);
+}
+
+#[test]
+fn retry_with_nothing_retryable_is_refused() {
+    let idle = FlowState::new(domain());
+    let t = step(&idle, Event::Retry, t0(), &OrchestratorConfig::default());
+    assert!(
+        t.rejected
+            .as_deref()
+            .unwrap_or("")
+            .contains("No failed VCF task"),
+        "{:?}",
+        t.rejected
+    );
+    assert_eq!(t.state, idle);
+
+    let (w, r) = failed_at_vcenter(false);
+    assert!(!r.state.view().retryable);
+    assert!(r.state.logbook.render().contains("does not offer to retry"));
+    let t = step(&r.state, Event::Retry, r.now, &r.cfg);
+    assert!(t.rejected.is_some());
+    assert_eq!(t.state.phase, r.state.phase);
+    // Start then begins a new flow, as before
+    let t = step(&r.state, start(), r.now, &r.cfg);
+    assert_eq!(t.state.phase.status(), "update_process_started");
+    assert!(w.retried.is_empty());
+}
+
+#[test]
+fn a_retry_interrupted_by_a_restart_is_sent_again_or_followed() {
+    let (mut w, r) = failed_at_vcenter(true);
+    // the bridge stops right after persisting the retry step
+    let t = step(&r.state, Event::Retry, r.now, &r.cfg);
+    let saved = serde_json::to_string(&t.state).expect("state serialises");
+    let loaded: FlowState = serde_json::from_str(&saved).expect("state loads");
+    let resumed = step(&loaded, Event::Resumed, r.now, &r.cfg);
+    assert!(
+        resumed
+            .effects
+            .contains(&Effect::RetryTask("up-b-vc".into()))
+    );
+    // VCF already runs it again (409): the flow reads the upgrade and follows it
+    let refused = step(
+        &resumed.state,
+        Event::TaskRetried(Err(ApiFailure::permanent(
+            "409 Only a failed Task can be retried",
+        ))),
+        r.now,
+        &r.cfg,
+    );
+    assert!(
+        refused
+            .effects
+            .contains(&Effect::PollUpgrade("up-b-vc".into()))
+    );
+    let following = step(
+        &refused.state,
+        Event::UpgradeState(Ok(OpState::Running)),
+        r.now,
+        &r.cfg,
+    );
+    assert_eq!(
+        following.state.view().phase_detail.as_deref(),
+        Some("upgrading")
+    );
+
+    // and a resumed retry that VCF accepts runs to the end
+    let mut r2 = Run::new(r.cfg.clone());
+    r2.state = loaded;
+    r2.now = r.now;
+    r2.drive(&mut w, Event::Resumed, 500);
+    assert!(
+        r2.statuses.contains(&"successfully_completed".to_owned()),
+        "{:?}",
+        r2.statuses
+    );
+    assert_eq!(posts_of(&w, "b-vc"), 1);
+}
+
+#[test]
+fn a_blocked_loop_shows_each_upgradables_errors_and_vcf_operations_first() {
+    let mut target = release();
+    target.bom.push(BomItem {
+        name: "VCF_OPERATIONS".into(),
+        version: "9.0.1.0".into(),
+        managed_by: Some("VCF_OPERATIONS_FLEET_MANAGEMENT".into()),
+    });
+    let mut s = FlowState::new(domain());
+    s.phase = Phase::StartingUpgrades {
+        target,
+        step: UpgradeStep::Listing,
+    };
+    let mut nsx = upg("b-nsx", "VMWARE_SOFTWARE", "NSX_T_MANAGER", false);
+    nsx.errors = vec!["UPGRADE_BLOCKED: NSX Manager is not reachable".into()];
+    let snap = UpgradablesSnapshot {
+        upgradables: vec![nsx],
+        cluster_ids: vec![],
+    };
+    let cfg = OrchestratorConfig::default();
+    let t = step(&s, Event::Upgradables(Ok(snap.clone())), t0(), &cfg);
+    let v = t.state.view();
+    assert_eq!(v.status, "starting_upgrades");
+    assert_eq!(v.phase_detail.as_deref(), Some("blocked"));
+    assert_eq!(v.blocked_reasons.len(), 2, "{:?}", v.blocked_reasons);
+    assert!(v.blocked_reasons[0].contains("NSX Manager is not reachable"));
+    assert!(v.blocked_reasons[1].contains("VCF Operations"));
+    assert!(v.logs_markdown.contains("NSX Manager is not reachable"));
+    // the same reasons again are not logged twice
+    let again = step(&t.state, Event::Upgradables(Ok(snap)), t0(), &cfg);
+    assert_eq!(again.state.logbook.len(), t.state.logbook.len());
+    // once something is AVAILABLE the detail is gone
+    let free = UpgradablesSnapshot {
+        upgradables: vec![upg("b-nsx", "VMWARE_SOFTWARE", "NSX_T_MANAGER", true)],
+        cluster_ids: vec![],
+    };
+    let next = step(&again.state, Event::Upgradables(Ok(free)), t0(), &cfg);
+    assert!(next.state.view().blocked_reasons.is_empty());
+    assert_ne!(next.state.view().phase_detail.as_deref(), Some("blocked"));
 }

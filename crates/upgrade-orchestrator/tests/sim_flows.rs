@@ -489,50 +489,115 @@ async fn failing_download_fails_the_flow() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failing_component_upgrade_fails_the_flow() -> anyhow::Result<()> {
-    let b = bench("component-failure").await?;
-    let rec = Arc::new(Recorder::default());
-    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+/// Runs the `component-failure` scenario on the VI domain until the vCenter upgrade task has
+/// failed and VCF marks it retryable; returns the count of `POST /v1/upgrades` so far.
+async fn fail_at_vcenter(b: &Bench, o: &Orchestrator, rec: &Recorder) -> anyhow::Result<usize> {
     o.command(&b.vi_domain, Command::Start).await;
-    let v = wait_for(&o, &b.vi_domain, is("failed")).await?;
+    let v = wait_for(o, &b.vi_domain, |v| v.status == "failed" && v.retryable).await?;
+    let err = v.last_error.as_deref().unwrap_or("");
     assert!(
-        v.last_error.as_deref().unwrap_or("").contains("upgrade"),
-        "{:?}",
-        v.last_error
+        err.contains("VCENTER_UPGRADE_FAILED"),
+        "the task's error: {err}"
+    );
+    assert!(
+        v.logs_markdown.contains("Retry Upgrade"),
+        "{}",
+        v.logs_markdown
     );
     assert!(
         rec.statuses(&b.vi_domain.id)
             .contains(&"starting_upgrades".into())
     );
-    let posts = b
-        .writes()
+    Ok(b.writes()
         .await?
         .get("POST /v1/upgrades")
         .copied()
-        .unwrap_or(0);
-    // a fresh attempt continues with what VCF still offers (the failed component and after)
+        .unwrap_or(0))
+}
+
+/// After the failure: `command` retries the task; the flow ends `successfully_completed` with
+/// exactly one `PATCH /v1/tasks/{id}` and no second `POST /v1/upgrades` for vCenter.
+async fn retry_completes(
+    b: &Bench,
+    o: &Orchestrator,
+    rec: &Recorder,
+    command: Command,
+    posts: usize,
+) -> anyhow::Result<()> {
+    let before = rec.statuses(&b.vi_domain.id).len();
     assert_eq!(
-        o.command(&b.vi_domain, Command::Start).await,
+        o.command(&b.vi_domain, command).await,
         CommandOutcome::Accepted
     );
-    let v = wait_for(&o, &b.vi_domain, |v| {
+    let v = wait_for(o, &b.vi_domain, |v| {
         v.status == "successfully_completed" || v.status == "failed"
     })
     .await?;
     assert_eq!(v.status, "successfully_completed", "{:?}", v.last_error);
-    let again = b
-        .writes()
-        .await?
-        .get("POST /v1/upgrades")
-        .copied()
-        .unwrap_or(0);
-    assert!(again > posts, "the failed component was started again");
-    assert!(
-        again - posts <= 2,
-        "finished components were not redone: {posts} then {again}"
+    let after: Vec<String> = rec.statuses(&b.vi_domain.id).split_off(before);
+    assert_eq!(
+        after.first().map(String::as_str),
+        Some("starting_upgrades"),
+        "the flow resumes at the component: {after:?}"
     );
+    let w = b.writes().await?;
+    let retries: Vec<_> = w
+        .iter()
+        .filter(|(k, _)| k.starts_with("PATCH /v1/tasks/"))
+        .collect();
+    assert_eq!(retries.len(), 1, "{w:?}");
+    assert_eq!(*retries[0].1, 1, "{w:?}");
+    let posts_after = w.get("POST /v1/upgrades").copied().unwrap_or(0);
+    // vCenter is not posted again; only what follows it (ESXi) is started
+    assert!(posts_after <= posts + 1, "{posts} then {posts_after}");
+    // the retried task is the vCenter upgrade, and it is the only upgrade of its bundle
+    let task_id = retries[0].0.trim_start_matches("PATCH /v1/tasks/");
+    let upgrades = b.client.upgrades().await?;
+    let retried = upgrades
+        .iter()
+        .find(|u| u.id == task_id)
+        .ok_or_else(|| anyhow::anyhow!("no upgrade {task_id}"))?;
+    let same_bundle = upgrades
+        .iter()
+        .filter(|u| u.bundle_id == retried.bundle_id)
+        .count();
+    assert_eq!(same_bundle, 1, "the failed upgrade was posted again");
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_component_task_is_retried_by_retry_upgrade() -> anyhow::Result<()> {
+    let b = bench("component-failure").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    let posts = fail_at_vcenter(&b, &o, &rec).await?;
+    retry_completes(&b, &o, &rec, Command::Retry, posts).await?;
+    // nothing left to retry
+    assert!(!o.command(&b.vi_domain, Command::Retry).await.is_accepted());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_on_a_failed_flow_retries_the_failed_task() -> anyhow::Result<()> {
+    let b = bench("component-failure").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    let posts = fail_at_vcenter(&b, &o, &rec).await?;
+    retry_completes(&b, &o, &rec, Command::Start, posts).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retryable_task_survives_a_restart() -> anyhow::Result<()> {
+    let b = bench("component-failure").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, t) = b.orchestrator(fast_config(), &rec)?;
+    let posts = fail_at_vcenter(&b, &o, &rec).await?;
+    t.cancel();
+    o.stopped().await;
+    let (o2, _t2) = b.orchestrator(fast_config(), &rec)?;
+    o2.resume().await?;
+    assert!(o2.view(&b.vi_domain).retryable);
+    retry_completes(&b, &o2, &rec, Command::Retry, posts).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

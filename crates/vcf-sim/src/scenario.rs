@@ -48,6 +48,10 @@ const BUILTINS: &[(&str, &str)] = &[
         "target-validation-failure",
         include_str!("../scenarios/target-validation-failure.toml"),
     ),
+    (
+        "vi-behind-management",
+        include_str!("../scenarios/vi-behind-management.toml"),
+    ),
 ];
 
 /// Names of the built-in scenarios, for `--scenario NAME`.
@@ -63,6 +67,7 @@ const BUILTIN_NAMES: &[&str] = &[
     "validation-failure",
     "validation-warnings",
     "target-validation-failure",
+    "vi-behind-management",
 ];
 
 /// A simulated duration, written in TOML as a humantime string (`"90m"`) or seconds.
@@ -164,6 +169,11 @@ pub struct SystemSpec {
     /// Task status spelling: `"upper"` (`IN_PROGRESS`, `SUCCESSFUL`) or `"mixed"`
     /// (`In Progress`, `Successful`) for `GET /v1/tasks`; 202 bodies always use upper case.
     pub task_status_case: String,
+    /// Model the VCF rule that a VI workload domain cannot go past the management domain's
+    /// version: its future releases above the management domain's current version are
+    /// `NOT_APPLICABLE` with a reason. Off in the scenarios whose flows upgrade the VI domain
+    /// on its own; on in `vi-behind-management`.
+    pub vi_limited_by_management: bool,
 }
 
 impl Default for SystemSpec {
@@ -177,6 +187,7 @@ impl Default for SystemSpec {
             dns_suffix: "sfo.rainpole.io".into(),
             version: None,
             task_status_case: "upper".into(),
+            vi_limited_by_management: false,
         }
     }
 }

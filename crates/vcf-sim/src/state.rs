@@ -1033,6 +1033,11 @@ impl SimState {
 
     /// Retries a failed task (`PATCH /v1/tasks/{id}`).
     ///
+    /// The refusal is the spec's (5.2.1 and 9.0.2 `retryTask`: 409 "Task can not be retried.
+    /// Only a failed Task can be retried."). Which failed tasks are retryable (upgrades and
+    /// bundle downloads, `isRetryable` in `task_json`) is inferred from VMware's KB fixes that
+    /// end with a task Retry (e.g. KB 429115 for an ESXi upgrade).
+    ///
     /// # Errors
     /// 409 when the task has not failed.
     pub fn retry_task(&mut self, ti: usize) -> Result<(), ApiError> {

@@ -67,7 +67,9 @@ pub struct Command {
 use BridgeAction::{CheckUpdates, RefreshToken};
 use CommandUnit::{Bridge, Domain};
 use EntityCategory::Diagnostic;
-use UpgradeAction::{Abort, Acknowledge, DownloadBundles, Install, Plan, SetIgnoreAlerts, Start};
+use UpgradeAction::{
+    Abort, Acknowledge, DownloadBundles, Install, Plan, Retry, SetIgnoreAlerts, Start,
+};
 
 /// A button without an entity category.
 const fn button(key: &'static str) -> Option<ButtonEntity> {
@@ -104,6 +106,10 @@ pub static COMMANDS: &[Command] = &[
     Command { unit: Domain, leaf: "upgrade/plan/set", label: "Plan Upgrade",
         icon: "mdi:clipboard-list", button: button("plan_upgrade"),
         payloads: &[("PRESS", Does::Orchestrator(Plan))] },
+    // Retries the VCF task that failed the flow (`PATCH /v1/tasks/{id}`) and continues there.
+    Command { unit: Domain, leaf: "upgrade/retry/set", label: "Retry Upgrade",
+        icon: "mdi:restart", button: button("retry_upgrade"),
+        payloads: &[("PRESS", Does::Orchestrator(Retry))] },
     // The Ignore Alerts switch (a row of the UPGRADE entity table): past precheck alerts without
     // waiting for an acknowledgement.
     Command { unit: Domain, leaf: "ignore_alerts/set", label: "Ignore Alerts",

@@ -496,6 +496,7 @@ fn render_domain(cx: &mut Ctx<'_>, inv: &Inventory, d: &DomainInfo) {
         "next_vcf_bom": next.map(|n| n.raw.clone()),
         "last_checked": upd.map(|u| u.checked_at.to_rfc3339()),
         "last_error": upd.and_then(|u| u.error.clone()),
+        "releases_not_applicable": upd.map(|u| &u.not_applicable),
     });
     cx.json_state(Topics::attributes(&status_topic), &attrs);
 

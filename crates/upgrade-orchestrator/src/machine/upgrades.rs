@@ -14,11 +14,11 @@ use crate::logbook::LogLevel;
 use crate::phase::{Phase, UpgradeStep};
 
 /// One component upgrade that exists in VCF (as a draft or running), with what it runs.
-struct Upgrade {
-    upgrade_id: String,
-    request: UpgradeRequest,
-    component: String,
-    target: TargetRelease,
+pub(super) struct Upgrade {
+    pub(super) upgrade_id: String,
+    pub(super) request: UpgradeRequest,
+    pub(super) component: String,
+    pub(super) target: TargetRelease,
 }
 
 /// The stages an [`Upgrade`] goes through after it exists in VCF.
@@ -121,6 +121,19 @@ impl Machine<'_> {
                     target,
                 };
                 self.committing_upgrade(upgrade, ev);
+            }
+            UpgradeStep::Retrying {
+                upgrade_id,
+                request,
+                component,
+            } => {
+                let upgrade = Upgrade {
+                    upgrade_id,
+                    request,
+                    component,
+                    target,
+                };
+                self.retrying_task(upgrade, ev);
             }
             UpgradeStep::Running {
                 upgrade_id,
@@ -261,11 +274,7 @@ impl Machine<'_> {
     }
 
     fn committing_upgrade(&mut self, draft: Upgrade, ev: Event) {
-        let Upgrade {
-            upgrade_id,
-            component,
-            ..
-        } = &draft;
+        let Upgrade { component, .. } = &draft;
         match ev {
             Event::Tick => self.act(Effect::PollUpgrade(draft.upgrade_id)),
             Event::UpgradeCommitted(Ok(()))
@@ -280,9 +289,7 @@ impl Machine<'_> {
             Event::UpgradeState(Ok(OpState::Draft)) => {
                 self.act(Effect::CommitUpgrade(draft.upgrade_id));
             }
-            Event::UpgradeState(Ok(OpState::Failed(msg))) => {
-                self.fail(format!("{component} upgrade `{upgrade_id}` failed: {msg}"));
-            }
+            Event::UpgradeState(Ok(OpState::Failed(msg))) => self.upgrade_failed(draft, &msg),
             Event::UpgradeState(Err(e)) => self.retry_or_fail(
                 &format!("Reading the {component} upgrade"),
                 &e,
@@ -295,10 +302,7 @@ impl Machine<'_> {
     fn running_upgrade(&mut self, running: Upgrade, deadline: DateTime<Utc>, ev: Event) {
         let poll = wait_until(self.now, self.cfg.upgrade_poll_interval, deadline);
         let Upgrade {
-            upgrade_id,
-            request,
-            component,
-            ..
+            request, component, ..
         } = &running;
         match ev {
             Event::Tick => self.act(Effect::PollUpgrade(running.upgrade_id)),
@@ -316,9 +320,7 @@ impl Machine<'_> {
                 );
                 self.start_upgrade_loop(running.target);
             }
-            Event::UpgradeState(Ok(OpState::Failed(msg))) => {
-                self.fail(format!("{component} upgrade `{upgrade_id}` failed: {msg}"));
-            }
+            Event::UpgradeState(Ok(OpState::Failed(msg))) => self.upgrade_failed(running, &msg),
             Event::UpgradeState(Ok(OpState::Draft)) => self.commit(running),
             Event::UpgradeState(Err(e)) => {
                 self.retry(
@@ -341,14 +343,16 @@ impl Machine<'_> {
             .max(self.s.upgrades_done + u32::try_from(remaining).unwrap_or(0));
         let Some(u) = self.first_candidate(snap) else {
             if remaining > 0 {
-                // The next component becomes AVAILABLE once VCF has digested the last one.
+                // The next component becomes AVAILABLE once VCF has digested the last one;
+                // meanwhile the flow shows what VCF says blocks the rest.
+                let why = self.note_blocked(snap, &target);
                 let wait = Effect::Wait(self.cfg.upgrade_poll_interval);
                 self.retry(
                     true,
                     Budget::Attempts,
                     wait,
                     None,
-                    format!("{remaining} upgradable(s) remain but none is AVAILABLE"),
+                    format!("{remaining} upgradable(s) remain but none is AVAILABLE{why}"),
                 );
             } else {
                 self.log(
@@ -359,6 +363,7 @@ impl Machine<'_> {
             }
             return;
         };
+        self.s.blocked.clear();
         if u.is_sddc_manager() && self.s.sddc_upgrades < MAX_SDDC_UPGRADES {
             self.begin_sddc_manager(&u.bundle_id, &u.component, target);
             return;
@@ -440,7 +445,7 @@ impl Machine<'_> {
         self.follow(upgrade, Stage::Commit);
     }
 
-    fn upgrade_running(&mut self, upgrade: Upgrade) {
+    pub(super) fn upgrade_running(&mut self, upgrade: Upgrade) {
         self.follow(upgrade, Stage::Run);
     }
 

@@ -29,6 +29,7 @@ impl FlowState {
                     UpgradeStep::Starting { component, .. }
                     | UpgradeStep::Prechecking { component, .. }
                     | UpgradeStep::Committing { component, .. }
+                    | UpgradeStep::Retrying { component, .. }
                     | UpgradeStep::Running { component, .. } => Some(component.clone()),
                 };
                 (comp, Some(self.upgrades_done), Some(self.upgrades_total))
@@ -36,11 +37,23 @@ impl FlowState {
             Phase::Validating { .. } => (None, Some(self.upgrades_done), Some(self.upgrades_total)),
             _ => (None, None, None),
         };
+        let blocked = matches!(
+            self.phase,
+            Phase::StartingUpgrades {
+                step: UpgradeStep::Listing,
+                ..
+            }
+        ) && !self.blocked.is_empty();
+        let phase_detail = if blocked {
+            Some("blocked")
+        } else {
+            self.phase.detail()
+        };
         FlowView {
             domain_id: self.domain.id.clone(),
             domain_name: self.domain.name.clone(),
             status: self.phase.status().to_owned(),
-            phase_detail: self.phase.detail().map(str::to_owned),
+            phase_detail: phase_detail.map(str::to_owned),
             mode: self.download_only.then(|| "download_only".to_owned()),
             target_version: self.target_version.clone(),
             component,
@@ -50,6 +63,12 @@ impl FlowState {
             started_at: self.started_at,
             deadline: self.phase.deadline(),
             last_error: self.last_error.clone(),
+            retryable: self.retryable().is_some(),
+            blocked_reasons: if blocked {
+                self.blocked.clone()
+            } else {
+                Vec::new()
+            },
             ignore_alerts: self.ignore_alerts,
             in_progress: self.is_active(),
             logs_markdown: self.logbook.render(),

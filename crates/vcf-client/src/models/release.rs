@@ -23,6 +23,10 @@ pub struct BomEntry {
     pub release_url: Option<String>,
     /// Extra metadata.
     pub additional_metadata: Option<String>,
+    /// Who manages the component's lifecycle (9.x spec, e.g. `SDDC_MANAGER_VCF`); components
+    /// managed elsewhere are upgraded from VCF Operations, not through SDDC Manager.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle_managed_by: Option<String>,
 }
 
 /// The spec's `PatchBundle`.

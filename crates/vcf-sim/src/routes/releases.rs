@@ -40,15 +40,17 @@ pub fn release_json(r: &Release) -> Value {
     v
 }
 
-/// Why a release is not applicable to a domain: `(messageKey, message, arguments)`.
+/// Why a release is not applicable to a domain: `(messageKey, message, arguments)` for each
+/// reason (none: applicable).
 pub fn not_applicable(
     s: &SimState,
     di: usize,
     r: &Release,
-) -> Option<(&'static str, String, Vec<String>)> {
+) -> Vec<(&'static str, String, Vec<String>)> {
+    let mut reasons = Vec::new();
     let current = &s.inv.domains[di].version;
     if version::cmp(current, &r.min_compatible).is_lt() {
-        return Some((
+        reasons.push((
             "release.not.applicable.min.compatible.version",
             format!(
                 "Domain version {current} is older than the minimum compatible version {}",
@@ -60,13 +62,33 @@ pub fn not_applicable(
     if let Some(req) = &r.requires
         && version::cmp(current, req).is_lt()
     {
-        return Some((
+        reasons.push((
             "release.not.applicable.stepping.stone",
             format!("Upgrade to {req} is required first"),
             vec![req.clone()],
         ));
     }
-    None
+    // The documented VCF rule: the management domain is upgraded first, and a VI workload
+    // domain cannot run a newer VCF version than the management domain (VCF 5.2 Lifecycle
+    // Management, "Upgrade the management domain before VI workload domains"). The message
+    // key and wording are inferred.
+    let d = &s.inv.domains[di];
+    if s.scenario.system.vi_limited_by_management
+        && d.domain_type != "MANAGEMENT"
+        && let Some(m) = s.inv.domains.iter().find(|m| m.domain_type == "MANAGEMENT")
+        && version::cmp(&r.version, &m.version).is_gt()
+    {
+        reasons.push((
+            "release.not.applicable.vi.domain.above.management.domain",
+            format!(
+                "VI workload domain {} cannot be upgraded to {} past the management domain {} \
+                 ({}); upgrade the management domain first",
+                d.name, r.version, m.name, m.version
+            ),
+            vec![r.version.clone(), m.name.clone(), m.version.clone()],
+        ));
+    }
+    reasons
 }
 
 /// Releases newer than the domain's current version.
@@ -83,24 +105,30 @@ fn future(s: &SimState, di: usize) -> Vec<&Release> {
 pub fn has_applicable_future(s: &SimState, di: usize) -> bool {
     future(s, di)
         .into_iter()
-        .any(|r| not_applicable(s, di, r).is_none())
+        .any(|r| not_applicable(s, di, r).is_empty())
 }
 
 fn future_json(s: &SimState, di: usize, r: &Release) -> Value {
     let mut v = release_json(r);
-    match not_applicable(s, di, r) {
+    let reasons = not_applicable(s, di, r);
+    let packs: Vec<Value> = reasons
+        .iter()
+        .map(|(key, message, args)| {
+            json!({"component": "LCM", "messageKey": key, "arguments": args, "message": message})
+        })
+        .collect();
+    match reasons.first() {
         None => {
             v["applicabilityStatus"] = json!("APPLICABLE");
             v["isApplicable"] = json!(true);
             v["reasonsNotApplicable"] = json!([]);
         }
-        Some((key, message, args)) => {
-            let pack = json!({"component": "LCM", "messageKey": key, "arguments": args, "message": message});
+        Some((_, message, _)) => {
             v["applicabilityStatus"] = json!("NOT_APPLICABLE");
             v["isApplicable"] = json!(false);
             v["notApplicableReason"] = json!(message);
-            v["reasonNotApplicable"] = pack.clone();
-            v["reasonsNotApplicable"] = json!([pack]);
+            v["reasonNotApplicable"] = packs[0].clone();
+            v["reasonsNotApplicable"] = json!(packs);
         }
     }
     v["warnings"] = json!([]);
@@ -206,7 +234,7 @@ fn check_target(
         .with_args(&[target, current]));
     }
     // Source: as above; a `NOT_APPLICABLE` future release carries its reason.
-    if let Some((_, message, _)) = not_applicable(s, di, r) {
+    if let Some((_, message, _)) = not_applicable(s, di, r).into_iter().next() {
         return Err(ApiError::bad_request(
             "TARGET_VERSION_NOT_APPLICABLE",
             format!("Target version {target} is not applicable: {message}"),

@@ -180,6 +180,51 @@ async fn up_to_date_has_nothing_to_do() {
 }
 
 #[tokio::test]
+async fn a_vi_domain_cannot_go_past_the_management_domain() {
+    let (sim, mut api) = start("vi-behind-management", 1.0).await;
+    let id = api.domain_id("sfo-w01").await;
+    let fr = api
+        .get(&format!("/v1/releases/domains/{id}/future-releases"))
+        .await;
+    let by_version = |v: &str| {
+        fr["elements"]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["version"] == v).cloned())
+            .unwrap_or_default()
+    };
+    // the management domain's version is fine
+    assert_eq!(by_version("5.2.1.0")["applicabilityStatus"], "APPLICABLE");
+    let past = by_version("5.2.2.0");
+    assert_eq!(past["applicabilityStatus"], "NOT_APPLICABLE");
+    let reasons: Vec<String> = past["reasonsNotApplicable"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["message"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("management domain sfo-m01 (5.2.1.0)")),
+        "{reasons:?}"
+    );
+    // nothing limits the management domain
+    let m = api.domain_id("sfo-m01").await;
+    let fr = api
+        .get(&format!("/v1/releases/domains/{m}/future-releases"))
+        .await;
+    assert!(
+        fr["elements"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|r| r["applicabilityStatus"] == "APPLICABLE")),
+        "{fr}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn large_estate_in_one_page() {
     let (sim, mut api) = start("large", 1.0).await;
     let hosts = api.get("/v1/hosts").await;

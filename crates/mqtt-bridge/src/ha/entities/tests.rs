@@ -89,6 +89,7 @@ fn inventory() -> Inventory {
             }],
             components_source: ComponentsSource::Bom,
             error: None,
+            not_applicable: Vec::new(),
             checked_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
         },
     );
