@@ -8,7 +8,7 @@ use upgrade_orchestrator::OrchestratorConfig;
 use upgrade_orchestrator::api::{
     ApiFailure, BomItem, BundleInfo, CheckQuery, CheckRunReport, DownloadState, Finding,
     FindingSeverity, FoundUpgrade, OpState, TargetRelease, UpgradableInfo, UpgradablesSnapshot,
-    ValidationReport,
+    UpgradeRequest, ValidationReport,
 };
 use upgrade_orchestrator::machine::{Effect, Event, FlowState, step};
 use upgrade_orchestrator::notify::{DomainRef, NotificationKind};
@@ -82,6 +82,8 @@ struct World {
     commits: usize,
     polls: usize,
     started_upgrades: Vec<(String, String, Vec<String>)>,
+    /// Every `POST /v1/upgrades` request as the machine asked for it.
+    upgrade_requests: Vec<UpgradeRequest>,
     downloads: Vec<String>,
     check_runs: usize,
 }
@@ -118,6 +120,7 @@ impl World {
             commits: 0,
             polls: 0,
             started_upgrades: vec![],
+            upgrade_requests: vec![],
             downloads: vec![],
             check_runs: 0,
         }
@@ -180,6 +183,7 @@ impl World {
                     .find(|u| u.bundle_id == req.bundle_id)
                     .map(|u| u.component.clone())
                     .unwrap_or_default();
+                self.upgrade_requests.push(req.clone());
                 self.started_upgrades.push((
                     req.bundle_id.clone(),
                     req.resource_type.clone(),
@@ -404,6 +408,14 @@ impl Run {
     }
 }
 
+/// The draft + per-upgrade precheck + commit path (`per_upgrade_precheck = true`).
+fn drafts() -> OrchestratorConfig {
+    OrchestratorConfig {
+        per_upgrade_precheck: true,
+        ..OrchestratorConfig::default()
+    }
+}
+
 fn start() -> Event {
     Event::Start {
         release: release(),
@@ -414,7 +426,7 @@ fn start() -> Event {
 #[test]
 fn happy_path_walks_every_status_sddc_manager_first() {
     let mut w = World::default_world();
-    let mut r = Run::new(OrchestratorConfig::default());
+    let mut r = Run::new(drafts());
     r.drive(&mut w, start(), 500);
     let expected = [
         "waiting_for_initiation",
@@ -1143,7 +1155,7 @@ proptest! {
 fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_skipped() {
     let mut w = World::default_world();
     w.upgrade_precheck_findings = vec![error()];
-    let mut r = Run::new(OrchestratorConfig::default());
+    let mut r = Run::new(drafts());
     r.drive(&mut w, start(), 500);
     assert_eq!(r.state.phase.status(), "failed");
     let err = r.state.last_error.clone().unwrap_or_default();
@@ -1158,7 +1170,7 @@ fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_ski
 
     let mut w = World::default_world();
     w.upgrade_precheck_findings = vec![error()];
-    let mut r = Run::new(OrchestratorConfig::default());
+    let mut r = Run::new(drafts());
     r.state.ignore_alerts = true;
     r.drive(&mut w, start(), 500);
     assert_eq!(w.commits, 3);
@@ -1166,7 +1178,7 @@ fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_ski
 
     let mut w = World::default_world();
     w.no_upgrade_prechecks = true;
-    let mut r = Run::new(OrchestratorConfig::default());
+    let mut r = Run::new(drafts());
     r.drive_until(&mut w, start(), |s| {
         matches!(
             s.phase,
@@ -1187,7 +1199,7 @@ fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_ski
 
 #[test]
 fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
-    let cfg = OrchestratorConfig::default();
+    let cfg = drafts();
     let mut w = World::default_world();
     let mut r = Run::new(cfg.clone());
     r.drive_until(&mut w, start(), |s| {
@@ -1284,4 +1296,76 @@ fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
     assert_eq!(r2.state.phase.status(), "waiting_for_initiation");
     assert!(w.started_upgrades.iter().filter(|u| u.0 == "b-nsx").count() == 1);
     assert!(w.started_upgrades.len() >= posts);
+}
+
+#[test]
+fn component_upgrades_start_with_upgrade_now_by_default() {
+    let mut w = World::default_world();
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    assert_eq!(r.state.phase.status(), "waiting_for_initiation");
+    let applied: Vec<_> = w.upgrade_requests.iter().map(|u| u.bundle_id.as_str()).collect();
+    assert_eq!(applied, ["b-sddc", "b-nsx", "b-vc", "b-esx"]);
+    // no draft, no per-upgrade precheck, no commit: every upgrade starts at once
+    assert!(w.upgrade_requests.iter().all(|u| !u.draft));
+    assert_eq!((w.upgrade_prechecks, w.commits), (0, 0));
+    assert!(!r.statuses.iter().any(|s| s == "failed"));
+}
+
+#[test]
+fn resume_without_per_upgrade_precheck_reattaches_and_commits_a_leftover_draft() {
+    let cfg = OrchestratorConfig::default();
+    let mut w = World::default_world();
+    let mut r = Run::new(cfg.clone());
+    r.drive_until(&mut w, start(), |s| {
+        matches!(
+            &s.phase,
+            Phase::StartingUpgrades {
+                step: UpgradeStep::Running { request, .. },
+                ..
+            } if request.bundle_id == "b-nsx"
+        )
+    });
+    let Phase::StartingUpgrades {
+        step: UpgradeStep::Running {
+            request, component, ..
+        },
+        target,
+    } = r.state.phase.clone()
+    else {
+        panic!("{:?}", r.state.phase)
+    };
+    // crash between the POST and saving its id: the upgrade is found by listing, not posted again
+    let mut s = r.state.clone();
+    s.phase = Phase::StartingUpgrades {
+        step: UpgradeStep::Starting {
+            request: request.clone(),
+            component: component.clone(),
+        },
+        target,
+    };
+    let t = step(&s, Event::Resumed, r.now, &cfg);
+    assert!(matches!(&t.effects[..], [Effect::FindUpgrade { bundle_id, .. }] if bundle_id == "b-nsx"));
+    let found = |state| {
+        Event::UpgradeFound(Ok(Some(FoundUpgrade {
+            id: "up-b-nsx".into(),
+            state,
+        })))
+    };
+    let running = step(&t.state, found(OpState::Running), r.now, &cfg);
+    assert_eq!(running.effects, vec![Effect::PollUpgrade("up-b-nsx".into())]);
+    // a draft left by an earlier `per_upgrade_precheck = true` run is committed, not prechecked
+    let draft = step(&t.state, found(OpState::Draft), r.now, &cfg);
+    assert_eq!(draft.effects, vec![Effect::CommitUpgrade("up-b-nsx".into())]);
+    // the rest of the flow finishes with one POST per upgrade
+    let mut r2 = Run {
+        state: s,
+        now: r.now,
+        cfg: cfg.clone(),
+        statuses: vec![],
+        notifications: vec![],
+    };
+    r2.drive(&mut w, Event::Resumed, 500);
+    assert_eq!(r2.state.phase.status(), "waiting_for_initiation");
+    assert_eq!(w.started_upgrades.iter().filter(|u| u.0 == "b-nsx").count(), 1);
 }

@@ -87,6 +87,14 @@ fn fast_config() -> OrchestratorConfig {
     }
 }
 
+/// [`fast_config`] with the draft + per-upgrade precheck + commit path.
+fn drafts_config() -> OrchestratorConfig {
+    OrchestratorConfig {
+        per_upgrade_precheck: true,
+        ..fast_config()
+    }
+}
+
 struct Bench {
     sim: SimServer,
     client: VcfClient,
@@ -183,6 +191,18 @@ impl Bench {
         Ok(m)
     }
 
+    /// The JSON bodies of the 2xx answered requests to `method path`, oldest first.
+    async fn bodies(&self, method: &str, path: &str) -> anyhow::Result<Vec<Value>> {
+        Ok(self
+            .log()
+            .await?
+            .into_iter()
+            .filter(|e| e["method"] == method && e["path"] == path)
+            .filter(|e| e["status"].as_u64().is_some_and(|s| (200..300).contains(&s)))
+            .map(|e| e["body"].clone())
+            .collect())
+    }
+
     async fn fallback_bundle_ids(&self) -> anyhow::Result<Vec<String>> {
         Ok(self
             .client
@@ -268,7 +288,7 @@ const FULL_FLOW: [&str; 12] = [
 async fn happy_path_sddc_manager_first_with_drift_bundle() -> anyhow::Result<()> {
     let b = bench("default").await?;
     let rec = Arc::new(Recorder::default());
-    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    let (o, _t) = b.orchestrator(drafts_config(), &rec)?;
     let started = Instant::now();
     assert_eq!(
         o.command(&b.domain, Command::Start).await,
@@ -1007,5 +1027,47 @@ clusters = [{ name = "sfo-w01-cl01", host_count = 1 }]
             .flat_map(|u| &u.resource_upgrade_specs)
             .all(|s| s.resource_id == b.domain.id)
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn component_upgrades_are_created_with_upgrade_now_by_default() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.domain, Command::Start).await;
+    wait_for(&o, &b.domain, is("successfully_completed")).await?;
+    let w = assert_no_duplicates(&b).await?;
+    // no draft, no per-upgrade precheck, no commit
+    assert!(
+        !w.keys().any(|k| k.starts_with("PATCH /v1/upgrades/") || k.ends_with("/prechecks")),
+        "{w:?}"
+    );
+    let posts = b.bodies("POST", "/v1/upgrades").await?;
+    assert_eq!(posts.len(), 5, "{posts:?}");
+    for body in &posts {
+        assert!(body.get("draftMode").is_none(), "{body}");
+        let specs = body["resourceUpgradeSpecs"].as_array().expect("specs");
+        assert!(!specs.is_empty());
+        for spec in specs {
+            assert_eq!(spec["upgradeNow"], true, "{body}");
+        }
+    }
+    // SDDC Manager, NSX and vCenter: exactly the body PowerVCF and VMware's scripts send
+    let domain_bodies: Vec<&Value> = posts
+        .iter()
+        .filter(|p| p["resourceType"] == "DOMAIN")
+        .collect();
+    assert_eq!(domain_bodies.len(), 4, "{posts:?}");
+    for body in domain_bodies {
+        assert_eq!(
+            body,
+            &serde_json::json!({
+                "bundleId": body["bundleId"],
+                "resourceType": "DOMAIN",
+                "resourceUpgradeSpecs": [{"resourceId": b.domain.id, "upgradeNow": true}],
+            })
+        );
+    }
     Ok(())
 }

@@ -352,6 +352,9 @@ pub struct LogEntry {
     pub status: u16,
     /// Wall-clock time (ISO).
     pub at: String,
+    /// JSON body of a write (`None` for reads, the token endpoints and non-JSON bodies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
 }
 
 /// Everything the simulator knows.

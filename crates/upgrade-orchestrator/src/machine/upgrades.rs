@@ -1,6 +1,7 @@
 //! Phase `StartingUpgrades`: the component upgrade loop. Each round lists the upgradables,
-//! starts the next AVAILABLE one as a draft, runs VCF's per-upgrade precheck on it, commits it
-//! and polls it to the end; when none is left, the final validation follows.
+//! starts the next AVAILABLE one with `upgradeNow: true` and polls it to the end; when none is
+//! left, the final validation follows. With `per_upgrade_precheck` the upgrade is created as a
+//! draft instead, VCF's per-upgrade precheck runs on it, and the draft is committed.
 
 use chrono::{DateTime, Utc};
 
@@ -144,8 +145,10 @@ impl Machine<'_> {
                     LogLevel::Info,
                     &format!("Re-attached to the {component} upgrade `{}`", found.id),
                 );
-                if found.state == OpState::Draft {
+                if found.state == OpState::Draft && self.cfg.per_upgrade_precheck {
                     self.upgrade_precheck(made(found.id));
+                } else if found.state == OpState::Draft {
+                    self.commit(made(found.id));
                 } else {
                     self.upgrade_running(made(found.id));
                 }
@@ -339,14 +342,14 @@ impl Machine<'_> {
                 bundle_id: u.bundle_id.clone(),
                 resource_type: "CLUSTER".to_owned(),
                 resource_ids: snap.cluster_ids.clone(),
-                draft: true,
+                draft: self.cfg.per_upgrade_precheck,
             }
         } else {
             UpgradeRequest {
                 bundle_id: u.bundle_id.clone(),
                 resource_type: "DOMAIN".to_owned(),
                 resource_ids: vec![self.s.domain.id.clone()],
-                draft: true,
+                draft: self.cfg.per_upgrade_precheck,
             }
         };
         self.log(

@@ -247,6 +247,18 @@ async fn gate(State(app): State<App>, req: Request<Body>, next: Next) -> Respons
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| path.clone());
+    // The JSON body of a write, kept in the log so tests can assert on what was sent (never
+    // the token endpoints' credentials).
+    let (req, body) = if method == "GET" || is_token_endpoint(&path) {
+        (req, None)
+    } else {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+        (Request::from_parts(parts, Body::from(bytes)), json)
+    };
     let early = {
         let mut s = app.lock();
         match s.api_phase() {
@@ -292,6 +304,7 @@ async fn gate(State(app): State<App>, req: Request<Body>, next: Next) -> Respons
         query,
         status: response.status().as_u16(),
         at,
+        body,
     });
     response
 }

@@ -18,7 +18,8 @@ pub async fn requests(State(app): State<App>) -> ApiResult {
     ok(json!({"total": total, "by_endpoint": s.counts}))
 }
 
-/// `GET /sim/log`: `[{"method","path","query","status","at","endpoint"}]`, oldest first.
+/// `GET /sim/log`: `[{"method","path","query","status","at","endpoint","body"}]`, oldest
+/// first; `body` is the JSON body of a write (never of the token endpoints).
 pub async fn log(State(app): State<App>) -> ApiResult {
     let s = app.lock();
     ok(serde_json::to_value(&s.log).unwrap_or(Value::Null))
