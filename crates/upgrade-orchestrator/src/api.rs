@@ -187,6 +187,9 @@ pub struct CheckResource {
     pub resource_name: String,
     /// Resource type, e.g. `VCENTER`.
     pub resource_type: String,
+    /// Its upgrade target from the release BOM (sent as `resourceTargetVersion`).
+    #[serde(default)]
+    pub target_version: Option<String>,
     /// Check sets offered for it.
     pub check_set_ids: Vec<String>,
     /// The query result entry as received (domain block etc.), passed back verbatim.
@@ -303,8 +306,13 @@ pub trait VcfApi: Send + Sync + 'static {
     ) -> ApiResult<Option<FoundUpgrade>>;
     /// `GET /v1/domains` answers with a fresh login (SDDC Manager is back).
     async fn api_ready(&self) -> bool;
-    /// `POST /v1/system/check-sets/queries` for the domain (UPGRADE).
-    async fn query_check_sets(&self, domain_id: &str) -> ApiResult<CheckQuery>;
+    /// `POST /v1/system/check-sets/queries` for the domain (UPGRADE), twice: once to discover
+    /// the resources, then with each resource's `resourceTargetVersion` from `target`'s BOM.
+    async fn query_check_sets(
+        &self,
+        domain_id: &str,
+        target: &TargetRelease,
+    ) -> ApiResult<CheckQuery>;
     /// `POST /v1/system/check-sets`; returns the run id.
     async fn start_check_run(
         &self,

@@ -476,7 +476,9 @@ async fn perform(api: Arc<dyn VcfApi>, domain_id: String, effect: Effect) -> Eve
         } => Event::UpgradePrecheck(api.upgrade_precheck(&upgrade_id, &precheck_id).await),
         Effect::CommitUpgrade(id) => Event::UpgradeCommitted(api.commit_upgrade(&id).await),
         Effect::ProbeApi => Event::ApiReady(api.api_ready().await),
-        Effect::QueryCheckSets => Event::CheckSetsQueried(api.query_check_sets(&domain_id).await),
+        Effect::QueryCheckSets(target) => {
+            Event::CheckSetsQueried(api.query_check_sets(&domain_id, &target).await)
+        }
         Effect::StartCheckRun { query, target } => {
             Event::CheckRunStarted(api.start_check_run(&query, &target).await)
         }

@@ -194,8 +194,8 @@ pub enum Effect {
     CommitUpgrade(String),
     /// `GET /v1/domains` with a fresh login.
     ProbeApi,
-    /// `POST /v1/system/check-sets/queries`.
-    QueryCheckSets,
+    /// `POST /v1/system/check-sets/queries` (discovery, then with the target versions).
+    QueryCheckSets(TargetRelease),
     /// `POST /v1/system/check-sets`.
     StartCheckRun {
         /// Query to run.

@@ -269,7 +269,7 @@ impl World {
                     Event::ApiReady(true)
                 }
             }
-            Effect::QueryCheckSets => Event::CheckSetsQueried(Ok(CheckQuery {
+            Effect::QueryCheckSets(_) => Event::CheckSetsQueried(Ok(CheckQuery {
                 query_id: "q-1".into(),
                 resources: vec![],
             })),
@@ -1368,4 +1368,38 @@ fn resume_without_per_upgrade_precheck_reattaches_and_commits_a_leftover_draft()
     r2.drive(&mut w, Event::Resumed, 500);
     assert_eq!(r2.state.phase.status(), "waiting_for_initiation");
     assert_eq!(w.started_upgrades.iter().filter(|u| u.0 == "b-nsx").count(), 1);
+}
+
+#[test]
+fn check_set_query_carries_the_target_release_for_its_bom_versions() {
+    let mut w = World::default_world();
+    w.todo.remove(0); // no SDDC Manager upgrade: prechecks come first
+    let mut r = Run::new(OrchestratorConfig::default());
+    let mut seen = None;
+    let mut next = Some(start());
+    for _ in 0..200 {
+        let Some(ev) = next.take() else { break };
+        let t = step(&r.state, ev, r.now, &r.cfg);
+        r.state = t.state;
+        for e in &t.effects {
+            match e {
+                Effect::QueryCheckSets(target) => {
+                    seen = Some(target.clone());
+                }
+                Effect::Wait(d) => {
+                    r.now += chrono::Duration::from_std(*d).expect("small");
+                    next = Some(Event::Tick);
+                    continue;
+                }
+                _ => {}
+            }
+            if e.is_action() && !matches!(e, Effect::Wait(_)) {
+                next = w.answer(e);
+            }
+        }
+        if seen.is_some() {
+            break;
+        }
+    }
+    assert_eq!(seen, Some(release()));
 }

@@ -1071,3 +1071,107 @@ async fn component_upgrades_are_created_with_upgrade_now_by_default() -> anyhow:
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_sets_are_queried_twice_and_run_with_the_spec_fields_only() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.domain, Command::Start).await;
+    wait_for(&o, &b.domain, is("starting_upgrades")).await?;
+    let id = b.domain.id.as_str();
+    // the target BOM, by component
+    let future = b.client.future_releases(id).await?;
+    let target = future
+        .iter()
+        .find(|r| r.version == "5.2.1.0")
+        .expect("5.2.1.0 offered");
+    let bom = |name: &str| {
+        target
+            .bom
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.version.clone())
+            .expect("in the BOM")
+    };
+    let expected_target = |resource_type: &str| match resource_type {
+        "SDDC_MANAGER" => bom("SDDC_MANAGER_VCF"),
+        "NSX_T_MANAGER" => bom("NSX_T_MANAGER"),
+        "VCENTER" => bom("VCENTER"),
+        _ => bom("ESX_HOST"),
+    };
+
+    let queries = b.bodies("POST", "/v1/system/check-sets/queries").await?;
+    assert_eq!(queries.len(), 2, "{queries:?}");
+    // 1. discovery: the domain only
+    assert_eq!(
+        queries[0],
+        serde_json::json!({"checkSetType": "UPGRADE", "domains": [{"domainId": id}]})
+    );
+    // 2. every discovered resource with its target version from the BOM
+    let wanted = queries[1]["domains"][0]["resources"]
+        .as_array()
+        .expect("resources")
+        .clone();
+    let types: Vec<&str> = wanted
+        .iter()
+        .map(|r| r["resourceType"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(types, ["SDDC_MANAGER", "NSX_T_MANAGER", "VCENTER", "CLUSTER"]);
+    for r in &wanted {
+        let ty = r["resourceType"].as_str().unwrap_or("");
+        assert_eq!(
+            r,
+            &serde_json::json!({
+                "resourceType": ty,
+                "resourceId": r["resourceId"],
+                "resourceTargetVersion": expected_target(ty),
+            })
+        );
+    }
+
+    let runs = b.bodies("POST", "/v1/system/check-sets").await?;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = &runs[0];
+    let keys: Vec<&str> = run
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["metadata", "queryId", "resources"]);
+    for r in run["resources"].as_array().expect("resources") {
+        let mut keys: Vec<&str> = r
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["checkSets", "domain", "resourceId", "resourceName", "resourceType"]
+        );
+        // `SelectedCheckSetCandidate` has only `checkSetId`
+        for c in r["checkSets"].as_array().expect("checkSets") {
+            assert_eq!(c.as_object().map(|o| o.len()), Some(1), "{c}");
+            assert!(c["checkSetId"].is_string());
+        }
+    }
+    assert_eq!(run["metadata"]["targetVersion"], "5.2.1.0");
+    for m in run["metadata"]["resources"].as_array().expect("metadata") {
+        let ty = m["type"].as_str().unwrap_or("");
+        assert_eq!(m["targetVersion"], expected_target(ty), "{m}");
+        assert_eq!(m["domainId"], id);
+    }
+    // the finished run is also read through the 9.1 severity filter
+    let filtered = b
+        .log()
+        .await?
+        .into_iter()
+        .filter(|e| e["endpoint"] == "GET /v1/system/check-sets/{id}")
+        .filter(|e| e["query"] == "severity=ERROR&severity=WARNING")
+        .count();
+    assert_eq!(filtered, 1);
+    Ok(())
+}

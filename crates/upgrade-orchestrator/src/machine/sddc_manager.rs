@@ -32,8 +32,10 @@ impl Machine<'_> {
             }
             _ if self.s.prechecks_passed => self.start_upgrade_loop(target),
             _ => {
-                self.enter(Phase::InitializingPrechecks { target });
-                self.act(Effect::QueryCheckSets);
+                self.enter(Phase::InitializingPrechecks {
+                    target: target.clone(),
+                });
+                self.act(Effect::QueryCheckSets(target));
             }
         }
     }

@@ -19,7 +19,8 @@ pub use checkset::{
     AssessmentMetadata, AssessmentOutput, AssessmentResource, AssessmentTaskInfo,
     CheckSetCandidate, CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput,
     CheckSetQueryResource, CheckSetQueryResult, CheckSetResource, CheckSetRunInput,
-    CheckSetSelection, DiscoveryProgress, EntityRest, ValidationDomainSummary,
+    CheckSetSelection, DiscoveryProgress, EntityRest, SelectedCheckSetCandidate,
+    ValidationDomainSummary,
 };
 pub use common::{ApiError, ErrorCause, MessagePack, PageMetadata, PageOf, Resource};
 pub use inventory::{

@@ -198,7 +198,7 @@ fn model_fields_exist_in_the_spec() {
         ),
         (
             "SelectedCheckSetCandidate",
-            v(&CheckSetCandidate::default()),
+            v(&SelectedCheckSetCandidate::default()),
             &[],
         ),
         (
