@@ -3,6 +3,8 @@
 //! The state machine never sees `vcf_client` models; it works on the small types here. The
 //! production implementation over [`vcf_client::VcfClient`] lives in `vcf`; tests use fakes.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +142,35 @@ pub struct UpgradablesSnapshot {
     /// Cluster ids from `GET /v1/upgradables/domains/{id}/clusters` (only fetched when an ESXi
     /// upgradable is available).
     pub cluster_ids: Vec<String>,
+    /// How each of [`Self::cluster_ids`] is managed (from `GET /v1/clusters`).
+    #[serde(default)]
+    pub clusters: Vec<ClusterInfo>,
+    /// The vLCM images in `GET /v1/personalities` (only fetched when one of the clusters is
+    /// image-managed).
+    #[serde(default)]
+    pub personalities: Vec<PersonalityInfo>,
+}
+
+/// A cluster an ESXi upgrade covers, and how vSphere Lifecycle Manager manages it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// Cluster id.
+    pub id: String,
+    /// Cluster name.
+    pub name: String,
+    /// Spec `Cluster.isImageBased`: managed by vLCM images (true) or baselines (false).
+    pub image_based: bool,
+}
+
+/// A vLCM image (spec `Personality`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalityInfo {
+    /// `personalityId`.
+    pub id: String,
+    /// `personalityName` (or `displayName`).
+    pub name: String,
+    /// ESXi version of its base image (`softwareInfo.baseImage.version`).
+    pub esxi_version: String,
 }
 
 /// Body of `POST /v1/upgrades`, reduced to what varies.
@@ -154,6 +185,10 @@ pub struct UpgradeRequest {
     /// Create it as a draft so VCF's per-upgrade precheck can run before it is committed.
     #[serde(default)]
     pub draft: bool,
+    /// vLCM image per image-managed cluster id, sent as that resource's
+    /// `personalitySpec.personalityId`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub personalities: BTreeMap<String, String>,
 }
 
 /// Progress of a VCF operation (upgrade, check run, validation).

@@ -380,7 +380,9 @@ fn belongs_to(phase: &Phase, result: &Event) -> bool {
         }
         Phase::EvaluatingPrechecks { .. } => matches!(result, E::CheckRun(_)),
         Phase::StartingUpgrades { step, .. } => match step {
-            UpgradeStep::Listing => matches!(result, E::Upgradables(_)),
+            UpgradeStep::Listing | UpgradeStep::WaitingForImage { .. } => {
+                matches!(result, E::Upgradables(_))
+            }
             UpgradeStep::Starting { .. } => {
                 matches!(result, E::UpgradeRequested(_) | E::UpgradeFound(_))
             }

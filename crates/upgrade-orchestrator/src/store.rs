@@ -41,7 +41,9 @@ pub enum StoreError {
         detail: String,
     },
     /// A file was written by an incompatible version.
-    #[error("state file {path} has schema_version {found}, this build reads {OLDEST_READABLE} to {SCHEMA_VERSION}")]
+    #[error(
+        "state file {path} has schema_version {found}, this build reads {OLDEST_READABLE} to {SCHEMA_VERSION}"
+    )]
     Schema {
         /// The file.
         path: PathBuf,
@@ -394,6 +396,7 @@ mod tests {
                         resource_type: "DOMAIN".into(),
                         resource_ids: vec!["dom-1".into()],
                         draft: true,
+                        personalities: std::collections::BTreeMap::new(),
                     },
                     component: "NSX_T_MANAGER".into(),
                     deadline: "2026-03-01T11:00:00Z".parse().expect("time"),

@@ -12,8 +12,9 @@ use vcf_client::{
 
 use crate::api::{
     ApiFailure, ApiResult, BomItem, BundleInfo, CheckQuery, CheckResource, CheckRunReport,
-    DownloadState, Finding, FindingSeverity, FoundUpgrade, OpState, ReleaseCheck, TargetRelease,
-    UpgradableInfo, UpgradablesSnapshot, UpgradeRequest, ValidationReport, VcfApi,
+    ClusterInfo, DownloadState, Finding, FindingSeverity, FoundUpgrade, OpState, PersonalityInfo,
+    ReleaseCheck, TargetRelease, UpgradableInfo, UpgradablesSnapshot, UpgradeRequest,
+    ValidationReport, VcfApi,
 };
 
 impl From<VcfError> for ApiFailure {
@@ -106,14 +107,24 @@ fn unlisted_findings(out: &AssessmentOutput, listed: &[Finding]) -> Vec<Finding>
         let counted = [
             (
                 FindingSeverity::Error,
-                s.error_validations_count + s.critical_gaps_count + s.internal_error_validations_count,
+                s.error_validations_count
+                    + s.critical_gaps_count
+                    + s.internal_error_validations_count,
                 &mut errors_left,
             ),
-            (FindingSeverity::Warning, s.warning_gaps_count, &mut warnings_left),
+            (
+                FindingSeverity::Warning,
+                s.warning_gaps_count,
+                &mut warnings_left,
+            ),
         ];
         for (severity, n, left) in counted {
             // The counts are JSON floats on the wire; anything below one is none.
-            let n = if n.is_finite() && n >= 1.0 { n as u64 } else { 0 };
+            let n = if n.is_finite() && n >= 1.0 {
+                n as u64
+            } else {
+                0
+            };
             let covered = n.min(*left);
             *left -= covered;
             if n > covered {
@@ -437,9 +448,47 @@ impl VcfApi for VcfClient {
                 cluster_ids = clusters;
             }
         }
+        let mut clusters = Vec::new();
+        let mut personalities = Vec::new();
+        if !cluster_ids.is_empty() {
+            // Spec `Cluster.isImageBased`: "true if managed [by vLCM Images], false if managed
+            // by vSphere Lifecycle Manager Baselines".
+            clusters = self
+                .clusters()
+                .await?
+                .into_iter()
+                .filter(|c| cluster_ids.contains(&c.id))
+                .map(|c| ClusterInfo {
+                    image_based: c.is_image_based.unwrap_or(false),
+                    id: c.id,
+                    name: c.name,
+                })
+                .collect();
+            if clusters.iter().any(|c| c.image_based) {
+                personalities = self
+                    .personalities()
+                    .await?
+                    .into_iter()
+                    .filter_map(|p| {
+                        let esxi_version = p.esxi_version()?.to_owned();
+                        Some(PersonalityInfo {
+                            name: p
+                                .personality_name
+                                .clone()
+                                .or_else(|| p.display_name.clone())
+                                .unwrap_or_else(|| p.personality_id.clone()),
+                            id: p.personality_id,
+                            esxi_version,
+                        })
+                    })
+                    .collect();
+            }
+        }
         Ok(UpgradablesSnapshot {
             upgradables,
             cluster_ids,
+            clusters,
+            personalities,
         })
     }
 
@@ -455,6 +504,12 @@ impl VcfApi for VcfClient {
                 .map(|id| ResourceUpgradeSpec {
                     resource_id: id.clone(),
                     upgrade_now: (!request.draft).then_some(true),
+                    // Spec `PersonalitySpec`: "Personality Specification for vLCM based
+                    // upgrade", `personalityId` required.
+                    personality_spec: request
+                        .personalities
+                        .get(id)
+                        .map(|p| serde_json::json!({ "personalityId": p })),
                     ..ResourceUpgradeSpec::default()
                 })
                 .collect(),
@@ -695,7 +750,9 @@ impl VcfApi for VcfClient {
                 report.findings.push(f);
             }
         }
-        report.findings.extend(unlisted_findings(&out, &report.findings));
+        report
+            .findings
+            .extend(unlisted_findings(&out, &report.findings));
         Ok(report)
     }
 
@@ -773,7 +830,11 @@ mod tests {
         let extra = unlisted_findings(&out, &listed);
         assert_eq!(extra.len(), 1);
         assert_eq!(extra[0].severity, FindingSeverity::Warning);
-        assert!(extra[0].message.contains("1 warning(s) in sfo-m01"), "{}", extra[0].message);
+        assert!(
+            extra[0].message.contains("1 warning(s) in sfo-m01"),
+            "{}",
+            extra[0].message
+        );
         // an INFO-only run with zero counts passes with no finding
         let info_only: AssessmentOutput = serde_json::from_value(serde_json::json!({
             "status": "COMPLETED_WITH_SUCCESS",

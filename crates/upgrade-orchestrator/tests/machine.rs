@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use upgrade_orchestrator::OrchestratorConfig;
 use upgrade_orchestrator::api::{
-    ApiFailure, BomItem, BundleInfo, CheckQuery, CheckRunReport, DownloadState, Finding,
-    FindingSeverity, FoundUpgrade, OpState, TargetRelease, UpgradableInfo, UpgradablesSnapshot,
-    UpgradeRequest, ValidationReport,
+    ApiFailure, BomItem, BundleInfo, CheckQuery, CheckRunReport, ClusterInfo, DownloadState,
+    Finding, FindingSeverity, FoundUpgrade, OpState, PersonalityInfo, TargetRelease,
+    UpgradableInfo, UpgradablesSnapshot, UpgradeRequest, ValidationReport,
 };
 use upgrade_orchestrator::machine::{Effect, Event, FlowState, step};
 use upgrade_orchestrator::notify::{DomainRef, NotificationKind};
@@ -76,6 +76,10 @@ struct World {
     no_upgrade_prechecks: bool,
     /// Findings of every per-upgrade precheck.
     upgrade_precheck_findings: Vec<Finding>,
+    /// How `cl-1` and `cl-2` are managed (none listed: baselines).
+    clusters: Vec<ClusterInfo>,
+    /// The vLCM images SDDC Manager has.
+    personalities: Vec<PersonalityInfo>,
     // --- recorded ---
     drafts: Vec<String>,
     upgrade_prechecks: usize,
@@ -115,6 +119,8 @@ impl World {
             target_set: false,
             no_upgrade_prechecks: false,
             upgrade_precheck_findings: vec![],
+            clusters: vec![],
+            personalities: vec![],
             drafts: vec![],
             upgrade_prechecks: 0,
             commits: 0,
@@ -137,6 +143,8 @@ impl World {
         UpgradablesSnapshot {
             upgradables: ups,
             cluster_ids: vec!["cl-1".into(), "cl-2".into()],
+            clusters: self.clusters.clone(),
+            personalities: self.personalities.clone(),
         }
     }
 
@@ -999,6 +1007,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
         UpgradablesSnapshot {
             upgradables: ups,
             cluster_ids: vec!["cl".into()],
+            ..UpgradablesSnapshot::default()
         }
     });
     let ds = prop_oneof![
@@ -1137,6 +1146,7 @@ proptest! {
             upgrade_id: "u".into(),
             request: upgrade_orchestrator::api::UpgradeRequest {
                 bundle_id: "b".into(), resource_type: "DOMAIN".into(), resource_ids: vec!["dom-1".into()], draft: false,
+                personalities: Default::default(),
             },
             component: "VCENTER".into(),
             deadline: t0() + chrono::Duration::hours(3),
@@ -1304,7 +1314,11 @@ fn component_upgrades_start_with_upgrade_now_by_default() {
     let mut r = Run::new(OrchestratorConfig::default());
     r.drive(&mut w, start(), 500);
     assert_eq!(r.state.phase.status(), "waiting_for_initiation");
-    let applied: Vec<_> = w.upgrade_requests.iter().map(|u| u.bundle_id.as_str()).collect();
+    let applied: Vec<_> = w
+        .upgrade_requests
+        .iter()
+        .map(|u| u.bundle_id.as_str())
+        .collect();
     assert_eq!(applied, ["b-sddc", "b-nsx", "b-vc", "b-esx"]);
     // no draft, no per-upgrade precheck, no commit: every upgrade starts at once
     assert!(w.upgrade_requests.iter().all(|u| !u.draft));
@@ -1345,7 +1359,9 @@ fn resume_without_per_upgrade_precheck_reattaches_and_commits_a_leftover_draft()
         target,
     };
     let t = step(&s, Event::Resumed, r.now, &cfg);
-    assert!(matches!(&t.effects[..], [Effect::FindUpgrade { bundle_id, .. }] if bundle_id == "b-nsx"));
+    assert!(
+        matches!(&t.effects[..], [Effect::FindUpgrade { bundle_id, .. }] if bundle_id == "b-nsx")
+    );
     let found = |state| {
         Event::UpgradeFound(Ok(Some(FoundUpgrade {
             id: "up-b-nsx".into(),
@@ -1353,10 +1369,16 @@ fn resume_without_per_upgrade_precheck_reattaches_and_commits_a_leftover_draft()
         })))
     };
     let running = step(&t.state, found(OpState::Running), r.now, &cfg);
-    assert_eq!(running.effects, vec![Effect::PollUpgrade("up-b-nsx".into())]);
+    assert_eq!(
+        running.effects,
+        vec![Effect::PollUpgrade("up-b-nsx".into())]
+    );
     // a draft left by an earlier `per_upgrade_precheck = true` run is committed, not prechecked
     let draft = step(&t.state, found(OpState::Draft), r.now, &cfg);
-    assert_eq!(draft.effects, vec![Effect::CommitUpgrade("up-b-nsx".into())]);
+    assert_eq!(
+        draft.effects,
+        vec![Effect::CommitUpgrade("up-b-nsx".into())]
+    );
     // the rest of the flow finishes with one POST per upgrade
     let mut r2 = Run {
         state: s,
@@ -1367,7 +1389,10 @@ fn resume_without_per_upgrade_precheck_reattaches_and_commits_a_leftover_draft()
     };
     r2.drive(&mut w, Event::Resumed, 500);
     assert_eq!(r2.state.phase.status(), "waiting_for_initiation");
-    assert_eq!(w.started_upgrades.iter().filter(|u| u.0 == "b-nsx").count(), 1);
+    assert_eq!(
+        w.started_upgrades.iter().filter(|u| u.0 == "b-nsx").count(),
+        1
+    );
 }
 
 #[test]
@@ -1402,4 +1427,134 @@ fn check_set_query_carries_the_target_release_for_its_bom_versions() {
         }
     }
     assert_eq!(seen, Some(release()));
+}
+
+/// `release()` with the ESXi version the cluster images must carry.
+fn release_with_esxi() -> TargetRelease {
+    let mut r = release();
+    r.bom.push(BomItem {
+        name: "ESX_HOST".into(),
+        version: "8.0.3-24280767".into(),
+    });
+    r
+}
+
+fn image_world() -> World {
+    let mut w = World::default_world();
+    w.clusters = vec![
+        ClusterInfo {
+            id: "cl-1".into(),
+            name: "sfo-m01-cl01".into(),
+            image_based: true,
+        },
+        ClusterInfo {
+            id: "cl-2".into(),
+            name: "sfo-m01-cl02".into(),
+            image_based: false,
+        },
+    ];
+    // an image of the ESXi the clusters run today: not the target
+    w.personalities = vec![PersonalityInfo {
+        id: "p-old".into(),
+        name: "esx-8-0-3-old".into(),
+        esxi_version: "8.0.3-0.0.24022510".into(),
+    }];
+    w
+}
+
+fn waiting_for_image(s: &FlowState) -> bool {
+    matches!(
+        s.phase,
+        Phase::StartingUpgrades {
+            step: UpgradeStep::WaitingForImage { .. },
+            ..
+        }
+    )
+}
+
+#[test]
+fn image_clusters_wait_for_their_image_then_upgrade_with_its_personality() {
+    let mut w = image_world();
+    let mut r = Run::new(OrchestratorConfig::default());
+    let start = Event::Start {
+        release: release_with_esxi(),
+        download_only: false,
+    };
+    let next = r.drive_until(&mut w, start, waiting_for_image);
+    assert!(waiting_for_image(&r.state), "{:?}", r.state.phase);
+    assert_eq!(r.state.phase.status(), "starting_upgrades");
+    assert_eq!(r.state.phase.detail(), Some("waiting_for_cluster_image"));
+    // NSX and vCenter went first; the ESXi upgrade was not started
+    let started: Vec<_> = w
+        .upgrade_requests
+        .iter()
+        .map(|u| u.bundle_id.as_str())
+        .collect();
+    assert_eq!(started, ["b-sddc", "b-nsx", "b-vc"]);
+    let view = r.state.view();
+    assert!(
+        view.logs_markdown
+            .contains("sfo-m01-cl01 waits for a vLCM image with ESXi 8.0.3-24280767"),
+        "{}",
+        view.logs_markdown
+    );
+    assert!(!view.logs_markdown.contains("sfo-m01-cl02"));
+    let acks = |r: &Run| {
+        r.notifications
+            .iter()
+            .filter(|k| **k == NotificationKind::AcknowledgementNeeded)
+            .count()
+    };
+    assert_eq!(acks(&r), 1);
+    // re-polled at the upgrade poll interval, told once
+    let before = r.now;
+    r.drive(&mut w, next.expect("a pending event"), 12);
+    assert!(waiting_for_image(&r.state));
+    assert!(r.now > before);
+    assert_eq!(acks(&r), 1);
+    assert_eq!(w.upgrade_requests.len(), 3);
+    // a restart in the wait keeps waiting and lists again; nothing is started
+    let t = step(&r.state, Event::Resumed, r.now, &r.cfg);
+    assert_eq!(t.effects, vec![Effect::ListUpgradables("5.2.1.0".into())]);
+    let saved = serde_json::to_string(&r.state).expect("persist");
+    let restored: FlowState = serde_json::from_str(&saved).expect("read back");
+    assert_eq!(restored, r.state);
+    // the image is imported: the flow continues by itself
+    w.personalities.push(PersonalityInfo {
+        id: "p-new".into(),
+        name: "esx-8-0-3-u3b".into(),
+        esxi_version: "8.0.3-0.35.24280767".into(),
+    });
+    r.state = restored;
+    r.drive(&mut w, Event::Resumed, 500);
+    assert_eq!(r.state.phase.status(), "waiting_for_initiation");
+    let esx = w
+        .upgrade_requests
+        .iter()
+        .find(|u| u.bundle_id == "b-esx")
+        .expect("ESXi upgrade started");
+    assert_eq!(esx.resource_type, "CLUSTER");
+    assert_eq!(esx.resource_ids, ["cl-1", "cl-2"]);
+    // only the image-managed cluster carries a personality
+    assert_eq!(
+        esx.personalities,
+        [("cl-1".to_owned(), "p-new".to_owned())]
+            .into_iter()
+            .collect()
+    );
+}
+
+#[test]
+fn abort_ends_the_wait_for_a_cluster_image() {
+    let mut w = image_world();
+    let cfg = OrchestratorConfig::default();
+    let mut r = Run::new(cfg.clone());
+    let start = Event::Start {
+        release: release_with_esxi(),
+        download_only: false,
+    };
+    r.drive_until(&mut w, start, waiting_for_image);
+    let t = step(&r.state, Event::Abort, r.now, &cfg);
+    assert!(t.rejected.is_none());
+    assert_eq!(t.state.phase.status(), "failed");
 }

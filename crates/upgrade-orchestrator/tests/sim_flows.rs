@@ -198,7 +198,11 @@ impl Bench {
             .await?
             .into_iter()
             .filter(|e| e["method"] == method && e["path"] == path)
-            .filter(|e| e["status"].as_u64().is_some_and(|s| (200..300).contains(&s)))
+            .filter(|e| {
+                e["status"]
+                    .as_u64()
+                    .is_some_and(|s| (200..300).contains(&s))
+            })
             .map(|e| e["body"].clone())
             .collect())
     }
@@ -1040,7 +1044,8 @@ async fn component_upgrades_are_created_with_upgrade_now_by_default() -> anyhow:
     let w = assert_no_duplicates(&b).await?;
     // no draft, no per-upgrade precheck, no commit
     assert!(
-        !w.keys().any(|k| k.starts_with("PATCH /v1/upgrades/") || k.ends_with("/prechecks")),
+        !w.keys()
+            .any(|k| k.starts_with("PATCH /v1/upgrades/") || k.ends_with("/prechecks")),
         "{w:?}"
     );
     let posts = b.bodies("POST", "/v1/upgrades").await?;
@@ -1117,7 +1122,10 @@ async fn check_sets_are_queried_twice_and_run_with_the_spec_fields_only() -> any
         .iter()
         .map(|r| r["resourceType"].as_str().unwrap_or(""))
         .collect();
-    assert_eq!(types, ["SDDC_MANAGER", "NSX_T_MANAGER", "VCENTER", "CLUSTER"]);
+    assert_eq!(
+        types,
+        ["SDDC_MANAGER", "NSX_T_MANAGER", "VCENTER", "CLUSTER"]
+    );
     for r in &wanted {
         let ty = r["resourceType"].as_str().unwrap_or("");
         assert_eq!(
@@ -1150,7 +1158,13 @@ async fn check_sets_are_queried_twice_and_run_with_the_spec_fields_only() -> any
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["checkSets", "domain", "resourceId", "resourceName", "resourceType"]
+            [
+                "checkSets",
+                "domain",
+                "resourceId",
+                "resourceName",
+                "resourceType"
+            ]
         );
         // `SelectedCheckSetCandidate` has only `checkSetId`
         for c in r["checkSets"].as_array().expect("checkSets") {
@@ -1173,5 +1187,90 @@ async fn check_sets_are_queried_twice_and_run_with_the_spec_fields_only() -> any
         .filter(|e| e["query"] == "severity=ERROR&severity=WARNING")
         .count();
     assert_eq!(filtered, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_cluster_waits_for_its_image_across_a_restart_then_upgrades_with_it()
+-> anyhow::Result<()> {
+    let b = bench("vlcm-images").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.domain, Command::Start).await;
+    let waiting = |v: &FlowView| v.phase_detail.as_deref() == Some("waiting_for_cluster_image");
+    let v = wait_for(&o, &b.domain, waiting).await?;
+    assert_eq!(v.status, "starting_upgrades");
+    let notes: Vec<String> = rec
+        .notes
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|n| n.1 == NotificationKind::AcknowledgementNeeded)
+        .map(|n| n.2.clone())
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("sfo-m01-cl01"), "{}", notes[0]);
+    assert!(notes[0].contains("ESXi 8.0.3-24280767"), "{}", notes[0]);
+    // the ESXi upgrade was not started: no refused request either
+    let cluster_posts = |log: &[Value]| {
+        log.iter()
+            .filter(|e| e["method"] == "POST" && e["path"] == "/v1/upgrades")
+            .filter(|e| e["body"]["resourceType"] == "CLUSTER")
+            .count()
+    };
+    assert_eq!(cluster_posts(&b.log().await?), 0);
+
+    // a restart in the wait: still waiting, still no CLUSTER upgrade
+    t.cancel();
+    o.stopped().await;
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.resume().await?;
+    wait_for(&o, &b.domain, |v| {
+        waiting(v) && v.logs_markdown.contains("Bridge restarted")
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(waiting(&o.view(&b.domain)));
+    assert_eq!(cluster_posts(&b.log().await?), 0);
+
+    // the image is imported: the flow continues by itself
+    let image: Value = b
+        .http
+        .post(format!("{}/sim/personalities", b.sim.url))
+        .json(
+            &serde_json::json!({"name": "esx-803-24280767", "esxi_version": "8.0.3-0.35.24280767"}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let v = wait_for(&o, &b.domain, is("successfully_completed")).await?;
+    assert!(v.last_error.is_none());
+    let posts = b.bodies("POST", "/v1/upgrades").await?;
+    let esx: Vec<&Value> = posts
+        .iter()
+        .filter(|p| p["resourceType"] == "CLUSTER")
+        .collect();
+    assert_eq!(esx.len(), 1, "{posts:?}");
+    let cluster = b
+        .client
+        .clusters()
+        .await?
+        .into_iter()
+        .find(|c| c.name == "sfo-m01-cl01")
+        .expect("cluster");
+    assert_eq!(
+        esx[0],
+        &serde_json::json!({
+            "bundleId": esx[0]["bundleId"],
+            "resourceType": "CLUSTER",
+            "resourceUpgradeSpecs": [{
+                "resourceId": cluster.id,
+                "upgradeNow": true,
+                "personalitySpec": {"personalityId": image["personalityId"]},
+            }],
+        })
+    );
+    assert_no_duplicates(&b).await?;
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! `DownloadingSddcManagerBundle` and `UpgradingSddcManager` (the self-upgrade, riding out the
 //! API outage while SDDC Manager restarts).
 
+use std::collections::BTreeMap;
+
 use super::common::{MAX_SDDC_UPGRADES, after, humantime_str, wait_for, wait_until};
 use super::downloads::{apply_download_state, needs_request};
 use super::{Effect, Event, Machine};
@@ -145,6 +147,7 @@ impl Machine<'_> {
             resource_type: "DOMAIN".to_owned(),
             resource_ids: vec![self.s.domain.id.clone()],
             draft: false,
+            personalities: BTreeMap::new(),
         }
     }
 

@@ -3,6 +3,8 @@
 //! left, the final validation follows. With `per_upgrade_precheck` the upgrade is created as a
 //! draft instead, VCF's per-upgrade precheck runs on it, and the draft is committed.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use super::common::{Budget, MAX_SDDC_UPGRADES, after, wait_until};
@@ -11,7 +13,23 @@ use crate::api::{
     CheckRunReport, FindingSeverity, OpState, TargetRelease, UpgradablesSnapshot, UpgradeRequest,
 };
 use crate::logbook::LogLevel;
+use crate::notify::NotificationKind;
 use crate::phase::{Phase, UpgradeStep};
+
+/// The BOM entry of ESXi.
+const ESXI_BOM_NAME: &str = "ESX_HOST";
+
+/// True when a vLCM base image version (`8.0.3-0.35.24280767`) is the BOM's ESXi version
+/// (`8.0.3-24280767`): the same version and the same build number.
+fn esxi_matches(bom: &str, image: &str) -> bool {
+    if bom == image {
+        return true;
+    }
+    let (bom_version, bom_build) = bom.split_once('-').unwrap_or((bom, ""));
+    let (image_version, image_rest) = image.split_once('-').unwrap_or((image, ""));
+    bom_version == image_version
+        && (bom_build.is_empty() || image_rest.rsplit('.').next() == Some(bom_build))
+}
 
 /// One component upgrade that exists in VCF (as a draft or running), with what it runs.
 struct Upgrade {
@@ -51,7 +69,9 @@ impl Machine<'_> {
         ev: Event,
     ) {
         match step {
-            UpgradeStep::Listing => self.listing_upgradables(target, ev),
+            UpgradeStep::Listing | UpgradeStep::WaitingForImage { .. } => {
+                self.listing_upgradables(target, ev);
+            }
             UpgradeStep::Starting { request, component } => {
                 self.starting_upgrade(request, component, target, ev);
             }
@@ -338,11 +358,15 @@ impl Machine<'_> {
                 ));
                 return;
             }
+            let Some(personalities) = self.cluster_images(snap, &target) else {
+                return;
+            };
             UpgradeRequest {
                 bundle_id: u.bundle_id.clone(),
                 resource_type: "CLUSTER".to_owned(),
                 resource_ids: snap.cluster_ids.clone(),
                 draft: self.cfg.per_upgrade_precheck,
+                personalities,
             }
         } else {
             UpgradeRequest {
@@ -350,6 +374,7 @@ impl Machine<'_> {
                 resource_type: "DOMAIN".to_owned(),
                 resource_ids: vec![self.s.domain.id.clone()],
                 draft: self.cfg.per_upgrade_precheck,
+                personalities: BTreeMap::new(),
             }
         };
         self.log(
@@ -368,6 +393,63 @@ impl Machine<'_> {
             target,
         );
         self.act(Effect::StartUpgrade(request));
+    }
+
+    /// The vLCM image for each image-managed cluster of the ESXi upgrade: the personality whose
+    /// ESXi version is the target BOM's. When one is missing, the flow waits for it instead
+    /// (and `None` is returned): it tells the user once, then lists again at every poll.
+    fn cluster_images(
+        &mut self,
+        snap: &UpgradablesSnapshot,
+        target: &TargetRelease,
+    ) -> Option<BTreeMap<String, String>> {
+        let esxi = target
+            .bom
+            .iter()
+            .find(|b| b.name == ESXI_BOM_NAME)
+            .map(|b| b.version.clone());
+        let mut images = BTreeMap::new();
+        let mut missing = Vec::new();
+        for c in snap
+            .clusters
+            .iter()
+            .filter(|c| c.image_based && snap.cluster_ids.contains(&c.id))
+        {
+            let image = esxi.as_deref().and_then(|v| {
+                snap.personalities
+                    .iter()
+                    .find(|p| esxi_matches(v, &p.esxi_version))
+            });
+            match image {
+                Some(p) => {
+                    images.insert(c.id.clone(), p.id.clone());
+                }
+                None => missing.push(c.name.clone()),
+            }
+        }
+        if missing.is_empty() {
+            return Some(images);
+        }
+        let esxi_version = esxi.unwrap_or_else(|| "of the target release".to_owned());
+        let step = UpgradeStep::WaitingForImage {
+            clusters: missing.clone(),
+            esxi_version: esxi_version.clone(),
+        };
+        let already =
+            matches!(&self.s.phase, Phase::StartingUpgrades { step: s, .. } if *s == step);
+        self.enter_step(step, target.clone());
+        if !already {
+            let msg = format!(
+                "The ESXi upgrade of {} waits for a vLCM image with ESXi {esxi_version}: import \
+                 one into SDDC Manager (Lifecycle Management > Image Management); the upgrade \
+                 continues by itself once the image is there",
+                missing.join(", ")
+            );
+            self.log(LogLevel::Warning, &msg);
+            self.notify(NotificationKind::AcknowledgementNeeded, msg);
+        }
+        self.act(Effect::Wait(self.cfg.upgrade_poll_interval));
+        None
     }
 
     fn upgrade_precheck(&mut self, upgrade: Upgrade) {
@@ -469,5 +551,19 @@ impl Machine<'_> {
         };
         self.enter_step(step, target);
         self.act(effect);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esxi_matches;
+
+    #[test]
+    fn base_image_versions_match_bom_versions_by_version_and_build() {
+        assert!(esxi_matches("8.0.3-24280767", "8.0.3-0.35.24280767"));
+        assert!(esxi_matches("8.0.3-24280767", "8.0.3-24280767"));
+        assert!(!esxi_matches("8.0.3-24280767", "8.0.3-0.0.24022510"));
+        assert!(!esxi_matches("8.0.3-24280767", "8.0.2-0.35.24280767"));
+        assert!(esxi_matches("8.0.3", "8.0.3-0.35.24280767"));
     }
 }

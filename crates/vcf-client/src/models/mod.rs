@@ -9,6 +9,7 @@ mod bundle;
 mod checkset;
 mod common;
 mod inventory;
+mod personality;
 mod release;
 mod task;
 mod upgradable;
@@ -29,6 +30,7 @@ pub use inventory::{
     HostStorage, NsxtClusterReference, SddcManager, StorageOrMemoryInfo, UpgradeStatus,
     VcenterReference,
 };
+pub use personality::{BaseImageInfo, Personality, SoftwareInfo};
 pub use release::{
     BomEntry, DomainRelease, DomainReleaseView, FutureRelease, PatchBundle, Release,
     TargetProductVersion, Validation, ValidationCheck,

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::json;
 use vcf_client::{
-    CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput, CheckSetRunInput,
-    CheckSetSelection, SelectedCheckSetCandidate, ResourceUpgradeSpec, Status, UpgradeSpec, VcfClient,
+    CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput, CheckSetRunInput, CheckSetSelection,
+    ResourceUpgradeSpec, SelectedCheckSetCandidate, Status, UpgradeSpec, VcfClient,
 };
 use wiremock::matchers::{
     body_json, body_string, header, method, path, query_param, query_param_is_missing,

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use vcf_client::{
-    CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput, CheckSetRunInput,
-    CheckSetSelection, SelectedCheckSetCandidate, ClientConfig, ResourceUpgradeSpec, RetryPolicy, Status, TlsOptions,
+    CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput, CheckSetRunInput, CheckSetSelection,
+    ClientConfig, ResourceUpgradeSpec, RetryPolicy, SelectedCheckSetCandidate, Status, TlsOptions,
     UpgradeSpec, VcfClient, VcfError, release_bundles, select_next_release,
 };
 use vcf_sim::{Scenario, SimOptions, SimServer};

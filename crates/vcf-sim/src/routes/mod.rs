@@ -116,6 +116,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/sddc-managers/{id}", get(inventory::sddc_manager))
         .route("/v1/vcenters", get(inventory::vcenters))
         .route("/v1/nsxt-clusters", get(inventory::nsxt_clusters))
+        .route("/v1/personalities", get(inventory::personalities))
         .route("/v1/releases", get(releases::releases))
         .route("/v1/releases/domains", get(releases::domain_views))
         .route(
@@ -171,6 +172,7 @@ pub fn router(app: App) -> Router {
         .route("/sim/log", get(sim::log))
         .route("/sim/faults", post(sim::faults).get(sim::get_faults))
         .route("/sim/reset", post(sim::reset))
+        .route("/sim/personalities", post(sim::add_personality))
         .route("/sim/state", get(sim::state));
     v1.merge(sim).fallback(not_found).with_state(app)
 }

@@ -46,6 +46,25 @@ fn faults_json(s: &SimState) -> Value {
     })
 }
 
+/// `POST /sim/personalities` `{"name": "...", "esxi_version": "8.0.3-0.35.24280767"}`: an
+/// image imported into SDDC Manager (as the UI's Image Management does); answers the new
+/// `Personality`.
+pub async fn add_personality(State(app): State<App>, body: Bytes) -> ApiResult {
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("SIM_BAD_REQUEST", format!("body: {e}")))?;
+    let field = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::bad_request("SIM_BAD_REQUEST", format!("{k} is required")))
+    };
+    let (name, esxi_version) = (field("name")?, field("esxi_version")?);
+    let mut s = app.lock();
+    let i = s.add_personality(&name, &esxi_version);
+    ok(super::inventory::personality_json(&s, i))
+}
+
 /// `GET /sim/faults`: the faults in force.
 pub async fn get_faults(State(app): State<App>) -> ApiResult {
     let mut s = app.lock();
