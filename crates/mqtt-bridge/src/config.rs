@@ -59,6 +59,7 @@ pub const KEYS: &[&str] = &[
     "upgrade.validation_timeout",
     "upgrade.completed_hold",
     "upgrade.fail_on_precheck_errors",
+    "upgrade.per_upgrade_precheck",
     "upgrade.max_log_entries",
     "http.listen",
     "log.level",
@@ -983,6 +984,7 @@ validation_poll_interval = "5s"
 validation_timeout = "5m"
 completed_hold = "1m"
 fail_on_precheck_errors = true
+per_upgrade_precheck = true
 max_log_entries = 50
 [http]
 listen = "127.0.0.1:9999"
@@ -1000,6 +1002,7 @@ format = "json"
             Duration::from_secs(60)
         );
         assert_eq!(c.upgrade.orchestrator.max_log_entries, 50);
+        assert!(c.upgrade.orchestrator.per_upgrade_precheck);
     }
 
     /// Every field of the config structs, as a dotted key (objects are tables, anything else a key).

@@ -40,7 +40,7 @@ pub async fn run(config: &Config, domain: Option<&str>, json: bool) -> anyhow::R
     }
     let mut plans: Vec<UpgradePlan> = Vec::with_capacity(chosen.len());
     for d in &chosen {
-        let plan = upgrade_orchestrator::plan(&client, d)
+        let plan = upgrade_orchestrator::plan(&client, d, &config.upgrade.orchestrator)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| format!("planning the upgrade of {}", d.name))?;

@@ -3,6 +3,8 @@
 //! The state machine never sees `vcf_client` models; it works on the small types here. The
 //! production implementation over [`vcf_client::VcfClient`] lives in `vcf`; tests use fakes.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -157,6 +159,35 @@ pub struct UpgradablesSnapshot {
     /// Cluster ids from `GET /v1/upgradables/domains/{id}/clusters` (only fetched when an ESXi
     /// upgradable is available).
     pub cluster_ids: Vec<String>,
+    /// How each of [`Self::cluster_ids`] is managed (from `GET /v1/clusters`).
+    #[serde(default)]
+    pub clusters: Vec<ClusterInfo>,
+    /// The vLCM images in `GET /v1/personalities` (only fetched when one of the clusters is
+    /// image-managed).
+    #[serde(default)]
+    pub personalities: Vec<PersonalityInfo>,
+}
+
+/// A cluster an ESXi upgrade covers, and how vSphere Lifecycle Manager manages it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// Cluster id.
+    pub id: String,
+    /// Cluster name.
+    pub name: String,
+    /// Spec `Cluster.isImageBased`: managed by vLCM images (true) or baselines (false).
+    pub image_based: bool,
+}
+
+/// A vLCM image (spec `Personality`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalityInfo {
+    /// `personalityId`.
+    pub id: String,
+    /// `personalityName` (or `displayName`).
+    pub name: String,
+    /// ESXi version of its base image (`softwareInfo.baseImage.version`).
+    pub esxi_version: String,
 }
 
 /// A VCF task that ended in failure, read with `GET /v1/tasks/{id}`.
@@ -180,6 +211,10 @@ pub struct UpgradeRequest {
     /// Create it as a draft so VCF's per-upgrade precheck can run before it is committed.
     #[serde(default)]
     pub draft: bool,
+    /// vLCM image per image-managed cluster id, sent as that resource's
+    /// `personalitySpec.personalityId`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub personalities: BTreeMap<String, String>,
 }
 
 /// Progress of a VCF operation (upgrade, check run, validation).
@@ -213,6 +248,9 @@ pub struct CheckResource {
     pub resource_name: String,
     /// Resource type, e.g. `VCENTER`.
     pub resource_type: String,
+    /// Its upgrade target from the release BOM (sent as `resourceTargetVersion`).
+    #[serde(default)]
+    pub target_version: Option<String>,
     /// Check sets offered for it.
     pub check_set_ids: Vec<String>,
     /// The query result entry as received (domain block etc.), passed back verbatim.
@@ -338,8 +376,13 @@ pub trait VcfApi: Send + Sync + 'static {
     ) -> ApiResult<Option<FoundUpgrade>>;
     /// `GET /v1/domains` answers with a fresh login (SDDC Manager is back).
     async fn api_ready(&self) -> bool;
-    /// `POST /v1/system/check-sets/queries` for the domain (UPGRADE).
-    async fn query_check_sets(&self, domain_id: &str) -> ApiResult<CheckQuery>;
+    /// `POST /v1/system/check-sets/queries` for the domain (UPGRADE), twice: once to discover
+    /// the resources, then with each resource's `resourceTargetVersion` from `target`'s BOM.
+    async fn query_check_sets(
+        &self,
+        domain_id: &str,
+        target: &TargetRelease,
+    ) -> ApiResult<CheckQuery>;
     /// `POST /v1/system/check-sets`; returns the run id.
     async fn start_check_run(
         &self,

@@ -49,6 +49,11 @@ pub struct OrchestratorConfig {
     pub completed_hold: Duration,
     /// When true, precheck *errors* fail the flow instead of waiting for acknowledgement.
     pub fail_on_precheck_errors: bool,
+    /// When true, NSX, vCenter and ESXi upgrades are created as drafts (`draftMode`), VCF's
+    /// per-upgrade precheck runs on each draft, and the draft is then committed. When false
+    /// (the default), upgrades are created with `upgradeNow: true`, as PowerVCF, VMware's
+    /// upgrade scripts and earlier integrations do.
+    pub per_upgrade_precheck: bool,
     /// Most log entries kept per domain (the rendered markdown is also kept under 16 KiB).
     pub max_log_entries: usize,
 }
@@ -69,6 +74,7 @@ impl Default for OrchestratorConfig {
             validation_timeout: Duration::from_secs(30 * 60),
             completed_hold: Duration::from_secs(5 * 60),
             fail_on_precheck_errors: false,
+            per_upgrade_precheck: false,
             max_log_entries: 200,
         }
     }
@@ -160,6 +166,7 @@ mod tests {
         assert_eq!(c.precheck_timeout, Duration::from_secs(2400));
         assert_eq!(c.component_timeout, Duration::from_secs(10800));
         assert!(!c.fail_on_precheck_errors);
+        assert!(!c.per_upgrade_precheck);
         assert!(c.validate().is_ok());
     }
 

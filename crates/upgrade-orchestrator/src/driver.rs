@@ -410,10 +410,14 @@ impl DomainTask {
             // Refused by the machine while a flow runs: nothing is read then.
             Command::Plan if self.state.is_active() => Event::Planned(Ok(Vec::new())),
             Command::Plan => Event::Planned(
-                crate::plan::plan(self.inner.api.as_ref(), &self.state.domain)
-                    .await
-                    .map(|p| p.sections())
-                    .map_err(|e| e.message),
+                crate::plan::plan(
+                    self.inner.api.as_ref(),
+                    &self.state.domain,
+                    &self.inner.config,
+                )
+                .await
+                .map(|p| p.sections())
+                .map_err(|e| e.message),
             ),
             Command::Acknowledge => Event::Acknowledge,
             Command::Abort => Event::Abort,
@@ -520,7 +524,9 @@ async fn perform(api: Arc<dyn VcfApi>, domain_id: String, effect: Effect) -> Eve
         Effect::ReadFailedTask(id) => Event::TaskFailed(api.failed_task(&id).await),
         Effect::RetryTask(id) => Event::TaskRetried(api.retry_task(&id).await),
         Effect::ProbeApi => Event::ApiReady(api.api_ready().await),
-        Effect::QueryCheckSets => Event::CheckSetsQueried(api.query_check_sets(&domain_id).await),
+        Effect::QueryCheckSets(target) => {
+            Event::CheckSetsQueried(api.query_check_sets(&domain_id, &target).await)
+        }
         Effect::StartCheckRun { query, target } => {
             Event::CheckRunStarted(api.start_check_run(&query, &target).await)
         }

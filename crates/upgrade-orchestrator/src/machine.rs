@@ -54,7 +54,7 @@ use crate::phase::{FailedUpgrade, Phase, SddcStep, TargetCheck, UpgradeStep};
 pub use common::humantime_str;
 pub(crate) use common::{MAX_SDDC_UPGRADES, first_candidate, remaining};
 pub(crate) use sddc_manager::sddc_manager_request;
-pub(crate) use upgrades::component_request;
+pub(crate) use upgrades::{cluster_images, component_request};
 
 /// Everything persisted about one domain's flow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,8 +222,8 @@ pub enum Effect {
     RetryTask(String),
     /// `GET /v1/domains` with a fresh login.
     ProbeApi,
-    /// `POST /v1/system/check-sets/queries`.
-    QueryCheckSets,
+    /// `POST /v1/system/check-sets/queries` (discovery, then with the target versions).
+    QueryCheckSets(TargetRelease),
     /// `POST /v1/system/check-sets`.
     StartCheckRun {
         /// Query to run.
@@ -441,7 +441,9 @@ fn belongs_to(phase: &Phase, result: &Event) -> bool {
         }
         Phase::EvaluatingPrechecks { .. } => matches!(result, E::CheckRun(_)),
         Phase::StartingUpgrades { step, .. } => match step {
-            UpgradeStep::Listing => matches!(result, E::Upgradables(_)),
+            UpgradeStep::Listing | UpgradeStep::WaitingForImage { .. } => {
+                matches!(result, E::Upgradables(_))
+            }
             UpgradeStep::Starting { .. } => {
                 matches!(result, E::UpgradeRequested(_) | E::UpgradeFound(_))
             }

@@ -72,6 +72,15 @@ pub enum SddcStep {
 pub enum UpgradeStep {
     /// Listing the upgradables to pick the next AVAILABLE one.
     Listing,
+    /// The ESXi upgrade of vLCM image-managed clusters waits until SDDC Manager has an image
+    /// (`GET /v1/personalities`) of the target ESXi version; the upgradables and images are
+    /// listed again at every upgrade poll.
+    WaitingForImage {
+        /// Names of the image-managed clusters without a matching image.
+        clusters: Vec<String>,
+        /// The target BOM's ESXi version the image must carry.
+        esxi_version: String,
+    },
     /// `POST /v1/upgrades` sent or about to be; id unknown.
     Starting {
         /// What is being started.
@@ -370,6 +379,7 @@ impl Phase {
             }),
             Self::StartingUpgrades { step, .. } => Some(match step {
                 UpgradeStep::Listing => "listing_upgradables",
+                UpgradeStep::WaitingForImage { .. } => "waiting_for_cluster_image",
                 UpgradeStep::Starting { .. } => "starting_upgrade",
                 UpgradeStep::Prechecking { .. } => "upgrade_precheck",
                 UpgradeStep::Committing { .. } => "committing_upgrade",

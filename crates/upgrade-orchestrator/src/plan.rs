@@ -7,11 +7,14 @@
 //! It only ever calls read operations of [`VcfApi`]: no download, no target version, no
 //! check-set query or run, no upgrade.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiResult, BomItem, BundleInfo, DownloadState, UpgradeRequest, VcfApi};
+use crate::config::OrchestratorConfig;
 use crate::machine::{
-    FlowState, MAX_SDDC_UPGRADES, component_request, first_candidate, remaining,
+    FlowState, MAX_SDDC_UPGRADES, cluster_images, component_request, first_candidate, remaining,
     sddc_manager_request,
 };
 use crate::notify::DomainRef;
@@ -88,7 +91,11 @@ pub struct UpgradePlan {
 ///
 /// # Errors
 /// When SDDC Manager cannot tell the domain's releases (unreachable, unknown domain, …).
-pub async fn plan(api: &dyn VcfApi, domain: &DomainRef) -> ApiResult<UpgradePlan> {
+pub async fn plan(
+    api: &dyn VcfApi,
+    domain: &DomainRef,
+    cfg: &OrchestratorConfig,
+) -> ApiResult<UpgradePlan> {
     let check = api.next_release(&domain.id).await?;
     let mut plan = UpgradePlan {
         domain: domain.clone(),
@@ -167,7 +174,18 @@ pub async fn plan(api: &dyn VcfApi, domain: &DomainRef) -> ApiResult<UpgradePlan
                 Ok(sddc_manager_request(&domain.id, u.bundle_id.clone())),
             )
         } else {
-            match component_request(&domain.id, u, &snap) {
+            let personalities = if u.is_esxi() {
+                cluster_images(&snap, &target).found
+            } else {
+                BTreeMap::new()
+            };
+            match component_request(
+                &domain.id,
+                u,
+                &snap,
+                cfg.per_upgrade_precheck,
+                personalities,
+            ) {
                 Ok((component, request)) => (component, Ok(request)),
                 Err(why) => (u.component.clone(), Err(why)),
             }
@@ -213,8 +231,17 @@ pub async fn plan(api: &dyn VcfApi, domain: &DomainRef) -> ApiResult<UpgradePlan
             "{left} upgradable(s) remain but none is AVAILABLE in VCF"
         ));
     }
-    plan.notes
-        .push("vLCM images to import: SDDC Manager was not asked about cluster images".to_owned());
+    let images = cluster_images(&snap, &target);
+    if !images.missing.is_empty() {
+        plan.images.push(format!(
+            "ESXi {} for {}",
+            images
+                .esxi_version
+                .as_deref()
+                .unwrap_or("of the target release"),
+            images.missing.join(", ")
+        ));
+    }
     Ok(plan)
 }
 

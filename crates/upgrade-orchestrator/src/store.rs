@@ -397,6 +397,7 @@ mod tests {
                         resource_type: "DOMAIN".into(),
                         resource_ids: vec!["dom-1".into()],
                         draft: true,
+                        personalities: std::collections::BTreeMap::new(),
                     },
                     component: "NSX_T_MANAGER".into(),
                     deadline: "2026-03-01T11:00:00Z".parse().expect("time"),

@@ -3,17 +3,18 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use vcf_client::{
-    AssessmentOutput, BomEntry, CheckSetQueryDomain, CheckSetQueryInput, CheckSetResource,
-    CheckSetRunInput, CheckSetSelection, Release, ResourceUpgradeSpec, Status, UpgradeSpec,
-    VcfClient, VcfError, VcfVersion,
+    AssessmentMetadata, AssessmentOutput, AssessmentResource, BomEntry, CheckSetQueryDomain,
+    CheckSetQueryInput, CheckSetQueryResource, CheckSetResource, CheckSetRunInput,
+    CheckSetSelection, Release, ResourceUpgradeSpec, SelectedCheckSetCandidate, Status,
+    UpgradeSpec, VcfClient, VcfError, VcfVersion,
 };
 
 use crate::api::{
     ApiFailure, ApiResult, BomItem, BundleInfo, CheckQuery, CheckResource, CheckRunReport,
-    DownloadState, FailedTask, Finding, FindingSeverity, FoundUpgrade, OpState, ReleaseCheck,
-    TargetRelease, UpgradableInfo, UpgradablesSnapshot, UpgradeRequest, ValidationReport, VcfApi,
+    ClusterInfo, DownloadState, FailedTask, Finding, FindingSeverity, FoundUpgrade, OpState,
+    PersonalityInfo, ReleaseCheck, TargetRelease, UpgradableInfo, UpgradablesSnapshot,
+    UpgradeRequest, ValidationReport, VcfApi,
 };
 
 impl From<VcfError> for ApiFailure {
@@ -110,11 +111,72 @@ fn upgrade_spec(request: &UpgradeRequest) -> UpgradeSpec {
             .map(|id| ResourceUpgradeSpec {
                 resource_id: id.clone(),
                 upgrade_now: (!request.draft).then_some(true),
+                // Spec `PersonalitySpec`: "Personality Specification for vLCM based upgrade",
+                // `personalityId` required.
+                personality_spec: request
+                    .personalities
+                    .get(id)
+                    .map(|p| serde_json::json!({ "personalityId": p })),
                 ..ResourceUpgradeSpec::default()
             })
             .collect(),
         ..UpgradeSpec::default()
     }
+}
+
+/// Errors and warnings the run's `validation-domain-summary` counts but no listed finding
+/// stands for (a result filtered down, or an INFO-only tree): one finding per domain and
+/// severity, so a counted problem is never silently passed.
+fn unlisted_findings(out: &AssessmentOutput, listed: &[Finding]) -> Vec<Finding> {
+    let listed_of = |severity| count_of(listed.iter().filter(|f| f.severity == severity));
+    let mut errors_left = listed_of(FindingSeverity::Error);
+    let mut warnings_left = listed_of(FindingSeverity::Warning);
+    let mut extra = Vec::new();
+    for s in out.domain_summaries() {
+        let domain = s.domain_name.clone().unwrap_or_else(|| "-".to_owned());
+        let counted = [
+            (
+                FindingSeverity::Error,
+                s.error_validations_count
+                    + s.critical_gaps_count
+                    + s.internal_error_validations_count,
+                &mut errors_left,
+            ),
+            (
+                FindingSeverity::Warning,
+                s.warning_gaps_count,
+                &mut warnings_left,
+            ),
+        ];
+        for (severity, n, left) in counted {
+            // The counts are JSON floats on the wire; anything below one is none.
+            let n = if n.is_finite() && n >= 1.0 {
+                n as u64
+            } else {
+                0
+            };
+            let covered = n.min(*left);
+            *left -= covered;
+            if n > covered {
+                extra.push(Finding {
+                    severity,
+                    resource: domain.clone(),
+                    check: "Check-set summary".to_owned(),
+                    message: format!(
+                        "VCF counts {} {} in {domain} that the result does not list; see the run in SDDC Manager",
+                        n - covered,
+                        if severity == FindingSeverity::Error { "error(s)" } else { "warning(s)" },
+                    ),
+                    remediation: None,
+                });
+            }
+        }
+    }
+    extra
+}
+
+fn count_of<'a>(it: impl Iterator<Item = &'a Finding>) -> u64 {
+    it.count() as u64
 }
 
 fn finding(node: &vcf_client::ApiError) -> Option<Finding> {
@@ -448,9 +510,47 @@ impl VcfApi for VcfClient {
                 cluster_ids = clusters;
             }
         }
+        let mut clusters = Vec::new();
+        let mut personalities = Vec::new();
+        if !cluster_ids.is_empty() {
+            // Spec `Cluster.isImageBased`: "true if managed [by vLCM Images], false if managed
+            // by vSphere Lifecycle Manager Baselines".
+            clusters = self
+                .clusters()
+                .await?
+                .into_iter()
+                .filter(|c| cluster_ids.contains(&c.id))
+                .map(|c| ClusterInfo {
+                    image_based: c.is_image_based.unwrap_or(false),
+                    id: c.id,
+                    name: c.name,
+                })
+                .collect();
+            if clusters.iter().any(|c| c.image_based) {
+                personalities = self
+                    .personalities()
+                    .await?
+                    .into_iter()
+                    .filter_map(|p| {
+                        let esxi_version = p.esxi_version()?.to_owned();
+                        Some(PersonalityInfo {
+                            name: p
+                                .personality_name
+                                .clone()
+                                .or_else(|| p.display_name.clone())
+                                .unwrap_or_else(|| p.personality_id.clone()),
+                            id: p.personality_id,
+                            esxi_version,
+                        })
+                    })
+                    .collect();
+            }
+        }
         Ok(UpgradablesSnapshot {
             upgradables,
             cluster_ids,
+            clusters,
+            personalities,
         })
     }
 
@@ -536,30 +636,60 @@ impl VcfApi for VcfClient {
         }
     }
 
-    async fn query_check_sets(&self, domain_id: &str) -> ApiResult<CheckQuery> {
-        let q = CheckSetQueryInput {
+    async fn query_check_sets(
+        &self,
+        domain_id: &str,
+        target: &TargetRelease,
+    ) -> ApiResult<CheckQuery> {
+        let query = |resources: Vec<CheckSetQueryResource>| CheckSetQueryInput {
             check_set_type: "UPGRADE".to_owned(),
             domains: vec![CheckSetQueryDomain {
                 domain_id: domain_id.to_owned(),
-                ..CheckSetQueryDomain::default()
+                resources,
             }],
         };
-        let r = VcfClient::query_check_sets(self, &q).await?;
+        // Step 1: discover the domain's resources (spec `CheckSetQueryDomainResources`:
+        // `resources` is optional).
+        let found = VcfClient::query_check_sets(self, &query(Vec::new())).await?;
+        // Step 2: the same resources with their upgrade target from the target BOM (spec
+        // `CheckSetQueryResource.resourceTargetVersion`: "Upgrade target version for the
+        // resources"); its query id and check sets are the ones the run uses.
+        let wanted: Vec<CheckSetQueryResource> = found
+            .resources
+            .iter()
+            .filter_map(|r| {
+                let resource_type = r.resource_type.clone()?;
+                Some(CheckSetQueryResource {
+                    resource_target_version: resource_target_version(target, &resource_type),
+                    resource_type,
+                    resource_id: r.resource_id.clone(),
+                })
+            })
+            .collect();
+        let r = if wanted.is_empty() {
+            found
+        } else {
+            VcfClient::query_check_sets(self, &query(wanted)).await?
+        };
         Ok(CheckQuery {
             query_id: r.query_id.clone(),
             resources: r
                 .resources
                 .iter()
-                .map(|res| CheckResource {
-                    resource_id: res.resource_id.clone().unwrap_or_default(),
-                    resource_name: res.resource_name.clone().unwrap_or_default(),
-                    resource_type: res.resource_type.clone().unwrap_or_default(),
-                    check_set_ids: res
-                        .check_sets
-                        .iter()
-                        .map(|c| c.check_set_id.clone())
-                        .collect(),
-                    raw: serde_json::to_value(res).unwrap_or_default(),
+                .map(|res| {
+                    let resource_type = res.resource_type.clone().unwrap_or_default();
+                    CheckResource {
+                        resource_id: res.resource_id.clone().unwrap_or_default(),
+                        resource_name: res.resource_name.clone().unwrap_or_default(),
+                        target_version: resource_target_version(target, &resource_type),
+                        resource_type,
+                        check_set_ids: res
+                            .check_sets
+                            .iter()
+                            .map(|c| c.check_set_id.clone())
+                            .collect(),
+                        raw: serde_json::to_value(res).unwrap_or_default(),
+                    }
                 })
                 .collect(),
         })
@@ -570,7 +700,8 @@ impl VcfApi for VcfClient {
         query: &CheckQuery,
         target: &TargetRelease,
     ) -> ApiResult<String> {
-        let version_of = |resource_type: &str| resource_target_version(target, resource_type);
+        // Spec `CheckSetResourceSelection` / `SelectedCheckSetCandidate`: the resource, its
+        // domain, and only the ids of the selected check sets.
         let resources: Vec<CheckSetSelection> = query
             .resources
             .iter()
@@ -582,29 +713,44 @@ impl VcfApi for VcfClient {
                     resource_id: r.resource_id.clone(),
                     resource_type: r.resource_type.clone(),
                     domain: full.domain,
-                    check_sets: full.check_sets,
+                    check_sets: r
+                        .check_set_ids
+                        .iter()
+                        .map(|id| SelectedCheckSetCandidate {
+                            check_set_id: id.clone(),
+                        })
+                        .collect(),
                 }
             })
             .collect();
-        let meta_resources: Vec<serde_json::Value> = query
-            .resources
-            .iter()
-            .map(|r| {
-                json!({
-                    "type": r.resource_type,
-                    "id": r.resource_id,
-                    "name": r.resource_name,
-                    "targetVersion": version_of(&r.resource_type),
+        // `metadata` is `AssessmentMetadata`, as the 9.1 SDK's `CheckSetRunInput` defines it
+        // (and as every spec's run info returns it).
+        let metadata = AssessmentMetadata {
+            target_version: Some(target.version.clone()),
+            resources: query
+                .resources
+                .iter()
+                .map(|r| {
+                    let full: CheckSetResource =
+                        serde_json::from_value(r.raw.clone()).unwrap_or_default();
+                    AssessmentResource {
+                        kind: Some(r.resource_type.clone()),
+                        id: Some(r.resource_id.clone()),
+                        name: Some(r.resource_name.clone()),
+                        domain_id: full.domain.and_then(|d| d.domain_id),
+                        target_version: r
+                            .target_version
+                            .clone()
+                            .or_else(|| resource_target_version(target, &r.resource_type)),
+                    }
                 })
-            })
-            .collect();
+                .collect(),
+            upgrade_id: None,
+        };
         let run = CheckSetRunInput {
             query_id: query.query_id.clone(),
             resources,
-            metadata: Some(json!({
-                "targetVersion": target.version,
-                "resources": meta_resources,
-            })),
+            metadata: serde_json::to_value(metadata).ok(),
         };
         Ok(VcfClient::start_check_run(self, &run).await?.id)
     }
@@ -644,7 +790,25 @@ impl VcfApi for VcfClient {
     }
 
     async fn check_run(&self, run_id: &str) -> ApiResult<CheckRunReport> {
-        Ok(check_report(&VcfClient::check_run(self, run_id).await?))
+        let out = VcfClient::check_run(self, run_id).await?;
+        let mut report = check_report(&out);
+        if report.state == OpState::Running {
+            return Ok(report);
+        }
+        // 9.1 filters the result by severity (SDK `CheckSets.get_result(severity=…)`): ask
+        // for the errors and warnings explicitly so none is left out of the default answer.
+        let filtered = self
+            .check_run_filtered(run_id, &["ERROR", "WARNING"])
+            .await?;
+        for f in filtered.findings().into_iter().filter_map(finding) {
+            if !report.findings.contains(&f) {
+                report.findings.push(f);
+            }
+        }
+        report
+            .findings
+            .extend(unlisted_findings(&out, &report.findings));
+        Ok(report)
     }
 
     async fn start_validation(
@@ -702,5 +866,37 @@ mod tests {
         assert_eq!(bom_name("NSXT_MANAGER"), "NSX_T_MANAGER");
         assert_eq!(bom_name("VCENTER"), "VCENTER");
         assert_eq!(bom_name("ESXI"), "ESX_HOST");
+    }
+
+    #[test]
+    fn counted_findings_that_the_result_does_not_list_are_reported() {
+        let out: AssessmentOutput = serde_json::from_value(serde_json::json!({
+            "status": "COMPLETED_WITH_SUCCESS",
+            "presentedArtifactsMap": { "validation-domain-summary": { "sfo-m01": {
+                "domainName": "sfo-m01", "errorValidationsCount": 0.0, "criticalGapsCount": 0.0,
+                "internalErrorValidationsCount": 0.0, "warningGapsCount": 2.0 } } },
+            "validationResult": { "errorCode": "X.info", "context": { "severity": "INFO" },
+                "nestedErrors": [ { "errorCode": "A.warning", "message": "one",
+                    "context": { "severity": "WARNING", "validationName": "A" } } ] },
+        }))
+        .expect("AssessmentOutput");
+        let listed: Vec<Finding> = out.findings().into_iter().filter_map(finding).collect();
+        assert_eq!(listed.len(), 1);
+        let extra = unlisted_findings(&out, &listed);
+        assert_eq!(extra.len(), 1);
+        assert_eq!(extra[0].severity, FindingSeverity::Warning);
+        assert!(
+            extra[0].message.contains("1 warning(s) in sfo-m01"),
+            "{}",
+            extra[0].message
+        );
+        // an INFO-only run with zero counts passes with no finding
+        let info_only: AssessmentOutput = serde_json::from_value(serde_json::json!({
+            "status": "COMPLETED_WITH_SUCCESS",
+            "presentedArtifactsMap": { "validation-domain-summary": { "sfo-m01": {
+                "domainName": "sfo-m01", "warningGapsCount": 0.0 } } },
+        }))
+        .expect("AssessmentOutput");
+        assert!(unlisted_findings(&info_only, &[]).is_empty());
     }
 }

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use upgrade_orchestrator::OrchestratorConfig;
 use upgrade_orchestrator::api::{
-    ApiFailure, BomItem, BundleInfo, CheckQuery, CheckRunReport, DownloadState, FailedTask,
-    Finding, FindingSeverity, FoundUpgrade, OpState, TargetRelease, UpgradableInfo,
-    UpgradablesSnapshot, ValidationReport,
+    ApiFailure, BomItem, BundleInfo, CheckQuery, CheckRunReport, ClusterInfo, DownloadState,
+    FailedTask, Finding, FindingSeverity, FoundUpgrade, OpState, PersonalityInfo, TargetRelease,
+    UpgradableInfo, UpgradablesSnapshot, UpgradeRequest, ValidationReport,
 };
 use upgrade_orchestrator::machine::{Effect, Event, FlowState, step};
 use upgrade_orchestrator::notify::{DomainRef, NotificationKind};
@@ -78,12 +78,18 @@ struct World {
     no_upgrade_prechecks: bool,
     /// Findings of every per-upgrade precheck.
     upgrade_precheck_findings: Vec<Finding>,
+    /// How `cl-1` and `cl-2` are managed (none listed: baselines).
+    clusters: Vec<ClusterInfo>,
+    /// The vLCM images SDDC Manager has.
+    personalities: Vec<PersonalityInfo>,
     // --- recorded ---
     drafts: Vec<String>,
     upgrade_prechecks: usize,
     commits: usize,
     polls: usize,
     started_upgrades: Vec<(String, String, Vec<String>)>,
+    /// Every `POST /v1/upgrades` request as the machine asked for it.
+    upgrade_requests: Vec<UpgradeRequest>,
     downloads: Vec<String>,
     check_runs: usize,
     /// `isRetryable` of a failed upgrade task.
@@ -119,11 +125,14 @@ impl World {
             target_set: false,
             no_upgrade_prechecks: false,
             upgrade_precheck_findings: vec![],
+            clusters: vec![],
+            personalities: vec![],
             drafts: vec![],
             upgrade_prechecks: 0,
             commits: 0,
             polls: 0,
             started_upgrades: vec![],
+            upgrade_requests: vec![],
             downloads: vec![],
             check_runs: 0,
             task_retryable: true,
@@ -142,6 +151,8 @@ impl World {
         UpgradablesSnapshot {
             upgradables: ups,
             cluster_ids: vec!["cl-1".into(), "cl-2".into()],
+            clusters: self.clusters.clone(),
+            personalities: self.personalities.clone(),
         }
     }
 
@@ -188,6 +199,7 @@ impl World {
                     .find(|u| u.bundle_id == req.bundle_id)
                     .map(|u| u.component.clone())
                     .unwrap_or_default();
+                self.upgrade_requests.push(req.clone());
                 self.started_upgrades.push((
                     req.bundle_id.clone(),
                     req.resource_type.clone(),
@@ -284,7 +296,7 @@ impl World {
                     Event::ApiReady(true)
                 }
             }
-            Effect::QueryCheckSets => Event::CheckSetsQueried(Ok(CheckQuery {
+            Effect::QueryCheckSets(_) => Event::CheckSetsQueried(Ok(CheckQuery {
                 query_id: "q-1".into(),
                 resources: vec![],
             })),
@@ -423,6 +435,14 @@ impl Run {
     }
 }
 
+/// The draft + per-upgrade precheck + commit path (`per_upgrade_precheck = true`).
+fn drafts() -> OrchestratorConfig {
+    OrchestratorConfig {
+        per_upgrade_precheck: true,
+        ..OrchestratorConfig::default()
+    }
+}
+
 fn start() -> Event {
     Event::Start {
         release: release(),
@@ -433,7 +453,7 @@ fn start() -> Event {
 #[test]
 fn happy_path_walks_every_status_sddc_manager_first() {
     let mut w = World::default_world();
-    let mut r = Run::new(OrchestratorConfig::default());
+    let mut r = Run::new(drafts());
     r.drive(&mut w, start(), 500);
     let expected = [
         "waiting_for_initiation",
@@ -1006,6 +1026,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
         UpgradablesSnapshot {
             upgradables: ups,
             cluster_ids: vec!["cl".into()],
+            ..UpgradablesSnapshot::default()
         }
     });
     let ds = prop_oneof![
@@ -1151,6 +1172,7 @@ proptest! {
             upgrade_id: "u".into(),
             request: upgrade_orchestrator::api::UpgradeRequest {
                 bundle_id: "b".into(), resource_type: "DOMAIN".into(), resource_ids: vec!["dom-1".into()], draft: false,
+                personalities: Default::default(),
             },
             component: "VCENTER".into(),
             deadline: t0() + chrono::Duration::hours(3),
@@ -1169,7 +1191,7 @@ proptest! {
 fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_skipped() {
     let mut w = World::default_world();
     w.upgrade_precheck_findings = vec![error()];
-    let mut r = Run::new(OrchestratorConfig::default());
+    let mut r = Run::new(drafts());
     r.drive(&mut w, start(), 500);
     assert_eq!(r.state.phase.status(), "failed");
     let err = r.state.last_error.clone().unwrap_or_default();
@@ -1184,7 +1206,7 @@ fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_ski
 
     let mut w = World::default_world();
     w.upgrade_precheck_findings = vec![error()];
-    let mut r = Run::new(OrchestratorConfig::default());
+    let mut r = Run::new(drafts());
     r.state.ignore_alerts = true;
     r.drive(&mut w, start(), 500);
     assert_eq!(w.commits, 3);
@@ -1192,7 +1214,7 @@ fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_ski
 
     let mut w = World::default_world();
     w.no_upgrade_prechecks = true;
-    let mut r = Run::new(OrchestratorConfig::default());
+    let mut r = Run::new(drafts());
     r.drive_until(&mut w, start(), |s| {
         matches!(
             s.phase,
@@ -1213,7 +1235,7 @@ fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_ski
 
 #[test]
 fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
-    let cfg = OrchestratorConfig::default();
+    let cfg = drafts();
     let mut w = World::default_world();
     let mut r = Run::new(cfg.clone());
     r.drive_until(&mut w, start(), |s| {
@@ -1512,6 +1534,8 @@ fn a_blocked_loop_shows_each_upgradables_errors_and_vcf_operations_first() {
     let snap = UpgradablesSnapshot {
         upgradables: vec![nsx],
         cluster_ids: vec![],
+        clusters: vec![],
+        personalities: vec![],
     };
     let cfg = OrchestratorConfig::default();
     let t = step(&s, Event::Upgradables(Ok(snap.clone())), t0(), &cfg);
@@ -1529,8 +1553,262 @@ fn a_blocked_loop_shows_each_upgradables_errors_and_vcf_operations_first() {
     let free = UpgradablesSnapshot {
         upgradables: vec![upg("b-nsx", "VMWARE_SOFTWARE", "NSX_T_MANAGER", true)],
         cluster_ids: vec![],
+        clusters: vec![],
+        personalities: vec![],
     };
     let next = step(&again.state, Event::Upgradables(Ok(free)), t0(), &cfg);
     assert!(next.state.view().blocked_reasons.is_empty());
     assert_ne!(next.state.view().phase_detail.as_deref(), Some("blocked"));
+}
+
+#[test]
+fn component_upgrades_start_with_upgrade_now_by_default() {
+    let mut w = World::default_world();
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    assert_eq!(r.state.phase.status(), "waiting_for_initiation");
+    let applied: Vec<_> = w
+        .upgrade_requests
+        .iter()
+        .map(|u| u.bundle_id.as_str())
+        .collect();
+    assert_eq!(applied, ["b-sddc", "b-nsx", "b-vc", "b-esx"]);
+    // no draft, no per-upgrade precheck, no commit: every upgrade starts at once
+    assert!(w.upgrade_requests.iter().all(|u| !u.draft));
+    assert_eq!((w.upgrade_prechecks, w.commits), (0, 0));
+    assert!(!r.statuses.iter().any(|s| s == "failed"));
+}
+
+#[test]
+fn resume_without_per_upgrade_precheck_reattaches_and_commits_a_leftover_draft() {
+    let cfg = OrchestratorConfig::default();
+    let mut w = World::default_world();
+    let mut r = Run::new(cfg.clone());
+    r.drive_until(&mut w, start(), |s| {
+        matches!(
+            &s.phase,
+            Phase::StartingUpgrades {
+                step: UpgradeStep::Running { request, .. },
+                ..
+            } if request.bundle_id == "b-nsx"
+        )
+    });
+    let Phase::StartingUpgrades {
+        step: UpgradeStep::Running {
+            request, component, ..
+        },
+        target,
+    } = r.state.phase.clone()
+    else {
+        panic!("{:?}", r.state.phase)
+    };
+    // crash between the POST and saving its id: the upgrade is found by listing, not posted again
+    let mut s = r.state.clone();
+    s.phase = Phase::StartingUpgrades {
+        step: UpgradeStep::Starting {
+            request: request.clone(),
+            component: component.clone(),
+        },
+        target,
+    };
+    let t = step(&s, Event::Resumed, r.now, &cfg);
+    assert!(
+        matches!(&t.effects[..], [Effect::FindUpgrade { bundle_id, .. }] if bundle_id == "b-nsx")
+    );
+    let found = |state| {
+        Event::UpgradeFound(Ok(Some(FoundUpgrade {
+            id: "up-b-nsx".into(),
+            state,
+        })))
+    };
+    let running = step(&t.state, found(OpState::Running), r.now, &cfg);
+    assert_eq!(
+        running.effects,
+        vec![Effect::PollUpgrade("up-b-nsx".into())]
+    );
+    // a draft left by an earlier `per_upgrade_precheck = true` run is committed, not prechecked
+    let draft = step(&t.state, found(OpState::Draft), r.now, &cfg);
+    assert_eq!(
+        draft.effects,
+        vec![Effect::CommitUpgrade("up-b-nsx".into())]
+    );
+    // the rest of the flow finishes with one POST per upgrade
+    let mut r2 = Run {
+        state: s,
+        now: r.now,
+        cfg: cfg.clone(),
+        statuses: vec![],
+        notifications: vec![],
+    };
+    r2.drive(&mut w, Event::Resumed, 500);
+    assert_eq!(r2.state.phase.status(), "waiting_for_initiation");
+    assert_eq!(
+        w.started_upgrades.iter().filter(|u| u.0 == "b-nsx").count(),
+        1
+    );
+}
+
+#[test]
+fn check_set_query_carries_the_target_release_for_its_bom_versions() {
+    let mut w = World::default_world();
+    w.todo.remove(0); // no SDDC Manager upgrade: prechecks come first
+    let mut r = Run::new(OrchestratorConfig::default());
+    let mut seen = None;
+    let mut next = Some(start());
+    for _ in 0..200 {
+        let Some(ev) = next.take() else { break };
+        let t = step(&r.state, ev, r.now, &r.cfg);
+        r.state = t.state;
+        for e in &t.effects {
+            match e {
+                Effect::QueryCheckSets(target) => {
+                    seen = Some(target.clone());
+                }
+                Effect::Wait(d) => {
+                    r.now += chrono::Duration::from_std(*d).expect("small");
+                    next = Some(Event::Tick);
+                    continue;
+                }
+                _ => {}
+            }
+            if e.is_action() && !matches!(e, Effect::Wait(_)) {
+                next = w.answer(e);
+            }
+        }
+        if seen.is_some() {
+            break;
+        }
+    }
+    assert_eq!(seen, Some(release()));
+}
+
+/// `release()` with the ESXi version the cluster images must carry.
+fn release_with_esxi() -> TargetRelease {
+    let mut r = release();
+    r.bom.push(BomItem {
+        name: "ESX_HOST".into(),
+        version: "8.0.3-24280767".into(),
+        managed_by: None,
+    });
+    r
+}
+
+fn image_world() -> World {
+    let mut w = World::default_world();
+    w.clusters = vec![
+        ClusterInfo {
+            id: "cl-1".into(),
+            name: "sfo-m01-cl01".into(),
+            image_based: true,
+        },
+        ClusterInfo {
+            id: "cl-2".into(),
+            name: "sfo-m01-cl02".into(),
+            image_based: false,
+        },
+    ];
+    // an image of the ESXi the clusters run today: not the target
+    w.personalities = vec![PersonalityInfo {
+        id: "p-old".into(),
+        name: "esx-8-0-3-old".into(),
+        esxi_version: "8.0.3-0.0.24022510".into(),
+    }];
+    w
+}
+
+fn waiting_for_image(s: &FlowState) -> bool {
+    matches!(
+        s.phase,
+        Phase::StartingUpgrades {
+            step: UpgradeStep::WaitingForImage { .. },
+            ..
+        }
+    )
+}
+
+#[test]
+fn image_clusters_wait_for_their_image_then_upgrade_with_its_personality() {
+    let mut w = image_world();
+    let mut r = Run::new(OrchestratorConfig::default());
+    let start = Event::Start {
+        release: release_with_esxi(),
+        download_only: false,
+    };
+    let next = r.drive_until(&mut w, start, waiting_for_image);
+    assert!(waiting_for_image(&r.state), "{:?}", r.state.phase);
+    assert_eq!(r.state.phase.status(), "starting_upgrades");
+    assert_eq!(r.state.phase.detail(), Some("waiting_for_cluster_image"));
+    // NSX and vCenter went first; the ESXi upgrade was not started
+    let started: Vec<_> = w
+        .upgrade_requests
+        .iter()
+        .map(|u| u.bundle_id.as_str())
+        .collect();
+    assert_eq!(started, ["b-sddc", "b-nsx", "b-vc"]);
+    let view = r.state.view();
+    assert!(
+        view.logs_markdown
+            .contains("sfo-m01-cl01 waits for a vLCM image with ESXi 8.0.3-24280767"),
+        "{}",
+        view.logs_markdown
+    );
+    assert!(!view.logs_markdown.contains("sfo-m01-cl02"));
+    let acks = |r: &Run| {
+        r.notifications
+            .iter()
+            .filter(|k| **k == NotificationKind::AcknowledgementNeeded)
+            .count()
+    };
+    assert_eq!(acks(&r), 1);
+    // re-polled at the upgrade poll interval, told once
+    let before = r.now;
+    r.drive(&mut w, next.expect("a pending event"), 12);
+    assert!(waiting_for_image(&r.state));
+    assert!(r.now > before);
+    assert_eq!(acks(&r), 1);
+    assert_eq!(w.upgrade_requests.len(), 3);
+    // a restart in the wait keeps waiting and lists again; nothing is started
+    let t = step(&r.state, Event::Resumed, r.now, &r.cfg);
+    assert_eq!(t.effects, vec![Effect::ListUpgradables("5.2.1.0".into())]);
+    let saved = serde_json::to_string(&r.state).expect("persist");
+    let restored: FlowState = serde_json::from_str(&saved).expect("read back");
+    assert_eq!(restored, r.state);
+    // the image is imported: the flow continues by itself
+    w.personalities.push(PersonalityInfo {
+        id: "p-new".into(),
+        name: "esx-8-0-3-u3b".into(),
+        esxi_version: "8.0.3-0.35.24280767".into(),
+    });
+    r.state = restored;
+    r.drive(&mut w, Event::Resumed, 500);
+    assert_eq!(r.state.phase.status(), "waiting_for_initiation");
+    let esx = w
+        .upgrade_requests
+        .iter()
+        .find(|u| u.bundle_id == "b-esx")
+        .expect("ESXi upgrade started");
+    assert_eq!(esx.resource_type, "CLUSTER");
+    assert_eq!(esx.resource_ids, ["cl-1", "cl-2"]);
+    // only the image-managed cluster carries a personality
+    assert_eq!(
+        esx.personalities,
+        [("cl-1".to_owned(), "p-new".to_owned())]
+            .into_iter()
+            .collect()
+    );
+}
+
+#[test]
+fn abort_ends_the_wait_for_a_cluster_image() {
+    let mut w = image_world();
+    let cfg = OrchestratorConfig::default();
+    let mut r = Run::new(cfg.clone());
+    let start = Event::Start {
+        release: release_with_esxi(),
+        download_only: false,
+    };
+    r.drive_until(&mut w, start, waiting_for_image);
+    let t = step(&r.state, Event::Abort, r.now, &cfg);
+    assert!(t.rejected.is_none());
+    assert_eq!(t.state.phase.status(), "failed");
 }

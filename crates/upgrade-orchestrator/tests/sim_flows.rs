@@ -87,6 +87,14 @@ fn fast_config() -> OrchestratorConfig {
     }
 }
 
+/// [`fast_config`] with the draft + per-upgrade precheck + commit path.
+fn drafts_config() -> OrchestratorConfig {
+    OrchestratorConfig {
+        per_upgrade_precheck: true,
+        ..fast_config()
+    }
+}
+
 struct Bench {
     sim: SimServer,
     client: VcfClient,
@@ -183,6 +191,22 @@ impl Bench {
         Ok(m)
     }
 
+    /// The JSON bodies of the 2xx answered requests to `method path`, oldest first.
+    async fn bodies(&self, method: &str, path: &str) -> anyhow::Result<Vec<Value>> {
+        Ok(self
+            .log()
+            .await?
+            .into_iter()
+            .filter(|e| e["method"] == method && e["path"] == path)
+            .filter(|e| {
+                e["status"]
+                    .as_u64()
+                    .is_some_and(|s| (200..300).contains(&s))
+            })
+            .map(|e| e["body"].clone())
+            .collect())
+    }
+
     async fn fallback_bundle_ids(&self) -> anyhow::Result<Vec<String>> {
         Ok(self
             .client
@@ -268,7 +292,7 @@ const FULL_FLOW: [&str; 12] = [
 async fn happy_path_sddc_manager_first_with_drift_bundle() -> anyhow::Result<()> {
     let b = bench("default").await?;
     let rec = Arc::new(Recorder::default());
-    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    let (o, _t) = b.orchestrator(drafts_config(), &rec)?;
     let started = Instant::now();
     assert_eq!(
         o.command(&b.domain, Command::Start).await,
@@ -1095,7 +1119,7 @@ async fn mutating_requests(b: &Bench) -> anyhow::Result<Vec<String>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_plan_reads_only_and_shows_what_the_flow_sends() -> anyhow::Result<()> {
     let b = bench("default").await?;
-    let plan = upgrade_orchestrator::plan(&b.client, &b.domain)
+    let plan = upgrade_orchestrator::plan(&b.client, &b.domain, &fast_config())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     assert!(plan.target_version.is_some(), "{plan:?}");
@@ -1188,5 +1212,246 @@ async fn read_only_refuses_changes_and_never_continues_a_flow() -> anyhow::Resul
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(b.log().await?.len(), before, "nothing sent after resume");
     assert!(o.view(&b.domain).in_progress);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn component_upgrades_are_created_with_upgrade_now_by_default() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.domain, Command::Start).await;
+    wait_for(&o, &b.domain, is("successfully_completed")).await?;
+    let w = assert_no_duplicates(&b).await?;
+    // no draft, no per-upgrade precheck, no commit
+    assert!(
+        !w.keys()
+            .any(|k| k.starts_with("PATCH /v1/upgrades/") || k.ends_with("/prechecks")),
+        "{w:?}"
+    );
+    let posts = b.bodies("POST", "/v1/upgrades").await?;
+    assert_eq!(posts.len(), 5, "{posts:?}");
+    for body in &posts {
+        assert!(body.get("draftMode").is_none(), "{body}");
+        let specs = body["resourceUpgradeSpecs"].as_array().expect("specs");
+        assert!(!specs.is_empty());
+        for spec in specs {
+            assert_eq!(spec["upgradeNow"], true, "{body}");
+        }
+    }
+    // SDDC Manager, NSX and vCenter: exactly the body PowerVCF and VMware's scripts send
+    let domain_bodies: Vec<&Value> = posts
+        .iter()
+        .filter(|p| p["resourceType"] == "DOMAIN")
+        .collect();
+    assert_eq!(domain_bodies.len(), 4, "{posts:?}");
+    for body in domain_bodies {
+        assert_eq!(
+            body,
+            &serde_json::json!({
+                "bundleId": body["bundleId"],
+                "resourceType": "DOMAIN",
+                "resourceUpgradeSpecs": [{"resourceId": b.domain.id, "upgradeNow": true}],
+            })
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_sets_are_queried_twice_and_run_with_the_spec_fields_only() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.domain, Command::Start).await;
+    wait_for(&o, &b.domain, is("starting_upgrades")).await?;
+    let id = b.domain.id.as_str();
+    // the target BOM, by component
+    let future = b.client.future_releases(id).await?;
+    let target = future
+        .iter()
+        .find(|r| r.version == "5.2.1.0")
+        .expect("5.2.1.0 offered");
+    let bom = |name: &str| {
+        target
+            .bom
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.version.clone())
+            .expect("in the BOM")
+    };
+    let expected_target = |resource_type: &str| match resource_type {
+        "SDDC_MANAGER" => bom("SDDC_MANAGER_VCF"),
+        "NSX_T_MANAGER" => bom("NSX_T_MANAGER"),
+        "VCENTER" => bom("VCENTER"),
+        _ => bom("ESX_HOST"),
+    };
+
+    let queries = b.bodies("POST", "/v1/system/check-sets/queries").await?;
+    assert_eq!(queries.len(), 2, "{queries:?}");
+    // 1. discovery: the domain only
+    assert_eq!(
+        queries[0],
+        serde_json::json!({"checkSetType": "UPGRADE", "domains": [{"domainId": id}]})
+    );
+    // 2. every discovered resource with its target version from the BOM
+    let wanted = queries[1]["domains"][0]["resources"]
+        .as_array()
+        .expect("resources")
+        .clone();
+    let types: Vec<&str> = wanted
+        .iter()
+        .map(|r| r["resourceType"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        types,
+        ["SDDC_MANAGER", "NSX_T_MANAGER", "VCENTER", "CLUSTER"]
+    );
+    for r in &wanted {
+        let ty = r["resourceType"].as_str().unwrap_or("");
+        assert_eq!(
+            r,
+            &serde_json::json!({
+                "resourceType": ty,
+                "resourceId": r["resourceId"],
+                "resourceTargetVersion": expected_target(ty),
+            })
+        );
+    }
+
+    let runs = b.bodies("POST", "/v1/system/check-sets").await?;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = &runs[0];
+    let keys: Vec<&str> = run
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["metadata", "queryId", "resources"]);
+    for r in run["resources"].as_array().expect("resources") {
+        let mut keys: Vec<&str> = r
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "checkSets",
+                "domain",
+                "resourceId",
+                "resourceName",
+                "resourceType"
+            ]
+        );
+        // `SelectedCheckSetCandidate` has only `checkSetId`
+        for c in r["checkSets"].as_array().expect("checkSets") {
+            assert_eq!(c.as_object().map(|o| o.len()), Some(1), "{c}");
+            assert!(c["checkSetId"].is_string());
+        }
+    }
+    assert_eq!(run["metadata"]["targetVersion"], "5.2.1.0");
+    for m in run["metadata"]["resources"].as_array().expect("metadata") {
+        let ty = m["type"].as_str().unwrap_or("");
+        assert_eq!(m["targetVersion"], expected_target(ty), "{m}");
+        assert_eq!(m["domainId"], id);
+    }
+    // the finished run is also read through the 9.1 severity filter
+    let filtered = b
+        .log()
+        .await?
+        .into_iter()
+        .filter(|e| e["endpoint"] == "GET /v1/system/check-sets/{id}")
+        .filter(|e| e["query"] == "severity=ERROR&severity=WARNING")
+        .count();
+    assert_eq!(filtered, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_cluster_waits_for_its_image_across_a_restart_then_upgrades_with_it()
+-> anyhow::Result<()> {
+    let b = bench("vlcm-images").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.domain, Command::Start).await;
+    let waiting = |v: &FlowView| v.phase_detail.as_deref() == Some("waiting_for_cluster_image");
+    let v = wait_for(&o, &b.domain, waiting).await?;
+    assert_eq!(v.status, "starting_upgrades");
+    let notes: Vec<String> = rec
+        .notes
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|n| n.1 == NotificationKind::AcknowledgementNeeded)
+        .map(|n| n.2.clone())
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("sfo-m01-cl01"), "{}", notes[0]);
+    assert!(notes[0].contains("ESXi 8.0.3-24280767"), "{}", notes[0]);
+    // the ESXi upgrade was not started: no refused request either
+    let cluster_posts = |log: &[Value]| {
+        log.iter()
+            .filter(|e| e["method"] == "POST" && e["path"] == "/v1/upgrades")
+            .filter(|e| e["body"]["resourceType"] == "CLUSTER")
+            .count()
+    };
+    assert_eq!(cluster_posts(&b.log().await?), 0);
+
+    // a restart in the wait: still waiting, still no CLUSTER upgrade
+    t.cancel();
+    o.stopped().await;
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.resume().await?;
+    wait_for(&o, &b.domain, |v| {
+        waiting(v) && v.logs_markdown.contains("Bridge restarted")
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(waiting(&o.view(&b.domain)));
+    assert_eq!(cluster_posts(&b.log().await?), 0);
+
+    // the image is imported: the flow continues by itself
+    let image: Value = b
+        .http
+        .post(format!("{}/sim/personalities", b.sim.url))
+        .json(
+            &serde_json::json!({"name": "esx-803-24280767", "esxi_version": "8.0.3-0.35.24280767"}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let v = wait_for(&o, &b.domain, is("successfully_completed")).await?;
+    assert!(v.last_error.is_none());
+    let posts = b.bodies("POST", "/v1/upgrades").await?;
+    let esx: Vec<&Value> = posts
+        .iter()
+        .filter(|p| p["resourceType"] == "CLUSTER")
+        .collect();
+    assert_eq!(esx.len(), 1, "{posts:?}");
+    let cluster = b
+        .client
+        .clusters()
+        .await?
+        .into_iter()
+        .find(|c| c.name == "sfo-m01-cl01")
+        .expect("cluster");
+    assert_eq!(
+        esx[0],
+        &serde_json::json!({
+            "bundleId": esx[0]["bundleId"],
+            "resourceType": "CLUSTER",
+            "resourceUpgradeSpecs": [{
+                "resourceId": cluster.id,
+                "upgradeNow": true,
+                "personalitySpec": {"personalityId": image["personalityId"]},
+            }],
+        })
+    );
+    assert_no_duplicates(&b).await?;
     Ok(())
 }

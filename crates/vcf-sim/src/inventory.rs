@@ -77,6 +77,8 @@ pub struct Cluster {
     pub moref: String,
     /// First cluster of its domain.
     pub is_default: bool,
+    /// Managed by vLCM images.
+    pub image_based: bool,
 }
 
 /// An ESXi host.
@@ -347,6 +349,7 @@ impl Inventory {
                     datastore_type: c.datastore_type.clone(),
                     moref: format!("domain-c{}", 8 + cidx * 1003),
                     is_default: ci == 0,
+                    image_based: c.image_based,
                 };
                 let listed: Vec<HostSeed> = if c.host.is_empty() {
                     (0..c.host_count)

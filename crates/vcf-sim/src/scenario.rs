@@ -28,6 +28,7 @@ const BUILTINS: &[(&str, &str)] = &[
     ),
     ("up-to-date", include_str!("../scenarios/up-to-date.toml")),
     ("large", include_str!("../scenarios/large.toml")),
+    ("vlcm-images", include_str!("../scenarios/vlcm-images.toml")),
     (
         "hanging-component",
         include_str!("../scenarios/hanging-component.toml"),
@@ -68,6 +69,7 @@ const BUILTIN_NAMES: &[&str] = &[
     "validation-warnings",
     "target-validation-failure",
     "vi-behind-management",
+    "vlcm-images",
 ];
 
 /// A simulated duration, written in TOML as a humantime string (`"90m"`) or seconds.
@@ -141,6 +143,19 @@ pub struct Scenario {
     /// Findings that upgrade check-set runs report.
     #[serde(default)]
     pub findings: Vec<FindingSpec>,
+    /// vLCM images (personalities) imported into SDDC Manager from the start.
+    #[serde(default)]
+    pub personalities: Vec<PersonalitySpec>,
+}
+
+/// A vLCM image SDDC Manager has (`GET /v1/personalities`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalitySpec {
+    /// `personalityName` (spec pattern `^[a-zA-Z\d\-]{3,20}$`).
+    pub name: String,
+    /// ESXi base image version, e.g. `8.0.3-0.35.24280767`.
+    pub esxi_version: String,
 }
 
 fn default_seed() -> u64 {
@@ -401,6 +416,9 @@ pub struct ClusterSpec {
     /// Primary datastore type.
     #[serde(default = "default_datastore")]
     pub datastore_type: String,
+    /// Managed by vLCM images (spec `Cluster.isImageBased`) instead of baselines.
+    #[serde(default)]
+    pub image_based: bool,
 }
 
 fn default_datastore() -> String {

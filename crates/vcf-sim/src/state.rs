@@ -337,6 +337,19 @@ pub struct Task {
     pub kind: TaskKind,
 }
 
+/// A vLCM image imported into SDDC Manager.
+#[derive(Debug, Clone)]
+pub struct Personality {
+    /// `personalityId`.
+    pub id: String,
+    /// `personalityName`.
+    pub name: String,
+    /// ESXi base image version.
+    pub esxi_version: String,
+    /// When it was imported.
+    pub imported: SimTime,
+}
+
 /// One request of the request log.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LogEntry {
@@ -352,6 +365,9 @@ pub struct LogEntry {
     pub status: u16,
     /// Wall-clock time (ISO).
     pub at: String,
+    /// JSON body of a write (`None` for reads, the token endpoints and non-JSON bodies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
 }
 
 /// Everything the simulator knows.
@@ -383,6 +399,8 @@ pub struct SimState {
     pub validations: Vec<Validation>,
     /// Tasks, oldest first.
     pub tasks: Vec<Task>,
+    /// vLCM images (`GET /v1/personalities`).
+    pub personalities: Vec<Personality>,
     /// Request log.
     pub log: Vec<LogEntry>,
     /// Requests per endpoint template.
@@ -407,12 +425,24 @@ impl SimState {
     /// Fresh state for a scenario.
     pub fn new(scenario: Arc<Scenario>, time_scale: f64) -> SimState {
         let inv = Inventory::build(&scenario);
+        let clock = Clock::new(time_scale);
+        let personalities = scenario
+            .personalities
+            .iter()
+            .map(|p| Personality {
+                id: ids::stable(scenario.seed, &format!("personality/{}", p.name)),
+                name: p.name.clone(),
+                esxi_version: p.esxi_version.clone(),
+                imported: clock.now(),
+            })
+            .collect();
         let faults = Faults::from_spec(&scenario.faults, scenario.seed);
         SimState {
             downloads: vec![None; inv.bundles.len()],
             inv,
             faults,
-            clock: Clock::new(time_scale),
+            clock,
+            personalities,
             tokens: TokenStore::default(),
             download_attempts: HashMap::new(),
             component_attempts: HashMap::new(),
@@ -852,6 +882,7 @@ impl SimState {
                 ));
             }
         };
+        self.check_cluster_images(&clusters, &resource_specs)?;
         // Source: vendor doc (target upgrade version guide): without a target version there
         // are no upgradables, so nothing to upgrade; spec 400.
         let Some(target_version) = self.inv.domains[di].target.clone() else {
@@ -1195,6 +1226,63 @@ impl SimState {
             kind: TaskKind::CheckRun(ri),
         });
         ri
+    }
+
+    /// Refuses a `CLUSTER` upgrade of a vLCM image-managed cluster whose resource spec names no
+    /// imported personality.
+    ///
+    /// Source: spec `ResourceUpgradeSpec.personalitySpec` is a `PersonalitySpec`, "Personality
+    /// Specification for vLCM based upgrade", whose required `personalityId` is the
+    /// "Personality ID for vLCM based Upgrade" (5.2.1 and 9.0.2); `performUpgrade` documents
+    /// 400 for a bad `UpgradeSpec`. Baseline clusters (`isImageBased: false`) need none.
+    fn check_cluster_images(&self, clusters: &[usize], specs: &[Value]) -> Result<(), ApiError> {
+        for &c in clusters {
+            let cl = &self.inv.clusters[c];
+            if !cl.image_based {
+                continue;
+            }
+            let personality = specs
+                .iter()
+                .find(|r| r.get("resourceId").and_then(Value::as_str) == Some(cl.id.as_str()))
+                .and_then(|r| r.pointer("/personalitySpec/personalityId"))
+                .and_then(Value::as_str);
+            match personality {
+                Some(p) if self.personalities.iter().any(|x| x.id == p) => {}
+                Some(p) => {
+                    return Err(ApiError::bad_request(
+                        "UPGRADE_SPEC_INVALID_PERSONALITY",
+                        format!("Personality {p} not found for cluster {}", cl.name),
+                    )
+                    .with_args(&[p, &cl.name])
+                    .with_remediation("Use a personalityId from GET /v1/personalities"));
+                }
+                None => {
+                    return Err(ApiError::bad_request(
+                        "UPGRADE_SPEC_PERSONALITY_REQUIRED",
+                        format!(
+                            "Cluster {} is managed by vSphere Lifecycle Manager images: personalitySpec.personalityId is required",
+                            cl.name
+                        ),
+                    )
+                    .with_args(&[&cl.name])
+                    .with_remediation(
+                        "Import an image of the target ESXi version and send its personalityId from GET /v1/personalities",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a vLCM image (`POST /sim/personalities`, an import done in the UI); returns its index.
+    pub fn add_personality(&mut self, name: &str, esxi_version: &str) -> usize {
+        self.personalities.push(Personality {
+            id: ids::fresh(),
+            name: name.to_owned(),
+            esxi_version: esxi_version.to_owned(),
+            imported: self.now(),
+        });
+        self.personalities.len() - 1
     }
 
     /// Starts a per-upgrade precheck; returns the task index.

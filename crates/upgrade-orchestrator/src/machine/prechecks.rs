@@ -18,7 +18,7 @@ use crate::phase::Phase;
 impl Machine<'_> {
     pub(super) fn initializing_prechecks(&mut self, target: TargetRelease, ev: Event) {
         match ev {
-            Event::Tick => self.act(Effect::QueryCheckSets),
+            Event::Tick => self.act(Effect::QueryCheckSets(target)),
             Event::CheckSetsQueried(Ok(query)) => {
                 self.log(
                     LogLevel::Info,

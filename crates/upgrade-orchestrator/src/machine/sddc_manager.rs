@@ -2,6 +2,8 @@
 //! `DownloadingSddcManagerBundle` and `UpgradingSddcManager` (the self-upgrade, riding out the
 //! API outage while SDDC Manager restarts).
 
+use std::collections::BTreeMap;
+
 use super::common::{MAX_SDDC_UPGRADES, after, humantime_str, wait_for, wait_until};
 use super::downloads::{apply_download_state, needs_request};
 use super::{Effect, Event, Machine};
@@ -32,8 +34,10 @@ impl Machine<'_> {
             }
             _ if self.s.prechecks_passed => self.start_upgrade_loop(target),
             _ => {
-                self.enter(Phase::InitializingPrechecks { target });
-                self.act(Effect::QueryCheckSets);
+                self.enter(Phase::InitializingPrechecks {
+                    target: target.clone(),
+                });
+                self.act(Effect::QueryCheckSets(target));
             }
         }
     }
@@ -284,5 +288,6 @@ pub(crate) fn sddc_manager_request(domain_id: &str, bundle_id: String) -> Upgrad
         resource_type: "DOMAIN".to_owned(),
         resource_ids: vec![domain_id.to_owned()],
         draft: false,
+        personalities: BTreeMap::new(),
     }
 }

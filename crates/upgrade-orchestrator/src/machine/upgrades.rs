@@ -1,6 +1,9 @@
 //! Phase `StartingUpgrades`: the component upgrade loop. Each round lists the upgradables,
-//! starts the next AVAILABLE one as a draft, runs VCF's per-upgrade precheck on it, commits it
-//! and polls it to the end; when none is left, the final validation follows.
+//! starts the next AVAILABLE one with `upgradeNow: true` and polls it to the end; when none is
+//! left, the final validation follows. With `per_upgrade_precheck` the upgrade is created as a
+//! draft instead, VCF's per-upgrade precheck runs on it, and the draft is committed.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
@@ -11,7 +14,23 @@ use crate::api::{
     UpgradeRequest,
 };
 use crate::logbook::LogLevel;
+use crate::notify::NotificationKind;
 use crate::phase::{Phase, UpgradeStep};
+
+/// The BOM entry of ESXi.
+const ESXI_BOM_NAME: &str = "ESX_HOST";
+
+/// True when a vLCM base image version (`8.0.3-0.35.24280767`) is the BOM's ESXi version
+/// (`8.0.3-24280767`): the same version and the same build number.
+fn esxi_matches(bom: &str, image: &str) -> bool {
+    if bom == image {
+        return true;
+    }
+    let (bom_version, bom_build) = bom.split_once('-').unwrap_or((bom, ""));
+    let (image_version, image_rest) = image.split_once('-').unwrap_or((image, ""));
+    bom_version == image_version
+        && (bom_build.is_empty() || image_rest.rsplit('.').next() == Some(bom_build))
+}
 
 /// One component upgrade that exists in VCF (as a draft or running), with what it runs.
 pub(super) struct Upgrade {
@@ -41,6 +60,8 @@ pub(crate) fn component_request(
     domain_id: &str,
     u: &UpgradableInfo,
     snap: &UpgradablesSnapshot,
+    draft: bool,
+    personalities: BTreeMap<String, String>,
 ) -> Result<(String, UpgradeRequest), String> {
     let component = if u.component.is_empty() {
         u.bundle_type.clone()
@@ -57,17 +78,62 @@ pub(crate) fn component_request(
             bundle_id: u.bundle_id.clone(),
             resource_type: "CLUSTER".to_owned(),
             resource_ids: snap.cluster_ids.clone(),
-            draft: true,
+            draft,
+            personalities,
         }
     } else {
         UpgradeRequest {
             bundle_id: u.bundle_id.clone(),
             resource_type: "DOMAIN".to_owned(),
             resource_ids: vec![domain_id.to_owned()],
-            draft: true,
+            draft,
+            personalities: BTreeMap::new(),
         }
     };
     Ok((component, request))
+}
+
+/// The vLCM images of the image-managed clusters VCF lists for the ESXi upgrade.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ClusterImages {
+    /// Cluster id → the personality whose ESXi version is the target BOM's.
+    pub found: BTreeMap<String, String>,
+    /// Names of the image-managed clusters with no such image in SDDC Manager.
+    pub missing: Vec<String>,
+    /// The target BOM's ESXi version, when it names one.
+    pub esxi_version: Option<String>,
+}
+
+/// Finds the image for each image-managed cluster of the ESXi upgrade: the personality whose
+/// ESXi version is the target BOM's.
+pub(crate) fn cluster_images(snap: &UpgradablesSnapshot, target: &TargetRelease) -> ClusterImages {
+    let esxi_version = target
+        .bom
+        .iter()
+        .find(|b| b.name == ESXI_BOM_NAME)
+        .map(|b| b.version.clone());
+    let mut images = ClusterImages {
+        esxi_version,
+        ..ClusterImages::default()
+    };
+    for c in snap
+        .clusters
+        .iter()
+        .filter(|c| c.image_based && snap.cluster_ids.contains(&c.id))
+    {
+        let image = images.esxi_version.as_deref().and_then(|v| {
+            snap.personalities
+                .iter()
+                .find(|p| esxi_matches(v, &p.esxi_version))
+        });
+        match image {
+            Some(p) => {
+                images.found.insert(c.id.clone(), p.id.clone());
+            }
+            None => images.missing.push(c.name.clone()),
+        }
+    }
+    images
 }
 
 impl Machine<'_> {
@@ -90,7 +156,9 @@ impl Machine<'_> {
         ev: Event,
     ) {
         match step {
-            UpgradeStep::Listing => self.listing_upgradables(target, ev),
+            UpgradeStep::Listing | UpgradeStep::WaitingForImage { .. } => {
+                self.listing_upgradables(target, ev);
+            }
             UpgradeStep::Starting { request, component } => {
                 self.starting_upgrade(request, component, target, ev);
             }
@@ -197,8 +265,10 @@ impl Machine<'_> {
                     LogLevel::Info,
                     &format!("Re-attached to the {component} upgrade `{}`", found.id),
                 );
-                if found.state == OpState::Draft {
+                if found.state == OpState::Draft && self.cfg.per_upgrade_precheck {
                     self.upgrade_precheck(made(found.id));
+                } else if found.state == OpState::Draft {
+                    self.commit(made(found.id));
                 } else {
                     self.upgrade_running(made(found.id));
                 }
@@ -368,10 +438,20 @@ impl Machine<'_> {
             self.begin_sddc_manager(&u.bundle_id, &u.component, target);
             return;
         }
-        let (component, request) = match component_request(&self.s.domain.id, &u, snap) {
-            Ok(built) => built,
-            Err(reason) => return self.fail(reason),
+        let personalities = if u.is_esxi() {
+            match self.images_or_wait(snap, &target) {
+                Some(found) => found,
+                None => return,
+            }
+        } else {
+            BTreeMap::new()
         };
+        let draft = self.cfg.per_upgrade_precheck;
+        let (component, request) =
+            match component_request(&self.s.domain.id, &u, snap, draft, personalities) {
+                Ok(built) => built,
+                Err(reason) => return self.fail(reason),
+            };
         self.log(
             LogLevel::Info,
             &format!(
@@ -388,6 +468,43 @@ impl Machine<'_> {
             target,
         );
         self.act(Effect::StartUpgrade(request));
+    }
+
+    /// The personalities of the ESXi upgrade's image-managed clusters; when an image is
+    /// missing, the flow waits for it instead (told once, looked at again every poll interval).
+    fn images_or_wait(
+        &mut self,
+        snap: &UpgradablesSnapshot,
+        target: &TargetRelease,
+    ) -> Option<BTreeMap<String, String>> {
+        let ClusterImages {
+            found,
+            missing,
+            esxi_version: esxi,
+        } = cluster_images(snap, target);
+        if missing.is_empty() {
+            return Some(found);
+        }
+        let esxi_version = esxi.unwrap_or_else(|| "of the target release".to_owned());
+        let step = UpgradeStep::WaitingForImage {
+            clusters: missing.clone(),
+            esxi_version: esxi_version.clone(),
+        };
+        let already =
+            matches!(&self.s.phase, Phase::StartingUpgrades { step: s, .. } if *s == step);
+        self.enter_step(step, target.clone());
+        if !already {
+            let msg = format!(
+                "The ESXi upgrade of {} waits for a vLCM image with ESXi {esxi_version}: import \
+                 one into SDDC Manager (Lifecycle Management > Image Management); the upgrade \
+                 continues by itself once the image is there",
+                missing.join(", ")
+            );
+            self.log(LogLevel::Warning, &msg);
+            self.notify(NotificationKind::AcknowledgementNeeded, msg);
+        }
+        self.act(Effect::Wait(self.cfg.upgrade_poll_interval));
+        None
     }
 
     fn upgrade_precheck(&mut self, upgrade: Upgrade) {
@@ -489,5 +606,19 @@ impl Machine<'_> {
         };
         self.enter_step(step, target);
         self.act(effect);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esxi_matches;
+
+    #[test]
+    fn base_image_versions_match_bom_versions_by_version_and_build() {
+        assert!(esxi_matches("8.0.3-24280767", "8.0.3-0.35.24280767"));
+        assert!(esxi_matches("8.0.3-24280767", "8.0.3-24280767"));
+        assert!(!esxi_matches("8.0.3-24280767", "8.0.3-0.0.24022510"));
+        assert!(!esxi_matches("8.0.3-24280767", "8.0.2-0.35.24280767"));
+        assert!(esxi_matches("8.0.3", "8.0.3-0.35.24280767"));
     }
 }

@@ -26,6 +26,7 @@ impl FlowState {
             Phase::StartingUpgrades { step, .. } => {
                 let comp = match step {
                     UpgradeStep::Listing => None,
+                    UpgradeStep::WaitingForImage { .. } => Some("ESXI".to_owned()),
                     UpgradeStep::Starting { component, .. }
                     | UpgradeStep::Prechecking { component, .. }
                     | UpgradeStep::Committing { component, .. }

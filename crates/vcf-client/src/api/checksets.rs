@@ -53,6 +53,28 @@ impl VcfClient {
             .await
     }
 
+    /// `GET /v1/system/check-sets/{runId}?severity=…`: the result filtered to these severities
+    /// (`ERROR`, `WARNING`, `INFO`, `ALL`), the `severity` filter of the 9.1 SDK's
+    /// `CheckSets.get_result`, sent as one `severity` pair per value (form style). Servers
+    /// before 9.1 ignore the parameter and send every finding.
+    ///
+    /// # Errors
+    /// Any [`VcfError`](crate::VcfError) class.
+    pub async fn check_run_filtered(
+        &self,
+        run_id: &str,
+        severities: &[&str],
+    ) -> Result<AssessmentOutput> {
+        let mut call = Call::get(
+            "/v1/system/check-sets/{id}",
+            format!("/v1/system/check-sets/{}", seg(run_id)),
+        );
+        for s in severities {
+            call = call.query("severity", *s);
+        }
+        self.inner.fetch(&call).await
+    }
+
     /// `GET /v1/system/check-sets[?domainId=a,b]`: the check runs of these domains (all when
     /// empty), a bare JSON array. Lets a caller find a run again after losing its id.
     ///

@@ -3,7 +3,7 @@
 use super::seg;
 use crate::client::{Call, VcfClient};
 use crate::error::Result;
-use crate::models::{Cluster, Domain, Host, SddcManager};
+use crate::models::{Cluster, Domain, Host, Personality, SddcManager};
 
 impl VcfClient {
     /// `GET /v1/domains`: every workload domain.
@@ -56,6 +56,16 @@ impl VcfClient {
     pub async fn sddc_managers(&self) -> Result<Vec<SddcManager>> {
         self.inner
             .fetch_all(Call::get("/v1/sddc-managers", "/v1/sddc-managers".into()))
+            .await
+    }
+
+    /// `GET /v1/personalities`: the vLCM images imported into SDDC Manager (every page).
+    ///
+    /// # Errors
+    /// Any [`VcfError`](crate::VcfError) class.
+    pub async fn personalities(&self) -> Result<Vec<Personality>> {
+        self.inner
+            .fetch_all(Call::get("/v1/personalities", "/v1/personalities".into()))
             .await
     }
 }

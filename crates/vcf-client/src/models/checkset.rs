@@ -87,7 +87,7 @@ pub struct CheckSetDomain {
     pub domain_type: Option<String>,
 }
 
-/// The spec's `CheckSetCandidates` (query answer) and `SelectedCheckSetCandidate` (run body).
+/// The spec's `CheckSetCandidates` (query answer).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct CheckSetCandidate {
@@ -101,6 +101,15 @@ pub struct CheckSetCandidate {
     pub check_set_type: Option<String>,
 }
 
+/// The spec's `SelectedCheckSetCandidate` (run body): only the check-set id, as the 5.2.1 and
+/// 9.0.2 specs define it (no name or type).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SelectedCheckSetCandidate {
+    /// Id of the selected check set.
+    pub check_set_id: String,
+}
+
 /// The spec's `CheckSetRunInput`: body of `POST /v1/system/check-sets`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -109,7 +118,8 @@ pub struct CheckSetRunInput {
     pub query_id: String,
     /// Resources and the check sets to run on them.
     pub resources: Vec<CheckSetSelection>,
-    /// Optional metadata such as `{"targetVersion": "5.2.1.0"}` (accepted by real servers).
+    /// Optional `AssessmentMetadata` (`targetVersion`, `resources[]`): a field of the 9.1 SDK's
+    /// `CheckSetRunInput`, and the run info's `metadata` in every spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
 }
@@ -128,7 +138,7 @@ pub struct CheckSetSelection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<CheckSetDomain>,
     /// Check sets to run.
-    pub check_sets: Vec<CheckSetCandidate>,
+    pub check_sets: Vec<SelectedCheckSetCandidate>,
 }
 
 /// The spec's `AssessmentOutput`: the result of a check run.
@@ -270,10 +280,13 @@ pub struct AssessmentTaskInfo {
 #[serde(rename_all = "camelCase", default)]
 pub struct AssessmentMetadata {
     /// Target VCF version.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_version: Option<String>,
     /// Resources checked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<AssessmentResource>,
     /// Related upgrade.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade_id: Option<String>,
 }
 
@@ -282,15 +295,19 @@ pub struct AssessmentMetadata {
 #[serde(rename_all = "camelCase", default)]
 pub struct AssessmentResource {
     /// Resource type.
-    #[serde(rename = "type")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Resource id.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Resource name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Domain id.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain_id: Option<String>,
     /// Target version of the resource.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_version: Option<String>,
 }
 

@@ -9,6 +9,7 @@ mod bundle;
 mod checkset;
 mod common;
 mod inventory;
+mod personality;
 mod release;
 mod task;
 mod upgradable;
@@ -19,7 +20,8 @@ pub use checkset::{
     AssessmentMetadata, AssessmentOutput, AssessmentResource, AssessmentTaskInfo,
     CheckSetCandidate, CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput,
     CheckSetQueryResource, CheckSetQueryResult, CheckSetResource, CheckSetRunInput,
-    CheckSetSelection, DiscoveryProgress, EntityRest, ValidationDomainSummary,
+    CheckSetSelection, DiscoveryProgress, EntityRest, SelectedCheckSetCandidate,
+    ValidationDomainSummary,
 };
 pub use common::{ApiError, ErrorCause, MessagePack, PageMetadata, PageOf, Resource};
 pub use inventory::{
@@ -28,6 +30,7 @@ pub use inventory::{
     HostStorage, NsxtClusterReference, SddcManager, StorageOrMemoryInfo, UpgradeStatus,
     VcenterReference,
 };
+pub use personality::{BaseImageInfo, Personality, SoftwareInfo};
 pub use release::{
     BomEntry, DomainRelease, DomainReleaseView, FutureRelease, PatchBundle, Release,
     TargetProductVersion, Validation, ValidationCheck,

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde_json::json;
 use vcf_client::{
-    CheckSetCandidate, CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput, CheckSetRunInput,
-    CheckSetSelection, ResourceUpgradeSpec, Status, UpgradeSpec, VcfClient,
+    CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput, CheckSetRunInput, CheckSetSelection,
+    ResourceUpgradeSpec, SelectedCheckSetCandidate, Status, UpgradeSpec, VcfClient,
 };
 use wiremock::matchers::{
     body_json, body_string, header, method, path, query_param, query_param_is_missing,
@@ -363,9 +363,8 @@ async fn upgradables_checksets_upgrades_tasks() {
                 domain_name: Some("sfo-m01".into()),
                 domain_type: Some("MANAGEMENT".into()),
             }),
-            check_sets: vec![CheckSetCandidate {
+            check_sets: vec![SelectedCheckSetCandidate {
                 check_set_id: "vcenter-upgrade-prechecks".into(),
-                ..Default::default()
             }],
         }],
         metadata: Some(json!({ "targetVersion": "5.2.1.0" })),

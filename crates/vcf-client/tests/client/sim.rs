@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use vcf_client::{
-    CheckSetCandidate, CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput, CheckSetRunInput,
-    CheckSetSelection, ClientConfig, ResourceUpgradeSpec, RetryPolicy, Status, TlsOptions,
+    CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput, CheckSetRunInput, CheckSetSelection,
+    ClientConfig, ResourceUpgradeSpec, RetryPolicy, SelectedCheckSetCandidate, Status, TlsOptions,
     UpgradeSpec, VcfClient, VcfError, release_bundles, select_next_release,
 };
 use vcf_sim::{Scenario, SimOptions, SimServer};
@@ -244,9 +244,8 @@ async fn every_endpoint_once_against_the_simulator() {
                 check_sets: r
                     .check_sets
                     .iter()
-                    .map(|c| CheckSetCandidate {
+                    .map(|c| SelectedCheckSetCandidate {
                         check_set_id: c.check_set_id.clone(),
-                        ..Default::default()
                     })
                     .collect(),
             })

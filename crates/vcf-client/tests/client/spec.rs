@@ -57,6 +57,9 @@ fn model_fields_exist_in_the_spec() {
         ("FrequencyMetric", v(&FrequencyMetric::default()), &[]),
         ("DataMetric", metric, &[]),
         ("Cluster", v(&Cluster::default()), &[]),
+        ("Personality", v(&Personality::default()), &[]),
+        ("SoftwareInfo", v(&SoftwareInfo::default()), &[]),
+        ("BaseImageInfo", v(&BaseImageInfo::default()), &[]),
         ("HostReference", v(&HostReference::default()), &[]),
         ("Host", v(&Host::default()), &[]),
         ("IpAddress", v(&HostIpAddress::default()), &[]),
@@ -198,7 +201,7 @@ fn model_fields_exist_in_the_spec() {
         ),
         (
             "SelectedCheckSetCandidate",
-            v(&CheckSetCandidate::default()),
+            v(&SelectedCheckSetCandidate::default()),
             &[],
         ),
         (

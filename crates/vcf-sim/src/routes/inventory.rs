@@ -184,7 +184,7 @@ pub fn cluster_json(s: &SimState, c: usize) -> Value {
         "isDefault": cl.is_default,
         "failuresToTolerate": 1,
         "tags": [],
-        "isImageBased": true,
+        "isImageBased": cl.image_based,
         "capacity": cluster_usage(s, c, t).capacity(),
         "vcenter": {"id": d.vc_id, "fqdn": d.vc_fqdn, "vcInstanceId": d.vc_instance_id},
         "managedObjectReferenceId": cl.moref,
@@ -427,6 +427,44 @@ pub async fn nsxt_clusters(State(app): State<App>) -> ApiResult {
                 "status": "STABLE",
             })
         })
+        .collect();
+    ok(page(items))
+}
+
+/// `Personality` JSON (the spec's required fields, plus `importTimestamp`).
+pub fn personality_json(s: &SimState, i: usize) -> Value {
+    let p = &s.personalities[i];
+    let depot = format!("/nfs/vmware/vcf/nfs-mount/personality/{}", p.id);
+    json!({
+        "personalityId": p.id,
+        "personalityName": p.name,
+        "displayName": p.name,
+        "description": format!("ESXi {} image", p.esxi_version),
+        "version": "1",
+        "createdBy": "admin@local",
+        "imageSize": "391.4 MB",
+        "imageChecksum": crate::ids::stable(s.scenario.seed, &format!("checksum/{}", p.id)).replace('-', ""),
+        "vsphereExportedZipPath": format!("{depot}/image.zip"),
+        "vsphereExportedIsoPath": format!("{depot}/image.iso"),
+        "vsphereExportedJsonPath": format!("{depot}/image.json"),
+        "importTimestamp": s.clock.iso_at(p.imported),
+        "tags": [],
+        "softwareInfo": { "baseImage": { "version": p.esxi_version } },
+    })
+}
+
+/// `GET /v1/personalities[?personalityName=]`: `PageOfPersonality`.
+pub async fn personalities(
+    State(app): State<App>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let s = app.lock();
+    let items = (0..s.personalities.len())
+        .filter(|&i| {
+            q.get("personalityName")
+                .is_none_or(|n| *n == s.personalities[i].name)
+        })
+        .map(|i| personality_json(&s, i))
         .collect();
     ok(page(items))
 }

@@ -116,6 +116,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/sddc-managers/{id}", get(inventory::sddc_manager))
         .route("/v1/vcenters", get(inventory::vcenters))
         .route("/v1/nsxt-clusters", get(inventory::nsxt_clusters))
+        .route("/v1/personalities", get(inventory::personalities))
         .route("/v1/releases", get(releases::releases))
         .route("/v1/releases/domains", get(releases::domain_views))
         .route(
@@ -171,6 +172,7 @@ pub fn router(app: App) -> Router {
         .route("/sim/log", get(sim::log))
         .route("/sim/faults", post(sim::faults).get(sim::get_faults))
         .route("/sim/reset", post(sim::reset))
+        .route("/sim/personalities", post(sim::add_personality))
         .route("/sim/state", get(sim::state));
     v1.merge(sim).fallback(not_found).with_state(app)
 }
@@ -247,6 +249,18 @@ async fn gate(State(app): State<App>, req: Request<Body>, next: Next) -> Respons
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| path.clone());
+    // The JSON body of a write, kept in the log so tests can assert on what was sent (never
+    // the token endpoints' credentials).
+    let (req, body) = if method == "GET" || is_token_endpoint(&path) {
+        (req, None)
+    } else {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+        (Request::from_parts(parts, Body::from(bytes)), json)
+    };
     let early = {
         let mut s = app.lock();
         match s.api_phase() {
@@ -292,6 +306,7 @@ async fn gate(State(app): State<App>, req: Request<Body>, next: Next) -> Respons
         query,
         status: response.status().as_u16(),
         at,
+        body,
     });
     response
 }

@@ -18,7 +18,8 @@ pub async fn requests(State(app): State<App>) -> ApiResult {
     ok(json!({"total": total, "by_endpoint": s.counts}))
 }
 
-/// `GET /sim/log`: `[{"method","path","query","status","at","endpoint"}]`, oldest first.
+/// `GET /sim/log`: `[{"method","path","query","status","at","endpoint","body"}]`, oldest
+/// first; `body` is the JSON body of a write (never of the token endpoints).
 pub async fn log(State(app): State<App>) -> ApiResult {
     let s = app.lock();
     ok(serde_json::to_value(&s.log).unwrap_or(Value::Null))
@@ -43,6 +44,25 @@ fn faults_json(s: &SimState) -> Value {
         })),
         "token_ttl_seconds": f.token_ttl,
     })
+}
+
+/// `POST /sim/personalities` `{"name": "...", "esxi_version": "8.0.3-0.35.24280767"}`: an
+/// image imported into SDDC Manager (as the UI's Image Management does); answers the new
+/// `Personality`.
+pub async fn add_personality(State(app): State<App>, body: Bytes) -> ApiResult {
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("SIM_BAD_REQUEST", format!("body: {e}")))?;
+    let field = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::bad_request("SIM_BAD_REQUEST", format!("{k} is required")))
+    };
+    let (name, esxi_version) = (field("name")?, field("esxi_version")?);
+    let mut s = app.lock();
+    let i = s.add_personality(&name, &esxi_version);
+    ok(super::inventory::personality_json(&s, i))
 }
 
 /// `GET /sim/faults`: the faults in force.

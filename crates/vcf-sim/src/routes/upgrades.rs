@@ -50,6 +50,14 @@ fn sanitize_spec(v: &Value) -> Result<Value, ApiError> {
             out.insert(k.into(), json!(s));
         }
     }
+    // Spec `PersonalitySpec`: `personalityId` (required) and `hardwareSupportSpecs`.
+    if let Some(p) = obj
+        .get("personalitySpec")
+        .and_then(|p| p.get("personalityId"))
+        .and_then(Value::as_str)
+    {
+        out.insert("personalitySpec".into(), json!({"personalityId": p}));
+    }
     Ok(Value::Object(out))
 }
 

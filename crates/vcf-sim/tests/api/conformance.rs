@@ -353,6 +353,7 @@ const COVERED: &[&str] = &[
     "GET /v1/sddc-managers/{id}",
     "GET /v1/vcenters",
     "GET /v1/nsxt-clusters",
+    "GET /v1/personalities",
     "GET /v1/releases",
     "GET /v1/releases/domains",
     "GET /v1/releases/domains/{domainId}",
@@ -436,6 +437,47 @@ async fn every_response_matches_the_openapi_schema() {
         records.extend(api.log.lock().unwrap().drain(..));
         sim.shutdown().await;
     }
+
+    // vLCM images: the personalities before and after an import, and the refusal of a CLUSTER
+    // upgrade of an image-managed cluster without a personality.
+    let (sim, mut api) = start("vlcm-images", 0.0001).await;
+    let before = api.get("/v1/personalities").await;
+    assert_eq!(before["elements"].as_array().map(Vec::len), Some(1));
+    let added = api
+        .send(
+            Method::POST,
+            "/sim/personalities",
+            json!({"name": "esx-803-24280767", "esxi_version": "8.0.3-0.35.24280767"}),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let after = api.get("/v1/personalities").await;
+    assert_eq!(after["elements"].as_array().map(Vec::len), Some(2));
+    let clusters = api.get("/v1/clusters").await;
+    let cluster = clusters["elements"][0].clone();
+    assert_eq!(cluster["isImageBased"], true);
+    let bundles = api.get("/v1/bundles").await;
+    let refused = api
+        .send(
+            Method::POST,
+            "/v1/upgrades",
+            json!({"bundleId": bundles["elements"][0]["id"], "resourceType": "CLUSTER",
+                   "resourceUpgradeSpecs": [{"resourceId": cluster["id"], "upgradeNow": true}]}),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(
+        refused.body["errorCode"],
+        "UPGRADE_SPEC_PERSONALITY_REQUIRED"
+    );
+    records.extend(
+        api.log
+            .lock()
+            .unwrap()
+            .drain(..)
+            .filter(|r| !r.path.starts_with("/sim/")),
+    );
+    sim.shutdown().await;
 
     let (sim, mut api) = start("large", 1.0).await;
     api.get("/v1/hosts").await;

@@ -44,6 +44,33 @@ async fn precheck_errors_fail_the_run_with_counts() {
         "sfo01-m01-esx02.sfo.rainpole.io"
     );
     assert!(err["remediationMessage"].is_string());
+    // the 9.1 result filter: only the asked-for severities are listed, the summary stays
+    let sevs = |v: &serde_json::Value| -> Vec<String> {
+        v["validationResult"]["nestedErrors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["context"]["severity"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let errors = api
+        .get(&format!("/v1/system/check-sets/{rid}?severity=ERROR"))
+        .await;
+    assert_eq!(sevs(&errors), ["ERROR"]);
+    assert_eq!(
+        errors["presentedArtifactsMap"]["validation-domain-summary"]["sfo-m01"]["warningGapsCount"],
+        1.0
+    );
+    let both = api
+        .get(&format!(
+            "/v1/system/check-sets/{rid}?severity=ERROR&severity=WARNING"
+        ))
+        .await;
+    assert_eq!(sevs(&both).len(), 2);
+    let all = api
+        .get(&format!("/v1/system/check-sets/{rid}?severity=ALL"))
+        .await;
+    assert_eq!(sevs(&all), sevs(&out));
     sim.shutdown().await;
 }
 
