@@ -136,6 +136,9 @@ impl TokenStore {
         self.issued += 1;
         // `exp` has second resolution: the token lives at least one second and expires
         // exactly at its `exp`, so a client's own expiry check agrees with the server.
+        // The record expires by the monotonic clock read together with the wall clock, so the
+        // work of signing cannot push the expiry past the `exp` the client sees.
+        let minted_at = Instant::now();
         let now_ms = chrono::Utc::now().timestamp_millis();
         let now = now_ms.div_euclid(1000);
         let ttl_ms = ttl.as_millis().max(1000) as i64;
@@ -166,7 +169,7 @@ impl TokenStore {
         self.access.insert(
             token.clone(),
             AccessRecord {
-                expires: Instant::now() + lifetime,
+                expires: minted_at + lifetime,
                 epoch: self.epoch,
             },
         );
