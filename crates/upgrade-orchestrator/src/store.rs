@@ -41,7 +41,9 @@ pub enum StoreError {
         detail: String,
     },
     /// A file was written by an incompatible version.
-    #[error("state file {path} has schema_version {found}, this build reads {OLDEST_READABLE} to {SCHEMA_VERSION}")]
+    #[error(
+        "state file {path} has schema_version {found}, this build reads {OLDEST_READABLE} to {SCHEMA_VERSION}"
+    )]
     Schema {
         /// The file.
         path: PathBuf,
