@@ -47,8 +47,11 @@ pub type ApiResult<T> = Result<T, ApiFailure>;
 pub struct BomItem {
     /// Component name, e.g. `NSX_T_MANAGER`.
     pub name: String,
-    /// Component version with build, e.g. `4.2.1.0.0-24304122`.
+    /// Component version with build, e.g. `4.2.1.0.0-24304122`; empty when VCF 9.x leaves it out.
     pub version: String,
+    /// Build of the component (`changeId`, VCF 9.x), identifying it when `version` is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_id: Option<String>,
 }
 
 /// The release a flow installs (picked with `vcf_client::select_next_release`).
@@ -116,6 +119,37 @@ pub struct UpgradableInfo {
     pub available: bool,
     /// True when VCF reports it done (`COMPLETED`, `UPGRADED`, `SUCCESSFUL`).
     pub completed: bool,
+    /// For an available vCenter upgradable: the vCenter's resource id and the versions its
+    /// bundle goes from and to (to tell a major upgrade, 8 → 9, that needs a temporary network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vcenter: Option<VcenterUpgradeInfo>,
+}
+
+/// What a vCenter upgradable says about the upgrade it offers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct VcenterUpgradeInfo {
+    /// The vCenter's resource id (`softwareComponents[].id`).
+    pub resource_id: Option<String>,
+    /// Version before the upgrade (the bundle component's `fromVersion`).
+    pub from_version: Option<String>,
+    /// Version after the upgrade (the bundle component's `toVersion`, else the bundle version).
+    pub to_version: Option<String>,
+}
+
+impl VcenterUpgradeInfo {
+    /// True when the target's major version is above the current one (8 → 9). When VCF does
+    /// not say where the vCenter comes from, the VCF versions of the flow decide
+    /// (`current` → `target`, e.g. 5.2 → 9.0).
+    pub fn is_major(&self, current_vcf: &str, target_vcf: &str) -> bool {
+        let major = |v: Option<&str>| v.and_then(vcf_client::major_version);
+        match (
+            major(self.from_version.as_deref()),
+            major(self.to_version.as_deref()),
+        ) {
+            (Some(from), Some(to)) => to > from,
+            _ => major(Some(target_vcf)) > major(Some(current_vcf)),
+        }
+    }
 }
 
 impl UpgradableInfo {
@@ -154,6 +188,18 @@ pub struct UpgradeRequest {
     /// Create it as a draft so VCF's per-upgrade precheck can run before it is committed.
     #[serde(default)]
     pub draft: bool,
+    /// A vCenter major upgrade's user input (`vcenterUpgradeUserInputSpecs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vcenter_input: Option<VcenterInput>,
+}
+
+/// The `vcenterUpgradeUserInputSpecs` entry of a vCenter major upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VcenterInput {
+    /// The vCenter's resource id, when VCF named it.
+    pub resource_id: Option<String>,
+    /// The temporary network of the new appliance, from `[upgrade.temporary_network.<domain>]`.
+    pub temporary_network: crate::config::TemporaryNetwork,
 }
 
 /// Progress of a VCF operation (upgrade, check run, validation).

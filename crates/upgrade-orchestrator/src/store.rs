@@ -384,6 +384,7 @@ mod tests {
             bom: vec![crate::api::BomItem {
                 name: "VCENTER".into(),
                 version: "8.0.3".into(),
+                change_id: None,
             }],
         };
         assert_eq!(
@@ -396,6 +397,7 @@ mod tests {
                         resource_type: "DOMAIN".into(),
                         resource_ids: vec!["dom-1".into()],
                         draft: true,
+                        vcenter_input: None,
                     },
                     component: "NSX_T_MANAGER".into(),
                     deadline: "2026-03-01T11:00:00Z".parse().expect("time"),

@@ -6,14 +6,15 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use vcf_client::{
     AssessmentOutput, BomEntry, CheckSetQueryDomain, CheckSetQueryInput, CheckSetResource,
-    CheckSetRunInput, CheckSetSelection, Release, ResourceUpgradeSpec, Status, UpgradeSpec,
-    VcfClient, VcfError, VcfVersion,
+    CheckSetRunInput, CheckSetSelection, Release, ResourceUpgradeSpec, Status, TemporaryNetwork,
+    UpgradeSpec, VcenterUpgradeUserInputSpec, VcfClient, VcfError, VcfVersion,
 };
 
 use crate::api::{
     ApiFailure, ApiResult, BomItem, BundleInfo, CheckQuery, CheckResource, CheckRunReport,
     DownloadState, Finding, FindingSeverity, FoundUpgrade, OpState, ReleaseCheck, TargetRelease,
-    UpgradableInfo, UpgradablesSnapshot, UpgradeRequest, ValidationReport, VcfApi,
+    UpgradableInfo, UpgradablesSnapshot, UpgradeRequest, ValidationReport, VcenterUpgradeInfo,
+    VcfApi,
 };
 
 impl From<VcfError> for ApiFailure {
@@ -62,6 +63,7 @@ fn release_of(target: &TargetRelease) -> Release {
             .map(|b| BomEntry {
                 name: b.name.clone(),
                 version: b.version.clone(),
+                change_id: b.change_id.clone(),
                 ..BomEntry::default()
             })
             .collect(),
@@ -241,6 +243,51 @@ fn validation_check_text(c: &vcf_client::ValidationCheck) -> String {
     text
 }
 
+/// `vcenterUpgradeUserInputSpecs` of a vCenter major upgrade (spec 9.0.2 `UpgradeSpec`).
+fn vcenter_input_specs(request: &UpgradeRequest) -> Vec<serde_json::Value> {
+    let Some(input) = &request.vcenter_input else {
+        return Vec::new();
+    };
+    let net = &input.temporary_network;
+    let spec = VcenterUpgradeUserInputSpec {
+        resource_id: input.resource_id.clone(),
+        temporary_network: TemporaryNetwork {
+            network_mode: Some(net.mode()),
+            ip_address: net.ip_address.clone(),
+            subnet_mask: net.subnet_mask.clone(),
+            gateway: net.gateway.clone(),
+        },
+    };
+    serde_json::to_value(spec).map_or_else(|_| Vec::new(), |v| vec![v])
+}
+
+/// Reads what a vCenter upgradable needs for [`VcenterUpgradeInfo`]: its vCenter id from
+/// `softwareComponents`, its from/to versions from its bundle (`GET /v1/bundles/{id}`).
+async fn vcenter_upgrade_info(
+    client: &VcfClient,
+    u: &vcf_client::Upgradable,
+) -> Result<VcenterUpgradeInfo, VcfError> {
+    let is_vc = |k: Option<&str>| k.is_some_and(|k| k.eq_ignore_ascii_case("VCENTER"));
+    let resource_id = u
+        .software_components
+        .iter()
+        .find(|c| is_vc(c.kind.as_deref()))
+        .and_then(|c| c.id.clone());
+    let bundle = client.bundle(&u.bundle_id).await?;
+    let component = bundle
+        .components
+        .iter()
+        .find(|c| is_vc(c.kind.as_deref()))
+        .or(bundle.components.first());
+    Ok(VcenterUpgradeInfo {
+        resource_id,
+        from_version: component.and_then(|c| c.from_version.clone()),
+        to_version: component
+            .and_then(|c| c.to_version.clone())
+            .or(bundle.version),
+    })
+}
+
 #[async_trait]
 impl VcfApi for VcfClient {
     async fn next_release(&self, domain_id: &str) -> ApiResult<ReleaseCheck> {
@@ -264,6 +311,7 @@ impl VcfApi for VcfClient {
                 .map(|b| BomItem {
                     name: b.name.clone(),
                     version: b.version.clone(),
+                    change_id: b.change_id.clone(),
                 })
                 .collect(),
         });
@@ -276,17 +324,10 @@ impl VcfApi for VcfClient {
     async fn release_bundles(&self, target: &TargetRelease) -> ApiResult<Vec<BundleInfo>> {
         let all = self.bundles().await?;
         let release = release_of(target);
-        let bom: Vec<&str> = target.bom.iter().map(|b| b.version.as_str()).collect();
         Ok(vcf_client::release_bundles(&release, &all)
             .into_iter()
             .map(|b| {
-                let versions: Vec<&str> = b
-                    .version
-                    .iter()
-                    .map(String::as_str)
-                    .chain(b.components.iter().filter_map(|c| c.to_version.as_deref()))
-                    .collect();
-                let exact = versions.iter().any(|v| bom.contains(v));
+                let exact = vcf_client::bom_match(&release, b) == Some(vcf_client::BomMatch::Exact);
                 let install_only = !b.components.is_empty()
                     && b.components.iter().all(|c| {
                         c.image_type
@@ -353,9 +394,16 @@ impl VcfApi for VcfClient {
                     available: status == Status::Available,
                     completed: status.is_success()
                         || matches!(&status, Status::Other(s) if s.eq_ignore_ascii_case("UPGRADED")),
+                    vcenter: None,
                 }
             })
             .collect();
+        let mut upgradables = upgradables;
+        for (u, info) in list.iter().zip(upgradables.iter_mut()) {
+            if info.available && info.component.eq_ignore_ascii_case("VCENTER") {
+                info.vcenter = Some(vcenter_upgrade_info(self, u).await?);
+            }
+        }
         let esxi_available = upgradables.iter().any(|u| u.available && u.is_esxi());
         let mut cluster_ids = Vec::new();
         if esxi_available {
@@ -403,6 +451,7 @@ impl VcfApi for VcfClient {
                     ..ResourceUpgradeSpec::default()
                 })
                 .collect(),
+            vcenter_upgrade_user_input_specs: vcenter_input_specs(request),
             ..UpgradeSpec::default()
         };
         Ok(VcfClient::start_upgrade(self, &spec).await?.id)

@@ -35,6 +35,7 @@ fn release() -> TargetRelease {
         bom: vec![BomItem {
             name: "VCENTER".into(),
             version: "8.0.3.00300-24305161".into(),
+            change_id: None,
         }],
     }
 }
@@ -46,6 +47,7 @@ fn upg(bundle: &str, ty: &str, comp: &str, available: bool) -> UpgradableInfo {
         component: comp.into(),
         available,
         completed: false,
+        vcenter: None,
     }
 }
 
@@ -1125,6 +1127,7 @@ proptest! {
             upgrade_id: "u".into(),
             request: upgrade_orchestrator::api::UpgradeRequest {
                 bundle_id: "b".into(), resource_type: "DOMAIN".into(), resource_ids: vec!["dom-1".into()], draft: false,
+                vcenter_input: None,
             },
             component: "VCENTER".into(),
             deadline: t0() + chrono::Duration::hours(3),

@@ -85,11 +85,11 @@ fn without_build(v: &str) -> &str {
 /// How a bundle belongs to a release (see [`bom_match`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BomMatch {
-    /// The bundle carries a BOM entry's version (or, for an entry without version, its build).
+    /// The bundle carries a BOM entry's version (or, for an entry without version, its build;
+    /// for an entry with neither, it is that component's bundle released the same day).
     Exact,
     /// Same version as a BOM entry (or the release) apart from the build, released the same
-    /// day as the release; or, for a BOM entry with neither version nor build, the same
-    /// component released the same day. Downloaded, never applied by itself.
+    /// day as the release. Downloaded, never applied by itself.
     Fallback,
 }
 
@@ -118,7 +118,7 @@ fn same_product(bom_name: &str, kind: &str) -> bool {
 /// A bundle belongs to the release when its `version`, or a component's `toVersion`, equals the
 /// version of a BOM entry. VCF 9.x may leave a BOM entry's `version` out; such an entry is
 /// matched by its `changeId` (the build) instead, and when it has none, by component type and
-/// release date (as a fallback). A fallback bundle carries the same version as a BOM entry (or
+/// the release date (a bundle of that component released the same day). A fallback bundle carries the same version as a BOM entry (or
 /// the release itself) apart from the build number, and the same release date as the release.
 pub fn bom_match<R: ReleaseInfo + ?Sized>(release: &R, bundle: &Bundle) -> Option<BomMatch> {
     let bom = release.bom();
@@ -142,22 +142,6 @@ pub fn bom_match<R: ReleaseInfo + ?Sized>(release: &R, bundle: &Bundle) -> Optio
         .filter_map(|c| c.kind.as_deref())
         .chain(bundle.kind.as_deref())
         .collect();
-    let unversioned = bom.iter().filter(|e| e.version().is_none());
-    let mut exact = versions.iter().any(|v| bom_versions.contains(v));
-    let mut same_component = false;
-    for entry in unversioned {
-        let Some(change_id) = entry.change_id.as_deref().filter(|c| !c.is_empty()) else {
-            same_component |= kinds.iter().any(|k| same_product(&entry.name, k));
-            continue;
-        };
-        exact |= versions.iter().any(|v| build_of(v) == Some(change_id));
-    }
-    if exact {
-        return Some(BomMatch::Exact);
-    }
-    let base = versions
-        .iter()
-        .any(|v| base_versions.contains(&without_build(v)));
     let same_day = match (
         release.release_date().map(day),
         bundle.released_date.as_deref(),
@@ -165,7 +149,21 @@ pub fn bom_match<R: ReleaseInfo + ?Sized>(release: &R, bundle: &Bundle) -> Optio
         (Some(r), Some(d)) => r == day(d),
         _ => false,
     };
-    ((base || same_component) && same_day).then_some(BomMatch::Fallback)
+    let mut exact = versions.iter().any(|v| bom_versions.contains(v));
+    for entry in bom.iter().filter(|e| e.version().is_none()) {
+        exact |= match entry.change_id.as_deref().filter(|c| !c.is_empty()) {
+            Some(change_id) => versions.iter().any(|v| build_of(v) == Some(change_id)),
+            // Nothing but the component and the date is left to go by.
+            None => same_day && kinds.iter().any(|k| same_product(&entry.name, k)),
+        };
+    }
+    if exact {
+        return Some(BomMatch::Exact);
+    }
+    let base = versions
+        .iter()
+        .any(|v| base_versions.contains(&without_build(v)));
+    (base && same_day).then_some(BomMatch::Fallback)
 }
 
 /// The bundles of a release, fallback bundles included (see [`bom_match`]). Order follows
@@ -394,7 +392,7 @@ mod tests {
             [
                 ("vc", Some(BomMatch::Exact)),
                 ("vc-other-build", None),
-                ("nsx", Some(BomMatch::Fallback)),
+                ("nsx", Some(BomMatch::Exact)),
                 ("old-nsx", None),
                 ("esx", Some(BomMatch::Exact)),
             ]

@@ -143,6 +143,7 @@ impl Machine<'_> {
             resource_type: "DOMAIN".to_owned(),
             resource_ids: vec![self.s.domain.id.clone()],
             draft: false,
+            vcenter_input: None,
         }
     }
 

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use super::common::{Budget, MAX_SDDC_UPGRADES, after, wait_until};
 use super::{Effect, Event, Machine};
 use crate::api::{
-    CheckRunReport, FindingSeverity, OpState, TargetRelease, UpgradablesSnapshot, UpgradeRequest,
+    CheckRunReport, FindingSeverity, OpState, TargetRelease, UpgradableInfo, UpgradablesSnapshot,
+    UpgradeRequest, VcenterInput,
 };
 use crate::logbook::LogLevel;
 use crate::phase::{Phase, UpgradeStep};
@@ -340,13 +341,18 @@ impl Machine<'_> {
                 resource_type: "CLUSTER".to_owned(),
                 resource_ids: snap.cluster_ids.clone(),
                 draft: true,
+                vcenter_input: None,
             }
         } else {
+            let Ok(vcenter_input) = self.vcenter_input(&u, &target) else {
+                return;
+            };
             UpgradeRequest {
                 bundle_id: u.bundle_id.clone(),
                 resource_type: "DOMAIN".to_owned(),
                 resource_ids: vec![self.s.domain.id.clone()],
                 draft: true,
+                vcenter_input,
             }
         };
         self.log(
@@ -365,6 +371,46 @@ impl Machine<'_> {
             target,
         );
         self.act(Effect::StartUpgrade(request));
+    }
+
+    /// The `vcenterUpgradeUserInputSpecs` entry of a vCenter major upgrade (8 → 9): the
+    /// domain's configured temporary network. Without one the flow fails before anything is
+    /// started in VCF, naming the key to set (`Err`).
+    fn vcenter_input(
+        &mut self,
+        u: &UpgradableInfo,
+        target: &TargetRelease,
+    ) -> Result<Option<VcenterInput>, ()> {
+        let Some(vc) = u
+            .vcenter
+            .as_ref()
+            .filter(|vc| vc.is_major(&target.current_version, &target.version))
+        else {
+            return Ok(None);
+        };
+        let domain = self.s.domain.name.clone();
+        let Some(net) = self.cfg.temporary_network.get(&domain) else {
+            self.fail(format!(
+                "the vCenter upgrade of {domain} to {} is a major upgrade and needs a temporary \
+                 network for the new appliance: set `[upgrade.temporary_network.\"{domain}\"]` \
+                 (ip_address, subnet_mask, gateway) and start the upgrade again; nothing was \
+                 started for vCenter",
+                vc.to_version.as_deref().unwrap_or(&target.version)
+            ));
+            return Err(());
+        };
+        self.log(
+            LogLevel::Info,
+            &format!(
+                "vCenter major upgrade: temporary network {} ({})",
+                net.ip_address.as_deref().unwrap_or("assigned by DHCP"),
+                net.mode()
+            ),
+        );
+        Ok(Some(VcenterInput {
+            resource_id: vc.resource_id.clone(),
+            temporary_network: net.clone(),
+        }))
     }
 
     fn upgrade_precheck(&mut self, upgrade: Upgrade) {
