@@ -178,6 +178,14 @@ impl Monitor {
         &self,
     ) -> Result<(Vec<DomainInfo>, BTreeMap<String, UpdateInfo>), VcfError> {
         let domains = self.client.domains().await?;
+        // Read again on every cycle: an SDDC Manager upgrade changes it.
+        match self.client.detect_sddc_manager_version().await {
+            Ok(Some(version)) => {
+                let _ = self.hub.send(HubMsg::SddcManagerVersion(version));
+            }
+            Ok(None) => {}
+            Err(e) => debug!("SDDC Manager version not read: {e:#}"),
+        }
         let mut out = BTreeMap::new();
         for d in &domains {
             match self.domain_update(&d.id).await {
