@@ -40,6 +40,7 @@ const BUILTINS: &[(&str, &str)] = &[
         "validation-failure",
         include_str!("../scenarios/validation-failure.toml"),
     ),
+    ("vcf9", include_str!("../scenarios/vcf9.toml")),
     (
         "validation-warnings",
         include_str!("../scenarios/validation-warnings.toml"),
@@ -305,6 +306,10 @@ pub struct BomSpec {
     /// Public name; derived from `name` when absent.
     #[serde(default)]
     pub public_name: Option<String>,
+    /// Leave `version` out of the answers (a 9.x SDDC Manager may: the 9.0.2 spec no longer
+    /// requires `ProductVersion.version`); `changeId` still carries the build.
+    #[serde(default)]
+    pub hide_version: bool,
 }
 
 /// What a bundle does.
