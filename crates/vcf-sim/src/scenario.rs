@@ -64,6 +64,7 @@ const BUILTIN_NAMES: &[&str] = &[
     "validation-failure",
     "validation-warnings",
     "target-validation-failure",
+    "vcf9",
 ];
 
 /// A simulated duration, written in TOML as a humantime string (`"90m"`) or seconds.
