@@ -188,9 +188,10 @@ pub struct UpgradeRequest {
     /// Create it as a draft so VCF's per-upgrade precheck can run before it is committed.
     #[serde(default)]
     pub draft: bool,
-    /// A vCenter major upgrade's user input (`vcenterUpgradeUserInputSpecs`).
+    /// A vCenter major upgrade's user input (`vcenterUpgradeUserInputSpecs`); boxed, as it is
+    /// rare and the request travels inside every upgrade phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vcenter_input: Option<VcenterInput>,
+    pub vcenter_input: Option<Box<VcenterInput>>,
 }
 
 /// The `vcenterUpgradeUserInputSpecs` entry of a vCenter major upgrade.

@@ -694,4 +694,47 @@ mod tests {
         assert_eq!(bom_name("VCENTER"), "VCENTER");
         assert_eq!(bom_name("ESXI"), "ESX_HOST");
     }
+
+    #[test]
+    fn a_vcenter_major_upgrade_sends_the_spec_temporary_network() {
+        let mut request = UpgradeRequest {
+            bundle_id: "b-vc".into(),
+            resource_type: "DOMAIN".into(),
+            resource_ids: vec!["dom-1".into()],
+            draft: false,
+            vcenter_input: None,
+        };
+        assert!(vcenter_input_specs(&request).is_empty());
+        request.vcenter_input = Some(Box::new(crate::api::VcenterInput {
+            resource_id: Some("vc-1".into()),
+            temporary_network: crate::config::TemporaryNetwork {
+                ip_address: Some("172.16.12.98".into()),
+                subnet_mask: Some("255.255.255.0".into()),
+                gateway: Some("172.16.12.1".into()),
+                ..Default::default()
+            },
+        }));
+        assert_eq!(
+            vcenter_input_specs(&request),
+            vec![json!({"resourceId": "vc-1", "temporaryNetwork": {
+                "networkMode": "STATIC", "ipAddress": "172.16.12.98",
+                "subnetMask": "255.255.255.0", "gateway": "172.16.12.1"}})]
+        );
+    }
+
+    #[test]
+    fn a_major_vcenter_upgrade_is_told_by_versions_or_by_the_release() {
+        let info = |from: Option<&str>, to: Option<&str>| VcenterUpgradeInfo {
+            resource_id: None,
+            from_version: from.map(str::to_owned),
+            to_version: to.map(str::to_owned),
+        };
+        let major = info(Some("8.0.3.00300-24305161"), Some("9.0.1.0-24957454"));
+        assert!(major.is_major("5.2.1.0", "9.0.1.0"));
+        let minor = info(Some("9.0.1.0-24957454"), Some("9.1.0.0-25210130"));
+        assert!(!minor.is_major("9.0.1.0", "9.1.0.0"));
+        // Without the bundle's versions, the VCF versions of the flow decide.
+        assert!(info(None, Some("9.0.1.0")).is_major("5.2.1.0", "9.0.1.0"));
+        assert!(!info(None, None).is_major("9.0.1.0", "9.1.0.0"));
+    }
 }

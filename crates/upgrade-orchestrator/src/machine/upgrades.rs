@@ -380,7 +380,7 @@ impl Machine<'_> {
         &mut self,
         u: &UpgradableInfo,
         target: &TargetRelease,
-    ) -> Result<Option<VcenterInput>, ()> {
+    ) -> Result<Option<Box<VcenterInput>>, ()> {
         let Some(vc) = u
             .vcenter
             .as_ref()
@@ -407,10 +407,10 @@ impl Machine<'_> {
                 net.mode()
             ),
         );
-        Ok(Some(VcenterInput {
+        Ok(Some(Box::new(VcenterInput {
             resource_id: vc.resource_id.clone(),
             temporary_network: net.clone(),
-        }))
+        })))
     }
 
     fn upgrade_precheck(&mut self, upgrade: Upgrade) {
