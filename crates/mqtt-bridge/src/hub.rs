@@ -226,7 +226,8 @@ impl<S: Sink> Hub<S> {
                 if c.sddc_manager_version.as_deref() == Some(version.as_str()) {
                     return false;
                 }
-                info!(url = %c.url, %version, "SDDC Manager version");
+                // The client logs the version at info when it reads a new one.
+                debug!(url = %c.url, %version, "SDDC Manager version shown");
                 c.sddc_manager_version = Some(version);
                 true
             }

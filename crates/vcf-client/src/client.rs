@@ -514,7 +514,7 @@ impl VcfClient {
     }
 
     /// Reads the SDDC Manager's version (`GET /v1/sddc-managers`, the first entry with a
-    /// version) and remembers it; logs it when it is new or changed.
+    /// version) and remembers it; logs it (at info) when it is new or changed.
     ///
     /// # Errors
     /// Any [`VcfError`] class of the request.

@@ -1,4 +1,5 @@
-//! Typed async client for the VMware Cloud Foundation SDDC Manager REST API (VCF 5.2).
+//! Typed async client for the VMware Cloud Foundation SDDC Manager REST API (VCF 5.2, 9.0
+//! and 9.1; the SDDC Manager's version is read at login, see [`VcfClient::sddc_manager_version`]).
 //!
 //! ```no_run
 //! use vcf_client::{ClientConfig, VcfClient, VcfVersion, select_next_release};
