@@ -161,16 +161,44 @@ class Driver:
         HTML 503 of nginx, or 401 for the token issued before the restart."""
         return self.probe() in (None, 401, 502, 503)
 
+    def not_seeded(self, failure):
+        """Whether `failure` is a 9.x SDDC Manager's 409 "inventory cache is not seeded"
+        (recorded once in `called`). The 9.0.2 spec documents that 409 for
+        `/v1/system/upgradables` only, so the SDK has no mapping for it on
+        `getUpgradablesByDomain` and raises an empty `UnresolvedError`: the simulator's
+        request log then tells whether the answer was that 409."""
+        text = str(failure)
+        if "INVENTORY_CACHE_NOT_SEEDED" not in text:
+            if "getUpgradablesByDomain" not in text or "UnresolvedError" not in text:
+                return False
+            try:
+                log = requests.get(f"{self.url}/sim/log", timeout=5).json()
+            except (TRANSIENT, ValueError):
+                return False
+            last = [e for e in log if e["path"].startswith("/v1/upgradables/domains/")]
+            if not last or last[-1]["status"] != 409:
+                return False
+        note = "409 (inventory cache not seeded), waited out"
+        if note not in self.called:
+            self.called.append(note)
+        return True
+
     def patiently(self, name, fn, *args, **kwargs):
         """A poll that outlives the SDDC Manager's own upgrade: while the API restarts
-        (see `restarting`) it waits and logs in again, like real clients do; any other
-        failure fails."""
+        (see `restarting`) it waits and logs in again, like real clients do; a 9.x SDDC
+        Manager's 409 "inventory cache is not seeded" after its restart is waited out too;
+        any other failure fails."""
         deadline = time.monotonic() + self.timeout
         while True:
             try:
                 return fn(*args, **kwargs)
-            except Failure:
-                if time.monotonic() > deadline or not self.restarting():
+            except Failure as failure:
+                if time.monotonic() > deadline:
+                    raise
+                if self.not_seeded(failure):
+                    time.sleep(0.2)
+                    continue
+                if not self.restarting():
                     raise
                 time.sleep(0.2)
                 try:
@@ -197,7 +225,7 @@ def by_name(page, name, what):
     raise Failure(f"{what}: no {name!r} in the answer")
 
 
-def drive(d, domain_name):
+def drive(d, domain_name, temporary_network=None):
     d.login()
     d.refresh_token()
 
@@ -295,7 +323,7 @@ def drive(d, domain_name):
         d.call("GET /v1/tasks/{id} (getTask)", d.tasks.get_task, tasks.elements[0].id)
 
     # The upgrade: the AVAILABLE upgradable, one after the other, until none is left.
-    upgrade_domain(d, domain, version)
+    upgrade_domain(d, domain, version, temporary_network)
 
     # Afterwards: the domain runs the target.
     after = d.patiently(
@@ -400,7 +428,25 @@ def check_sets(d, domain, target):
     )
 
 
-def upgrade_domain(d, domain, version):
+def vcenter_input(d, bundle_id, temporary_network):
+    """`vcenterUpgradeUserInputSpecs` for a vCenter major upgrade (its bundle goes from
+    one major version to a higher one), with the `--temporary-network` given; None
+    otherwise."""
+    bundle = d.call("GET /v1/bundles/{id} (getBundle)", d.bundles.get_bundle, bundle_id)
+    for c in bundle.components or []:
+        if c.type != "VCENTER" or not c.from_version or not c.to_version:
+            continue
+        if int(c.to_version.split(".")[0]) <= int(c.from_version.split(".")[0]):
+            return None
+        if not temporary_network:
+            raise Failure(f"vCenter {c.from_version} -> {c.to_version}: --temporary-network needed")
+        ip, mask, gateway = temporary_network.split(",")
+        net = m.TemporaryNetwork(network_mode="STATIC", ip_address=ip, subnet_mask=mask, gateway=gateway)
+        return [m.VcenterUpgradeUserInputSpec(temporary_network=net)]
+    return None
+
+
+def upgrade_domain(d, domain, version, temporary_network=None):
     first = True
     for _ in range(50):
         ups = d.patiently(
@@ -422,6 +468,7 @@ def upgrade_domain(d, domain, version):
             resource_type="DOMAIN",
             draft_mode=first,
             resource_upgrade_specs=[m.ResourceUpgradeSpec(resource_id=domain.id, upgrade_now=not first)],
+            vcenter_upgrade_user_input_specs=vcenter_input(d, up.bundle_id, temporary_network),
         )
         task = d.call("POST /v1/upgrades (performUpgrade)", d.upgrades.perform_upgrade, spec)
         if first:
@@ -480,13 +527,17 @@ def main():
     parser.add_argument("--password", required=True)
     parser.add_argument("--domain", default="sfo-m01", help="the domain to upgrade")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds for each wait")
+    parser.add_argument(
+        "--temporary-network",
+        help="IP,MASK,GATEWAY of a vCenter major upgrade's temporary network (VCF 9)",
+    )
     args = parser.parse_args()
     import urllib3
 
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     d = Driver(args.url, args.username, args.password, args.timeout)
     try:
-        drive(d, args.domain)
+        drive(d, args.domain, args.temporary_network)
     except Failure as failure:
         print(f"FAILED: {failure}", file=sys.stderr)
         print(f"operations that worked: {len(d.called)}", file=sys.stderr)

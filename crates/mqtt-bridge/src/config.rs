@@ -61,6 +61,7 @@ pub const KEYS: &[&str] = &[
     "upgrade.fail_on_precheck_errors",
     "upgrade.per_upgrade_precheck",
     "upgrade.max_log_entries",
+    "upgrade.temporary_network",
     "http.listen",
     "log.level",
     "log.format",
@@ -986,6 +987,10 @@ completed_hold = "1m"
 fail_on_precheck_errors = true
 per_upgrade_precheck = true
 max_log_entries = 50
+[upgrade.temporary_network.sfo-w01]
+ip_address = "172.16.11.98"
+subnet_mask = "255.255.255.0"
+gateway = "172.16.11.1"
 [http]
 listen = "127.0.0.1:9999"
 [log]
@@ -1003,11 +1008,34 @@ format = "json"
         );
         assert_eq!(c.upgrade.orchestrator.max_log_entries, 50);
         assert!(c.upgrade.orchestrator.per_upgrade_precheck);
+        let net = &c.upgrade.orchestrator.temporary_network["sfo-w01"];
+        assert_eq!(net.gateway.as_deref(), Some("172.16.11.1"));
+        assert_eq!(net.mode(), "STATIC");
     }
 
-    /// Every field of the config structs, as a dotted key (objects are tables, anything else a key).
+    #[test]
+    fn an_incomplete_temporary_network_names_its_key_and_domain() {
+        let e = Config::from_toml_str(&format!(
+            "{MINIMAL}\n[upgrade.temporary_network.sfo-w01]\nip_address = \"172.16.11.98\"\n"
+        ))
+        .expect_err("must fail");
+        assert_eq!(e.key, "upgrade.temporary_network");
+        assert!(
+            e.message.contains("sfo-w01") && e.message.contains("subnet_mask"),
+            "{}",
+            e.message
+        );
+        let e = Config::from_toml_str(&format!(
+            "{MINIMAL}\n[upgrade.temporary_network.sfo-w01]\naddress = \"172.16.11.98\"\n"
+        ))
+        .expect_err("unknown field");
+        assert_eq!(e.key, "upgrade.temporary_network");
+    }
+
+    /// Every field of the config structs, as a dotted key (objects are tables, anything else a
+    /// key; an empty table is a map keyed by name, e.g. `upgrade.temporary_network`).
     fn dotted_keys(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
-        match value.as_object() {
+        match value.as_object().filter(|t| !t.is_empty()) {
             Some(table) => {
                 for (name, v) in table {
                     let key = if prefix.is_empty() {

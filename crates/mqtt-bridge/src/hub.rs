@@ -221,6 +221,16 @@ impl<S: Sink> Hub<S> {
                 self.refresh_directory();
                 true
             }
+            HubMsg::SddcManagerVersion(version) => {
+                let c = &mut self.inv.connectivity;
+                if c.sddc_manager_version.as_deref() == Some(version.as_str()) {
+                    return false;
+                }
+                // The client logs the version at info when it reads a new one.
+                debug!(url = %c.url, %version, "SDDC Manager version shown");
+                c.sddc_manager_version = Some(version);
+                true
+            }
             HubMsg::Reachability(r) => {
                 let now = chrono::Utc::now();
                 let c = &mut self.inv.connectivity;

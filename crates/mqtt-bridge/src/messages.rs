@@ -36,6 +36,8 @@ pub enum HubMsg {
     Updates(Vec<DomainInfo>, BTreeMap<String, UpdateInfo>),
     /// SDDC Manager reachability changed or was confirmed (`Err` = error text).
     Reachability(Result<(), String>),
+    /// The SDDC Manager's version, as read by the updates loop.
+    SddcManagerVersion(String),
     /// Token information (after login/refresh).
     Token {
         /// Expiry of the current token.

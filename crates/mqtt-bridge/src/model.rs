@@ -223,6 +223,8 @@ pub struct Connectivity {
     pub last_token_refresh: Option<DateTime<Utc>>,
     /// Its result (`ok` or the error).
     pub last_token_refresh_result: Option<String>,
+    /// The SDDC Manager's version with build (`GET /v1/sddc-managers`), once read.
+    pub sddc_manager_version: Option<String>,
 }
 
 /// Everything the bridge knows about one SDDC Manager.

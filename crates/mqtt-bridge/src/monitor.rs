@@ -21,7 +21,8 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use vcf_client::{
-    Cluster, Domain, FutureRelease, Host, Release, Upgradable, VcfClient, VcfError, VcfVersion,
+    BomEntry, Cluster, Domain, FutureRelease, Host, Release, Upgradable, VcfClient, VcfError,
+    VcfVersion,
 };
 
 use crate::messages::{HubMsg, ResourceSnapshot};
@@ -178,6 +179,14 @@ impl Monitor {
         &self,
     ) -> Result<(Vec<DomainInfo>, BTreeMap<String, UpdateInfo>), VcfError> {
         let domains = self.client.domains().await?;
+        // Read again on every cycle: an SDDC Manager upgrade changes it.
+        match self.client.detect_sddc_manager_version().await {
+            Ok(Some(version)) => {
+                let _ = self.hub.send(HubMsg::SddcManagerVersion(version));
+            }
+            Ok(None) => {}
+            Err(e) => debug!("SDDC Manager version not read: {e:#}"),
+        }
         let mut out = BTreeMap::new();
         for d in &domains {
             match self.domain_update(&d.id).await {
@@ -321,7 +330,7 @@ pub fn update_info(
         .iter()
         .map(|b| BomItem {
             name: b.name.clone(),
-            version: b.version.clone(),
+            version: shown_version(b).unwrap_or_default(),
             public_name: b.public_name.clone(),
         })
         .collect();
@@ -339,8 +348,8 @@ pub fn update_info(
             let current_entry = current.bom.iter().find(|b| same_component(&b.name, &kind));
             ComponentUpdate {
                 public_name: bom_entry.and_then(|b| b.public_name.clone()),
-                from_version: current_entry.map(|b| b.version.clone()),
-                to_version: bom_entry.map(|b| b.version.clone()),
+                from_version: current_entry.and_then(shown_version),
+                to_version: bom_entry.and_then(shown_version),
                 status: u.status.as_ref().map(|s| s.as_str().to_owned()),
                 name: kind,
             }
@@ -355,7 +364,7 @@ pub fn update_info(
                     .bom
                     .iter()
                     .find(|c| c.name == b.name)
-                    .is_none_or(|c| c.version != b.version)
+                    .is_none_or(|c| !same_build(c, b))
             })
             .map(|b| ComponentUpdate {
                 name: b.name.clone(),
@@ -364,8 +373,8 @@ pub fn update_info(
                     .bom
                     .iter()
                     .find(|c| c.name == b.name)
-                    .map(|c| c.version.clone()),
-                to_version: Some(b.version.clone()),
+                    .and_then(shown_version),
+                to_version: shown_version(b),
                 status: None,
             })
             .collect();
@@ -387,6 +396,23 @@ pub fn update_info(
         error: None,
         not_applicable: Vec::new(),
         checked_at: chrono::Utc::now(),
+    }
+}
+
+/// A BOM entry's version for display: the version, or on VCF 9.x (where it is optional) the
+/// build from `changeId`.
+fn shown_version(b: &BomEntry) -> Option<String> {
+    b.version()
+        .map(str::to_owned)
+        .or_else(|| b.change_id.as_ref().map(|c| format!("build {c}")))
+}
+
+/// Whether two BOM entries name the same build: by version, else by `changeId` (VCF 9.x);
+/// when neither tells, they count as different, so that no component goes missing.
+fn same_build(a: &BomEntry, b: &BomEntry) -> bool {
+    match (a.version(), b.version()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.change_id.is_some() && a.change_id == b.change_id,
     }
 }
 
@@ -671,6 +697,29 @@ mod tests {
         assert_eq!(u.components[0].from_version.as_deref(), Some("5.2.0.0-1"));
         assert_eq!(u.next.as_ref().map(|n| n.version.as_str()), Some("5.2.1.0"));
         assert_eq!(u.current_version.as_deref(), Some("5.2.0.0"));
+    }
+
+    #[test]
+    fn vcf9_bom_entries_without_version_are_compared_by_build() {
+        let cur = release(serde_json::json!({"version": "9.0.1.0", "bom": [
+            {"name": "VCENTER", "changeId": "24957454", "publicName": "vCenter"},
+            {"name": "NSX_T_MANAGER", "changeId": "24952111", "publicName": "NSX"},
+            {"name": "ESX_HOST", "version": "9.0.1.0-24957456", "publicName": "ESX"}]}));
+        let next = future(serde_json::json!({"version": "9.1.0.0",
+            "applicabilityStatus": "APPLICABLE", "bom": [
+            {"name": "VCENTER", "changeId": "25210130", "publicName": "vCenter"},
+            {"name": "NSX_T_MANAGER", "changeId": "24952111", "publicName": "NSX"},
+            {"name": "ESX_HOST", "version": "9.1.0.0-25210140", "publicName": "ESX"},
+            {"name": "SDDC_MANAGER_VCF", "publicName": "SDDC Manager"}]}));
+        let u = update_info(&cur, Some(&next), &[]);
+        let names: Vec<_> = u.components.iter().map(|c| c.name.as_str()).collect();
+        // NSX is on the same build; a BOM entry with neither version nor build is listed.
+        assert_eq!(names, vec!["VCENTER", "ESX_HOST", "SDDC_MANAGER_VCF"]);
+        assert_eq!(
+            u.components[0].to_version.as_deref(),
+            Some("build 25210130")
+        );
+        assert_eq!(u.components[2].to_version, None);
     }
 
     #[test]

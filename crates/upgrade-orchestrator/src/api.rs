@@ -49,8 +49,11 @@ pub type ApiResult<T> = Result<T, ApiFailure>;
 pub struct BomItem {
     /// Component name, e.g. `NSX_T_MANAGER`.
     pub name: String,
-    /// Component version with build, e.g. `4.2.1.0.0-24304122`.
+    /// Component version with build, e.g. `4.2.1.0.0-24304122`; empty when VCF 9.x leaves it out.
     pub version: String,
+    /// Build of the component (`changeId`, VCF 9.x), identifying it when `version` is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_id: Option<String>,
     /// The 9.x `ProductVersion.lifecycleManagedBy` (e.g. `SDDC_MANAGER_VCF`), when sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_by: Option<String>,
@@ -135,6 +138,37 @@ pub struct UpgradableInfo {
     /// availability"): why it is not AVAILABLE, one line each.
     #[serde(default)]
     pub errors: Vec<String>,
+    /// For an available vCenter upgradable: the vCenter's resource id and the versions its
+    /// bundle goes from and to (to tell a major upgrade, 8 → 9, that needs a temporary network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vcenter: Option<VcenterUpgradeInfo>,
+}
+
+/// What a vCenter upgradable says about the upgrade it offers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct VcenterUpgradeInfo {
+    /// The vCenter's resource id (`softwareComponents[].id`).
+    pub resource_id: Option<String>,
+    /// Version before the upgrade (the bundle component's `fromVersion`).
+    pub from_version: Option<String>,
+    /// Version after the upgrade (the bundle component's `toVersion`, else the bundle version).
+    pub to_version: Option<String>,
+}
+
+impl VcenterUpgradeInfo {
+    /// True when the target's major version is above the current one (8 → 9). When VCF does
+    /// not say where the vCenter comes from, the VCF versions of the flow decide
+    /// (`current` → `target`, e.g. 5.2 → 9.0).
+    pub fn is_major(&self, current_vcf: &str, target_vcf: &str) -> bool {
+        let major = |v: Option<&str>| v.and_then(vcf_client::major_version);
+        match (
+            major(self.from_version.as_deref()),
+            major(self.to_version.as_deref()),
+        ) {
+            (Some(from), Some(to)) => to > from,
+            _ => major(Some(target_vcf)) > major(Some(current_vcf)),
+        }
+    }
 }
 
 impl UpgradableInfo {
@@ -215,6 +249,19 @@ pub struct UpgradeRequest {
     /// `personalitySpec.personalityId`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub personalities: BTreeMap<String, String>,
+    /// A vCenter major upgrade's user input (`vcenterUpgradeUserInputSpecs`); boxed, as it is
+    /// rare and the request travels inside every upgrade phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vcenter_input: Option<Box<VcenterInput>>,
+}
+
+/// The `vcenterUpgradeUserInputSpecs` entry of a vCenter major upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VcenterInput {
+    /// The vCenter's resource id, when VCF named it.
+    pub resource_id: Option<String>,
+    /// The temporary network of the new appliance, from `[upgrade.temporary_network.<domain>]`.
+    pub temporary_network: crate::config::TemporaryNetwork,
 }
 
 /// Progress of a VCF operation (upgrade, check run, validation).

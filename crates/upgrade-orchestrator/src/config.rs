@@ -3,6 +3,8 @@
 //! The bridge embeds this struct as its `[upgrade]` table, so every field has a default and
 //! durations are written as humantime strings (`"30s"`, `"3h"`).
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -56,6 +58,59 @@ pub struct OrchestratorConfig {
     pub per_upgrade_precheck: bool,
     /// Most log entries kept per domain (the rendered markdown is also kept under 16 KiB).
     pub max_log_entries: usize,
+    /// Temporary network of each domain's vCenter major upgrade (8 → 9), by domain name
+    /// (`[upgrade.temporary_network.<domain name>]`).
+    pub temporary_network: BTreeMap<String, TemporaryNetwork>,
+}
+
+/// The temporary network a vCenter major upgrade gives the new appliance while it migrates
+/// the data (the 9.0.2 spec's `TemporaryNetwork`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TemporaryNetwork {
+    /// `STATIC` (default; address, subnet mask and gateway required) or `AUTOMATIC` (DHCP).
+    pub network_mode: Option<String>,
+    /// Temporary IP address of the new appliance.
+    pub ip_address: Option<String>,
+    /// Subnet mask, e.g. `255.255.255.0`.
+    pub subnet_mask: Option<String>,
+    /// Gateway.
+    pub gateway: Option<String>,
+}
+
+impl TemporaryNetwork {
+    /// The network mode sent to VCF: as configured (upper case), else `STATIC`.
+    pub fn mode(&self) -> String {
+        self.network_mode
+            .as_deref()
+            .map_or_else(|| "STATIC".to_owned(), str::to_ascii_uppercase)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let mode = self.mode();
+        if !matches!(mode.as_str(), "STATIC" | "AUTOMATIC") {
+            return Err(format!(
+                "network_mode {mode:?}: expected \"STATIC\" or \"AUTOMATIC\""
+            ));
+        }
+        let fields = [
+            ("ip_address", &self.ip_address),
+            ("subnet_mask", &self.subnet_mask),
+            ("gateway", &self.gateway),
+        ];
+        for (name, value) in fields {
+            match value.as_deref() {
+                None | Some("") if mode == "STATIC" => {
+                    return Err(format!("{name} is required for a STATIC network"));
+                }
+                Some(v) if !v.is_empty() && v.parse::<IpAddr>().is_err() => {
+                    return Err(format!("{name} {v:?} is not an IP address"));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for OrchestratorConfig {
@@ -76,6 +131,7 @@ impl Default for OrchestratorConfig {
             fail_on_precheck_errors: false,
             per_upgrade_precheck: false,
             max_log_entries: 200,
+            temporary_network: BTreeMap::new(),
         }
     }
 }
@@ -132,6 +188,14 @@ impl OrchestratorConfig {
         }
         if self.max_log_entries == 0 {
             return Err(ConfigError::new("max_log_entries", "must be at least 1"));
+        }
+        for (domain, net) in &self.temporary_network {
+            net.check().map_err(|reason| {
+                ConfigError::new(
+                    "temporary_network",
+                    format!("of domain {domain:?}: {reason}"),
+                )
+            })?;
         }
         Ok(())
     }
@@ -207,5 +271,45 @@ mod tests {
             ..OrchestratorConfig::default()
         };
         assert_eq!(c.validate().expect_err("no log").key, "max_log_entries");
+    }
+
+    #[test]
+    fn temporary_networks_are_checked_per_domain() {
+        let mut c = OrchestratorConfig::default();
+        let net = TemporaryNetwork {
+            ip_address: Some("172.16.11.99".into()),
+            subnet_mask: Some("255.255.255.0".into()),
+            gateway: Some("172.16.11.1".into()),
+            ..TemporaryNetwork::default()
+        };
+        c.temporary_network.insert("sfo-w01".into(), net.clone());
+        assert!(c.validate().is_ok());
+        assert_eq!(net.mode(), "STATIC");
+        c.temporary_network.insert(
+            "sfo-w02".into(),
+            TemporaryNetwork {
+                gateway: None,
+                ..net.clone()
+            },
+        );
+        let err = c.validate().expect_err("no gateway");
+        assert_eq!(err.key, "temporary_network");
+        assert!(err.to_string().contains("sfo-w02") && err.to_string().contains("gateway"));
+        c.temporary_network.insert(
+            "sfo-w02".into(),
+            TemporaryNetwork {
+                network_mode: Some("automatic".into()),
+                ..TemporaryNetwork::default()
+            },
+        );
+        assert!(c.validate().is_ok());
+        c.temporary_network.insert(
+            "sfo-w02".into(),
+            TemporaryNetwork {
+                ip_address: Some("not-an-ip".into()),
+                ..net
+            },
+        );
+        assert!(c.validate().is_err());
     }
 }

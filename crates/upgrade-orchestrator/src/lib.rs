@@ -24,7 +24,7 @@ pub mod store;
 mod vcf;
 
 pub use api::{ApiFailure, VcfApi};
-pub use config::{ConfigError, OrchestratorConfig};
+pub use config::{ConfigError, OrchestratorConfig, TemporaryNetwork};
 pub use driver::{Orchestrator, OrchestratorError};
 pub use machine::{Effect, Event, FlowState, Transition, step};
 pub use notify::{

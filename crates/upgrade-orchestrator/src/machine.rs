@@ -54,7 +54,7 @@ use crate::phase::{FailedUpgrade, Phase, SddcStep, TargetCheck, UpgradeStep};
 pub use common::humantime_str;
 pub(crate) use common::{MAX_SDDC_UPGRADES, first_candidate, remaining};
 pub(crate) use sddc_manager::sddc_manager_request;
-pub(crate) use upgrades::{cluster_images, component_request};
+pub(crate) use upgrades::{cluster_images, component_request, vcenter_input};
 
 /// Everything persisted about one domain's flow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ use crate::api::{ApiResult, BomItem, BundleInfo, DownloadState, UpgradeRequest, 
 use crate::config::OrchestratorConfig;
 use crate::machine::{
     FlowState, MAX_SDDC_UPGRADES, cluster_images, component_request, first_candidate, remaining,
-    sddc_manager_request,
+    sddc_manager_request, vcenter_input,
 };
 use crate::notify::DomainRef;
 
@@ -174,18 +174,21 @@ pub async fn plan(
                 Ok(sddc_manager_request(&domain.id, u.bundle_id.clone())),
             )
         } else {
-            let personalities = if u.is_esxi() {
-                cluster_images(&snap, &target).found
+            let inputs = if u.is_esxi() {
+                Ok((cluster_images(&snap, &target).found, None))
             } else {
-                BTreeMap::new()
+                vcenter_input(u, &target, &domain.name, cfg).map(|v| (BTreeMap::new(), v))
             };
-            match component_request(
-                &domain.id,
-                u,
-                &snap,
-                cfg.per_upgrade_precheck,
-                personalities,
-            ) {
+            match inputs.and_then(|(personalities, vcenter)| {
+                component_request(
+                    &domain.id,
+                    u,
+                    &snap,
+                    cfg.per_upgrade_precheck,
+                    personalities,
+                    vcenter,
+                )
+            }) {
                 Ok((component, request)) => (component, Ok(request)),
                 Err(why) => (u.component.clone(), Err(why)),
             }

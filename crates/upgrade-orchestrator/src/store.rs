@@ -385,6 +385,7 @@ mod tests {
                 name: "VCENTER".into(),
                 version: "8.0.3".into(),
                 managed_by: None,
+                change_id: None,
             }],
         };
         assert_eq!(
@@ -398,6 +399,7 @@ mod tests {
                         resource_ids: vec!["dom-1".into()],
                         draft: true,
                         personalities: std::collections::BTreeMap::new(),
+                        vcenter_input: None,
                     },
                     component: "NSX_T_MANAGER".into(),
                     deadline: "2026-03-01T11:00:00Z".parse().expect("time"),

@@ -3,18 +3,19 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use vcf_client::{
     AssessmentMetadata, AssessmentOutput, AssessmentResource, BomEntry, CheckSetQueryDomain,
     CheckSetQueryInput, CheckSetQueryResource, CheckSetResource, CheckSetRunInput,
     CheckSetSelection, Release, ResourceUpgradeSpec, SelectedCheckSetCandidate, Status,
-    UpgradeSpec, VcfClient, VcfError, VcfVersion,
+    TemporaryNetwork, UpgradeSpec, VcenterUpgradeUserInputSpec, VcfClient, VcfError, VcfVersion,
 };
 
 use crate::api::{
     ApiFailure, ApiResult, BomItem, BundleInfo, CheckQuery, CheckResource, CheckRunReport,
     ClusterInfo, DownloadState, FailedTask, Finding, FindingSeverity, FoundUpgrade, OpState,
     PersonalityInfo, ReleaseCheck, TargetRelease, UpgradableInfo, UpgradablesSnapshot,
-    UpgradeRequest, ValidationReport, VcfApi,
+    UpgradeRequest, ValidationReport, VcenterUpgradeInfo, VcfApi,
 };
 
 impl From<VcfError> for ApiFailure {
@@ -63,6 +64,7 @@ fn release_of(target: &TargetRelease) -> Release {
             .map(|b| BomEntry {
                 name: b.name.clone(),
                 version: b.version.clone(),
+                change_id: b.change_id.clone(),
                 ..BomEntry::default()
             })
             .collect(),
@@ -116,10 +118,11 @@ fn upgrade_spec(request: &UpgradeRequest) -> UpgradeSpec {
                 personality_spec: request
                     .personalities
                     .get(id)
-                    .map(|p| serde_json::json!({ "personalityId": p })),
+                    .map(|p| json!({ "personalityId": p })),
                 ..ResourceUpgradeSpec::default()
             })
             .collect(),
+        vcenter_upgrade_user_input_specs: vcenter_input_specs(request),
         ..UpgradeSpec::default()
     }
 }
@@ -367,6 +370,51 @@ fn validation_check_text(c: &vcf_client::ValidationCheck) -> String {
     text
 }
 
+/// `vcenterUpgradeUserInputSpecs` of a vCenter major upgrade (spec 9.0.2 `UpgradeSpec`).
+fn vcenter_input_specs(request: &UpgradeRequest) -> Vec<serde_json::Value> {
+    let Some(input) = &request.vcenter_input else {
+        return Vec::new();
+    };
+    let net = &input.temporary_network;
+    let spec = VcenterUpgradeUserInputSpec {
+        resource_id: input.resource_id.clone(),
+        temporary_network: TemporaryNetwork {
+            network_mode: Some(net.mode()),
+            ip_address: net.ip_address.clone(),
+            subnet_mask: net.subnet_mask.clone(),
+            gateway: net.gateway.clone(),
+        },
+    };
+    serde_json::to_value(spec).map_or_else(|_| Vec::new(), |v| vec![v])
+}
+
+/// Reads what a vCenter upgradable needs for [`VcenterUpgradeInfo`]: its vCenter id from
+/// `softwareComponents`, its from/to versions from its bundle (`GET /v1/bundles/{id}`).
+async fn vcenter_upgrade_info(
+    client: &VcfClient,
+    u: &vcf_client::Upgradable,
+) -> Result<VcenterUpgradeInfo, VcfError> {
+    let is_vc = |k: Option<&str>| k.is_some_and(|k| k.eq_ignore_ascii_case("VCENTER"));
+    let resource_id = u
+        .software_components
+        .iter()
+        .find(|c| is_vc(c.kind.as_deref()))
+        .and_then(|c| c.id.clone());
+    let bundle = client.bundle(&u.bundle_id).await?;
+    let component = bundle
+        .components
+        .iter()
+        .find(|c| is_vc(c.kind.as_deref()))
+        .or(bundle.components.first());
+    Ok(VcenterUpgradeInfo {
+        resource_id,
+        from_version: component.and_then(|c| c.from_version.clone()),
+        to_version: component
+            .and_then(|c| c.to_version.clone())
+            .or(bundle.version),
+    })
+}
+
 #[async_trait]
 impl VcfApi for VcfClient {
     async fn next_release(&self, domain_id: &str) -> ApiResult<ReleaseCheck> {
@@ -391,6 +439,7 @@ impl VcfApi for VcfClient {
                     name: b.name.clone(),
                     version: b.version.clone(),
                     managed_by: b.lifecycle_managed_by.clone(),
+                    change_id: b.change_id.clone(),
                 })
                 .collect(),
         });
@@ -403,17 +452,10 @@ impl VcfApi for VcfClient {
     async fn release_bundles(&self, target: &TargetRelease) -> ApiResult<Vec<BundleInfo>> {
         let all = self.bundles().await?;
         let release = release_of(target);
-        let bom: Vec<&str> = target.bom.iter().map(|b| b.version.as_str()).collect();
         Ok(vcf_client::release_bundles(&release, &all)
             .into_iter()
             .map(|b| {
-                let versions: Vec<&str> = b
-                    .version
-                    .iter()
-                    .map(String::as_str)
-                    .chain(b.components.iter().filter_map(|c| c.to_version.as_deref()))
-                    .collect();
-                let exact = versions.iter().any(|v| bom.contains(v));
+                let exact = vcf_client::bom_match(&release, b) == Some(vcf_client::BomMatch::Exact);
                 let install_only = !b.components.is_empty()
                     && b.components.iter().all(|c| {
                         c.image_type
@@ -481,9 +523,16 @@ impl VcfApi for VcfClient {
                     completed: status.is_success()
                         || matches!(&status, Status::Other(s) if s.eq_ignore_ascii_case("UPGRADED")),
                     errors: u.errors.iter().map(vcf_client::ApiError::summary).collect(),
+                    vcenter: None,
                 }
             })
             .collect();
+        let mut upgradables = upgradables;
+        for (u, info) in list.iter().zip(upgradables.iter_mut()) {
+            if info.available && info.component.eq_ignore_ascii_case("VCENTER") {
+                info.vcenter = Some(vcenter_upgrade_info(self, u).await?);
+            }
+        }
         let esxi_available = upgradables.iter().any(|u| u.available && u.is_esxi());
         let mut cluster_ids = Vec::new();
         if esxi_available {
@@ -898,5 +947,49 @@ mod tests {
         }))
         .expect("AssessmentOutput");
         assert!(unlisted_findings(&info_only, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_vcenter_major_upgrade_sends_the_spec_temporary_network() {
+        let mut request = UpgradeRequest {
+            bundle_id: "b-vc".into(),
+            resource_type: "DOMAIN".into(),
+            resource_ids: vec!["dom-1".into()],
+            draft: false,
+            personalities: std::collections::BTreeMap::new(),
+            vcenter_input: None,
+        };
+        assert!(vcenter_input_specs(&request).is_empty());
+        request.vcenter_input = Some(Box::new(crate::api::VcenterInput {
+            resource_id: Some("vc-1".into()),
+            temporary_network: crate::config::TemporaryNetwork {
+                ip_address: Some("172.16.12.98".into()),
+                subnet_mask: Some("255.255.255.0".into()),
+                gateway: Some("172.16.12.1".into()),
+                ..Default::default()
+            },
+        }));
+        assert_eq!(
+            vcenter_input_specs(&request),
+            vec![json!({"resourceId": "vc-1", "temporaryNetwork": {
+                "networkMode": "STATIC", "ipAddress": "172.16.12.98",
+                "subnetMask": "255.255.255.0", "gateway": "172.16.12.1"}})]
+        );
+    }
+
+    #[test]
+    fn a_major_vcenter_upgrade_is_told_by_versions_or_by_the_release() {
+        let info = |from: Option<&str>, to: Option<&str>| VcenterUpgradeInfo {
+            resource_id: None,
+            from_version: from.map(str::to_owned),
+            to_version: to.map(str::to_owned),
+        };
+        let major = info(Some("8.0.3.00300-24305161"), Some("9.0.1.0-24957454"));
+        assert!(major.is_major("5.2.1.0", "9.0.1.0"));
+        let minor = info(Some("9.0.1.0-24957454"), Some("9.1.0.0-25210130"));
+        assert!(!minor.is_major("9.0.1.0", "9.1.0.0"));
+        // Without the bundle's versions, the VCF versions of the flow decide.
+        assert!(info(None, Some("9.0.1.0")).is_major("5.2.1.0", "9.0.1.0"));
+        assert!(!info(None, None).is_major("9.0.1.0", "9.1.0.0"));
     }
 }

@@ -36,6 +36,7 @@ fn release() -> TargetRelease {
             name: "VCENTER".into(),
             version: "8.0.3.00300-24305161".into(),
             managed_by: None,
+            change_id: None,
         }],
     }
 }
@@ -48,6 +49,7 @@ fn upg(bundle: &str, ty: &str, comp: &str, available: bool) -> UpgradableInfo {
         available,
         completed: false,
         errors: vec![],
+        vcenter: None,
     }
 }
 
@@ -1173,6 +1175,7 @@ proptest! {
             request: upgrade_orchestrator::api::UpgradeRequest {
                 bundle_id: "b".into(), resource_type: "DOMAIN".into(), resource_ids: vec!["dom-1".into()], draft: false,
                 personalities: Default::default(),
+                vcenter_input: None,
             },
             component: "VCENTER".into(),
             deadline: t0() + chrono::Duration::hours(3),
@@ -1523,6 +1526,7 @@ fn a_blocked_loop_shows_each_upgradables_errors_and_vcf_operations_first() {
         name: "VCF_OPERATIONS".into(),
         version: "9.0.1.0".into(),
         managed_by: Some("VCF_OPERATIONS_FLEET_MANAGEMENT".into()),
+        change_id: None,
     });
     let mut s = FlowState::new(domain());
     s.phase = Phase::StartingUpgrades {
@@ -1689,6 +1693,7 @@ fn release_with_esxi() -> TargetRelease {
         name: "ESX_HOST".into(),
         version: "8.0.3-24280767".into(),
         managed_by: None,
+        change_id: None,
     });
     r
 }

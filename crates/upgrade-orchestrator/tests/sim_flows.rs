@@ -1455,3 +1455,131 @@ async fn image_cluster_waits_for_its_image_across_a_restart_then_upgrades_with_i
     assert_no_duplicates(&b).await?;
     Ok(())
 }
+
+// === VCF 9.x ===
+
+/// `[upgrade.temporary_network."<domain>"]` for `domain`.
+fn with_temporary_network(mut cfg: OrchestratorConfig, domain: &str) -> OrchestratorConfig {
+    cfg.temporary_network.insert(
+        domain.to_owned(),
+        upgrade_orchestrator::TemporaryNetwork {
+            ip_address: Some("172.16.12.98".into()),
+            subnet_mask: Some("255.255.255.0".into()),
+            gateway: Some("172.16.12.1".into()),
+            ..Default::default()
+        },
+    );
+    cfg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vcf9_management_domain_upgrades_to_9_1() -> anyhow::Result<()> {
+    let b = bench("vcf9").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    assert_eq!(
+        o.command(&b.domain, Command::Start).await,
+        CommandOutcome::Accepted
+    );
+    let v = wait_for(&o, &b.domain, |v| {
+        v.status == "successfully_completed" || v.status == "failed"
+    })
+    .await?;
+    assert_eq!(v.status, "successfully_completed", "{:?}", v.last_error);
+    // 9.x names the validation's warnings `WARNING`: completed, the warning logged.
+    assert!(v.logs_markdown.contains("WARNING"), "{}", v.logs_markdown);
+    assert_in_order(&rec.statuses(&b.domain.id), &FULL_FLOW[..11]);
+    // The SDDC Manager restarted into 9.1: the first upgradables request answered 409
+    // (inventory cache not seeded) and was retried.
+    let log = b.log().await?;
+    assert!(
+        log.iter().any(|e| e["status"] == 409
+            && e["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("/v1/upgradables/domains/"))),
+        "no 409 in the request log"
+    );
+    let w = assert_no_duplicates(&b).await?;
+    // SDDC Manager, NSX, vCenter (9.0 -> 9.1: no temporary network needed), ESXi.
+    assert_eq!(w.get("POST /v1/upgrades"), Some(&4), "{w:?}");
+    let rel = b.client.releases(Some(&b.domain.id)).await?;
+    assert!(rel.iter().any(|r| r.version == "9.1.0.0"), "{rel:?}");
+    assert_eq!(
+        b.client
+            .detect_sddc_manager_version()
+            .await?
+            .as_deref()
+            .map(|v| v.starts_with("9.1.0.0")),
+        Some(true)
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vcf9_vcenter_major_upgrade_carries_the_temporary_network() -> anyhow::Result<()> {
+    let b = bench("vcf9").await?;
+    let rec = Arc::new(Recorder::default());
+    let cfg = with_temporary_network(fast_config(), &b.vi_domain.name);
+    let (o, _t) = b.orchestrator(cfg, &rec)?;
+    o.command(&b.vi_domain, Command::Start).await;
+    let v = wait_for(&o, &b.vi_domain, |v| {
+        v.status == "successfully_completed" || v.status == "failed"
+    })
+    .await?;
+    // The simulator refuses a vCenter 8 -> 9 upgrade without `temporaryNetwork`.
+    assert_eq!(v.status, "successfully_completed", "{:?}", v.last_error);
+    assert!(
+        v.logs_markdown.contains("temporary network 172.16.12.98"),
+        "{}",
+        v.logs_markdown
+    );
+    let w = assert_no_duplicates(&b).await?;
+    // NSX, vCenter, ESXi (SDDC Manager is already on 9.0.1.0).
+    assert_eq!(w.get("POST /v1/upgrades"), Some(&3), "{w:?}");
+    let rel = b.client.releases(Some(&b.vi_domain.id)).await?;
+    assert!(rel.iter().any(|r| r.version == "9.0.1.0"), "{rel:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vcf9_vcenter_major_upgrade_without_temporary_network_stops_before_vcenter()
+-> anyhow::Result<()> {
+    let b = bench("vcf9").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    o.command(&b.vi_domain, Command::Start).await;
+    let v = wait_for(&o, &b.vi_domain, |v| {
+        v.status == "successfully_completed" || v.status == "failed"
+    })
+    .await?;
+    assert_eq!(v.status, "failed");
+    let err = v.last_error.clone().unwrap_or_default();
+    assert!(
+        err.contains(r#"[upgrade.temporary_network."sfo-w01"]"#),
+        "{err}"
+    );
+    // NSX was upgraded; nothing was started for vCenter.
+    let w = b.writes().await?;
+    assert_eq!(w.get("POST /v1/upgrades"), Some(&1), "{w:?}");
+    let upgrades = b.client.upgrades().await?;
+    assert_eq!(upgrades.len(), 1, "{upgrades:?}");
+    let vcenter_bundles: Vec<String> = b
+        .client
+        .bundles()
+        .await?
+        .into_iter()
+        .filter(|bd| {
+            bd.components
+                .iter()
+                .any(|c| c.kind.as_deref() == Some("VCENTER"))
+        })
+        .map(|bd| bd.id)
+        .collect();
+    assert!(
+        upgrades
+            .iter()
+            .all(|u| !vcenter_bundles.contains(&u.bundle_id.clone().unwrap_or_default())),
+        "a vCenter upgrade was started"
+    );
+    Ok(())
+}

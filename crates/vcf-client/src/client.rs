@@ -100,6 +100,8 @@ pub(crate) struct Inner {
     observer: Option<Arc<dyn RequestObserver>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) tokens: TokenCell,
+    /// The SDDC Manager's version, learnt at login (`GET /v1/sddc-managers`).
+    pub(crate) sddc_version: std::sync::RwLock<Option<String>>,
 }
 
 /// One HTTP call, described before it is sent (so it can be sent again).
@@ -111,6 +113,8 @@ pub(crate) struct Call {
     query: Vec<(&'static str, String)>,
     body: Option<Vec<u8>>,
     idempotent: bool,
+    /// The query parameter that selects a page (`pageNumber`; `page` for 9.x `/v1/hosts`).
+    page_param: &'static str,
 }
 
 impl Call {
@@ -123,7 +127,14 @@ impl Call {
             query: Vec::new(),
             body: None,
             idempotent,
+            page_param: "pageNumber",
         }
+    }
+
+    /// Names the query parameter that selects a page, when it is not `pageNumber`.
+    pub(crate) fn page_param(mut self, name: &'static str) -> Self {
+        self.page_param = name;
+        self
     }
 
     pub(crate) fn get(template: &'static str, path: String) -> Self {
@@ -349,6 +360,8 @@ impl Inner {
             // A connection that was never established carried no request.
             VcfError::Unreachable { source, .. } => call.idempotent || source.is_connect(),
             VcfError::Unavailable { .. } => call.idempotent,
+            // VCF 9.x answers 409 while its inventory cache is being seeded after a restart.
+            err @ VcfError::Api { .. } => call.idempotent && err.is_inventory_cache_not_seeded(),
             _ => false,
         }
     }
@@ -421,8 +434,9 @@ impl Inner {
                 break;
             }
             let mut next = call.clone();
-            next.query.retain(|(k, _)| *k != "pageNumber");
-            next = next.query("pageNumber", (first_number + n).to_string());
+            let param = next.page_param;
+            next.query.retain(|(k, _)| *k != param);
+            next = next.query(param, (first_number + n).to_string());
             let page: PageOf<T> = self.fetch(&next).await?;
             if page.elements.is_empty() {
                 break;
@@ -479,6 +493,7 @@ impl VcfClient {
                 observer: cfg.observer,
                 clock,
                 tokens: TokenCell::default(),
+                sddc_version: std::sync::RwLock::new(None),
             }),
         })
     }
@@ -487,8 +502,58 @@ impl VcfClient {
     ///
     /// # Errors
     /// [`VcfError::Auth`] for refused credentials; transport errors as usual.
+    ///
+    /// The SDDC Manager's version is read right after (see [`VcfClient::sddc_manager_version`]);
+    /// failing to read it does not fail the login.
     pub async fn login(&self) -> Result<()> {
-        self.inner.force_login().await.map(|_| ())
+        self.inner.force_login().await?;
+        if let Err(e) = self.detect_sddc_manager_version().await {
+            tracing::debug!(error = %e, "SDDC Manager version not read at login");
+        }
+        Ok(())
+    }
+
+    /// Reads the SDDC Manager's version (`GET /v1/sddc-managers`, the first entry with a
+    /// version) and remembers it; logs it (at info) when it is new or changed.
+    ///
+    /// # Errors
+    /// Any [`VcfError`] class of the request.
+    pub async fn detect_sddc_manager_version(&self) -> Result<Option<String>> {
+        let managers = self.sddc_managers().await?;
+        let found = managers
+            .iter()
+            .find_map(|m| m.version.clone().filter(|v| !v.is_empty()));
+        let mut known = self
+            .inner
+            .sddc_version
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if found.is_some() && *known != found {
+            tracing::info!(
+                version = found.as_deref().unwrap_or_default(),
+                "SDDC Manager version"
+            );
+        }
+        if found.is_some() {
+            known.clone_from(&found);
+        }
+        Ok(found)
+    }
+
+    /// The SDDC Manager's version with build (`9.0.1.0-24962180`) as last read, if known.
+    pub fn sddc_manager_version(&self) -> Option<String> {
+        self.inner
+            .sddc_version
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The major VCF version of the SDDC Manager (5, 9, ...), if known.
+    pub fn sddc_manager_major(&self) -> Option<u64> {
+        self.sddc_manager_version()
+            .and_then(|v| v.parse::<crate::VcfVersion>().ok())
+            .map(|v| v.major())
     }
 
     /// Expiry of the current access token on the local clock, if logged in and the token

@@ -86,6 +86,26 @@ impl VcfError {
     /// True for errors that may go away by themselves (unreachable or unavailable SDDC Manager).
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Unreachable { .. } | Self::Unavailable { .. })
+            || self.is_inventory_cache_not_seeded()
+    }
+
+    /// True for VCF 9.x's `409` "inventory cache is not seeded" (spec 9.0.2,
+    /// `GET /v1/system/upgradables`): the SDDC Manager is still starting up.
+    pub fn is_inventory_cache_not_seeded(&self) -> bool {
+        let Self::Api {
+            status: 409, error, ..
+        } = self
+        else {
+            return false;
+        };
+        let text = format!(
+            "{} {}",
+            error.error_code.as_deref().unwrap_or_default(),
+            error.message.as_deref().unwrap_or_default()
+        )
+        .to_ascii_lowercase()
+        .replace(['_', '-'], " ");
+        text.contains("inventory cache") || text.contains("not seeded")
     }
 
     /// The HTTP status of the answer that caused the error, when there was one.

@@ -1,4 +1,5 @@
-//! Typed async client for the VMware Cloud Foundation SDDC Manager REST API (VCF 5.2).
+//! Typed async client for the VMware Cloud Foundation SDDC Manager REST API (VCF 5.2, 9.0
+//! and 9.1; the SDDC Manager's version is read at login, see [`VcfClient::sddc_manager_version`]).
 //!
 //! ```no_run
 //! use vcf_client::{ClientConfig, VcfClient, VcfVersion, select_next_release};
@@ -52,8 +53,8 @@ pub use client::{ClientConfig, VcfClient};
 pub use error::{Result, VcfError};
 pub use models::*;
 pub use observer::RequestObserver;
-pub use release::{ReleaseInfo, release_bundles, select_next_release};
+pub use release::{BomMatch, ReleaseInfo, bom_match, release_bundles, select_next_release};
 pub use retry::RetryPolicy;
 pub use status::Status;
 pub use tls::TlsOptions;
-pub use version::{ParseVersionError, VcfVersion};
+pub use version::{ParseVersionError, VcfVersion, major_version};

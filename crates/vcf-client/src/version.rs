@@ -46,6 +46,11 @@ impl VcfVersion {
         self.parts
     }
 
+    /// The first number (5 for `5.2.1.0`, 9 for `9.0.1.0`).
+    pub fn major(&self) -> u64 {
+        self.parts[0]
+    }
+
     /// The build suffix, without the dash.
     pub fn build(&self) -> Option<&str> {
         self.build.as_deref()
@@ -58,6 +63,12 @@ impl VcfVersion {
             build: None,
         }
     }
+}
+
+/// The leading number of any dotted version string (`8.0.3.00300-24305161` → 8,
+/// `4.2.1.0.0-24304122` → 4), for component versions that are not four-part VCF versions.
+pub fn major_version(version: &str) -> Option<u64> {
+    version.trim().split(['.', '-']).next()?.parse().ok()
 }
 
 impl FromStr for VcfVersion {

@@ -119,6 +119,8 @@ pub struct BomEntry {
     pub version: String,
     /// Public name.
     pub public_name: String,
+    /// `version` is left out of the answers (9.x).
+    pub hide_version: bool,
 }
 
 /// A VCF release of the catalogue.
@@ -275,6 +277,7 @@ impl Inventory {
                             .public_name
                             .clone()
                             .unwrap_or_else(|| public_name(&b.name).to_string()),
+                        hide_version: b.hide_version,
                     })
                     .collect(),
             })

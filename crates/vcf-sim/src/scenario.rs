@@ -41,6 +41,7 @@ const BUILTINS: &[(&str, &str)] = &[
         "validation-failure",
         include_str!("../scenarios/validation-failure.toml"),
     ),
+    ("vcf9", include_str!("../scenarios/vcf9.toml")),
     (
         "validation-warnings",
         include_str!("../scenarios/validation-warnings.toml"),
@@ -70,6 +71,7 @@ const BUILTIN_NAMES: &[&str] = &[
     "target-validation-failure",
     "vi-behind-management",
     "vlcm-images",
+    "vcf9",
 ];
 
 /// A simulated duration, written in TOML as a humantime string (`"90m"`) or seconds.
@@ -331,6 +333,10 @@ pub struct BomSpec {
     /// Public name; derived from `name` when absent.
     #[serde(default)]
     pub public_name: Option<String>,
+    /// Leave `version` out of the answers (a 9.x SDDC Manager may: the 9.0.2 spec no longer
+    /// requires `ProductVersion.version`); `changeId` still carries the build.
+    #[serde(default)]
+    pub hide_version: bool,
 }
 
 /// What a bundle does.

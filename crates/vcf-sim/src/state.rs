@@ -405,6 +405,9 @@ pub struct SimState {
     pub log: Vec<LogEntry>,
     /// Requests per endpoint template.
     pub counts: BTreeMap<String, u64>,
+    /// A 9.x SDDC Manager restarted and has not answered an upgradables request since: its
+    /// inventory cache is not seeded yet (the next one answers 409).
+    pub inventory_unseeded: bool,
 }
 
 /// Bound of the request log (oldest entries dropped first).
@@ -453,8 +456,84 @@ impl SimState {
             tasks: Vec::new(),
             log: Vec::new(),
             counts: BTreeMap::new(),
+            inventory_unseeded: false,
             scenario,
         }
+    }
+
+    /// Whether the SDDC Manager runs VCF 9.x (answers take the 9.0.2 spec's shapes).
+    pub fn vcf9(&self) -> bool {
+        version::major(&self.inv.sddc.version) >= 9
+    }
+
+    /// The 409 a 9.x SDDC Manager answers once after a restart, while its inventory cache is
+    /// not seeded; clears the condition.
+    ///
+    /// Source: spec 9.0.2 `GET /v1/system/upgradables` documents `409` ("Conflict", an
+    /// `Error`), described as "inventory cache is not seeded" in the 9.0 differences
+    /// (ENDPOINTS.md §11). Answering it on `/v1/upgradables/domains/{id}` too is inferred
+    /// (docs/simulator.md).
+    pub fn take_unseeded_inventory(&mut self) -> Option<ApiError> {
+        if !std::mem::take(&mut self.inventory_unseeded) {
+            return None;
+        }
+        Some(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "INVENTORY_CACHE_NOT_SEEDED",
+            "The inventory cache is not seeded yet; retry in a moment",
+        ))
+    }
+
+    /// Refuses a vCenter **major** upgrade (target major above the current one, 8 → 9) whose
+    /// `UpgradeSpec` carries no `vcenterUpgradeUserInputSpecs[].temporaryNetwork`.
+    ///
+    /// Source: spec 9.0.2 `UpgradeSpec.vcenterUpgradeUserInputSpecs` ("User Input for vCenter
+    /// upgrade"), whose `VcenterUpgradeUserInputSpec` requires `temporaryNetwork`; `400` with
+    /// an `Error` is documented for `performUpgrade`. That only major upgrades need it
+    /// (patches keep the appliance) is inferred (docs/simulator.md).
+    ///
+    /// # Errors
+    /// The 400 `Error` naming the missing field.
+    pub fn check_vcenter_input(
+        &self,
+        bundle_id: &str,
+        domain_id: &str,
+        spec: &Value,
+    ) -> Result<(), ApiError> {
+        let (Some(b), Some(di)) = (
+            self.bundle_index(bundle_id),
+            self.inv.domain_index(domain_id),
+        ) else {
+            return Ok(());
+        };
+        let bundle = &self.inv.bundles[b];
+        let current = &self.inv.domains[di].vc_version;
+        if bundle.component != "VCENTER"
+            || version::major(&bundle.version) <= version::major(current)
+        {
+            return Ok(());
+        }
+        let has_network = spec
+            .get("vcenterUpgradeUserInputSpecs")
+            .and_then(Value::as_array)
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|i| i.get("temporaryNetwork").is_some_and(Value::is_object))
+            });
+        if has_network {
+            return Ok(());
+        }
+        Err(ApiError::bad_request(
+            "VCENTER_UPGRADE_TEMPORARY_NETWORK_REQUIRED",
+            format!(
+                "vCenter upgrade from {current} to {} needs vcenterUpgradeUserInputSpecs with a temporaryNetwork",
+                bundle.version
+            ),
+        )
+        .with_args(&[bundle_id])
+        .with_remediation(
+            "Provide vcenterUpgradeUserInputSpecs[].temporaryNetwork (ipAddress, subnetMask, gateway)",
+        ))
     }
 
     /// Simulated now.
@@ -526,6 +605,7 @@ impl SimState {
                 self.inv.sddc.version = bundle.version.clone();
                 // The appliance rebooted: tokens issued before are no longer valid.
                 self.tokens.restart();
+                self.inventory_unseeded = self.vcf9();
             }
             Target::Drift => self.inv.sddc.applied_drift.push(bundle.id.clone()),
             Target::Nsx => self.inv.domains[domain].nsx_version = bundle.version.clone(),

@@ -28,6 +28,11 @@ pub fn cmp(a: &str, b: &str) -> Ordering {
     ab.cmp(&bb)
 }
 
+/// The first number (`9` for `9.0.1.0-24962180`; 0 when unreadable).
+pub fn major(v: &str) -> u64 {
+    parts(v).0.first().copied().unwrap_or(0)
+}
+
 /// The version without its build suffix.
 pub fn base(v: &str) -> &str {
     v.split_once('-').map(|(m, _)| m).unwrap_or(v)

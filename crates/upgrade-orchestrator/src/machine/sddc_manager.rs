@@ -289,5 +289,6 @@ pub(crate) fn sddc_manager_request(domain_id: &str, bundle_id: String) -> Upgrad
         resource_ids: vec![domain_id.to_owned()],
         draft: false,
         personalities: BTreeMap::new(),
+        vcenter_input: None,
     }
 }

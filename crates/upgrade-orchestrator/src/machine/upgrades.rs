@@ -11,8 +11,9 @@ use super::common::{Budget, MAX_SDDC_UPGRADES, after, wait_until};
 use super::{Effect, Event, Machine};
 use crate::api::{
     CheckRunReport, FindingSeverity, OpState, TargetRelease, UpgradableInfo, UpgradablesSnapshot,
-    UpgradeRequest,
+    UpgradeRequest, VcenterInput,
 };
+use crate::config::OrchestratorConfig;
 use crate::logbook::LogLevel;
 use crate::notify::NotificationKind;
 use crate::phase::{Phase, UpgradeStep};
@@ -62,6 +63,7 @@ pub(crate) fn component_request(
     snap: &UpgradablesSnapshot,
     draft: bool,
     personalities: BTreeMap<String, String>,
+    vcenter_input: Option<Box<VcenterInput>>,
 ) -> Result<(String, UpgradeRequest), String> {
     let component = if u.component.is_empty() {
         u.bundle_type.clone()
@@ -80,6 +82,7 @@ pub(crate) fn component_request(
             resource_ids: snap.cluster_ids.clone(),
             draft,
             personalities,
+            vcenter_input: None,
         }
     } else {
         UpgradeRequest {
@@ -88,9 +91,41 @@ pub(crate) fn component_request(
             resource_ids: vec![domain_id.to_owned()],
             draft,
             personalities: BTreeMap::new(),
+            vcenter_input,
         }
     };
     Ok((component, request))
+}
+
+/// The `vcenterUpgradeUserInputSpecs` entry of a vCenter major upgrade (8 → 9): the domain's
+/// configured temporary network. `Err` names the key to set when there is none; nothing may be
+/// started for vCenter then.
+pub(crate) fn vcenter_input(
+    u: &UpgradableInfo,
+    target: &TargetRelease,
+    domain: &str,
+    cfg: &OrchestratorConfig,
+) -> Result<Option<Box<VcenterInput>>, String> {
+    let Some(vc) = u
+        .vcenter
+        .as_ref()
+        .filter(|vc| vc.is_major(&target.current_version, &target.version))
+    else {
+        return Ok(None);
+    };
+    let Some(net) = cfg.temporary_network.get(domain) else {
+        return Err(format!(
+            "the vCenter upgrade of {domain} to {} is a major upgrade and needs a temporary \
+             network for the new appliance: set `[upgrade.temporary_network.\"{domain}\"]` \
+             (ip_address, subnet_mask, gateway) and start the upgrade again; nothing was \
+             started for vCenter",
+            vc.to_version.as_deref().unwrap_or(&target.version)
+        ));
+    };
+    Ok(Some(Box::new(VcenterInput {
+        resource_id: vc.resource_id.clone(),
+        temporary_network: net.clone(),
+    })))
 }
 
 /// The vLCM images of the image-managed clusters VCF lists for the ESXi upgrade.
@@ -438,20 +473,41 @@ impl Machine<'_> {
             self.begin_sddc_manager(&u.bundle_id, &u.component, target);
             return;
         }
-        let personalities = if u.is_esxi() {
+        let (personalities, vcenter_input) = if u.is_esxi() {
             match self.images_or_wait(snap, &target) {
-                Some(found) => found,
+                Some(found) => (found, None),
                 None => return,
             }
         } else {
-            BTreeMap::new()
+            match vcenter_input(&u, &target, &self.s.domain.name, self.cfg) {
+                Ok(Some(input)) => {
+                    let net = &input.temporary_network;
+                    self.log(
+                        LogLevel::Info,
+                        &format!(
+                            "vCenter major upgrade: temporary network {} ({})",
+                            net.ip_address.as_deref().unwrap_or("assigned by DHCP"),
+                            net.mode()
+                        ),
+                    );
+                    (BTreeMap::new(), Some(input))
+                }
+                Ok(None) => (BTreeMap::new(), None),
+                Err(why) => return self.fail(why),
+            }
         };
         let draft = self.cfg.per_upgrade_precheck;
-        let (component, request) =
-            match component_request(&self.s.domain.id, &u, snap, draft, personalities) {
-                Ok(built) => built,
-                Err(reason) => return self.fail(reason),
-            };
+        let (component, request) = match component_request(
+            &self.s.domain.id,
+            &u,
+            snap,
+            draft,
+            personalities,
+            vcenter_input,
+        ) {
+            Ok(built) => built,
+            Err(reason) => return self.fail(reason),
+        };
         self.log(
             LogLevel::Info,
             &format!(

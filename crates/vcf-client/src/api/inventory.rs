@@ -39,14 +39,18 @@ impl VcfClient {
             .await
     }
 
-    /// `GET /v1/hosts`: every host in one request (never one request per host).
+    /// `GET /v1/hosts`: every host in one request (never one request per host). Further pages,
+    /// when announced, are asked for with `page` on VCF 9.x (the 9.0.2 spec's parameter) and
+    /// with `pageNumber` otherwise.
     ///
     /// # Errors
     /// Any [`VcfError`](crate::VcfError) class.
     pub async fn hosts(&self) -> Result<Vec<Host>> {
-        self.inner
-            .fetch_all(Call::get("/v1/hosts", "/v1/hosts".into()))
-            .await
+        let mut call = Call::get("/v1/hosts", "/v1/hosts".into());
+        if self.sddc_manager_major().is_some_and(|m| m >= 9) {
+            call = call.page_param("page");
+        }
+        self.inner.fetch_all(call).await
     }
 
     /// `GET /v1/sddc-managers`.

@@ -37,4 +37,7 @@ pub use release::{
 };
 pub use task::{Stage, SubTask, Task};
 pub use upgradable::{ClusterUpgradable, SoftwareComponent, Upgradable};
-pub use upgrade::{ResourceUpgradeSpec, Upgrade, UpgradeCommitSpec, UpgradeSpec};
+pub use upgrade::{
+    ResourceUpgradeSpec, TemporaryNetwork, Upgrade, UpgradeCommitSpec, UpgradeSpec,
+    VcenterUpgradeUserInputSpec,
+};

@@ -14,8 +14,13 @@ use crate::Status;
 pub struct BomEntry {
     /// Component name, e.g. `SDDC_MANAGER_VCF`, `NSX_T_MANAGER`, `VCENTER`, `ESX_HOST`.
     pub name: String,
-    /// Component version with build, e.g. `5.2.1.0-24307856`.
+    /// Component version with build, e.g. `5.2.1.0-24307856`; empty when absent (optional
+    /// from VCF 9.0 on, see [`BomEntry::version`]).
     pub version: String,
+    /// Build or CLN of the component, e.g. `24307856` (VCF 9.x; not written when absent, as
+    /// the 5.2.1 schema does not have it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_id: Option<String>,
     /// Human readable name.
     pub public_name: Option<String>,
     /// Release notes URL.
@@ -23,10 +28,17 @@ pub struct BomEntry {
     pub release_url: Option<String>,
     /// Extra metadata.
     pub additional_metadata: Option<String>,
-    /// Who manages the component's lifecycle (9.x spec, e.g. `SDDC_MANAGER_VCF`); components
-    /// managed elsewhere are upgraded from VCF Operations, not through SDDC Manager.
+    /// Who manages the component's lifecycle, e.g. `SDDC_MANAGER_VCF` (VCF 9.x; not written
+    /// when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle_managed_by: Option<String>,
+}
+
+impl BomEntry {
+    /// The version, or `None` when the entry carries none (allowed from VCF 9.0 on).
+    pub fn version(&self) -> Option<&str> {
+        Some(self.version.trim()).filter(|v| !v.is_empty())
+    }
 }
 
 /// The spec's `PatchBundle`.

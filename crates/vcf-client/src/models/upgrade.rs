@@ -62,6 +62,37 @@ pub struct ResourceUpgradeSpec {
     pub esx_upgrade_options_spec: Option<serde_json::Value>,
 }
 
+/// The 9.0.2 spec's `VcenterUpgradeUserInputSpec`: user input of a vCenter upgrade, sent in
+/// `UpgradeSpec.vcenterUpgradeUserInputSpecs`. A vCenter major upgrade (8 → 9) needs the
+/// `temporaryNetwork` its new appliance uses while the data is migrated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VcenterUpgradeUserInputSpec {
+    /// Resource id of the vCenter being upgraded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    /// Temporary network of the new appliance (required by the schema).
+    pub temporary_network: TemporaryNetwork,
+}
+
+/// The 9.0.2 spec's `TemporaryNetwork`. Empty fields are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemporaryNetwork {
+    /// `STATIC` or `AUTOMATIC` (the spec's example).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    /// Temporary IP address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    /// Subnet mask, e.g. `255.255.255.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet_mask: Option<String>,
+    /// Gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+}
+
 /// The spec's `Upgrade`: an upgrade record (`GET /v1/upgrades/{id}`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -9,3 +9,4 @@ mod sim;
 mod spec;
 mod support;
 mod tls;
+mod vcf9;

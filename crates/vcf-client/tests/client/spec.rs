@@ -10,8 +10,14 @@ use vcf_client::*;
 
 /// The official VCF 5.2.1 spec, vendored as test data in `tests/data/vcf-api/` (see its NOTICE).
 fn spec() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data/vcf-api/vcf-5.2.1-openapi.json");
+    spec_of("5.2.1")
+}
+
+/// The official spec of VCF `version` (`5.2.1`, `9.0.2`), vendored as test data.
+fn spec_of(version: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../../tests/data/vcf-api/vcf-{version}-openapi.json"
+    ));
     let bytes = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("OpenAPI spec not readable at {}: {e}", path.display()));
     serde_json::from_slice(&bytes).expect("spec is JSON")
@@ -280,4 +286,46 @@ fn every_path_the_client_calls_is_in_the_spec() {
         .map(|(m, p)| format!("{} {p}", m.to_uppercase()))
         .collect();
     assert!(missing.is_empty(), "not in the spec: {missing:?}");
+}
+
+#[test]
+fn vcf9_model_fields_exist_in_the_9_0_2_spec() {
+    let spec = spec_of("9.0.2");
+    let entry = BomEntry {
+        change_id: Some("25210130".into()),
+        lifecycle_managed_by: Some("SDDC_MANAGER_VCF".into()),
+        ..BomEntry::default()
+    };
+    let network = TemporaryNetwork {
+        network_mode: Some("STATIC".into()),
+        ip_address: Some("172.16.12.98".into()),
+        subnet_mask: Some("255.255.255.0".into()),
+        gateway: Some("172.16.12.1".into()),
+    };
+    let input = VcenterUpgradeUserInputSpec {
+        resource_id: Some("vc-1".into()),
+        temporary_network: network.clone(),
+    };
+    let upgrade = UpgradeSpec {
+        vcenter_upgrade_user_input_specs: vec![v(&input)],
+        ..UpgradeSpec::default()
+    };
+    let checks: Vec<(&str, Value)> = vec![
+        ("ProductVersion", v(&entry)),
+        ("TemporaryNetwork", v(&network)),
+        ("VcenterUpgradeUserInputSpec", v(&input)),
+        ("UpgradeSpec", v(&upgrade)),
+        ("SddcManager", v(&SddcManager::default())),
+    ];
+    let mut unknown = Vec::new();
+    for (name, value) in &checks {
+        unknown.extend(unknown_keys(&spec, name, value, &[]));
+    }
+    assert!(
+        unknown.is_empty(),
+        "fields not in the 9.0.2 spec: {unknown:?}"
+    );
+    // `temporaryNetwork` is the one field the 9.0.2 schema requires.
+    let required = &spec["components"]["schemas"]["VcenterUpgradeUserInputSpec"]["required"];
+    assert_eq!(required, &json!(["temporaryNetwork"]));
 }

@@ -201,7 +201,7 @@ pub fn host_json(s: &SimState, h: usize) -> Value {
     let r1 = |x: f64| (x * 10.0).round() / 10.0;
     let esxi_version = s.host_version(h);
     let base = crate::version::base(&esxi_version).to_string();
-    json!({
+    let mut v = json!({
         "id": host.id,
         "serialNumber": host.serial,
         "esxiVersion": esxi_version,
@@ -243,7 +243,15 @@ pub fn host_json(s: &SimState, h: usize) -> Value {
         "tags": [],
         "configurationStatus": "ACTIVE",
         "datastoreType": if cl.datastore_type == "VSAN_ESA" { "VSAN_ESA" } else { "VSAN" },
-    })
+    });
+    // The 9.0.2 spec's `Host` no longer has `isPrimary` and `isVsanEsaEligible`.
+    if s.vcf9()
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("isPrimary");
+        o.remove("isVsanEsaEligible");
+    }
+    v
 }
 
 fn mac(index: usize, nic: usize) -> String {

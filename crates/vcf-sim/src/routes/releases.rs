@@ -16,20 +16,41 @@ use crate::inventory::Release;
 use crate::state::{SimState, ValidationOutcome};
 use crate::version;
 
-/// `Release` JSON.
-pub fn release_json(r: &Release) -> Value {
+/// `Release` JSON. A 9.x SDDC Manager (`vcf9`) writes the 9.0.2 spec's `ProductVersion`:
+/// `changeId` (the build) and `lifecycleManagedBy` added, `version` left out where the
+/// scenario says so (no longer required by the 9.0.2 spec).
+pub fn release_json(r: &Release, vcf9: bool) -> Value {
+    let bom = r
+        .bom
+        .iter()
+        .map(|b| {
+            let mut e = json!({
+                "name": b.name,
+                "version": b.version,
+                "publicName": b.public_name,
+                "releaseURL": format!("https://docs.vmware.com/en/VMware-Cloud-Foundation/{}/rn/vmware-cloud-foundation-{}-release-notes/index.html", crate::version::base(&r.version), r.version.replace('.', "")),
+            });
+            if vcf9 {
+                if let Some((_, build)) = b.version.split_once('-') {
+                    e["changeId"] = json!(build);
+                }
+                e["lifecycleManagedBy"] = json!("SDDC_MANAGER_VCF");
+                if b.hide_version {
+                    if let Some(o) = e.as_object_mut() {
+                        o.remove("version");
+                    }
+                }
+            }
+            e
+        })
+        .collect::<Vec<_>>();
     let mut v = json!({
         "product": "VCF",
         "version": r.version,
         "minCompatibleVcfVersion": r.min_compatible,
         "description": r.description,
         "releaseDate": r.release_date,
-        "bom": r.bom.iter().map(|b| json!({
-            "name": b.name,
-            "version": b.version,
-            "publicName": b.public_name,
-            "releaseURL": format!("https://docs.vmware.com/en/VMware-Cloud-Foundation/{}/rn/vmware-cloud-foundation-{}-release-notes/index.html", crate::version::base(&r.version), r.version.replace('.', "")),
-        })).collect::<Vec<_>>(),
+        "bom": bom,
         "sku": [],
         "updates": [],
         "patchBundles": [],
@@ -109,7 +130,7 @@ pub fn has_applicable_future(s: &SimState, di: usize) -> bool {
 }
 
 fn future_json(s: &SimState, di: usize, r: &Release) -> Value {
-    let mut v = release_json(r);
+    let mut v = release_json(r, s.vcf9());
     let reasons = not_applicable(s, di, r);
     let packs: Vec<Value> = reasons
         .iter()
@@ -132,6 +153,14 @@ fn future_json(s: &SimState, di: usize, r: &Release) -> Value {
         }
     }
     v["warnings"] = json!([]);
+    // Spec 9.0.2 marks `isApplicable` deprecated; a 9.x SDDC Manager is modelled without it
+    // (the product must decide on `applicabilityStatus`).
+    if s.vcf9()
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("isApplicable");
+        o.remove("notApplicableReason");
+    }
     v
 }
 
@@ -163,7 +192,10 @@ pub async fn releases(
     if let Some(v) = q.get("versionGt") {
         list.retain(|r| version::cmp(&r.version, v).is_gt());
     }
-    ok(page(list.into_iter().map(release_json).collect()))
+    let vcf9 = s.vcf9();
+    ok(page(
+        list.into_iter().map(|r| release_json(r, vcf9)).collect(),
+    ))
 }
 
 fn view_json(s: &SimState, di: usize) -> Value {

@@ -54,12 +54,16 @@ pub async fn domain(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult {
-    let s = app.lock();
+    let mut s = app.lock();
     let di = s
         .inv
         .domain_index(&id)
         // Source: spec `getUpgradablesByDomain` / `getUpgradablesClusters` 404 "Domain Not Found".
         .ok_or_else(|| ApiError::not_found("Domain", &id))?;
+    // Source: see `SimState::take_unseeded_inventory` (spec 9.0.2, 409).
+    if let Some(err) = s.take_unseeded_inventory() {
+        return Err(err);
+    }
     let Some(target) = s.inv.domains[di].target.clone() else {
         return ok(page(Vec::new()));
     };

@@ -120,6 +120,14 @@ pub async fn start(State(app): State<App>, body: Bytes) -> ApiResult {
         .unwrap_or(false);
     let draft = v.get("draftMode").and_then(Value::as_bool).unwrap_or(false);
     let mut s = app.lock();
+    if let Some(domain_id) = specs
+        .first()
+        .and_then(|r| r.get("resourceId"))
+        .and_then(Value::as_str)
+    {
+        // Source: see `SimState::check_vcenter_input` (spec 9.0.2 `VcenterUpgradeUserInputSpec`).
+        s.check_vcenter_input(bundle_id, domain_id, &v)?;
+    }
     let ui = s.start_upgrade(bundle_id, resource_type, specs, parallel, draft)?;
     let id = s.upgrades[ui].id.clone();
     let ti = s.task_index(&id).unwrap_or(s.tasks.len() - 1);

@@ -119,7 +119,8 @@ impl Api {
         Ok(Answer { status, body })
     }
 
-    /// A request that rides out outages (transport errors, 503) and logs in again on 401.
+    /// A request that rides out outages (transport errors, 503, and the 409 of a 9.x SDDC
+    /// Manager whose inventory cache is not seeded yet) and logs in again on 401.
     pub async fn call(&mut self, method: Method, path: &str, body: Option<Value>) -> Answer {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -130,6 +131,8 @@ impl Api {
             match self.raw(method.clone(), path, body.clone(), true).await {
                 Err(_) => {}
                 Ok(a) if a.status == 503 => {}
+                Ok(a) if a.status == 409 && a.body["errorCode"] == "INVENTORY_CACHE_NOT_SEEDED" => {
+                }
                 Ok(a) if a.status == 401 => self.login().await,
                 Ok(a) => return a,
             }
@@ -272,7 +275,8 @@ pub async fn upgrade_walk_with(api: &mut Api, domain: &str, opts: WalkOptions) -
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["applicabilityStatus"] == "APPLICABLE" && r["isApplicable"] == true)
+        // `isApplicable` is deprecated and absent on 9.x: the status decides then.
+        .filter(|r| r["applicabilityStatus"] == "APPLICABLE" && r["isApplicable"] != false)
         .min_by(|a, b| {
             vcf_sim::version::cmp(
                 a["version"].as_str().unwrap(),

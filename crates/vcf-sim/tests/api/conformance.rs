@@ -1,6 +1,7 @@
 //! Conformance: every response body the simulator produces is checked against the
-//! OpenAPI schema of that operation's response in the official VCF 5.2.1 spec
-//! (vendored as test data: `tests/data/vcf-api/vcf-5.2.1-openapi.json`).
+//! OpenAPI schema of that operation's response in the official spec of the scenario's
+//! version: VCF 5.2.1 for the 5.2 scenarios, VCF 9.0.2 for `vcf9` (vendored as test data:
+//! `tests/data/vcf-api/vcf-5.2.1-openapi.json`, `vcf-9.0.2-openapi.json`).
 //!
 //! The check is stricter than OpenAPI itself so that a renamed or invented field fails:
 //! - `$ref`s are resolved; every object schema with `properties` is closed
@@ -25,8 +26,14 @@ use crate::common::{Api, Recorded, WalkOptions, check_sets, start, upgrade_walk_
 
 /// The official VCF 5.2.1 spec, vendored as test data in `tests/data/vcf-api/` (see its NOTICE).
 fn load_spec() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data/vcf-api/vcf-5.2.1-openapi.json");
+    load_spec_of("5.2.1")
+}
+
+/// The official spec of VCF `version` (`5.2.1`, `9.0.2`), vendored as test data.
+fn load_spec_of(version: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../../tests/data/vcf-api/vcf-{version}-openapi.json"
+    ));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("spec not readable at {}: {e}", path.display()));
     serde_json::from_str(&text).expect("the spec is JSON")
@@ -486,23 +493,6 @@ async fn every_response_matches_the_openapi_schema() {
     records.extend(api.log.lock().unwrap().drain(..));
     sim.shutdown().await;
 
-    let mut errs = Vec::new();
-    let mut checked_ok = std::collections::BTreeSet::new();
-    for rec in &records {
-        if let Some(name) = check(&spec, rec, &mut errs)
-            && (200..300).contains(&rec.status)
-        {
-            checked_ok.insert(name);
-        }
-    }
-    let missing: Vec<&&str> = COVERED
-        .iter()
-        .filter(|e| !checked_ok.contains(**e))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "endpoints without a checked 2xx answer: {missing:?}"
-    );
     let errors_checked = records
         .iter()
         .filter(|r| r.status >= 400 && r.status != 503)
@@ -510,6 +500,29 @@ async fn every_response_matches_the_openapi_schema() {
     assert!(
         errors_checked >= 20,
         "error bodies checked: {errors_checked}"
+    );
+    assert_conforms(&spec, &records, COVERED);
+}
+
+/// Checks every recorded answer against `spec`; fails on any violation, or when an endpoint
+/// of `covered` had no checked 2xx answer.
+fn assert_conforms(spec: &Value, records: &[Recorded], covered: &[&str]) {
+    let mut errs = Vec::new();
+    let mut checked_ok = std::collections::BTreeSet::new();
+    for rec in records {
+        if let Some(name) = check(spec, rec, &mut errs)
+            && (200..300).contains(&rec.status)
+        {
+            checked_ok.insert(name);
+        }
+    }
+    let missing: Vec<&&str> = covered
+        .iter()
+        .filter(|e| !checked_ok.contains(**e))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "endpoints without a checked 2xx answer: {missing:?}"
     );
     errs.sort();
     errs.dedup();
@@ -520,6 +533,86 @@ async fn every_response_matches_the_openapi_schema() {
         records.len(),
         errs.join("\n")
     );
+}
+
+/// Endpoints the `vcf9` recording must have checked with a 2xx answer.
+const COVERED_VCF9: &[&str] = &[
+    "GET /v1/sddc-managers",
+    "GET /v1/releases",
+    "GET /v1/releases/domains/{domainId}/future-releases",
+    "GET /v1/bundles",
+    "PATCH /v1/releases/domains/{domainId}",
+    "GET /v1/upgradables/domains/{domainId}",
+    "POST /v1/upgrades",
+    "GET /v1/upgrades/{upgradeId}",
+    "POST /v1/system/check-sets/queries",
+    "POST /v1/system/check-sets",
+    "GET /v1/releases/domains/validations/{validationId}",
+];
+
+#[tokio::test]
+async fn every_vcf9_response_matches_the_9_0_2_schema() {
+    let spec = load_spec_of("9.0.2");
+    // A whole 9.0 -> 9.1 upgrade of the management domain: SDDC Manager restart (and its 409),
+    // versionless BOM entries, no `isApplicable`, a validation with `WARNING`.
+    let (sim, mut api) = start("vcf9", 0.0001).await;
+    let report = upgrade_walk_with(&mut api, "sfo-m01", WalkOptions::default()).await;
+    assert_eq!(report.validation, "COMPLETED/WARNING");
+    // The VI domain's vCenter 8 -> 9 upgrade without a temporary network: the 400 `Error`.
+    let id = api.domain_id("sfo-w01").await;
+    let fr = api
+        .get(&format!("/v1/releases/domains/{id}/future-releases"))
+        .await;
+    assert!(
+        fr["elements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r.get("isApplicable").is_none()),
+        "{fr}"
+    );
+    let r = api
+        .send(
+            Method::PATCH,
+            &format!("/v1/releases/domains/{id}"),
+            json!({"targetVersion": "9.0.1.0"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let bundles = api.get("/v1/bundles").await;
+    let vc = bundles["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| {
+            b["components"][0]["type"] == "VCENTER"
+                && b["version"].as_str().unwrap().starts_with("9.0.1")
+        })
+        .expect("the 9.0.1 vCenter bundle")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refused = api
+        .send(
+            Method::POST,
+            "/v1/upgrades",
+            json!({"bundleId": vc, "resourceType": "DOMAIN",
+                   "resourceUpgradeSpecs": [{"resourceId": id, "upgradeNow": true}]}),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(
+        refused.body["errorCode"],
+        "VCENTER_UPGRADE_TEMPORARY_NETWORK_REQUIRED"
+    );
+    let records: Vec<Recorded> = api.log.lock().unwrap().drain(..).collect();
+    sim.shutdown().await;
+    assert!(
+        records.iter().any(|r| r.status == 409),
+        "no 409 recorded after the SDDC Manager restart"
+    );
+
+    assert_conforms(&spec, &records, COVERED_VCF9);
 }
 
 #[test]
