@@ -676,13 +676,21 @@ impl VcfApi for VcfClient {
     }
 
     async fn api_ready(&self) -> bool {
-        match self.domains().await {
+        let ready = match self.domains().await {
             Ok(_) => true,
             Err(VcfError::Auth { .. }) => {
                 self.login().await.is_ok() && self.domains().await.is_ok()
             }
             Err(_) => false,
+        };
+        if ready {
+            // Back after its own upgrade: what the client asks depends on the version it runs
+            // now (e.g. the 9.1 check-set result filter).
+            if let Err(e) = self.detect_sddc_manager_version().await {
+                tracing::debug!(error = %e, "SDDC Manager version not read after its restart");
+            }
         }
+        ready
     }
 
     async fn query_check_sets(
@@ -844,14 +852,19 @@ impl VcfApi for VcfClient {
         if report.state == OpState::Running {
             return Ok(report);
         }
-        // 9.1 filters the result by severity (SDK `CheckSets.get_result(severity=…)`): ask
+        // 9.1 filters the result by severity (SDK 9.1 `CheckSets.get_result(severity=…)`): ask
         // for the errors and warnings explicitly so none is left out of the default answer.
-        let filtered = self
-            .check_run_filtered(run_id, &["ERROR", "WARNING"])
-            .await?;
-        for f in filtered.findings().into_iter().filter_map(finding) {
-            if !report.findings.contains(&f) {
-                report.findings.push(f);
+        // Neither the 5.2.1 nor the 9.0.2 spec has that parameter, so older SDDC Managers get
+        // only the spec's request; what their summary counts but the result does not list is
+        // reported below either way.
+        if self.sddc_manager_at_least(9, 1) {
+            let filtered = self
+                .check_run_filtered(run_id, &["ERROR", "WARNING"])
+                .await?;
+            for f in filtered.findings().into_iter().filter_map(finding) {
+                if !report.findings.contains(&f) {
+                    report.findings.push(f);
+                }
             }
         }
         report

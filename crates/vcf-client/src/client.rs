@@ -556,6 +556,17 @@ impl VcfClient {
             .map(|v| v.major())
     }
 
+    /// True when the SDDC Manager is known to run `major.minor` or later (false while its
+    /// version is unknown).
+    pub fn sddc_manager_at_least(&self, major: u64, minor: u64) -> bool {
+        self.sddc_manager_version()
+            .and_then(|v| v.parse::<crate::VcfVersion>().ok())
+            .is_some_and(|v| {
+                let [a, b, ..] = v.parts();
+                (a, b) >= (major, minor)
+            })
+    }
+
     /// Expiry of the current access token on the local clock, if logged in and the token
     /// carries `exp` (equal to `exp` unless the SDDC Manager clock is off by over a minute).
     pub fn token_expires_at(&self) -> Option<DateTime<Utc>> {
