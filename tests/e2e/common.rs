@@ -247,3 +247,34 @@ pub fn redact_ports(s: &str) -> String {
 pub fn number(m: &Message) -> Option<f64> {
     m.text().trim().parse().ok()
 }
+
+/// Every request the bridge sent to the simulator fits the official spec of each of
+/// `versions` (5.2.1, 9.0.2): the operation exists, its query parameters are the spec's, and a
+/// JSON body fits the operation's request schema (a field the spec does not have fails).
+pub async fn assert_requests_conform(sim: &Sim, versions: &[&str]) -> anyhow::Result<()> {
+    let log = sim.log().await?;
+    anyhow::ensure!(!log.is_empty(), "the simulator recorded no request");
+    for version in versions {
+        let spec = crate::schema::load_spec_of(version);
+        let mut errs = Vec::new();
+        for e in log.iter().filter(|e| !e.path.starts_with("/sim/")) {
+            crate::schema::check_request(
+                &spec,
+                version,
+                &e.method,
+                &e.path,
+                e.query.as_deref().unwrap_or(""),
+                e.body.as_ref(),
+                &mut errs,
+            );
+        }
+        errs.sort();
+        errs.dedup();
+        anyhow::ensure!(
+            errs.is_empty(),
+            "requests that do not fit the {version} spec:\n{}",
+            errs.join("\n")
+        );
+    }
+    Ok(())
+}

@@ -13,6 +13,10 @@ mod flow;
 mod home_assistant;
 mod plan;
 mod resume;
+/// The official specs as a strict checker of JSON bodies, shared with the simulator's
+/// conformance test.
+#[path = "../../crates/vcf-sim/tests/api/schema.rs"]
+mod schema;
 mod shipped;
 mod states;
 mod upgrade;

@@ -138,6 +138,9 @@ async fn happy_path_to_completed_and_back_to_idle() -> anyhow::Result<()> {
             secs(60),
         )
         .await?;
+    // Monitoring, the whole upgrade and the update check after it: every request fits both
+    // official specs.
+    crate::common::assert_requests_conform(&rig.sim, &["5.2.1", "9.0.2"]).await?;
     Ok(())
 }
 

@@ -41,6 +41,9 @@ pub struct SimLogEntry {
     /// HTTP status answered (0 or absent when the connection was refused).
     #[serde(default)]
     pub status: Option<u16>,
+    /// The JSON body of a write request (never recorded for the token endpoints).
+    #[serde(default)]
+    pub body: Option<serde_json::Value>,
 }
 
 impl SimLogEntry {

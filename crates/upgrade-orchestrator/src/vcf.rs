@@ -537,7 +537,7 @@ impl VcfApi for VcfClient {
         let mut cluster_ids = Vec::new();
         if esxi_available {
             let clusters: Vec<String> = self
-                .cluster_upgradables(domain_id, Some(version))
+                .cluster_upgradables(domain_id)
                 .await?
                 .into_iter()
                 .map(|c| c.resource_id)
@@ -781,7 +781,9 @@ impl VcfApi for VcfClient {
             })
             .collect();
         // `metadata` is `AssessmentMetadata`, as the 9.1 SDK's `CheckSetRunInput` defines it
-        // (and as every spec's run info returns it).
+        // (and as every spec's run info returns it). Neither the 5.2.1 nor the 9.0.2 spec's
+        // `CheckSetRunInput` has it, so only an SDDC Manager on 9.1 or later is sent it.
+        let with_metadata = self.sddc_manager_at_least(9, 1);
         let metadata = AssessmentMetadata {
             target_version: Some(target.version.clone()),
             resources: query
@@ -807,7 +809,9 @@ impl VcfApi for VcfClient {
         let run = CheckSetRunInput {
             query_id: query.query_id.clone(),
             resources,
-            metadata: serde_json::to_value(metadata).ok(),
+            metadata: with_metadata
+                .then(|| serde_json::to_value(metadata).ok())
+                .flatten(),
         };
         Ok(VcfClient::start_check_run(self, &run).await?.id)
     }

@@ -17,6 +17,11 @@ use upgrade_orchestrator::{
 use vcf_client::{ClientConfig, VcfClient};
 use vcf_sim::{Scenario, SimOptions, SimServer};
 
+/// The official specs as a strict checker of JSON bodies, shared with the simulator's
+/// conformance test.
+#[path = "../../vcf-sim/tests/api/schema.rs"]
+mod schema;
+
 /// Simulated durations are multiplied by this (a full default upgrade ≈ 19 000 s → ≈ 6 s).
 const SCALE: f64 = 0.0003;
 /// Upper bound for any single wait in these tests (real time).
@@ -273,6 +278,51 @@ async fn assert_no_duplicates(b: &Bench) -> anyhow::Result<BTreeMap<String, usiz
     Ok(w)
 }
 
+/// Both official specs: what the product sends to any SDDC Manager must fit each.
+const BOTH_SPECS: &[&str] = &["5.2.1", "9.0.2"];
+
+/// Every request the product sent to the simulator, checked against the official spec of each
+/// of `versions`: the operation exists, its query parameters are the spec's, and a JSON body
+/// fits the operation's request schema (closed objects: a field the spec does not have fails).
+/// The token endpoints' bodies (credentials) are not recorded; their paths are checked.
+async fn assert_requests_conform(b: &Bench, versions: &[&str]) -> anyhow::Result<()> {
+    for version in versions {
+        let errs = requests_against(b, version).await?;
+        anyhow::ensure!(
+            errs.is_empty(),
+            "requests that do not fit the {version} spec:\n{}",
+            errs.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// What does not fit the `version` spec in the requests the simulator recorded, one line each.
+async fn requests_against(b: &Bench, version: &str) -> anyhow::Result<Vec<String>> {
+    let log = b.log().await?;
+    anyhow::ensure!(!log.is_empty(), "the simulator recorded no request");
+    let spec = schema::load_spec_of(version);
+    let mut errs = Vec::new();
+    for e in &log {
+        let path = e["path"].as_str().unwrap_or("");
+        if path.starts_with("/sim/") {
+            continue;
+        }
+        schema::check_request(
+            &spec,
+            version,
+            e["method"].as_str().unwrap_or(""),
+            path,
+            e["query"].as_str().unwrap_or(""),
+            e.get("body"),
+            &mut errs,
+        );
+    }
+    errs.sort();
+    errs.dedup();
+    Ok(errs)
+}
+
 const FULL_FLOW: [&str; 12] = [
     "update_process_started",
     "downloading_bundles",
@@ -336,6 +386,7 @@ async fn happy_path_sddc_manager_first_with_drift_bundle() -> anyhow::Result<()>
     // the domain is now on the target
     let rel = b.client.releases(Some(&b.domain.id)).await?;
     assert!(rel.iter().any(|r| r.version == "5.2.1.0"), "{rel:?}");
+    assert_requests_conform(&b, BOTH_SPECS).await?;
     Ok(())
 }
 
@@ -406,6 +457,7 @@ async fn warnings_wait_for_acknowledge_then_continue() -> anyhow::Result<()> {
             "starting_upgrades",
         ],
     );
+    assert_requests_conform(&b, BOTH_SPECS).await?;
     Ok(())
 }
 
@@ -586,6 +638,7 @@ async fn retry_completes(
         .filter(|u| u.bundle_id == retried.bundle_id)
         .count();
     assert_eq!(same_bundle, 1, "the failed upgrade was posted again");
+    assert_requests_conform(b, BOTH_SPECS).await?;
     Ok(())
 }
 
@@ -708,6 +761,7 @@ async fn validation_with_warnings_completes_and_logs_each_warning() -> anyhow::R
         "{}",
         v.logs_markdown
     );
+    assert_requests_conform(&b, BOTH_SPECS).await?;
     Ok(())
 }
 
@@ -737,6 +791,7 @@ async fn a_target_vcf_rejects_stops_the_flow_before_anything_changes() -> anyhow
             .any(|k| k.starts_with("POST /v1/releases/domains/") && k.ends_with("/validations")),
         "{writes:?}"
     );
+    assert_requests_conform(&b, BOTH_SPECS).await?;
     Ok(())
 }
 
@@ -1155,6 +1210,7 @@ async fn the_plan_reads_only_and_shows_what_the_flow_sends() -> anyhow::Result<(
             assert_eq!(r.body["bundleId"], u.bundle_id.as_str());
         }
     }
+    assert_requests_conform(&b, BOTH_SPECS).await?;
     Ok(())
 }
 
@@ -1265,6 +1321,7 @@ async fn component_upgrades_are_created_with_upgrade_now_by_default() -> anyhow:
             })
         );
     }
+    assert_requests_conform(&b, BOTH_SPECS).await?;
     Ok(())
 }
 
@@ -1338,7 +1395,8 @@ async fn check_sets_are_queried_twice_and_run_with_the_spec_fields_only() -> any
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(keys, ["metadata", "queryId", "resources"]);
+    // `metadata` (the 9.1 SDK's) is in neither spec: a 5.2 SDDC Manager is not sent it.
+    assert_eq!(keys, ["queryId", "resources"]);
     for r in run["resources"].as_array().expect("resources") {
         let mut keys: Vec<&str> = r
             .as_object()
@@ -1363,15 +1421,10 @@ async fn check_sets_are_queried_twice_and_run_with_the_spec_fields_only() -> any
             assert!(c["checkSetId"].is_string());
         }
     }
-    assert_eq!(run["metadata"]["targetVersion"], "5.2.1.0");
-    for m in run["metadata"]["resources"].as_array().expect("metadata") {
-        let ty = m["type"].as_str().unwrap_or("");
-        assert_eq!(m["targetVersion"], expected_target(ty), "{m}");
-        assert_eq!(m["domainId"], id);
-    }
     // the 9.1 severity filter is in neither the 5.2.1 nor the 9.0.2 spec: a 5.2 SDDC Manager
     // is never sent it
     assert_eq!(severity_filtered_reads(&b).await?, 0);
+    assert_requests_conform(&b, BOTH_SPECS).await?;
     Ok(())
 }
 
@@ -1457,6 +1510,7 @@ async fn image_cluster_waits_for_its_image_across_a_restart_then_upgrades_with_i
         })
     );
     assert_no_duplicates(&b).await?;
+    assert_requests_conform(&b, BOTH_SPECS).await?;
     Ok(())
 }
 
@@ -1519,6 +1573,23 @@ async fn vcf9_management_domain_upgrades_to_9_1() -> anyhow::Result<()> {
             .map(|v| v.starts_with("9.1.0.0")),
         Some(true)
     );
+    // Against the 9.0.2 spec, only the two 9.1 additions of the 9.1 SDK differ, and they were
+    // sent because SDDC Manager was on 9.1 by then.
+    let nine_one = [
+        "9.0.2 GET /v1/system/check-sets/{runId}: query parameter severity is not in the spec",
+        "9.0.2 POST /v1/system/check-sets: field metadata is not in the schema",
+    ];
+    assert_eq!(requests_against(&b, "9.0.2").await?, nine_one);
+    let runs = b.bodies("POST", "/v1/system/check-sets").await?;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["metadata"]["targetVersion"], "9.1.0.0");
+    for m in runs[0]["metadata"]["resources"]
+        .as_array()
+        .expect("metadata")
+    {
+        assert_eq!(m["domainId"], b.domain.id.as_str(), "{m}");
+        assert!(m["targetVersion"].is_string(), "{m}");
+    }
     Ok(())
 }
 
@@ -1545,6 +1616,7 @@ async fn vcf9_vcenter_major_upgrade_carries_the_temporary_network() -> anyhow::R
     assert_eq!(w.get("POST /v1/upgrades"), Some(&3), "{w:?}");
     let rel = b.client.releases(Some(&b.vi_domain.id)).await?;
     assert!(rel.iter().any(|r| r.version == "9.0.1.0"), "{rel:?}");
+    assert_requests_conform(&b, &["9.0.2"]).await?;
     Ok(())
 }
 

@@ -26,24 +26,16 @@ impl VcfClient {
         self.inner.fetch_all(call).await
     }
 
-    /// `GET /v1/upgradables/domains/{domainId}/clusters[?targetVersion=]`: per-cluster image and
-    /// hardware-support details for ESXi upgrades (the spec defines no query parameter; the
-    /// target version is passed along for servers that use it).
+    /// `GET /v1/upgradables/domains/{domainId}/clusters`: per-cluster image and
+    /// hardware-support details for ESXi upgrades (no query parameter: neither spec has one).
     ///
     /// # Errors
     /// Any [`VcfError`](crate::VcfError) class.
-    pub async fn cluster_upgradables(
-        &self,
-        domain_id: &str,
-        target_version: Option<&str>,
-    ) -> Result<Vec<ClusterUpgradable>> {
-        let mut call = Call::get(
+    pub async fn cluster_upgradables(&self, domain_id: &str) -> Result<Vec<ClusterUpgradable>> {
+        let call = Call::get(
             "/v1/upgradables/domains/{id}/clusters",
             format!("/v1/upgradables/domains/{}/clusters", seg(domain_id)),
         );
-        if let Some(v) = target_version {
-            call = call.query("targetVersion", v);
-        }
         self.inner.fetch_all(call).await
     }
 }

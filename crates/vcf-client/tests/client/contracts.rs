@@ -458,7 +458,7 @@ async fn upgradables_checksets_upgrades_tasks() {
     assert_eq!(ups[0].status, Some(Status::Available));
     assert_eq!(ups[0].bundle_type.as_deref(), Some("SDDC_MANAGER"));
     let cl = client
-        .cluster_upgradables(DOMAIN, None)
+        .cluster_upgradables(DOMAIN)
         .await
         .expect("cluster upgradables");
     assert_eq!(cl[0].resource_id, "c1");

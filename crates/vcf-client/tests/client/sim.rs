@@ -212,7 +212,7 @@ async fn every_endpoint_once_against_the_simulator() {
     assert_eq!(available[0].bundle_type.as_deref(), Some("SDDC_MANAGER"));
     assert_eq!(available[0].bundle_id, first);
     client
-        .cluster_upgradables(&id, Some(&next.version))
+        .cluster_upgradables(&id)
         .await
         .expect("cluster upgradables");
 

@@ -7,5 +7,6 @@ mod conformance;
 mod errors;
 mod outage;
 mod scenarios;
+mod schema;
 mod tls;
 mod walk;
