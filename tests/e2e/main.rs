@@ -15,5 +15,6 @@ mod plan;
 mod resume;
 mod shipped;
 mod states;
+mod tokens;
 mod upgrade;
 mod vendor_sdk;
