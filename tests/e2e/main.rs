@@ -19,5 +19,6 @@ mod resume;
 mod schema;
 mod shipped;
 mod states;
+mod tokens;
 mod upgrade;
 mod vendor_sdk;

@@ -43,6 +43,7 @@ pub const KEYS: &[&str] = &[
     "vcf.pin_sha256",
     "vcf.insecure",
     "vcf.request_timeout",
+    "vcf.login_backoff",
     "poll.updates",
     "poll.resources",
     "upgrade.allow_update_install",
@@ -298,6 +299,9 @@ pub struct VcfConfig {
     /// Per-request timeout.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// After a refused login, how long before the next login (SSO lockout protection).
+    #[serde(with = "humantime_serde")]
+    pub login_backoff: Duration,
 }
 
 impl Default for VcfConfig {
@@ -311,6 +315,7 @@ impl Default for VcfConfig {
             pin_sha256: None,
             insecure: false,
             request_timeout: Duration::from_secs(30),
+            login_backoff: vcf_client::ClientConfig::DEFAULT_LOGIN_BACKOFF,
         }
     }
 }
@@ -519,6 +524,7 @@ impl Config {
         }
         check_file("vcf.ca_file", self.vcf.ca_file.as_deref())?;
         check_positive("vcf.request_timeout", self.vcf.request_timeout)?;
+        check_positive("vcf.login_backoff", self.vcf.login_backoff)?;
 
         // instance
         if let Some(id) = &self.instance_id
@@ -967,6 +973,7 @@ password = "pw"
 pin_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
 insecure = true
 request_timeout = "20s"
+login_backoff = "5m"
 [poll]
 updates = "10m"
 resources = "20s"
@@ -1002,6 +1009,7 @@ format = "json"
         assert!(c.upgrade.allow_update_install);
         assert_eq!(c.log.format, LogFormat::Json);
         assert_eq!(c.mqtt.keep_alive, Duration::from_secs(45));
+        assert_eq!(c.vcf.login_backoff, Duration::from_secs(300));
         assert_eq!(
             c.upgrade.orchestrator.completed_hold,
             Duration::from_secs(60)

@@ -279,6 +279,17 @@ impl<S: Sink> Hub<S> {
                 }
                 true
             }
+            HubMsg::AuthFailure(failure) => {
+                let c = &mut self.inv.connectivity;
+                if c.last_auth_error_at == Some(failure.at)
+                    && c.last_auth_error.as_deref() == Some(failure.reason.as_str())
+                {
+                    return false;
+                }
+                c.last_auth_error = Some(failure.reason);
+                c.last_auth_error_at = Some(failure.at);
+                true
+            }
             HubMsg::Flow(domain_id, flow) => {
                 if let Some(d) = self.inv.domains.get(&domain_id) {
                     self.metrics.set_flow_status(&d.name, &flow.status);
@@ -802,5 +813,35 @@ mod tests {
                 .all(|(t, p, _)| !p.is_empty() && t.contains("/bridge/connectivity")),
             "no value is cleared or zeroed: {log:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_last_auth_failure_shows_in_the_connectivity_attributes_once() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        feed(&mut h, HubMsg::Reachability(Ok(()))).await;
+        let attributes = |log: &[(String, String, bool)]| {
+            log.iter()
+                .filter(|(t, _, _)| t == "dca/lab/bridge/connectivity/attributes")
+                .map(|(_, p, _)| serde_json::from_str::<serde_json::Value>(p).expect("json"))
+                .collect::<Vec<_>>()
+        };
+        let before = attributes(&rec.take());
+        assert!(
+            before.iter().all(|v| v.get("last_auth_error").is_none()),
+            "{before:?}"
+        );
+        let failure = vcf_client::AuthFailure {
+            at: chrono::Utc::now(),
+            reason: "POST /v1/tokens: authentication failed (HTTP 401): bad password".into(),
+        };
+        feed(&mut h, HubMsg::AuthFailure(failure.clone())).await;
+        let shown = attributes(&rec.take());
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert_eq!(shown[0]["last_auth_error"], failure.reason.as_str());
+        assert!(shown[0]["last_auth_error_at"].is_string());
+        // The same failure reported by the next poll changes nothing.
+        feed(&mut h, HubMsg::AuthFailure(failure)).await;
+        assert!(attributes(&rec.take()).is_empty());
     }
 }

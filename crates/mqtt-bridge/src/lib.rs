@@ -82,6 +82,7 @@ pub fn vcf_client(config: &Config, metrics: Option<Arc<Metrics>>) -> anyhow::Res
         insecure: config.vcf.insecure,
     };
     cc.request_timeout = config.vcf.request_timeout;
+    cc.login_backoff = config.vcf.login_backoff;
     cc.observer = metrics.map(|m| m as Arc<dyn vcf_client::RequestObserver>);
     VcfClient::new(cc).context("creating the SDDC Manager client")
 }

@@ -47,6 +47,8 @@ pub enum HubMsg {
         /// Result of a Refresh Token press, if this came from one.
         refresh_result: Option<Result<(), String>>,
     },
+    /// The client's last authentication failure, as it stands after a poll.
+    AuthFailure(vcf_client::AuthFailure),
     /// The orchestrator changed a flow.
     Flow(String, FlowInfo),
     /// A notification for the domain's event entity.

@@ -225,6 +225,13 @@ pub struct Connectivity {
     pub last_token_refresh_result: Option<String>,
     /// The SDDC Manager's version with build (`GET /v1/sddc-managers`), once read.
     pub sddc_manager_version: Option<String>,
+    /// The last authentication failure (refused login, or a token refused as not a JWT with
+    /// an expiry), naming the endpoint; absent until there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_auth_error: Option<String>,
+    /// When it happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_auth_error_at: Option<DateTime<Utc>>,
 }
 
 /// Everything the bridge knows about one SDDC Manager.

@@ -74,6 +74,9 @@ impl Monitor {
             let ok = result.is_ok();
             self.metrics
                 .poll_finished("resources", started.elapsed(), ok);
+            if let Some(failure) = self.client.last_auth_failure() {
+                let _ = self.hub.send(HubMsg::AuthFailure(failure));
+            }
             match result {
                 Ok(snap) => {
                     if failures > 0 {

@@ -8,6 +8,17 @@
 //! with `PATCH /v1/tokens/access-token/refresh`. A refused refresh falls back to a fresh login;
 //! that is also how tokens issued before an SDDC Manager restart are recovered.
 //!
+//! A token is accepted (from a login or a refresh) only if it is a JWT (three base64url parts,
+//! JSON header and claims) with a numeric `exp` that is still ahead: anything else is refused
+//! with an error naming the endpoint, and a refused refresh answer falls back to a login. A token
+//! obtained by refresh that is then refused (401, 403, or nginx's `400 Request Header Or Cookie
+//! Too Large`) is replaced by a fresh login rather than refreshed again.
+//!
+//! Logins are spaced after a refused one: no new `POST /v1/tokens` is sent until
+//! [`ClientConfig::login_backoff`](crate::ClientConfig::login_backoff) has passed since the refusal
+//! (on the client's [`Clock`]); meanwhile the refusal is returned again. This keeps a wrong
+//! password from locking the SSO account out.
+//!
 //! Renewal is single-flight: one `tokio::sync::Mutex` serialises every renewal, and a caller
 //! that waited re-checks whether someone else already renewed (by generation number) before
 //! going to the network itself.
@@ -56,6 +67,8 @@ pub(crate) struct Token {
     pub(crate) obtained_at: DateTime<Utc>,
     renew_after: Option<DateTime<Utc>>,
     generation: u64,
+    /// Obtained by `PATCH /v1/tokens/access-token/refresh` (not by a login).
+    refreshed: bool,
 }
 
 impl std::fmt::Debug for Token {
@@ -66,6 +79,7 @@ impl std::fmt::Debug for Token {
             .field("obtained_at", &self.obtained_at)
             .field("renew_after", &self.renew_after)
             .field("generation", &self.generation)
+            .field("refreshed", &self.refreshed)
             .finish_non_exhaustive()
     }
 }
@@ -87,6 +101,27 @@ pub(crate) struct TokenCell {
     current: RwLock<Option<Arc<Token>>>,
     renewal: tokio::sync::Mutex<()>,
     generation: AtomicU64,
+    /// The last refused login, which holds back the next one; cleared by a successful login.
+    refused_login: RwLock<Option<RefusedLogin>>,
+    /// The last authentication failure (refused login or invalid token), kept for display.
+    last_failure: RwLock<Option<AuthFailure>>,
+}
+
+/// A login that SDDC Manager refused, and when.
+#[derive(Debug, Clone)]
+struct RefusedLogin {
+    at: DateTime<Utc>,
+    status: u16,
+    message: String,
+}
+
+/// The last authentication failure: when, and the error as one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthFailure {
+    /// When it happened, on the client's clock.
+    pub at: DateTime<Utc>,
+    /// The error, naming the endpoint.
+    pub reason: String,
 }
 
 impl TokenCell {
@@ -95,6 +130,37 @@ impl TokenCell {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    pub(crate) fn last_failure(&self) -> Option<AuthFailure> {
+        self.last_failure
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn record_failure(&self, at: DateTime<Utc>, error: &VcfError) {
+        *self
+            .last_failure
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(AuthFailure {
+            at,
+            reason: error.to_string(),
+        });
+    }
+
+    fn refused_login(&self) -> Option<RefusedLogin> {
+        self.refused_login
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_refused_login(&self, refused: Option<RefusedLogin>) {
+        *self
+            .refused_login
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = refused;
     }
 
     fn store(&self, token: Arc<Token>) {
@@ -108,19 +174,54 @@ impl TokenCell {
 /// Claims of interest in an access token.
 #[derive(Debug, Deserialize)]
 struct Claims {
-    exp: Option<f64>,
-    iat: Option<f64>,
+    exp: Option<serde_json::Value>,
+    iat: Option<serde_json::Value>,
 }
 
-/// Reads `exp` (and `iat`) from a JWT without verifying it.
-pub(crate) fn jwt_times(jwt: &str) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)> {
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    let claims: Claims = serde_json::from_slice(&bytes).ok()?;
-    let to_time = |secs: f64| Utc.timestamp_opt(secs as i64, 0).single();
-    Some((to_time(claims.exp?)?, claims.iat.and_then(to_time)))
+/// Decodes one base64url part of a JWT (padding tolerated).
+fn jwt_part(part: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .ok()
+}
+
+/// Reads `exp` (and `iat`) from a JWT without verifying its signature; says what is wrong
+/// when the text is not a JWT with a numeric `exp`.
+pub(crate) fn jwt_claims(jwt: &str) -> Result<(DateTime<Utc>, Option<DateTime<Utc>>), String> {
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let base64url = |p: &str| {
+        p.trim_end_matches('=')
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if parts.len() != 3
+        || parts[..2].iter().any(|p| p.is_empty())
+        || !parts.iter().all(|p| base64url(p))
+    {
+        return Err("not a JWT (expected three base64url parts)".to_owned());
+    }
+    let json_object = |part: &str| {
+        jwt_part(part)
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .filter(serde_json::Value::is_object)
+    };
+    if json_object(parts[0]).is_none() {
+        return Err("not a JWT (header is not a JSON object)".to_owned());
+    }
+    let claims: Claims = json_object(parts[1])
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| "not a JWT (claims are not a JSON object)".to_owned())?;
+    let to_time = |v: &serde_json::Value| {
+        v.as_f64()
+            .filter(|s| s.is_finite())
+            .and_then(|secs| Utc.timestamp_opt(secs as i64, 0).single())
+    };
+    let exp = claims
+        .exp
+        .as_ref()
+        .and_then(to_time)
+        .ok_or_else(|| "JWT without a numeric exp claim".to_owned())?;
+    Ok((exp, claims.iat.as_ref().and_then(to_time)))
 }
 
 /// Beyond this difference between the token's `iat` and our clock, the clocks disagree and the
@@ -182,32 +283,43 @@ struct RefreshToken {
 // === impl Inner (authentication) ===
 
 impl Inner {
-    fn make_token(&self, access: String, refresh_id: Option<String>) -> Arc<Token> {
+    /// Checks `access` (a JWT with an `exp` still ahead) and schedules its renewal.
+    fn make_token(
+        &self,
+        endpoint: &str,
+        access: String,
+        refresh_id: Option<String>,
+        refreshed: bool,
+    ) -> Result<Arc<Token>> {
         let now = self.clock.now();
-        let (expires_at, renew) = match jwt_times(&access) {
-            Some((exp, iat)) => {
-                let plan = schedule(exp, iat, now);
-                if let Some(skew) = plan.skew {
-                    tracing::warn!(
-                        skew_seconds = skew.num_seconds(),
-                        "SDDC Manager clock differs from ours; token lifetime counted from receipt"
-                    );
-                }
-                (Some(plan.expires_at), Some(plan.renew_after))
-            }
-            None => {
-                tracing::debug!("access token carries no readable exp claim; renewing on 401 only");
-                (None, None)
-            }
+        let invalid = |detail: String| {
+            let err = VcfError::Parse {
+                endpoint: endpoint.to_owned(),
+                detail: format!("access token refused: {detail}"),
+            };
+            self.tokens.record_failure(now, &err);
+            err
         };
-        Arc::new(Token {
+        let (exp, iat) = jwt_claims(&access).map_err(invalid)?;
+        let plan = schedule(exp, iat, now);
+        if plan.expires_at <= now {
+            return Err(invalid(format!("JWT expired at {}", exp.to_rfc3339())));
+        }
+        if let Some(skew) = plan.skew {
+            tracing::warn!(
+                skew_seconds = skew.num_seconds(),
+                "SDDC Manager clock differs from ours; token lifetime counted from receipt"
+            );
+        }
+        Ok(Arc::new(Token {
             access,
             refresh_id,
-            expires_at,
+            expires_at: Some(plan.expires_at),
             obtained_at: now,
-            renew_after: renew,
+            renew_after: Some(plan.renew_after),
             generation: self.tokens.generation.fetch_add(1, Ordering::Relaxed) + 1,
-        })
+            refreshed,
+        }))
     }
 
     /// A token that is good for the next call, renewing it first when it is close to expiry.
@@ -240,14 +352,20 @@ impl Inner {
         }
     }
 
-    /// After a 401/403 with `stale`: renew once (refresh, else login) unless another caller
-    /// already did.
+    /// After a 401/403 (or nginx's header-too-large 400) with `stale`: renew once unless another
+    /// caller already did. A token that came from a login is refreshed (else a login follows);
+    /// one that came from a refresh is replaced by a login.
     pub(crate) async fn renew_rejected(&self, stale: &Token) -> Result<Arc<Token>> {
         let _renewal = self.tokens.renewal.lock().await;
         if let Some(current) = self.tokens.current() {
             if current.generation != stale.generation {
                 return Ok(current);
             }
+        }
+        if stale.refreshed {
+            // Refreshing again would likely hand out the same kind of token.
+            tracing::info!("token from a refresh rejected; logging in again");
+            return self.login_locked().await;
         }
         match self.refresh_locked(stale).await {
             Ok(fresh) => Ok(fresh),
@@ -266,8 +384,25 @@ impl Inner {
     }
 
     /// `POST /v1/tokens`; the caller holds the renewal lock. Retried on transient errors: a
-    /// login has no side effect worth protecting.
+    /// login has no side effect worth protecting. Within `login_backoff` of a refused login,
+    /// that refusal is returned again without asking SDDC Manager.
     async fn login_locked(&self) -> Result<Arc<Token>> {
+        let endpoint = format!("{} {TOKENS_TEMPLATE}", Method::POST);
+        if let Some(refused) = self.tokens.refused_login() {
+            let next = refused.at
+                + chrono::Duration::from_std(self.login_backoff).unwrap_or(chrono::Duration::MAX);
+            if self.clock.now() < next {
+                return Err(VcfError::Auth {
+                    endpoint,
+                    status: refused.status,
+                    message: format!(
+                        "{} (login refused; next attempt not before {})",
+                        refused.message,
+                        next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                });
+            }
+        }
         let body = serde_json::json!({
             "username": self.username,
             "password": self.password.expose_secret(),
@@ -275,8 +410,7 @@ impl Inner {
         let call = Call::new(Method::POST, TOKENS_TEMPLATE, TOKENS_TEMPLATE.to_owned())
             .json(&body)?
             .idempotent();
-        let endpoint = call.label();
-        let pair: TokenPair = self
+        let answer = self
             .with_retry(&call, || async {
                 let answer = self.exchange(&call, None).await?;
                 if matches!(answer.status, 400 | 401 | 403) {
@@ -287,16 +421,44 @@ impl Inner {
                     });
                 }
                 let answer = crate::client::check_status(&endpoint, answer)?;
-                crate::client::decode(&endpoint, &answer)
+                crate::client::decode::<TokenPair>(&endpoint, &answer)
             })
-            .await?;
-        if pair.access_token.is_empty() {
-            return Err(VcfError::Parse {
+            .await;
+        let pair = match answer {
+            Ok(pair) => pair,
+            Err(VcfError::Auth {
                 endpoint,
-                detail: "accessToken: empty".to_owned(),
-            });
-        }
-        let token = self.make_token(pair.access_token, pair.refresh_token.map(|r| r.id));
+                status,
+                message,
+            }) => {
+                let now = self.clock.now();
+                let err = VcfError::Auth {
+                    endpoint,
+                    status,
+                    message: message.clone(),
+                };
+                tracing::warn!(
+                    error = %err,
+                    backoff = ?self.login_backoff,
+                    "login refused; not trying again before the backoff has passed"
+                );
+                self.tokens.record_failure(now, &err);
+                self.tokens.set_refused_login(Some(RefusedLogin {
+                    at: now,
+                    status,
+                    message,
+                }));
+                return Err(err);
+            }
+            Err(e) => return Err(e),
+        };
+        let token = self.make_token(
+            &endpoint,
+            pair.access_token,
+            pair.refresh_token.map(|r| r.id),
+            false,
+        )?;
+        self.tokens.set_refused_login(None);
         tracing::debug!(expires_at = ?token.expires_at, "logged in to SDDC Manager");
         self.tokens.store(token.clone());
         Ok(token)
@@ -331,12 +493,14 @@ impl Inner {
             text
         };
         if access.is_empty() || access.contains(char::is_whitespace) {
-            return Err(VcfError::Parse {
+            let err = VcfError::Parse {
                 endpoint,
                 detail: format!("refreshed token: not a JWT: {}", excerpt(&body)),
-            });
+            };
+            self.tokens.record_failure(self.clock.now(), &err);
+            return Err(err);
         }
-        let token = self.make_token(access, Some(refresh_id));
+        let token = self.make_token(&endpoint, access, Some(refresh_id), true)?;
         tracing::debug!(expires_at = ?token.expires_at, "refreshed SDDC Manager access token");
         self.tokens.store(token.clone());
         Ok(token)
@@ -358,11 +522,30 @@ mod tests {
 
     #[test]
     fn reads_exp_and_iat() {
-        let (exp, iat) = jwt_times(&jwt(r#"{"exp":1700003600,"iat":1700000000}"#)).expect("jwt");
+        let (exp, iat) = jwt_claims(&jwt(r#"{"exp":1700003600,"iat":1700000000}"#)).expect("jwt");
         assert_eq!(exp.timestamp(), 1_700_003_600);
         assert_eq!(iat.map(|t| t.timestamp()), Some(1_700_000_000));
-        assert!(jwt_times("not-a-jwt").is_none());
-        assert!(jwt_times(&jwt(r#"{"sub":"x"}"#)).is_none());
+        assert!(jwt_claims("not-a-jwt").is_err());
+        assert!(jwt_claims(&jwt(r#"{"sub":"x"}"#)).is_err());
+    }
+
+    #[test]
+    fn only_a_jwt_with_a_numeric_exp_is_accepted() {
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let refused = |text: &str| jwt_claims(text).expect_err(text);
+        assert!(refused("garbage").contains("three base64url parts"));
+        assert!(refused("a.b").contains("three base64url parts"));
+        assert!(refused("a b.c.d").contains("three base64url parts"));
+        assert!(refused(&"A".repeat(9000)).contains("three base64url parts"));
+        let not_json = format!("{}.{}.sig", e.encode("x"), e.encode(r#"{"exp":1}"#));
+        assert!(refused(&not_json).contains("header"));
+        let claims_not_object = format!("{}.{}.sig", e.encode("{}"), e.encode("[1]"));
+        assert!(refused(&claims_not_object).contains("claims"));
+        assert!(refused(&jwt(r#"{"exp":"tomorrow"}"#)).contains("numeric exp"));
+        assert!(refused(&jwt(r#"{"iat":1700000000}"#)).contains("numeric exp"));
+        // An unsigned JWT (empty signature part) is still a JWT.
+        let unsigned = format!("{}.{}.", e.encode("{}"), e.encode(r#"{"exp":1700003600}"#));
+        assert!(jwt_claims(&unsigned).is_ok());
     }
 
     #[test]

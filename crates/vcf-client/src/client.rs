@@ -40,6 +40,9 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Sees every HTTP exchange (metrics).
     pub observer: Option<Arc<dyn RequestObserver>>,
+    /// After a refused login, how long no new login is tried (default 3 min: at most four
+    /// logins in 10 minutes with a wrong password, well under SSO lockout thresholds).
+    pub login_backoff: Duration,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -52,6 +55,7 @@ impl fmt::Debug for ClientConfig {
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
             .field("observer", &self.observer.as_ref().map(|_| "set"))
+            .field("login_backoff", &self.login_backoff)
             .finish()
     }
 }
@@ -59,7 +63,11 @@ impl fmt::Debug for ClientConfig {
 // === impl ClientConfig ===
 
 impl ClientConfig {
-    /// A configuration with defaults: verified TLS with system roots, 30 s timeout, 3 attempts.
+    /// The default [`ClientConfig::login_backoff`].
+    pub const DEFAULT_LOGIN_BACKOFF: Duration = Duration::from_secs(180);
+
+    /// A configuration with defaults: verified TLS with system roots, 30 s timeout, 3 attempts,
+    /// 3 min between logins after a refused one.
     pub fn new(
         base_url: impl Into<String>,
         username: impl Into<String>,
@@ -73,6 +81,7 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             observer: None,
+            login_backoff: Self::DEFAULT_LOGIN_BACKOFF,
         }
     }
 }
@@ -100,6 +109,7 @@ pub(crate) struct Inner {
     observer: Option<Arc<dyn RequestObserver>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) tokens: TokenCell,
+    pub(crate) login_backoff: Duration,
     /// The SDDC Manager's version, learnt at login (`GET /v1/sddc-managers`).
     pub(crate) sddc_version: std::sync::RwLock<Option<String>>,
 }
@@ -192,10 +202,30 @@ pub(crate) fn error_message(body: &[u8]) -> String {
     }
 }
 
+/// Whether an answer refuses the request's credentials: 401, 403, or the `400 Request Header Or
+/// Cookie Too Large` that the nginx in front of SDDC Manager answers to an oversized bearer
+/// header (observed; `docs/vcf-api` ENDPOINTS §12 on the nginx reverse proxy).
+pub(crate) fn refuses_credentials(answer: &Answer) -> bool {
+    matches!(answer.status, 401 | 403) || (answer.status == 400 && header_too_large(&answer.body))
+}
+
+/// nginx's "Request Header Or Cookie Too Large" (or a similar "header ... too large") page.
+fn header_too_large(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]).to_ascii_lowercase();
+    text.contains("header") && text.contains("too large")
+}
+
 /// 2xx → the answer; anything else → the matching error.
 pub(crate) fn check_status(endpoint: &str, answer: Answer) -> Result<Answer> {
     if (200..300).contains(&answer.status) {
         return Ok(answer);
+    }
+    if refuses_credentials(&answer) {
+        return Err(VcfError::Auth {
+            endpoint: endpoint.to_owned(),
+            status: answer.status,
+            message: error_message(&answer.body),
+        });
     }
     let Answer { status, body } = answer;
     if matches!(status, 502..=504) {
@@ -203,13 +233,6 @@ pub(crate) fn check_status(endpoint: &str, answer: Answer) -> Result<Answer> {
             endpoint: endpoint.to_owned(),
             status: Some(status),
             detail: excerpt(&body),
-        });
-    }
-    if matches!(status, 401 | 403) {
-        return Err(VcfError::Auth {
-            endpoint: endpoint.to_owned(),
-            status,
-            message: error_message(&body),
         });
     }
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -386,12 +409,13 @@ impl Inner {
         }
     }
 
-    /// Sends with a valid token; on 401/403 renews once and resends once.
+    /// Sends with a valid token; on 401/403 (or a header-too-large 400) renews once and resends
+    /// once.
     async fn send_authorized(&self, call: &Call) -> Result<Answer> {
         let endpoint = call.label();
         let token = self.valid_token().await?;
         let answer = self.exchange(call, Some(&token.access)).await?;
-        if !matches!(answer.status, 401 | 403) {
+        if !refuses_credentials(&answer) {
             return check_status(&endpoint, answer);
         }
         tracing::debug!(status = answer.status, %endpoint, "token rejected; renewing once");
@@ -493,6 +517,7 @@ impl VcfClient {
                 observer: cfg.observer,
                 clock,
                 tokens: TokenCell::default(),
+                login_backoff: cfg.login_backoff,
                 sddc_version: std::sync::RwLock::new(None),
             }),
         })
@@ -571,6 +596,12 @@ impl VcfClient {
     /// carries `exp` (equal to `exp` unless the SDDC Manager clock is off by over a minute).
     pub fn token_expires_at(&self) -> Option<DateTime<Utc>> {
         self.inner.tokens.current().and_then(|t| t.expires_at)
+    }
+
+    /// The last authentication failure (a refused login, or a token refused as not a JWT with
+    /// an expiry), if any; kept after recovery so it can be shown.
+    pub fn last_auth_failure(&self) -> Option<crate::AuthFailure> {
+        self.inner.tokens.last_failure()
     }
 
     /// When the current access token was obtained (login or refresh), on our clock.

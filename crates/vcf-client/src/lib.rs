@@ -48,7 +48,7 @@ pub mod status;
 pub mod tls;
 pub mod version;
 
-pub use auth::{Clock, SystemClock};
+pub use auth::{AuthFailure, Clock, SystemClock};
 pub use client::{ClientConfig, VcfClient};
 pub use error::{Result, VcfError};
 pub use models::*;

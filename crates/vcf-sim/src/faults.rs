@@ -46,6 +46,9 @@ pub struct Faults {
     pub outage: Option<OutageWindow>,
     /// Access token lifetime override, simulated seconds.
     pub token_ttl: Option<f64>,
+    /// `PATCH /v1/tokens/access-token/refresh` answers 200 with a long string that is not a
+    /// JWT (what a broken or mutating proxy in front of SDDC Manager can hand out).
+    pub garbage_refresh: bool,
     seed: u64,
     counter: u64,
 }
@@ -81,6 +84,8 @@ pub struct FaultPatch {
     pub target_validation_failure: Option<bool>,
     /// Access token lifetime in simulated seconds.
     pub token_ttl_seconds: Option<f64>,
+    /// Refresh answers 200 with a long non-JWT string (true) or works again (false).
+    pub garbage_refresh: Option<bool>,
     /// Remove every fault first.
     pub clear: Option<bool>,
 }
@@ -101,6 +106,7 @@ impl Faults {
             unreachable: false,
             outage: None,
             token_ttl: None,
+            garbage_refresh: false,
             seed,
             counter: 0,
         }

@@ -9,4 +9,5 @@ mod sim;
 mod spec;
 mod support;
 mod tls;
+mod tokens;
 mod vcf9;

@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 use super::{ApiResult, App, json_response, parse_body};
 use crate::error::ApiError;
 
+/// Length of the `garbage_refresh` answer: over nginx's default 8 KiB header buffer.
+const GARBAGE_TOKEN_LEN: usize = 12 * 1024;
+
 fn access_ttl(s: &crate::state::SimState) -> std::time::Duration {
     let sim = s
         .faults
@@ -90,6 +93,15 @@ fn refresh_id(headers: &HeaderMap, body: &Bytes) -> Result<String, ApiError> {
 pub async fn refresh(State(app): State<App>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let id = refresh_id(&headers, &body)?;
     let mut s = app.lock();
+    if s.faults.garbage_refresh {
+        // Only when a test asks for it (`/sim/faults`): the answer a broken or mutating proxy
+        // in front of SDDC Manager was seen to hand out, 200 with a string that is no JWT and
+        // is long enough that sending it back as a bearer header trips nginx's header limit.
+        return Ok(json_response(
+            StatusCode::OK,
+            Value::String("x".repeat(GARBAGE_TOKEN_LEN)),
+        ));
+    }
     let ttl = access_ttl(&s);
     match s.tokens.refresh(&id, ttl) {
         Ok(token) => Ok(json_response(StatusCode::OK, Value::String(token))),

@@ -199,6 +199,28 @@ fn unavailable() -> Response {
         .into_response()
 }
 
+/// nginx's default `large_client_header_buffers 4 8k`: a header line longer than 8 KiB is refused.
+const MAX_HEADER_LINE: usize = 8 * 1024;
+
+const HEADER_TOO_LARGE_HTML: &str = "<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>Request Header Or Cookie Too Large</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// Source: the observed answer of the nginx reverse proxy in front of SDDC Manager
+/// (ENDPOINTS.md §12) to a request whose `Authorization` header exceeds its header buffer:
+/// `400 Request Header Or Cookie Too Large`, an HTML page, not a 401.
+fn header_too_large(headers: &HeaderMap) -> Option<Response> {
+    let oversized = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| "Authorization: ".len() + v.len() > MAX_HEADER_LINE);
+    oversized.then(|| {
+        (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/html")],
+            HEADER_TOO_LARGE_HTML,
+        )
+            .into_response()
+    })
+}
+
 fn is_token_endpoint(path: &str) -> bool {
     path == "/v1/tokens" || path.starts_with("/v1/tokens/")
 }
@@ -261,7 +283,8 @@ async fn gate(State(app): State<App>, req: Request<Body>, next: Next) -> Respons
         let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
         (Request::from_parts(parts, Body::from(bytes)), json)
     };
-    let early = {
+    // nginx refuses an oversized header itself, before SDDC Manager sees the request.
+    let early = header_too_large(req.headers()).or_else(|| {
         let mut s = app.lock();
         match s.api_phase() {
             ApiPhase::Refused | ApiPhase::Unready => Some(unavailable()),
@@ -292,7 +315,7 @@ async fn gate(State(app): State<App>, req: Request<Body>, next: Next) -> Respons
                 }
             }
         }
-    };
+    });
     let response = match early {
         Some(r) => r,
         None => next.run(req).await,

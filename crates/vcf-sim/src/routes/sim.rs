@@ -43,6 +43,7 @@ fn faults_json(s: &SimState) -> Value {
             "restart": o.restart,
         })),
         "token_ttl_seconds": f.token_ttl,
+        "garbage_refresh": f.garbage_refresh,
     })
 }
 
@@ -119,6 +120,9 @@ pub async fn faults(State(app): State<App>, body: Bytes) -> ApiResult {
     }
     if let Some(v) = patch.token_ttl_seconds {
         f.token_ttl = Some(v.max(0.0));
+    }
+    if let Some(v) = patch.garbage_refresh {
+        f.garbage_refresh = v;
     }
     let now = s.now();
     match (patch.outage_seconds, patch.restart) {

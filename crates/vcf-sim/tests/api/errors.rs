@@ -131,6 +131,80 @@ async fn authentication_errors() {
 }
 
 #[tokio::test]
+async fn garbage_refresh_and_the_nginx_header_limit() {
+    let (sim, mut api) = start("default", 1.0).await;
+    let pair = api
+        .raw(
+            Method::POST,
+            "/v1/tokens",
+            Some(json!({"username": api.user, "password": api.pass})),
+            false,
+        )
+        .await
+        .unwrap();
+    let rid = pair.body["refreshToken"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let f = api
+        .raw(
+            Method::POST,
+            "/sim/faults",
+            Some(json!({"garbage_refresh": true})),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.body["garbage_refresh"], true);
+    let refresh = || {
+        api.http
+            .patch(format!("{}/v1/tokens/access-token/refresh", api.base))
+            .header("content-type", "application/json")
+            .body(rid.clone())
+            .send()
+    };
+    let r = refresh().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let garbage: String = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert!(garbage.len() > 8 * 1024 && !garbage.contains('.'));
+
+    // Sent back as a bearer token, nginx refuses the header before SDDC Manager sees it.
+    let saved = std::mem::replace(&mut api.token, garbage);
+    let refused = api
+        .raw(Method::GET, "/v1/domains", None, true)
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 400);
+    let page = refused.body.as_str().unwrap_or_default().to_owned();
+    assert!(
+        page.contains("Request Header Or Cookie Too Large"),
+        "{page}"
+    );
+    api.token = saved;
+    assert_eq!(
+        api.raw(Method::GET, "/v1/domains", None, true)
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+
+    api.raw(
+        Method::POST,
+        "/sim/faults",
+        Some(json!({"garbage_refresh": false})),
+        false,
+    )
+    .await
+    .unwrap();
+    let r = refresh().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let token: String = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(token.split('.').count(), 3, "a JWT again: {token}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn expired_tokens_are_refused() {
     // One simulated hour of token life at scale 0.0001 is 0.36 s; tokens live at least 1 s.
     let (sim, api) = start("default", 0.0001).await;
