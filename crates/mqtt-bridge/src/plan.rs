@@ -1,7 +1,7 @@
 //! `vcf-mqtt-bridge plan`: what an upgrade would do, per domain, read from SDDC Manager.
 //!
 //! Only reads are sent (plus the token login): the plan itself is
-//! [`upgrade_orchestrator::plan`], which builds each request body with the flow's own builders.
+//! [`upgrade_orchestrator::plan()`], which builds each request body with the flow's own builders.
 
 use anyhow::{Context, bail};
 use upgrade_orchestrator::{DomainRef, UpgradePlan};

@@ -7,7 +7,7 @@
 //! - [`store`]: atomic, versioned persistence of every flow in `state_dir`.
 //! - [`logbook`]: the bounded markdown log shown in Home Assistant.
 //! - [`notify`]: the views, notifications and commands exchanged with the bridge.
-//! - [`plan`]: what an upgrade would do, read without changing anything.
+//! - [`plan`](mod@plan): what an upgrade would do, read without changing anything.
 //! - [`config`]: poll intervals, timeouts and policy switches.
 //! - [`api`]: the SDDC Manager operations the driver needs, implemented over `vcf_client` in
 //!   a private adapter module.

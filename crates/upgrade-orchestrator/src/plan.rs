@@ -2,7 +2,7 @@
 //!
 //! The plan reads the same answers the flow reads (next release, release bundles, upgradables)
 //! and builds every request body by calling the functions the flow builds them with
-//! ([`crate::machine::component_request`], [`crate::machine::sddc_manager_request`],
+//! (`machine::component_request`, `machine::sddc_manager_request`,
 //! [`VcfApi::upgrade_body`], the check-set target versions), so it stays true when they change.
 //! It only ever calls read operations of [`VcfApi`]: no download, no target version, no
 //! check-set query or run, no upgrade.
