@@ -173,6 +173,12 @@ pub async fn run(
     }
 }
 
+/// A received payload as it may appear in a log line: at most 80 characters, always recorded
+/// with `?` so that control characters are escaped (a `\n` in a payload cannot forge a line).
+pub(crate) fn payload_for_log(payload: &[u8]) -> String {
+    crate::ha::truncate_chars(&String::from_utf8_lossy(payload), 80)
+}
+
 async fn handle(cx: &CommandContext, req: CommandRequest) {
     let action = match validate(&req.command, &req.payload, req.retain) {
         Ok(a) => a,
@@ -184,7 +190,7 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
         Err(Rejection::BadPayload(why)) => {
             warn!(
                 topic = req.topic,
-                payload = %crate::ha::truncate_chars(&String::from_utf8_lossy(&req.payload), 80),
+                payload = ?payload_for_log(&req.payload),
                 "ignoring command with invalid payload: {why}"
             );
             return;
@@ -270,6 +276,15 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payloads_are_logged_short_and_escaped() {
+        let huge = vec![b'x'; 256 * 1024];
+        assert_eq!(payload_for_log(&huge).chars().count(), 80);
+        // Recorded with `?`: a newline cannot start a forged log line.
+        let logged = format!("{:?}", payload_for_log(b"PRESS\n2026-12-03 INFO forged"));
+        assert!(!logged.contains('\n') && logged.contains("\\n"), "{logged}");
+    }
     use bytes::Bytes;
 
     fn row(leaf: &str) -> &'static Command {

@@ -624,6 +624,23 @@ impl Config {
     }
 }
 
+/// Why an `http://` SDDC Manager URL deserves a warning, unless it points at this machine (the
+/// demo's and the tests' simulator): the password and every token would cross the network
+/// unencrypted.
+pub fn plain_http_warning(url: &str) -> Option<String> {
+    let host = url.strip_prefix("http://").and_then(|_| url_host(url))?;
+    let local = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    (!local).then(|| {
+        format!(
+            "vcf.url {url} is plain http://: the SDDC Manager password and tokens cross the \
+             network unencrypted; use https://"
+        )
+    })
+}
+
 /// The host part of an http(s) URL, or `None` if it is not one.
 pub fn url_host(url: &str) -> Option<&str> {
     let rest = url
@@ -1093,6 +1110,19 @@ format = "json"
     fn env_names() {
         assert_eq!(env_name("mqtt.tls.ca_file"), "DCA_MQTT__TLS__CA_FILE");
         assert_eq!(env_name("instance_id"), "DCA_INSTANCE_ID");
+    }
+
+    #[test]
+    fn plain_http_is_warned_about_unless_local() {
+        let warning = plain_http_warning("http://sddc.example:80").expect("warned");
+        assert!(
+            warning.contains("vcf.url") && warning.contains("https://"),
+            "{warning}"
+        );
+        assert_eq!(plain_http_warning("https://sddc.example"), None);
+        assert_eq!(plain_http_warning("http://127.0.0.1:8443"), None);
+        assert_eq!(plain_http_warning("http://localhost:8080"), None);
+        assert_eq!(plain_http_warning("http://[::1]:80"), None);
     }
 
     #[test]

@@ -183,7 +183,7 @@ impl<S: Sink> Hub<S> {
                         // A stale retained "press" must never act; clear it so it cannot later.
                         warn!(
                             topic,
-                            payload = %String::from_utf8_lossy(&payload),
+                            payload = ?crate::commands::payload_for_log(&payload),
                             "ignoring retained message on a command topic (commands must not be retained); clearing it"
                         );
                         self.publish(&topic, String::new(), true).await;

@@ -109,6 +109,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         broker = %format!("{}:{}", config.mqtt.host, config.mqtt.port),
         "starting DataCenter Assistant bridge"
     );
+    if let Some(why) = config::plain_http_warning(&config.vcf.url) {
+        warn!("{why}");
+    }
 
     std::fs::create_dir_all(&config.state_dir).with_context(|| {
         format!(
