@@ -190,6 +190,13 @@ impl Machine<'_> {
         target: TargetRelease,
         ev: Event,
     ) {
+        // The steps after the upgrade exists in VCF all hand on the same record.
+        let upgrade = |upgrade_id, request, component| Upgrade {
+            upgrade_id,
+            request,
+            component,
+            target: target.clone(),
+        };
         match step {
             UpgradeStep::Listing | UpgradeStep::WaitingForImage { .. } => {
                 self.listing_upgradables(target, ev);
@@ -204,52 +211,26 @@ impl Machine<'_> {
                 precheck_id,
                 deadline,
             } => {
-                let upgrade = Upgrade {
-                    upgrade_id,
-                    request,
-                    component,
-                    target,
-                };
+                let upgrade = upgrade(upgrade_id, request, component);
                 self.upgrade_prechecking(upgrade, precheck_id, deadline, ev);
             }
             UpgradeStep::Committing {
                 upgrade_id,
                 request,
                 component,
-            } => {
-                let upgrade = Upgrade {
-                    upgrade_id,
-                    request,
-                    component,
-                    target,
-                };
-                self.committing_upgrade(upgrade, ev);
-            }
+            } => self.committing_upgrade(upgrade(upgrade_id, request, component), ev),
             UpgradeStep::Retrying {
                 upgrade_id,
                 request,
                 component,
-            } => {
-                let upgrade = Upgrade {
-                    upgrade_id,
-                    request,
-                    component,
-                    target,
-                };
-                self.retrying_task(upgrade, ev);
-            }
+            } => self.retrying_task(upgrade(upgrade_id, request, component), ev),
             UpgradeStep::Running {
                 upgrade_id,
                 request,
                 component,
                 deadline,
             } => {
-                let upgrade = Upgrade {
-                    upgrade_id,
-                    request,
-                    component,
-                    target,
-                };
+                let upgrade = upgrade(upgrade_id, request, component);
                 self.running_upgrade(upgrade, deadline, ev);
             }
         }
