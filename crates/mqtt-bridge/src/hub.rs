@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use rumqttc::{AsyncClient, QoS};
+use rumqttc::v5::AsyncClient;
+use rumqttc::v5::mqttbytes::QoS;
 use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};

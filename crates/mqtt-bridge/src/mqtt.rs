@@ -1,6 +1,13 @@
 //! The MQTT connection: options (LWT, TLS, credentials) and the one task that owns
 //! `EventLoop::poll()`.
 //!
+//! The bridge speaks MQTT 5 and announces [`MAX_PACKET`] as its Maximum Packet Size in CONNECT.
+//! MQTT 5 requires the broker to discard a message it would send bigger than that ("as if it had
+//! completed sending it", MQTT 5.0 §3.1.2.11.4), so no message anyone publishes, retained or not,
+//! can make the connection fail: with MQTT 3.1.1 an oversized retained message broke the
+//! connection at every reconnect. What does arrive is checked here (a topic that is not UTF-8 is
+//! dropped with one warning) and by the hub (payloads).
+//!
 //! The poll task never publishes; it forwards ConnAcks and incoming messages to the hub over an
 //! unbounded channel (so it never blocks on a slow consumer) and keeps the connection alive with
 //! its own reconnect back-off. Publishing happens elsewhere through the cloned [`AsyncClient`].
@@ -9,10 +16,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use rumqttc::{
-    AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS,
-    TlsConfiguration, Transport,
-};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{LastWill, Packet};
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
+use rumqttc::{Outgoing, TlsConfiguration, Transport};
 use secrecy::ExposeSecret;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -22,7 +29,8 @@ use crate::config::Config;
 use crate::topics::Topics;
 
 /// Largest packet the bridge sends or accepts: attribute payloads stay < 16 KiB, the FlowView
-/// JSON adds the markdown log; leave room.
+/// JSON adds the markdown log; leave room. Sent to the broker as the CONNECT Maximum Packet
+/// Size, so a bigger message is dropped by the broker instead of breaking the connection.
 pub const MAX_PACKET: usize = 256 * 1024;
 
 /// What the poll task reports.
@@ -54,13 +62,15 @@ pub fn options(config: &Config, topics: &Topics) -> anyhow::Result<MqttOptions> 
         config.mqtt.port,
     );
     opts.set_keep_alive(config.mqtt.keep_alive);
-    opts.set_clean_session(true);
-    opts.set_max_packet_size(MAX_PACKET, MAX_PACKET);
+    opts.set_clean_start(true);
+    // The broker never sends us a packet over this (MQTT 5); rumqttc also refuses to read one.
+    opts.set_max_packet_size(Some(MAX_PACKET as u32));
     opts.set_last_will(LastWill::new(
         topics.bridge_state(),
         "offline",
         QoS::AtLeastOnce,
         true,
+        None,
     ));
     if let Some(user) = &config.mqtt.username {
         let pw = config
@@ -115,6 +125,7 @@ async fn poll_loop(
 ) {
     let mut connected = false;
     let mut failures: u32 = 0;
+    let mut warned_bad_topic = false;
     loop {
         let ev = tokio::select! {
             () = stop.cancelled() => break,
@@ -128,7 +139,17 @@ async fn poll_loop(
                 let _ = events.send(MqttEvent::Connected);
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                let topic = p.topic.clone();
+                let Ok(topic) = String::from_utf8(p.topic.to_vec()) else {
+                    // MQTT requires UTF-8 topics and brokers check it; drop anything else.
+                    if !warned_bad_topic {
+                        warn!(
+                            topic = ?crate::commands::payload_for_log(&p.topic),
+                            "ignoring an MQTT message whose topic is not UTF-8"
+                        );
+                        warned_bad_topic = true;
+                    }
+                    continue;
+                };
                 let _ = events.send(MqttEvent::Message {
                     topic,
                     payload: p.payload,
