@@ -20,6 +20,7 @@ mod resume;
 mod schema;
 mod shipped;
 mod states;
+mod sustained_faults;
 mod tokens;
 mod upgrade;
 mod vendor_sdk;

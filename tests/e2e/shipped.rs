@@ -809,10 +809,7 @@ fn mosquitto_requires_accounts_and_guards_command_topics() {
     // replace a discovery config.
     let ha_status = format!("{}/status", c.mqtt.discovery_prefix);
     assert!(may("homeassistant", true, &ha_status) && may(&bridge_user, false, &ha_status));
-    let config_topic = format!(
-        "{}/sensor/{i}/vcf_{i}_x/config",
-        c.mqtt.discovery_prefix
-    );
+    let config_topic = format!("{}/sensor/{i}/vcf_{i}_x/config", c.mqtt.discovery_prefix);
     assert!(may("homeassistant", false, &config_topic));
     assert!(
         !may("homeassistant", true, &config_topic),
