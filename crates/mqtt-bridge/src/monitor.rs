@@ -666,7 +666,7 @@ mod tests {
         let (m, mut rx) = monitor(client);
         let e = m.resources_cycle().await.expect_err("nothing listens");
         assert!(is_connectivity_error(&e), "{e:#}");
-        m.report_error(&e);
+        m.report_error(&e, 1);
         assert!(matches!(rx.try_recv(), Ok(HubMsg::Reachability(Err(_)))));
     }
 
