@@ -476,7 +476,11 @@ impl<S: Sink> Hub<S> {
         let vcf_loaded = self.resources_loaded && self.updates_loaded;
         if let Some(stale) = self.sweep.complete(vcf_loaded, &self.published) {
             for topic in stale.configs {
-                info!(topic, "removing entity that no longer exists in VCF");
+                // Read back from the broker: logged escaped like anything else received.
+                info!(
+                    topic = %crate::commands::topic_for_log(&topic),
+                    "removing entity that no longer exists in VCF"
+                );
                 self.publish(&topic, String::new(), true).await;
             }
             if !stale.states.is_empty() {
@@ -486,7 +490,10 @@ impl<S: Sink> Hub<S> {
                 );
             }
             for topic in stale.states {
-                debug!(topic, "clearing retained state of a vanished unit");
+                debug!(
+                    topic = %crate::commands::topic_for_log(&topic),
+                    "clearing retained state of a vanished unit"
+                );
                 self.publish(&topic, String::new(), true).await;
             }
         }
@@ -495,7 +502,10 @@ impl<S: Sink> Hub<S> {
     async fn publish(&self, topic: &str, payload: String, retain: bool) {
         match self.client.publish(topic.to_owned(), payload, retain).await {
             Ok(()) => self.metrics.mqtt_published(1),
-            Err(e) => warn!(topic, "MQTT publish failed: {e}"),
+            Err(e) => warn!(
+                topic = %crate::commands::topic_for_log(topic),
+                "MQTT publish failed: {e}"
+            ),
         }
     }
 }
