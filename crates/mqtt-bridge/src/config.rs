@@ -69,6 +69,9 @@ pub const KEYS: &[&str] = &[
     "sddc_managers",
 ];
 
+/// Keys that only a file can set (no `DCA_*` variable): tables of several values.
+pub const FILE_ONLY_KEYS: &[&str] = &["sddc_managers"];
+
 /// The keys an `[[sddc_managers]]` entry may set; everything else (`mqtt`, `http`, `log`) is
 /// shared by every SDDC Manager and set once at the top level.
 pub const INSTANCE_KEYS: &[&str] = &[
