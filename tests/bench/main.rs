@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench -p dca-tests --bench bridge            # builds the release bridge if needed
 //! cargo bench -p dca-tests --bench bridge -- --cycles 10 --scenario large
+//! cargo bench -p dca-tests --bench bridge -- --instances 2   # two SDDC Managers in one bridge
 //! ```
 //!
 //! It starts Mosquitto (or the embedded broker), the simulator in this process with its clock
@@ -14,6 +15,10 @@
 //! - time from process start to every discovery config published (target ≤ 2 s);
 //! - the bridge's peak RSS (`VmHWM` in `/proc/PID/status`; target ≤ 20 MB);
 //! - CPU per cycle (`utime + stime` from `/proc/PID/stat`).
+//!
+//! With `--instances N` it starts N simulators of the scenario and one bridge serving all of them
+//! (`[[sddc_managers]]`), and prints the requests per cycle of each SDDC Manager; RSS and CPU are
+//! the whole process's.
 //!
 //! It is a measurement, not a test: it always prints, and exits non-zero only when it could not
 //! measure.
@@ -37,6 +42,7 @@ struct Options {
     cycles: u64,
     poll: String,
     time_scale: f64,
+    instances: usize,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -48,6 +54,7 @@ fn options() -> anyhow::Result<Options> {
         // move during the run, so every cycle after the first is an unchanged cycle. With
         // `--time-scale 1` they move as in a live system.
         time_scale: FROZEN,
+        instances: 1,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -56,6 +63,10 @@ fn options() -> anyhow::Result<Options> {
             "--cycles" => o.cycles = args.next().context("--cycles N")?.parse()?,
             "--poll" => o.poll = args.next().context("--poll DURATION")?,
             "--time-scale" => o.time_scale = args.next().context("--time-scale F")?.parse()?,
+            "--instances" => {
+                o.instances = args.next().context("--instances N")?.parse()?;
+                anyhow::ensure!(o.instances >= 1, "--instances: at least 1");
+            }
             // cargo bench passes --bench; libtest-style filters are ignored.
             _ => {}
         }
@@ -121,11 +132,16 @@ fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
 }
 
 async fn run(opts: Options) -> anyhow::Result<()> {
-    let sim = Sim::start(&opts.scenario, opts.time_scale).await?;
-    // Access tokens live one real hour whatever the clock speed (a frozen clock would otherwise
-    // issue tokens that expire in a hundred thousand years).
-    sim.fault(serde_json::json!({ "token_ttl_seconds": 3600.0 / opts.time_scale }))
-        .await?;
+    let mut sims = Vec::with_capacity(opts.instances);
+    for _ in 0..opts.instances {
+        let sim = Sim::start(&opts.scenario, opts.time_scale).await?;
+        // Access tokens live one real hour whatever the clock speed (a frozen clock would
+        // otherwise issue tokens that expire in a hundred thousand years).
+        sim.fault(serde_json::json!({ "token_ttl_seconds": 3600.0 / opts.time_scale }))
+            .await?;
+        sims.push(sim);
+    }
+    let sim = &sims[0];
     let client = sim.client()?;
     let domains = client.domains().await?;
     let clusters = client.clusters().await?;
@@ -144,6 +160,24 @@ async fn run(opts: Options) -> anyhow::Result<()> {
     config.poll_resources = opts.poll.clone();
     config.poll_updates = "1h".into();
     config.log_level = "warn".into();
+    config.more_sddc_managers = sims[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, other)| dca_tests::bridge::SddcManagerEntry {
+            instance_id: format!("{}_{}", config.instance_id, i + 2),
+            url: other.url().to_owned(),
+            username: other.username().to_owned(),
+            password: other.password().to_owned(),
+        })
+        .collect();
+    let instances: Vec<String> = std::iter::once(config.instance_id.clone())
+        .chain(
+            config
+                .more_sddc_managers
+                .iter()
+                .map(|m| m.instance_id.clone()),
+        )
+        .collect();
     let recorder = Recorder::connect(
         broker.port(),
         &[&config.base_topic, &config.discovery_prefix],
@@ -152,7 +186,8 @@ async fn run(opts: Options) -> anyhow::Result<()> {
     let binary = dca_tests::bridge::bridge_binary()?;
     println!("bridge binary: {}", binary.display());
     println!(
-        "scenario {}: {} domains, {} clusters, {} hosts; broker {:?}; resource poll {}",
+        "{} x scenario {}: {} domains, {} clusters, {} hosts each; broker {:?}; resource poll {}",
+        opts.instances,
         opts.scenario,
         domains.len(),
         clusters.len(),
@@ -163,7 +198,6 @@ async fn run(opts: Options) -> anyhow::Result<()> {
 
     // Every discovery config: 3 per host, one status sensor per domain (and the rest).
     let prefix = format!("{}/", config.discovery_prefix);
-    let instance = format!("/{}/", config.instance_id);
     let host_configs: std::collections::BTreeSet<String> = hosts
         .iter()
         .flat_map(|h| {
@@ -180,21 +214,27 @@ async fn run(opts: Options) -> anyhow::Result<()> {
     let mut bridge = Bridge::spawn(&config, dir.path())?;
     let discovered = wait::until("every discovery config", Duration::from_secs(120), || {
         let latest = recorder.latest_by_topic();
-        let configs: Vec<&String> = latest
-            .iter()
-            .filter(|(t, m)| {
-                t.starts_with(&prefix) && t.contains(&instance) && !m.payload.is_empty()
-            })
-            .map(|(t, _)| t)
-            .collect();
-        let hosts_done = host_configs
-            .iter()
-            .all(|suffix| configs.iter().any(|t| t.ends_with(suffix.as_str())));
-        let domains_done = domain_configs
-            .iter()
-            .all(|suffix| configs.iter().any(|t| t.ends_with(suffix.as_str())));
-        let n = configs.len();
-        async move { (hosts_done && domains_done).then_some(n) }
+        let mut all_done = true;
+        let mut n = 0;
+        for instance in &instances {
+            let node = format!("/{instance}/");
+            let configs: Vec<&String> = latest
+                .iter()
+                .filter(|(t, m)| {
+                    t.starts_with(&prefix) && t.contains(&node) && !m.payload.is_empty()
+                })
+                .map(|(t, _)| t)
+                .collect();
+            let hosts_done = host_configs
+                .iter()
+                .all(|suffix| configs.iter().any(|t| t.ends_with(suffix.as_str())));
+            let domains_done = domain_configs
+                .iter()
+                .all(|suffix| configs.iter().any(|t| t.ends_with(suffix.as_str())));
+            all_done &= hosts_done && domains_done;
+            n += configs.len();
+        }
+        async move { all_done.then_some(n) }
     })
     .await;
     let discovery_time = started.elapsed();
@@ -213,6 +253,10 @@ async fn run(opts: Options) -> anyhow::Result<()> {
         Ok((hosts_calls(&sim.requests().await?) >= first + 2).then_some(()))
     })
     .await?;
+    let mut others_before = Vec::new();
+    for other in &sims[1..] {
+        others_before.push(other.requests().await?);
+    }
     let before = sim.requests().await?;
     let mark: Mark = recorder.sync().await?;
     let cpu_before = cpu_seconds(bridge.pid())?;
@@ -227,6 +271,10 @@ async fn run(opts: Options) -> anyhow::Result<()> {
     .await?;
     let after = sim.requests().await?;
     let cpu_after = cpu_seconds(bridge.pid())?;
+    let mut others_after = Vec::new();
+    for other in &sims[1..] {
+        others_after.push(other.requests().await?);
+    }
     recorder.sync().await?;
     let cycles = (hosts_calls(&after) - cycles_from).max(1);
     let previous = recorder.until(mark);
@@ -267,9 +315,19 @@ async fn run(opts: Options) -> anyhow::Result<()> {
     println!("| measure ({cycles} {kind} cycles) | value | target | |");
     println!("|---|---|---|---|");
     println!(
-        "| SDDC Manager requests per resource cycle | {requests_per_cycle:.2} | <= 4 | {} |",
+        "| SDDC Manager requests per resource cycle ({}) | {requests_per_cycle:.2} | <= 4 | {} |",
+        instances[0],
         verdict(requests_per_cycle <= 4.0)
     );
+    for ((id, b), a) in instances[1..].iter().zip(&others_before).zip(&others_after) {
+        // Each instance polls at its own cadence: its cycles are its own host listings.
+        let own_cycles = (hosts_calls(a) - hosts_calls(b)).max(1);
+        let per_cycle = (api_requests(a) - api_requests(b)) as f64 / own_cycles as f64;
+        println!(
+            "| SDDC Manager requests per resource cycle ({id}, {own_cycles} cycles) | {per_cycle:.2} | <= 4 | {} |",
+            verdict(per_cycle <= 4.0)
+        );
+    }
     if frozen {
         println!(
             "| MQTT publishes per unchanged cycle | {publishes_per_cycle:.2} ({repeated} repeats of an unchanged value in total) | 0 | {} |",
@@ -288,10 +346,14 @@ async fn run(opts: Options) -> anyhow::Result<()> {
     );
     let rss_mb = rss * 1.048_576;
     println!(
-        "| bridge peak RSS (VmHWM) | {rss:.1} MiB = {rss_mb:.1} MB | <= 20 MB | {} |",
-        verdict(rss_mb <= 20.0)
+        "| bridge peak RSS (VmHWM) | {rss:.1} MiB = {rss_mb:.1} MB | <= {} MB | {} |",
+        20 * instances.len(),
+        verdict(rss_mb <= 20.0 * instances.len() as f64)
     );
-    println!("| bridge CPU per resource cycle | {cpu_per_cycle_ms:.1} ms | | |");
+    println!(
+        "| bridge CPU per resource cycle (all {} instances) | {cpu_per_cycle_ms:.1} ms | | |",
+        instances.len()
+    );
     if !published.is_empty() {
         // What changed, by kind of topic (the last two levels), to find a chatty entity.
         let mut kinds: std::collections::BTreeMap<String, usize> =
@@ -325,6 +387,8 @@ async fn run(opts: Options) -> anyhow::Result<()> {
         println!("  {k}: {n}");
     }
     drop(recorder);
-    sim.shutdown().await;
+    for sim in sims {
+        sim.shutdown().await;
+    }
     Ok(())
 }

@@ -12,6 +12,7 @@ mod discovery;
 mod flow;
 mod home_assistant;
 mod hostile_mqtt;
+mod instances;
 mod plan;
 mod resume;
 /// The official specs as a strict checker of JSON bodies, shared with the simulator's

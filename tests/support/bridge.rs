@@ -52,6 +52,22 @@ pub struct BridgeConfig {
     pub read_only: bool,
     /// `http.listen`, the health/readiness/metrics listener (written only when set).
     pub http_listen: Option<String>,
+    /// Further SDDC Managers: when not empty, the file uses the `[[sddc_managers]]` form, this
+    /// configuration's own instance and `[vcf]` first, then these.
+    pub more_sddc_managers: Vec<SddcManagerEntry>,
+}
+
+/// One more `[[sddc_managers]]` entry: its instance id and `[vcf]` connection.
+#[derive(Debug, Clone)]
+pub struct SddcManagerEntry {
+    /// `instance_id`.
+    pub instance_id: String,
+    /// `vcf.url`.
+    pub url: String,
+    /// `vcf.username`.
+    pub username: String,
+    /// `vcf.password`.
+    pub password: String,
 }
 
 impl BridgeConfig {
@@ -83,6 +99,7 @@ impl BridgeConfig {
             log_level: "info".into(),
             read_only: false,
             http_listen: None,
+            more_sddc_managers: Vec::new(),
         }
     }
 
@@ -116,7 +133,30 @@ impl BridgeConfig {
             "request_timeout".into(),
             self.request_timeout.clone().into(),
         );
-        root.insert("vcf".into(), vcf.into());
+        if self.more_sddc_managers.is_empty() {
+            root.insert("vcf".into(), vcf.into());
+        } else {
+            let id = root.remove("instance_id").unwrap_or_else(|| "".into());
+            let mut first = toml::Table::new();
+            first.insert("instance_id".into(), id);
+            first.insert("vcf".into(), vcf.into());
+            let mut list = vec![toml::Value::Table(first)];
+            for more in &self.more_sddc_managers {
+                let mut vcf = toml::Table::new();
+                vcf.insert("url".into(), more.url.clone().into());
+                vcf.insert("username".into(), more.username.clone().into());
+                vcf.insert("password".into(), more.password.clone().into());
+                vcf.insert(
+                    "request_timeout".into(),
+                    self.request_timeout.clone().into(),
+                );
+                let mut entry = toml::Table::new();
+                entry.insert("instance_id".into(), more.instance_id.clone().into());
+                entry.insert("vcf".into(), vcf.into());
+                list.push(toml::Value::Table(entry));
+            }
+            root.insert("sddc_managers".into(), list.into());
+        }
         let mut poll = toml::Table::new();
         poll.insert("updates".into(), self.poll_updates.clone().into());
         poll.insert("resources".into(), self.poll_resources.clone().into());

@@ -66,6 +66,21 @@ pub const KEYS: &[&str] = &[
     "http.listen",
     "log.level",
     "log.format",
+    "sddc_managers",
+];
+
+/// Keys that only a file can set (no `DCA_*` variable): tables of several values.
+pub const FILE_ONLY_KEYS: &[&str] = &["sddc_managers"];
+
+/// The keys an `[[sddc_managers]]` entry may set; everything else (`mqtt`, `http`, `log`) is
+/// shared by every SDDC Manager and set once at the top level.
+pub const INSTANCE_KEYS: &[&str] = &[
+    "instance_id",
+    "state_dir",
+    "read_only",
+    "vcf",
+    "poll",
+    "upgrade",
 ];
 
 /// A configuration problem: which key, and what was expected instead.
@@ -95,6 +110,12 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.key.is_empty() {
             write!(f, "invalid configuration: {}", self.message)
+        } else if self.key.starts_with("sddc_managers") {
+            write!(
+                f,
+                "invalid configuration: key `{}`: {}",
+                self.key, self.message
+            )
         } else {
             write!(
                 f,
@@ -189,6 +210,10 @@ pub struct Config {
     pub http: HttpConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Several SDDC Managers: one resolved configuration per `[[sddc_managers]]` entry (the
+    /// top-level keys with the entry's keys over them). Empty for the single-instance form.
+    #[serde(skip_deserializing)]
+    pub sddc_managers: Vec<Config>,
 }
 
 impl Default for Config {
@@ -203,6 +228,7 @@ impl Default for Config {
             upgrade: UpgradeConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
+            sddc_managers: Vec::new(),
         }
     }
 }
@@ -429,6 +455,116 @@ impl Config {
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        if !figment.contains("sddc_managers") {
+            let mut config = Self::extract(&figment)?;
+            config.resolve_secrets()?;
+            config.validate()?;
+            return Ok(config);
+        }
+        let entries: Vec<figment::value::Value> =
+            figment.extract_inner("sddc_managers").map_err(|e| {
+                ConfigError::new(
+                    "sddc_managers",
+                    format!(
+                        "expected an array of tables ([[sddc_managers]]): {}",
+                        e.kind
+                    ),
+                )
+            })?;
+        let mut config = Self::extract(&figment)?;
+        if entries.is_empty() {
+            return Err(ConfigError::new(
+                "sddc_managers",
+                "expected at least one [[sddc_managers]] entry with its vcf.url, vcf.username \
+                 and vcf.password",
+            ));
+        }
+        if config.instance_id.is_some() {
+            return Err(ConfigError::new(
+                "instance_id",
+                "with [[sddc_managers]], set instance_id in each entry (or let it come from the \
+                 entry's vcf.url), not at the top level",
+            ));
+        }
+        let mut instances: Vec<Config> = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.into_iter().enumerate() {
+            let key = |k: &str| format!("sddc_managers[{i}].{k}");
+            let figment::value::Value::Dict(_, dict) = entry else {
+                return Err(ConfigError::new(
+                    &format!("sddc_managers[{i}]"),
+                    "expected a table with the keys of one SDDC Manager",
+                ));
+            };
+            if let Some(other) = dict.keys().find(|k| !INSTANCE_KEYS.contains(&k.as_str())) {
+                return Err(ConfigError::new(
+                    &key(other),
+                    format!(
+                        "not set per SDDC Manager; an entry may set {} (mqtt, http and log are \
+                         shared: set them once at the top level)",
+                        INSTANCE_KEYS.join(", ")
+                    ),
+                ));
+            }
+            let sets_state_dir = dict.contains_key("state_dir");
+            let layered = figment
+                .clone()
+                .merge(figment::providers::Serialized::globals(&dict));
+            let within = |mut e: ConfigError| {
+                let first = e.key.split('.').next().unwrap_or_default();
+                if INSTANCE_KEYS.contains(&first) {
+                    e.key = key(&e.key);
+                }
+                e
+            };
+            let mut instance = Self::extract(&layered).map_err(within)?;
+            instance.resolve_secrets().map_err(within)?;
+            let id = instance.instance_id();
+            if !sets_state_dir {
+                instance.state_dir = config.state_dir.join(&id);
+            }
+            if let Some(client_id) = &config.mqtt.client_id {
+                instance.mqtt.client_id = Some(format!("{client_id}-{id}"));
+            }
+            instance.validate().map_err(within)?;
+            if let Some(j) = instances.iter().position(|o| o.instance_id() == id) {
+                return Err(ConfigError::new(
+                    &key("instance_id"),
+                    format!(
+                        "{id:?} is already the instance id of sddc_managers[{j}]; each SDDC \
+                         Manager needs its own (set instance_id)"
+                    ),
+                ));
+            }
+            if let Some(j) = instances
+                .iter()
+                .position(|o| o.state_dir == instance.state_dir)
+            {
+                return Err(ConfigError::new(
+                    &key("state_dir"),
+                    format!(
+                        "{} is already the state_dir of sddc_managers[{j}]",
+                        instance.state_dir.display()
+                    ),
+                ));
+            }
+            instances.push(instance);
+        }
+        config.sddc_managers = instances;
+        Ok(config)
+    }
+
+    /// Every SDDC Manager this configuration serves, each as a complete single-instance
+    /// configuration: the `[[sddc_managers]]` entries, or the configuration itself.
+    pub fn instances(&self) -> Vec<Config> {
+        if self.sddc_managers.is_empty() {
+            vec![self.clone()]
+        } else {
+            self.sddc_managers.clone()
+        }
+    }
+
+    /// Extracts the structs; no secrets read, nothing validated.
+    fn extract(figment: &Figment) -> Result<Self, ConfigError> {
         // `[upgrade]` is flattened into UpgradeConfig, and serde's flatten loses the field path;
         // extracting it on its own first gives errors that name the key.
         if figment.contains("upgrade") {
@@ -446,10 +582,7 @@ impl Config {
                     err
                 })?;
         }
-        let mut config: Config = figment.extract().map_err(figment_error)?;
-        config.resolve_secrets()?;
-        config.validate()?;
-        Ok(config)
+        figment.extract().map_err(figment_error)
     }
 
     fn resolve_secrets(&mut self) -> Result<(), ConfigError> {
@@ -1104,6 +1237,125 @@ format = "json"
         let e = Config::from_toml_str(&format!("{MINIMAL}\n[upgrade]\nmax_log_entries = 0\n"))
             .expect_err("must fail");
         assert_eq!(e.key, "upgrade.max_log_entries");
+    }
+
+    const TWO: &str = r#"
+state_dir = "/tmp/dca-two"
+[mqtt]
+host = "broker"
+[vcf]
+username = "admin@local"
+password = "shared-Pa55"
+[poll]
+resources = "20s"
+
+[[sddc_managers]]
+instance_id = "sfo"
+[sddc_managers.vcf]
+url = "https://sfo-vcf01.sfo.rainpole.io"
+
+[[sddc_managers]]
+[sddc_managers.vcf]
+url = "https://lax-vcf01.lax.rainpole.io"
+password = "lax-Pa55"
+[sddc_managers.poll]
+updates = "5m"
+"#;
+
+    #[test]
+    fn several_sddc_managers_each_inherit_the_top_level_keys() {
+        let c = Config::from_toml_str(TWO).expect("valid");
+        let all = c.instances();
+        assert_eq!(all.len(), 2);
+        let (sfo, lax) = (&all[0], &all[1]);
+        assert_eq!(sfo.instance_id(), "sfo");
+        assert_eq!(lax.instance_id(), "lax_vcf01_lax_rainpole_io");
+        assert_eq!(sfo.vcf.username, "admin@local");
+        assert_eq!(
+            sfo.vcf
+                .password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned()),
+            Some("shared-Pa55".into())
+        );
+        assert_eq!(
+            lax.vcf
+                .password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned()),
+            Some("lax-Pa55".into())
+        );
+        // Keys merge one by one: lax keeps the shared resources interval.
+        assert_eq!(lax.poll.updates, Duration::from_secs(300));
+        assert_eq!(lax.poll.resources, Duration::from_secs(20));
+        assert_eq!(sfo.poll.updates, Duration::from_secs(900));
+        assert_eq!(sfo.mqtt.host, "broker");
+        // Each its own state directory and MQTT client id.
+        assert_eq!(sfo.state_dir, PathBuf::from("/tmp/dca-two/sfo"));
+        assert_eq!(
+            lax.state_dir,
+            PathBuf::from("/tmp/dca-two/lax_vcf01_lax_rainpole_io")
+        );
+        assert_ne!(sfo.client_id(), lax.client_id());
+        assert!(sfo.instances().len() == 1 && sfo.sddc_managers.is_empty());
+    }
+
+    #[test]
+    fn the_single_instance_form_is_its_own_only_instance() {
+        let c = Config::from_toml_str(MINIMAL).expect("valid");
+        let all = c.instances();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].instance_id(), c.instance_id());
+        assert_eq!(all[0].state_dir, c.state_dir);
+    }
+
+    #[test]
+    fn a_shared_client_id_gets_the_instance_appended() {
+        let c = Config::from_toml_str(&TWO.replace("[mqtt]\n", "[mqtt]\nclient_id = \"dca\"\n"))
+            .expect("valid");
+        let ids: Vec<String> = c.instances().iter().map(Config::client_id).collect();
+        assert_eq!(ids, ["dca-sfo", "dca-lax_vcf01_lax_rainpole_io"]);
+    }
+
+    #[test]
+    fn bad_sddc_manager_lists_name_the_entry_and_key() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("sddc_managers = []\n", "sddc_managers", "at least one"),
+            (
+                "[[sddc_managers]]\ninstance_id = \"a\"\n[sddc_managers.vcf]\nurl = \"https://a.example\"\nusername = \"u\"\npassword = \"p\"\n\
+                 [[sddc_managers]]\ninstance_id = \"a\"\n[sddc_managers.vcf]\nurl = \"https://b.example\"\nusername = \"u\"\npassword = \"p\"\n",
+                "sddc_managers[1].instance_id",
+                "sddc_managers[0]",
+            ),
+            (
+                "[[sddc_managers]]\n[sddc_managers.vcf]\nusername = \"u\"\npassword = \"p\"\n",
+                "sddc_managers[0].vcf.url",
+                "required",
+            ),
+            (
+                "[[sddc_managers]]\n[sddc_managers.vcf]\nurl = \"https://a.example\"\nusername = \"u\"\npassword = \"p\"\n[sddc_managers.mqtt]\nport = 1\n",
+                "sddc_managers[0].mqtt",
+                "shared",
+            ),
+            (
+                "[[sddc_managers]]\n[sddc_managers.vcf]\nurl = \"https://a.example\"\nusername = \"u\"\npassword = \"p\"\n[sddc_managers.poll]\nupdates = \"soon\"\n",
+                "sddc_managers[0].poll.updates",
+                "",
+            ),
+            (
+                "instance_id = \"x\"\n[[sddc_managers]]\n[sddc_managers.vcf]\nurl = \"https://a.example\"\nusername = \"u\"\npassword = \"p\"\n",
+                "instance_id",
+                "each entry",
+            ),
+            ("sddc_managers = 3\n", "sddc_managers", "array of tables"),
+            ("sddc_managers = [1]\n", "sddc_managers[0]", "table"),
+        ];
+        for (toml, key, words) in cases {
+            let e = Config::from_toml_str(toml).expect_err(toml);
+            assert_eq!(&e.key, key, "{toml}: {e}");
+            assert!(e.message.contains(words), "{toml}: {e}");
+            assert!(!e.to_string().contains("env DCA_SDDC"), "{e}");
+        }
     }
 
     #[test]

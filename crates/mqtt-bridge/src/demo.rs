@@ -27,6 +27,9 @@ pub struct DemoOptions {
     pub scenario: String,
     /// Instance id used in topics.
     pub instance_id: String,
+    /// A second simulated SDDC Manager (scenario `second-site`, instance id
+    /// `<instance_id>_lax`) served by the same bridge; `false` runs one.
+    pub second_site: bool,
 }
 
 impl Default for DemoOptions {
@@ -36,6 +39,7 @@ impl Default for DemoOptions {
             time_scale: 0.005,
             scenario: "default".into(),
             instance_id: "demo".into(),
+            second_site: true,
         }
     }
 }
@@ -221,16 +225,24 @@ pub fn demo_config(
 /// When the simulator or broker cannot start.
 pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let scenario = load_scenario(&opts.scenario)?;
-    let sim = vcf_sim::start(
-        scenario,
-        vcf_sim::SimOptions {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            tls: false,
-            time_scale: opts.time_scale,
-        },
-    )
-    .await
-    .context("starting the SDDC Manager simulator")?;
+    let sim_options = vcf_sim::SimOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        tls: false,
+        time_scale: opts.time_scale,
+    };
+    let sim = vcf_sim::start(scenario, sim_options.clone())
+        .await
+        .context("starting the SDDC Manager simulator")?;
+    let second = if opts.second_site {
+        let scenario = vcf_sim::Scenario::builtin("second-site")?;
+        Some(
+            vcf_sim::start(scenario, sim_options)
+                .await
+                .context("starting the second SDDC Manager simulator")?,
+        )
+    } else {
+        None
+    };
     let broker = choose_broker(opts.broker.as_deref()).await?;
     let (host, port, bridge_port, how) = match &broker {
         BrokerChoice::External(h, p) => (
@@ -249,7 +261,7 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> anyhow::Resu
         ),
     };
     let state_dir = std::env::temp_dir().join(format!("dca-demo-{}", std::process::id()));
-    let config = demo_config(
+    let mut config = demo_config(
         &sim.url,
         &sim.username,
         &sim.password,
@@ -258,10 +270,29 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> anyhow::Resu
         &opts.instance_id,
         state_dir.clone(),
     );
-    config
-        .validate()
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("demo configuration")?;
+    let second_id = format!("{}_lax", opts.instance_id);
+    if let Some(lax) = &second {
+        let mut first = config.clone();
+        first.state_dir = state_dir.join(&opts.instance_id);
+        let mut other = demo_config(
+            &lax.url,
+            &lax.username,
+            &lax.password,
+            &host,
+            port,
+            &second_id,
+            state_dir.join(&second_id),
+        );
+        other.sddc_managers.clear();
+        config.instance_id = None;
+        config.sddc_managers = vec![first, other];
+    }
+    for instance in config.instances() {
+        instance
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("demo configuration")?;
+    }
     let i = &opts.instance_id;
     let b = &config.mqtt.base_topic;
     let p = if port == 1883 {
@@ -274,9 +305,25 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> anyhow::Resu
     } else {
         format!(" -h {host}")
     };
+    let second_line = match &second {
+        Some(lax) => format!(
+            "- second SDDC Manager simulator: {} (scenario second-site: lax-m01, lax-w01), instance id {second_id}\n",
+            lax.url
+        ),
+        None => String::new(),
+    };
+    let second_devices = if second.is_some() {
+        format!(
+            "; with the second SDDC Manager, \"VCF lax-m01\", \"VCF lax-w01\" and\n\
+             \"VCF SDDC Manager {second_id}\" too"
+        )
+    } else {
+        String::new()
+    };
     println!(
         "\nDataCenter Assistant demo\n\
          - SDDC Manager simulator: {url} (scenario {scen}, time scale {ts})\n\
+         {second_line}\
          - MQTT: {how}\n\
          - instance id: {i}\n\n\
          Watch everything:\n  mosquitto_sub{h}{p} -t '{b}/#' -v\n\
@@ -286,7 +333,7 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> anyhow::Resu
          Acknowledge precheck alerts if asked:\n  mosquitto_pub{h}{p} -t '{b}/{i}/domain/sfo_w01/upgrade/acknowledge/set' -m PRESS\n\n\
          Home Assistant: add the MQTT integration with broker {host} port {port} (discovery prefix\n\
          'homeassistant'); the devices \"VCF sfo-m01\", \"VCF sfo-w01\", their hosts and\n\
-         \"VCF SDDC Manager {i}\" appear by themselves. Stop with Ctrl-C.\n",
+         \"VCF SDDC Manager {i}\" appear by themselves{second_devices}. Stop with Ctrl-C.\n",
         url = sim.url,
         scen = opts.scenario,
         ts = opts.time_scale,
@@ -294,6 +341,9 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> anyhow::Resu
     info!(state_dir = %state_dir.display(), "demo starting");
     let result = crate::run(config, shutdown).await;
     sim.shutdown().await;
+    if let Some(lax) = second {
+        lax.shutdown().await;
+    }
     let _ = std::fs::remove_dir_all(&state_dir);
     result
 }

@@ -54,7 +54,7 @@ use crate::ha::entities::RenderContext;
 use crate::hub::Hub;
 use crate::messages::{DomainDirectory, HubMsg};
 use crate::monitor::Monitor;
-use crate::observability::Metrics;
+use crate::observability::{Metrics, MetricsSet};
 use crate::topics::Topics;
 
 /// How long background tasks get to finish after shutdown is requested.
@@ -91,17 +91,115 @@ pub fn vcf_client(config: &Config, metrics: Option<Arc<Metrics>>) -> anyhow::Res
 /// (retained) and disconnects. Stopping never stops a VCF upgrade: flows are persisted in
 /// `state_dir` and resumed on the next start.
 ///
+/// Each SDDC Manager of the configuration ([`Config::instances`]) runs on its own: its own MQTT
+/// connection (client id per instance), device, monitoring, flows and state directory, so that
+/// one that is slow or unreachable never delays another. One `/healthz`, `/readyz` and
+/// `/metrics` listener serves them all.
+///
 /// # Errors
-/// Start-up failures (client, state directory, orchestrator); runtime problems are logged and
-/// retried instead.
+/// Start-up failures (client, state directory, orchestrator) of any instance; runtime problems
+/// are logged and retried instead.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let instances = config.instances();
+    let ids: Vec<String> = instances.iter().map(Config::instance_id).collect();
+    let metrics = MetricsSet::for_instances(&ids);
+    // Everything that can fail at start-up is checked for every instance before any starts.
+    for instance in &instances {
+        vcf_client(instance, None)
+            .with_context(|| format!("SDDC Manager {}", instance.instance_id()))?;
+        prepare_state_dir(instance)?;
+    }
+    if instances.len() > 1 {
+        info!(instances = ?ids, "serving {} SDDC Managers", instances.len());
+        adopt_single_instance_state(&config.state_dir, &instances[0]);
+    }
+    let http = config.http.listen.map(|listen| {
+        let set = metrics.clone();
+        let token = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(e) = observability::serve(listen, set, token).await {
+                warn!("health/metrics listener failed: {e:#}");
+            }
+        })
+    });
+    let runs = instances
+        .into_iter()
+        .zip(
+            metrics
+                .members()
+                .map(|(_, m)| m.clone())
+                .collect::<Vec<_>>(),
+        )
+        .map(|(instance, m)| run_instance(instance, m, shutdown.clone()));
+    let results = futures::future::join_all(runs).await;
+    if let Some(task) = http {
+        let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    }
+    results.into_iter().collect()
+}
+
+fn prepare_state_dir(config: &Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.state_dir).with_context(|| {
+        format!(
+            "creating state_dir {} (set state_dir or DCA_STATE_DIR)",
+            config.state_dir.display()
+        )
+    })
+}
+
+/// A bridge that served one SDDC Manager kept its flow files in `state_dir` itself; when its
+/// configuration becomes a `[[sddc_managers]]` list, those files belong to the first entry (the
+/// documented rule), whose own directory is `state_dir/<instance_id>`. They are moved there once,
+/// before any flow starts, so that an unfinished upgrade is resumed, never lost or duplicated.
+fn adopt_single_instance_state(root: &std::path::Path, first: &Config) {
+    if first.state_dir == root {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let text = name.to_string_lossy();
+        if !(text.starts_with("flow-") && text.ends_with(".json")) || !entry.path().is_file() {
+            continue;
+        }
+        let target = first.state_dir.join(&name);
+        if target.exists() {
+            warn!(
+                file = %entry.path().display(),
+                "a single-instance flow file is left where it is: {} already has one for that domain",
+                first.state_dir.display()
+            );
+            continue;
+        }
+        match std::fs::rename(entry.path(), &target) {
+            Ok(()) => info!(
+                from = %entry.path().display(),
+                to = %target.display(),
+                "moved a single-instance flow file to the first SDDC Manager's state directory"
+            ),
+            Err(e) => warn!(
+                file = %entry.path().display(),
+                "could not move a single-instance flow file to {}: {e}",
+                first.state_dir.display()
+            ),
+        }
+    }
+}
+
+/// Runs the bridge of one SDDC Manager until `shutdown` (see [`run`]).
+async fn run_instance(
+    config: Config,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let instance = config.instance_id();
     let topics = Topics::new(
         &config.mqtt.base_topic,
         &config.mqtt.discovery_prefix,
         &instance,
     );
-    let metrics = Metrics::new();
     let client = vcf_client(&config, Some(metrics.clone()))?;
     info!(
         instance,
@@ -113,12 +211,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         warn!("{why}");
     }
 
-    std::fs::create_dir_all(&config.state_dir).with_context(|| {
-        format!(
-            "creating state_dir {} (set state_dir or DCA_STATE_DIR)",
-            config.state_dir.display()
-        )
-    })?;
+    prepare_state_dir(&config)?;
 
     let (hub_tx, hub_rx) = mpsc::unbounded_channel::<HubMsg>();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -241,16 +334,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     };
     tasks.spawn(commands::run(cx, cmd_rx, shutdown.clone()));
 
-    // Health / metrics
-    if let Some(listen) = config.http.listen {
-        let m = metrics.clone();
-        let token = shutdown.clone();
-        tasks.spawn(async move {
-            if let Err(e) = observability::serve(listen, m, token).await {
-                warn!("health/metrics listener failed: {e:#}");
-            }
-        });
-    }
     tasks.close();
 
     shutdown.cancelled().await;
@@ -289,6 +372,36 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         warn!("MQTT did not disconnect in time");
     }
     mqtt_stop.cancel();
-    info!("stopped");
+    info!(instance, "stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_files_of_a_single_instance_move_to_the_first_sddc_manager() {
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::write(root.path().join("flow-dom-1.json"), b"{}").expect("write");
+        std::fs::write(root.path().join("flow-dom-2.json"), b"{\"old\":1}").expect("write");
+        std::fs::write(root.path().join("notes.txt"), b"keep").expect("write");
+        let mut first = Config::from_toml_str(
+            "[vcf]\nurl = \"https://a.example\"\nusername = \"u\"\npassword = \"p\"\n",
+        )
+        .expect("valid");
+        first.state_dir = root.path().join("sfo");
+        std::fs::create_dir_all(&first.state_dir).expect("dir");
+        // The first instance already has a file for dom-2: that one is left alone.
+        std::fs::write(first.state_dir.join("flow-dom-2.json"), b"{\"new\":1}").expect("write");
+        adopt_single_instance_state(root.path(), &first);
+        assert!(first.state_dir.join("flow-dom-1.json").is_file());
+        assert!(!root.path().join("flow-dom-1.json").exists());
+        assert_eq!(
+            std::fs::read_to_string(first.state_dir.join("flow-dom-2.json")).expect("read"),
+            "{\"new\":1}"
+        );
+        assert!(root.path().join("flow-dom-2.json").is_file());
+        assert!(root.path().join("notes.txt").is_file());
+    }
 }

@@ -33,6 +33,9 @@ enum Cmd {
         /// JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// With several SDDC Managers configured: only this instance id (required with --json).
+        #[arg(long)]
+        instance: Option<String>,
     },
     /// Run a self-contained demo: simulator + bridge (+ embedded broker if none on localhost:1883).
     Demo {
@@ -45,6 +48,9 @@ enum Cmd {
         /// Built-in scenario name or scenario TOML file.
         #[arg(long, default_value = "default")]
         scenario: String,
+        /// Simulate one SDDC Manager only (by default a second one, at site `lax`, runs beside it).
+        #[arg(long)]
+        single_site: bool,
     },
 }
 
@@ -132,13 +138,15 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Cmd::Run) {
         Cmd::CheckConfig => match Config::load(cli.config.as_deref()) {
             Ok(c) => {
-                println!(
-                    "configuration OK (instance_id {}, broker {}:{}, SDDC Manager {})",
-                    c.instance_id(),
-                    c.mqtt.host,
-                    c.mqtt.port,
-                    c.vcf.url
-                );
+                for instance in c.instances() {
+                    println!(
+                        "configuration OK (instance_id {}, broker {}:{}, SDDC Manager {})",
+                        instance.instance_id(),
+                        instance.mqtt.host,
+                        instance.mqtt.port,
+                        instance.vcf.url
+                    );
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -168,7 +176,11 @@ fn main() -> ExitCode {
                 }
             })
         }
-        Cmd::Plan { domain, json } => {
+        Cmd::Plan {
+            domain,
+            json,
+            instance,
+        } => {
             let config = match Config::load(cli.config.as_deref()) {
                 Ok(c) => c,
                 Err(e) => {
@@ -177,23 +189,46 @@ fn main() -> ExitCode {
                 }
             };
             init_logging("warn", config.log.format);
+            let all = config.instances();
+            let chosen: Vec<Config> = match &instance {
+                Some(id) => all.into_iter().filter(|c| c.instance_id() == *id).collect(),
+                None => all,
+            };
+            if chosen.is_empty() {
+                eprintln!(
+                    "error: --instance {}: no such SDDC Manager in the configuration",
+                    instance.unwrap_or_default()
+                );
+                return ExitCode::from(EXIT_CONFIG as u8);
+            }
+            if json && chosen.len() > 1 {
+                eprintln!(
+                    "error: several SDDC Managers are configured: choose one with --instance"
+                );
+                return ExitCode::from(EXIT_CONFIG as u8);
+            }
+            let several = chosen.len() > 1;
             runtime.block_on(async {
-                match mqtt_bridge::plan::run(&config, domain.as_deref(), json).await {
-                    Ok(text) => {
-                        print!("{text}");
-                        ExitCode::SUCCESS
+                for c in &chosen {
+                    if several {
+                        println!("# SDDC Manager {} ({})\n", c.instance_id(), c.vcf.url);
                     }
-                    Err(e) => {
-                        eprintln!("error: {e:#}");
-                        ExitCode::FAILURE
+                    match mqtt_bridge::plan::run(c, domain.as_deref(), json).await {
+                        Ok(text) => print!("{text}"),
+                        Err(e) => {
+                            eprintln!("error: {e:#}");
+                            return ExitCode::FAILURE;
+                        }
                     }
                 }
+                ExitCode::SUCCESS
             })
         }
         Cmd::Demo {
             broker,
             time_scale,
             scenario,
+            single_site,
         } => {
             init_logging("info,rumqttd=warn,rumqttd::router=warn", LogFormat::Text);
             if !(time_scale.is_finite() && time_scale > 0.0) {
@@ -207,6 +242,7 @@ fn main() -> ExitCode {
                     broker,
                     time_scale,
                     scenario,
+                    second_site: !single_site,
                     ..DemoOptions::default()
                 };
                 match mqtt_bridge::demo::run(opts, token).await {

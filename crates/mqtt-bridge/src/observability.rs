@@ -14,6 +14,7 @@
 //! (`GET /v1/bundles/{id}`), poll loops are `updates` / `resources`, and flow statuses are the
 //! orchestrator's fixed status strings.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -120,7 +121,22 @@ impl Metrics {
     /// reachable, nothing counted yet).
     pub fn new() -> Arc<Self> {
         let mut registry = Registry::with_prefix("dca");
+        register_build_info(&mut registry);
+        Arc::new(Self::register(registry))
+    }
 
+    /// Like [`Metrics::new`], every series labelled `instance="<id>"` and without the build info
+    /// (the [`MetricsSet`] writes that once).
+    fn labelled(instance: &str) -> Arc<Self> {
+        let label = (Cow::Borrowed("instance"), Cow::Owned(instance.to_owned()));
+        Arc::new(Self::register(Registry::with_prefix_and_labels(
+            "dca",
+            std::iter::once(label),
+        )))
+    }
+
+    /// Registers every metric in `registry` and keeps it.
+    fn register(mut registry: Registry) -> Self {
         let poll_duration =
             Family::<LoopLabels, Histogram, fn() -> Histogram>::new_with_constructor(
                 poll_histogram as fn() -> Histogram,
@@ -192,13 +208,7 @@ impl Metrics {
             vcf_up.clone(),
         );
 
-        registry.register(
-            "build",
-            "Version of the running bridge",
-            Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
-        );
-
-        Arc::new(Self {
+        Self {
             registry,
             poll_duration,
             polls,
@@ -210,7 +220,7 @@ impl Metrics {
             flow_current: Mutex::new(HashMap::new()),
             broker_up,
             vcf_up,
-        })
+        }
     }
 
     /// Records one finished poll cycle of `loop_name` (`"updates"` or `"resources"`).
@@ -279,13 +289,7 @@ impl Metrics {
 
     /// Renders every metric in the OpenMetrics text format (served as [`METRICS_CONTENT_TYPE`]).
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        // Writing into a String cannot fail, and every registered metric encodes without error;
-        // on the impossible error we still return what was written rather than panic in a scrape.
-        if let Err(err) = encode(&mut out, &self.registry) {
-            tracing::warn!(error = %err, "encoding metrics failed");
-        }
-        out
+        render(&self.registry)
     }
 
     /// `None` when ready, else the reasons, for `/readyz`.
@@ -297,6 +301,158 @@ impl Metrics {
         if !self.vcf_reachable() {
             reasons.push("SDDC Manager not reachable");
         }
+        (!reasons.is_empty()).then(|| reasons.join("; "))
+    }
+}
+
+fn register_build_info(registry: &mut Registry) {
+    registry.register(
+        "build",
+        "Version of the running bridge",
+        Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
+    );
+}
+
+fn render(registry: &Registry) -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail, and every registered metric encodes without error;
+    // on the impossible error we still return what was written rather than panic in a scrape.
+    if let Err(err) = encode(&mut out, registry) {
+        tracing::warn!(error = %err, "encoding metrics failed");
+    }
+    out
+}
+
+// === impl MetricsSet ===
+
+/// The metrics of every SDDC Manager the bridge serves, behind one `/metrics` and `/readyz`.
+///
+/// With one SDDC Manager the series carry no instance label (as they always have); with several,
+/// each series carries `instance="<instance id>"`, and each metric family is written once with the
+/// series of every instance under it.
+pub struct MetricsSet {
+    members: Vec<(String, Arc<Metrics>)>,
+    /// The build info, written once for a labelled set.
+    build: Option<Registry>,
+}
+
+impl MetricsSet {
+    /// One SDDC Manager, with its metrics as they are.
+    pub fn single(instance: &str, metrics: Arc<Metrics>) -> Arc<Self> {
+        Arc::new(Self {
+            members: vec![(instance.to_owned(), metrics)],
+            build: None,
+        })
+    }
+
+    /// One [`Metrics`] per instance id, in order. With several ids each series is labelled
+    /// `instance="<id>"`; a single id gives [`MetricsSet::single`].
+    pub fn for_instances(instances: &[String]) -> Arc<Self> {
+        if let [only] = instances {
+            return Self::single(only, Metrics::new());
+        }
+        let mut build = Registry::with_prefix("dca");
+        register_build_info(&mut build);
+        Arc::new(Self {
+            members: instances
+                .iter()
+                .map(|id| (id.clone(), Metrics::labelled(id)))
+                .collect(),
+            build: Some(build),
+        })
+    }
+
+    /// The metrics of each instance, in configuration order.
+    pub fn members(&self) -> impl Iterator<Item = (&str, &Arc<Metrics>)> {
+        self.members.iter().map(|(id, m)| (id.as_str(), m))
+    }
+}
+
+/// Merges the OpenMetrics texts of registries built alike (series told apart by a constant
+/// label) into one text where each family appears once: its `# HELP`/`# TYPE`/`# UNIT` lines from
+/// the first text that has it, then the samples of every text, families in first-seen order.
+fn merge_families(texts: &[String]) -> String {
+    // (family name, header lines, sample lines)
+    let mut families: Vec<(&str, Vec<&str>, Vec<&str>)> = Vec::new();
+    for text in texts {
+        let mut current: Option<usize> = None;
+        for line in text.lines().filter(|l| *l != "# EOF") {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let name = rest.split(' ').next().unwrap_or(rest);
+                let index = match families.iter().position(|(n, _, _)| *n == name) {
+                    Some(i) => i,
+                    None => {
+                        families.push((name, vec![line], Vec::new()));
+                        families.len() - 1
+                    }
+                };
+                current = Some(index);
+                continue;
+            }
+            let Some(i) = current else { continue };
+            let (_, head, samples) = &mut families[i];
+            if line.starts_with('#') {
+                if samples.is_empty() && !head.contains(&line) {
+                    head.push(line);
+                }
+            } else {
+                samples.push(line);
+            }
+        }
+    }
+    let mut out = String::new();
+    for (_, head, samples) in &families {
+        for line in head.iter().chain(samples) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+/// What the HTTP listener serves: metrics text and readiness.
+pub trait Observed: Send + Sync + 'static {
+    /// The OpenMetrics text for `/metrics`.
+    fn metrics_text(&self) -> String;
+    /// `None` when ready, else the reasons, for `/readyz`.
+    fn not_ready(&self) -> Option<String>;
+}
+
+impl Observed for Metrics {
+    fn metrics_text(&self) -> String {
+        self.render()
+    }
+
+    fn not_ready(&self) -> Option<String> {
+        self.not_ready_reasons()
+    }
+}
+
+impl Observed for MetricsSet {
+    fn metrics_text(&self) -> String {
+        let Some(build) = &self.build else {
+            return self
+                .members
+                .first()
+                .map(|(_, m)| m.render())
+                .unwrap_or_default();
+        };
+        let mut texts: Vec<String> = self.members.iter().map(|(_, m)| m.render()).collect();
+        texts.push(render(build));
+        merge_families(&texts)
+    }
+
+    /// Ready when every instance is; with several, each reason names its instance.
+    fn not_ready(&self) -> Option<String> {
+        if let [(_, only)] = self.members.as_slice() {
+            return only.not_ready_reasons();
+        }
+        let reasons: Vec<String> = self
+            .members
+            .iter()
+            .filter_map(|(id, m)| m.not_ready_reasons().map(|r| format!("{id}: {r}")))
+            .collect();
         (!reasons.is_empty()).then(|| reasons.join("; "))
     }
 }
@@ -327,20 +483,20 @@ impl vcf_client::RequestObserver for Metrics {
 // === HTTP ===
 
 /// The router behind [`serve`]: `/healthz`, `/readyz`, `/metrics`.
-pub fn router(metrics: Arc<Metrics>) -> Router {
+pub fn router<O: Observed>(observed: Arc<O>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_handler))
-        .with_state(metrics)
+        .route("/readyz", get(readyz::<O>))
+        .route("/metrics", get(metrics_handler::<O>))
+        .with_state(observed)
 }
 
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(metrics): State<Arc<Metrics>>) -> Response {
-    match metrics.not_ready_reasons() {
+async fn readyz<O: Observed>(State(observed): State<Arc<O>>) -> Response {
+    match observed.not_ready() {
         None => (StatusCode::OK, "ready\n").into_response(),
         Some(reasons) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -350,10 +506,10 @@ async fn readyz(State(metrics): State<Arc<Metrics>>) -> Response {
     }
 }
 
-async fn metrics_handler(State(metrics): State<Arc<Metrics>>) -> Response {
+async fn metrics_handler<O: Observed>(State(observed): State<Arc<O>>) -> Response {
     (
         [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
-        metrics.render(),
+        observed.metrics_text(),
     )
         .into_response()
 }
@@ -362,9 +518,9 @@ async fn metrics_handler(State(metrics): State<Arc<Metrics>>) -> Response {
 ///
 /// # Errors
 /// When the address cannot be bound (in use, no permission) or the server fails.
-pub async fn serve(
+pub async fn serve<O: Observed>(
     listen: SocketAddr,
-    metrics: Arc<Metrics>,
+    metrics: Arc<O>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen)
@@ -377,9 +533,9 @@ pub async fn serve(
 ///
 /// # Errors
 /// When the server fails.
-pub async fn serve_listener(
+pub async fn serve_listener<O: Observed>(
     listener: TcpListener,
-    metrics: Arc<Metrics>,
+    metrics: Arc<O>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr = listener
@@ -646,6 +802,69 @@ mod tests {
 
         shutdown.cancel();
         server.await.expect("server task").expect("clean shutdown");
+    }
+
+    #[test]
+    fn several_instances_share_each_family_with_an_instance_label() {
+        let set = MetricsSet::for_instances(&["sfo".to_owned(), "lax".to_owned()]);
+        let members: Vec<_> = set
+            .members()
+            .map(|(id, m)| (id.to_owned(), m.clone()))
+            .collect();
+        members[0].1.set_vcf_reachable(true);
+        members[1]
+            .1
+            .on_response("GET /v1/hosts", Some(200), Duration::from_millis(5));
+        let text = set.metrics_text();
+        assert_eq!(
+            sample(&text, "dca_vcf_up{instance=\"sfo\"}"),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(
+            sample(&text, "dca_vcf_up{instance=\"lax\"}"),
+            Some(0.0),
+            "{text}"
+        );
+        assert!(
+            text.contains("dca_vcf_requests_total{instance=\"lax\",endpoint=\"GET /v1/hosts\",status=\"200\"} 1")
+                || text.contains("dca_vcf_requests_total{endpoint=\"GET /v1/hosts\",status=\"200\",instance=\"lax\"} 1"),
+            "{text}"
+        );
+        // OpenMetrics: every family once, the build info once, one EOF at the end.
+        let helps: Vec<&str> = text.lines().filter(|l| l.starts_with("# HELP ")).collect();
+        let mut unique = helps.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(helps.len(), unique.len(), "{text}");
+        assert_eq!(text.matches("dca_build_info{").count(), 1, "{text}");
+        assert!(text.ends_with("# EOF\n") && text.matches("# EOF").count() == 1);
+        // The HELP of each family comes before all of its samples.
+        let help_at = text.find("# HELP dca_vcf_up ").expect("help");
+        assert!(text.find("dca_vcf_up{").expect("sample") > help_at);
+    }
+
+    #[test]
+    fn readiness_of_several_instances_names_the_one_that_is_not() {
+        let set = MetricsSet::for_instances(&["sfo".to_owned(), "lax".to_owned()]);
+        for (_, m) in set.members() {
+            m.set_broker_connected(true);
+            m.set_vcf_reachable(true);
+        }
+        assert_eq!(set.not_ready(), None);
+        let lax = set.members().nth(1).map(|(_, m)| m.clone()).expect("lax");
+        lax.set_vcf_reachable(false);
+        assert_eq!(
+            set.not_ready().as_deref(),
+            Some("lax: SDDC Manager not reachable")
+        );
+        // One instance: the text is as it always was, without a label.
+        let one = MetricsSet::for_instances(&["sfo".to_owned()]);
+        assert!(one.metrics_text().contains("dca_vcf_up 0"));
+        assert_eq!(
+            one.not_ready().as_deref(),
+            Some("MQTT broker not connected; SDDC Manager not reachable")
+        );
     }
 
     #[tokio::test]

@@ -105,7 +105,14 @@ pub(crate) struct TokenCell {
     refused_login: RwLock<Option<RefusedLogin>>,
     /// The last authentication failure (refused login or invalid token), kept for display.
     last_failure: RwLock<Option<AuthFailure>>,
+    /// When a login last failed for want of an answer (timeout, connection refused, 5xx), and
+    /// the error: the callers that queued behind that login get it too instead of each waiting
+    /// out its own retries against an SDDC Manager that does not answer.
+    unanswered_login: RwLock<Option<(std::time::Instant, String)>>,
 }
+
+/// How long a login that got no answer is reported to the callers queued behind it.
+const UNANSWERED_LOGIN_SHARED_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A login that SDDC Manager refused, and when.
 #[derive(Debug, Clone)]
@@ -403,6 +410,21 @@ impl Inner {
                 });
             }
         }
+        let recent = self
+            .tokens
+            .unanswered_login
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some((at, message)) = recent
+            && at.elapsed() < UNANSWERED_LOGIN_SHARED_FOR
+        {
+            return Err(VcfError::Unavailable {
+                endpoint,
+                status: None,
+                detail: format!("{message} (a login moments ago got no answer)"),
+            });
+        }
         let body = serde_json::json!({
             "username": self.username,
             "password": self.password.expose_secret(),
@@ -450,8 +472,23 @@ impl Inner {
                 }));
                 return Err(err);
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                if e.is_transient() {
+                    *self
+                        .tokens
+                        .unanswered_login
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        Some((std::time::Instant::now(), e.to_string()));
+                }
+                return Err(e);
+            }
         };
+        *self
+            .tokens
+            .unanswered_login
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         let token = self.make_token(
             &endpoint,
             pair.access_token,

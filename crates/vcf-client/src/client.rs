@@ -379,6 +379,16 @@ impl Inner {
 
     /// Whether a failed attempt of `call` may be repeated.
     fn may_retry(call: &Call, err: &VcfError) -> bool {
+        // A login that failed was already retried within itself: retrying the call would only
+        // log in again, and multiply the wait on an SDDC Manager that does not answer.
+        let token_call = call.template == crate::auth::TOKENS_TEMPLATE;
+        if !token_call
+            && err
+                .endpoint()
+                .is_some_and(|e| e.ends_with(crate::auth::TOKENS_TEMPLATE))
+        {
+            return false;
+        }
         match err {
             // A connection that was never established carried no request.
             VcfError::Unreachable { source, .. } => call.idempotent || source.is_connect(),

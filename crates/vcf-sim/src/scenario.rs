@@ -54,6 +54,7 @@ const BUILTINS: &[(&str, &str)] = &[
         "vi-behind-management",
         include_str!("../scenarios/vi-behind-management.toml"),
     ),
+    ("second-site", include_str!("../scenarios/second-site.toml")),
 ];
 
 /// Names of the built-in scenarios, for `--scenario NAME`.
@@ -72,6 +73,7 @@ const BUILTIN_NAMES: &[&str] = &[
     "vi-behind-management",
     "vlcm-images",
     "vcf9",
+    "second-site",
 ];
 
 /// A simulated duration, written in TOML as a humantime string (`"90m"`) or seconds.

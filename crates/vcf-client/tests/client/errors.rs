@@ -432,3 +432,35 @@ async fn proxy_page_with_200_is_retried_for_gets() {
     assert_eq!(client(&server).clusters().await.expect("retried").len(), 1);
     assert_eq!(count(&server, "GET", "/v1/clusters").await, 2);
 }
+
+/// An SDDC Manager that accepts connections and never answers: three calls made at once (one
+/// resource cycle) fail after one login's worth of attempts, not after each call has logged in
+/// again three times. The login's connections are counted: three attempts in all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_sddc_manager_costs_one_login_not_one_per_call_and_attempt() {
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", hole.local_addr().expect("addr"));
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in hole.incoming().flatten() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            open.push(stream);
+        }
+    });
+    let mut cfg = config(&url);
+    cfg.request_timeout = Duration::from_millis(300);
+    let client = VcfClient::new(cfg).expect("client");
+    let started = std::time::Instant::now();
+    let (a, b, c) = tokio::join!(client.domains(), client.clusters(), client.hosts());
+    let took = started.elapsed();
+    for result in [a.map(|_| ()), b.map(|_| ()), c.map(|_| ())] {
+        let err = result.expect_err("nothing answers");
+        assert!(err.is_transient(), "{err}");
+        assert_eq!(err.endpoint(), Some("POST /v1/tokens"), "{err}");
+    }
+    // One login: 3 attempts of 300 ms plus two short backoffs (at most 0.5 s + 1 s).
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert!(took < Duration::from_secs(4), "three calls took {took:?}");
+}
