@@ -11,6 +11,7 @@ mod config;
 mod discovery;
 mod flow;
 mod home_assistant;
+mod hostile;
 mod plan;
 mod resume;
 /// The official specs as a strict checker of JSON bodies, shared with the simulator's

@@ -214,7 +214,17 @@ impl<S: Sink> Hub<S> {
                         })
                         .or_insert(d);
                 }
-                for (id, u) in updates {
+                for (id, mut u) in updates {
+                    // A failed check keeps what the last good one found (shown with the
+                    // error), rather than turning into "no update".
+                    if let Some(last) = self.inv.updates.get(&id).filter(|_| u.error.is_some()) {
+                        u.current_version.clone_from(&last.current_version);
+                        u.next.clone_from(&last.next);
+                        u.components.clone_from(&last.components);
+                        u.components_source = last.components_source;
+                        u.not_applicable.clone_from(&last.not_applicable);
+                        u.checked_at = last.checked_at;
+                    }
                     self.inv.updates.insert(id, u);
                 }
                 self.updates_loaded = true;
@@ -260,6 +270,15 @@ impl<S: Sink> Hub<S> {
                     }
                 }
                 self.metrics.set_vcf_reachable(c.reachable == Some(true));
+                true
+            }
+            HubMsg::BadAnswer(e) => {
+                let c = &mut self.inv.connectivity;
+                if c.last_error.as_deref() != Some(e.as_str()) {
+                    warn!(url = %c.url, "SDDC Manager answer refused: {e}");
+                }
+                c.last_error = Some(e);
+                c.last_error_at = Some(chrono::Utc::now());
                 true
             }
             HubMsg::Token {

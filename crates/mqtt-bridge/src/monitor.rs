@@ -113,6 +113,8 @@ impl Monitor {
     fn report_error(&self, e: &VcfError) {
         if is_connectivity_error(e) {
             let _ = self.hub.send(HubMsg::Reachability(Err(format!("{e:#}"))));
+        } else if matches!(e, VcfError::Parse { .. }) {
+            let _ = self.hub.send(HubMsg::BadAnswer(format!("{e:#}")));
         }
     }
 

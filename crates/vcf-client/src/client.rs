@@ -318,7 +318,11 @@ enum BodyError {
     /// The connection failed while the body was arriving.
     Transport(reqwest::Error),
     /// The body is (or says it is) larger than the limit; the rest was not read.
-    TooLarge { limit: usize },
+    TooLarge {
+        limit: usize,
+        /// The size the answer declared (`Content-Length`), if it did.
+        declared: Option<usize>,
+    },
 }
 
 /// Reads a response body chunk by chunk into one buffer sized from `Content-Length`, so a large
@@ -331,12 +335,12 @@ async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<
         .content_length()
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     if declared.is_some_and(|n| n > limit) {
-        return Err(BodyError::TooLarge { limit });
+        return Err(BodyError::TooLarge { limit, declared });
     }
     let mut body = Vec::with_capacity(declared.unwrap_or(0).min(MAX_PREALLOCATION));
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
         if body.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge { limit });
+            return Err(BodyError::TooLarge { limit, declared });
         }
         body.extend_from_slice(&chunk);
     }
@@ -392,10 +396,13 @@ impl Inner {
                 endpoint: call.label(),
                 source,
             },
-            BodyError::TooLarge { limit } => VcfError::Parse {
+            BodyError::TooLarge { limit, declared } => VcfError::Parse {
                 endpoint: call.label(),
                 detail: format!(
-                    "answer larger than {limit} bytes (the limit for {}); not read",
+                    "answer {}larger than {limit} bytes (the limit for {}); not read",
+                    declared
+                        .map(|n| format!("of {n} bytes "))
+                        .unwrap_or_default(),
                     call.limits.kind
                 ),
             },
@@ -837,7 +844,7 @@ mod tests {
         .await
         .expect_err("too large");
         assert!(
-            matches!(err, BodyError::TooLarge { limit: 4096 }),
+            matches!(err, BodyError::TooLarge { limit: 4096, .. }),
             "{err:?}"
         );
         // Chunked (no length): refused once the chunks pass the limit.
@@ -849,7 +856,7 @@ mod tests {
         .await
         .expect_err("too large");
         assert!(
-            matches!(err, BodyError::TooLarge { limit: 4096 }),
+            matches!(err, BodyError::TooLarge { limit: 4096, .. }),
             "{err:?}"
         );
     }

@@ -15,7 +15,7 @@ use vcf_client::{
 use vcf_sim::{Scenario, SimOptions};
 
 /// Cases per endpoint; six endpoints.
-const CASES: usize = 700;
+const CASES: usize = 500;
 /// Fixed so a failure reproduces; printed with every failure.
 const SEED: u64 = 0x5eed_0013;
 
