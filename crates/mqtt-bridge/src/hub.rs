@@ -813,6 +813,107 @@ mod tests {
         assert_eq!(v["domain"], "lab-m01");
     }
 
+    /// A failed update check keeps what the last good one found and shows the error; a refused
+    /// answer is named in the connectivity attributes while connectivity stays ON.
+    #[tokio::test]
+    async fn refused_answers_keep_the_last_good_values_and_name_the_problem() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        feed(&mut h, HubMsg::Reachability(Ok(()))).await;
+        feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
+        let good = crate::model::UpdateInfo {
+            current_version: Some("5.2.0.0".into()),
+            next: Some(crate::model::NextRelease {
+                version: "5.2.1.0".into(),
+                release_date: None,
+                description: None,
+                bom: Vec::new(),
+                raw: serde_json::json!({"version": "5.2.1.0"}),
+            }),
+            components: vec![crate::model::ComponentUpdate {
+                name: "VCENTER".into(),
+                public_name: None,
+                from_version: Some("8.0.3".into()),
+                to_version: Some("8.0.3.1".into()),
+                status: None,
+            }],
+            components_source: crate::model::ComponentsSource::Bom,
+            error: None,
+            not_applicable: Vec::new(),
+            checked_at: chrono::Utc::now(),
+        };
+        let domains = snapshot(10.0, &[]).domains;
+        let updates = |u: crate::model::UpdateInfo| BTreeMap::from([("d1".to_owned(), u)]);
+        feed(
+            &mut h,
+            HubMsg::Updates(domains.clone(), updates(good.clone())),
+        )
+        .await;
+        rec.take();
+        let failed = crate::model::UpdateInfo {
+            current_version: None,
+            next: None,
+            components: Vec::new(),
+            error: Some("GET /v1/releases/domains/d1/future-releases: unexpected response: missing field `elements`".into()),
+            ..good.clone()
+        };
+        feed(&mut h, HubMsg::Updates(domains, updates(failed))).await;
+        let log = rec.take();
+        let get = |t: &str| {
+            log.iter()
+                .find(|(topic, _, _)| topic == t)
+                .map(|(_, p, _)| p.clone())
+        };
+        assert_eq!(
+            get("dca/lab/domain/lab_m01/status").as_deref(),
+            Some("error")
+        );
+        let attrs: serde_json::Value = serde_json::from_str(
+            &get("dca/lab/domain/lab_m01/status/attributes").expect("attributes"),
+        )
+        .expect("json");
+        assert!(
+            attrs["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("future-releases"))
+        );
+        assert_eq!(
+            attrs["next_version"], "5.2.1.0",
+            "the last good next release stays"
+        );
+        assert_eq!(attrs["current_version"], "5.2.0.0");
+        assert_eq!(
+            get("dca/lab/domain/lab_m01/components_to_update"),
+            None,
+            "unchanged: 1"
+        );
+
+        feed(
+            &mut h,
+            HubMsg::BadAnswer(
+                "GET /v1/domains: unexpected response: missing field `elements`".into(),
+            ),
+        )
+        .await;
+        let log = rec.take();
+        assert!(
+            !log.iter()
+                .any(|(t, _, _)| t == "dca/lab/bridge/connectivity"),
+            "connectivity stays ON: {log:?}"
+        );
+        let attrs = log
+            .iter()
+            .find(|(t, _, _)| t == "dca/lab/bridge/connectivity/attributes")
+            .map(|(_, p, _)| serde_json::from_str::<serde_json::Value>(p).expect("json"))
+            .expect("connectivity attributes published");
+        assert!(
+            attrs["last_error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("GET /v1/domains"))
+        );
+        assert_eq!(attrs["reachable"], true);
+    }
+
     #[tokio::test]
     async fn connectivity_off_keeps_values_and_flips_availability_topic() {
         let (mut h, rec, _rx) = new_hub();

@@ -210,10 +210,11 @@ async fn element_floods_are_refused_before_parsing_with_the_limit_named() {
         r#"{{"elements":[{{"bundleId":"{}"}}]}}"#,
         "x".repeat(AnswerLimits::UPGRADABLES.max_body)
     );
+    let size = big.len();
     let (_s, c) = serving_raw("/v1/upgradables/domains/d1", big).await;
     let e = parse_error(c.upgradables("d1", None).await);
-    assert!(
-        e.contains("answer larger than 4194304 bytes (the limit for an upgradable list); not read"),
-        "{e}"
+    let expected = format!(
+        "answer of {size} bytes larger than 4194304 bytes (the limit for an upgradable list); not read"
     );
+    assert!(e.contains(&expected), "{e}");
 }
