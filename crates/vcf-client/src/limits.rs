@@ -169,20 +169,11 @@ pub fn scan(body: &[u8], max_elements: usize, max_values: usize) -> Result<(), E
                 depth += 1;
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
-            b',' => {
-                if depth > 0 {
-                    let top = &mut stack[depth - 1];
-                    // An object's next member starts at its key; an array's next item at its
-                    // value: either way the next token is counted.
-                    top.1 = false;
-                }
-            }
-            b':' => {
-                // The member was counted at its key: its value is not a new one.
-                if depth > 0 {
-                    stack[depth - 1].1 = true;
-                }
-            }
+            // An object's next member starts at its key, an array's next item at its value:
+            // either way the next token is counted.
+            b',' if depth > 0 => stack[depth - 1].1 = false,
+            // The member was counted at its key: its value is not a new one.
+            b':' if depth > 0 => stack[depth - 1].1 = true,
             _ => {}
         }
     }
