@@ -51,6 +51,11 @@ pub struct Faults {
     pub garbage_refresh: bool,
     /// Fixed answers served instead of the real ones (hostile-answer tests).
     pub answers: Vec<ServedAnswer>,
+    /// The status of every injected failure (500..=599); alternating 500/503 when unset.
+    pub error_status: Option<u16>,
+    /// Every `/v1` request hangs, unanswered, until this is cleared (an application server
+    /// stuck behind its reverse proxy); the client's own timeout has to end it.
+    pub hang: bool,
     seed: u64,
     counter: u64,
 }
@@ -168,6 +173,10 @@ pub struct FaultPatch {
     pub garbage_refresh: Option<bool>,
     /// Fixed answers for given paths, replacing those in force (`[]` removes them all).
     pub answers: Option<Vec<AnswerSpec>>,
+    /// Every injected failure answers this status (500..=599) instead of alternating 500/503.
+    pub error_status: Option<u16>,
+    /// Every `/v1` request hangs unanswered (true) until set to false.
+    pub hang: Option<bool>,
     /// Remove every fault first.
     pub clear: Option<bool>,
 }
@@ -190,6 +199,8 @@ impl Faults {
             token_ttl: None,
             garbage_refresh: false,
             answers: Vec::new(),
+            error_status: None,
+            hang: false,
             seed,
             counter: 0,
         }

@@ -47,6 +47,8 @@ fn faults_json(s: &SimState) -> Value {
         "answers": f.answers.iter().map(|a| json!({
             "path": a.path, "status": a.status, "bytes": a.body.len(),
         })).collect::<Vec<_>>(),
+        "error_status": f.error_status,
+        "hang": f.hang,
     })
 }
 
@@ -133,6 +135,18 @@ pub async fn faults(State(app): State<App>, body: Bytes) -> ApiResult {
             .map(AnswerSpec::build)
             .collect::<Result<_, _>>()
             .map_err(|e| ApiError::bad_request("SIM_FAULTS_INVALID", e))?;
+    }
+    if let Some(v) = patch.error_status {
+        if !(500..=599).contains(&v) {
+            return Err(ApiError::bad_request(
+                "SIM_FAULTS_INVALID",
+                "error_status must be within 500..=599",
+            ));
+        }
+        f.error_status = Some(v);
+    }
+    if let Some(v) = patch.hang {
+        f.hang = v;
     }
     let now = s.now();
     match (patch.outage_seconds, patch.restart) {
