@@ -11,6 +11,7 @@ mod config;
 mod discovery;
 mod flow;
 mod home_assistant;
+mod hostile;
 mod hostile_mqtt;
 mod instances;
 mod plan;

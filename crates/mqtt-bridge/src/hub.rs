@@ -245,7 +245,17 @@ impl<S: Sink> Hub<S> {
                         })
                         .or_insert(d);
                 }
-                for (id, u) in updates {
+                for (id, mut u) in updates {
+                    // A failed check keeps what the last good one found (shown with the
+                    // error), rather than turning into "no update".
+                    if let Some(last) = self.inv.updates.get(&id).filter(|_| u.error.is_some()) {
+                        u.current_version.clone_from(&last.current_version);
+                        u.next.clone_from(&last.next);
+                        u.components.clone_from(&last.components);
+                        u.components_source = last.components_source;
+                        u.not_applicable.clone_from(&last.not_applicable);
+                        u.checked_at = last.checked_at;
+                    }
                     self.inv.updates.insert(id, u);
                 }
                 self.updates_loaded = true;
@@ -291,6 +301,15 @@ impl<S: Sink> Hub<S> {
                     }
                 }
                 self.metrics.set_vcf_reachable(c.reachable == Some(true));
+                true
+            }
+            HubMsg::BadAnswer(e) => {
+                let c = &mut self.inv.connectivity;
+                if c.last_error.as_deref() != Some(e.as_str()) {
+                    warn!(url = %c.url, "SDDC Manager answer refused: {e}");
+                }
+                c.last_error = Some(e);
+                c.last_error_at = Some(chrono::Utc::now());
                 true
             }
             HubMsg::Token {
@@ -845,6 +864,107 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&log[0].1).expect("json");
         assert_eq!(v["event_type"], "completed");
         assert_eq!(v["domain"], "lab-m01");
+    }
+
+    /// A failed update check keeps what the last good one found and shows the error; a refused
+    /// answer is named in the connectivity attributes while connectivity stays ON.
+    #[tokio::test]
+    async fn refused_answers_keep_the_last_good_values_and_name_the_problem() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        feed(&mut h, HubMsg::Reachability(Ok(()))).await;
+        feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
+        let good = crate::model::UpdateInfo {
+            current_version: Some("5.2.0.0".into()),
+            next: Some(crate::model::NextRelease {
+                version: "5.2.1.0".into(),
+                release_date: None,
+                description: None,
+                bom: Vec::new(),
+                raw: serde_json::json!({"version": "5.2.1.0"}),
+            }),
+            components: vec![crate::model::ComponentUpdate {
+                name: "VCENTER".into(),
+                public_name: None,
+                from_version: Some("8.0.3".into()),
+                to_version: Some("8.0.3.1".into()),
+                status: None,
+            }],
+            components_source: crate::model::ComponentsSource::Bom,
+            error: None,
+            not_applicable: Vec::new(),
+            checked_at: chrono::Utc::now(),
+        };
+        let domains = snapshot(10.0, &[]).domains;
+        let updates = |u: crate::model::UpdateInfo| BTreeMap::from([("d1".to_owned(), u)]);
+        feed(
+            &mut h,
+            HubMsg::Updates(domains.clone(), updates(good.clone())),
+        )
+        .await;
+        rec.take();
+        let failed = crate::model::UpdateInfo {
+            current_version: None,
+            next: None,
+            components: Vec::new(),
+            error: Some("GET /v1/releases/domains/d1/future-releases: unexpected response: missing field `elements`".into()),
+            ..good.clone()
+        };
+        feed(&mut h, HubMsg::Updates(domains, updates(failed))).await;
+        let log = rec.take();
+        let get = |t: &str| {
+            log.iter()
+                .find(|(topic, _, _)| topic == t)
+                .map(|(_, p, _)| p.clone())
+        };
+        assert_eq!(
+            get("dca/lab/domain/lab_m01/status").as_deref(),
+            Some("error")
+        );
+        let attrs: serde_json::Value = serde_json::from_str(
+            &get("dca/lab/domain/lab_m01/status/attributes").expect("attributes"),
+        )
+        .expect("json");
+        assert!(
+            attrs["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("future-releases"))
+        );
+        assert_eq!(
+            attrs["next_version"], "5.2.1.0",
+            "the last good next release stays"
+        );
+        assert_eq!(attrs["current_version"], "5.2.0.0");
+        assert_eq!(
+            get("dca/lab/domain/lab_m01/components_to_update"),
+            None,
+            "unchanged: 1"
+        );
+
+        feed(
+            &mut h,
+            HubMsg::BadAnswer(
+                "GET /v1/domains: unexpected response: missing field `elements`".into(),
+            ),
+        )
+        .await;
+        let log = rec.take();
+        assert!(
+            !log.iter()
+                .any(|(t, _, _)| t == "dca/lab/bridge/connectivity"),
+            "connectivity stays ON: {log:?}"
+        );
+        let attrs = log
+            .iter()
+            .find(|(t, _, _)| t == "dca/lab/bridge/connectivity/attributes")
+            .map(|(_, p, _)| serde_json::from_str::<serde_json::Value>(p).expect("json"))
+            .expect("connectivity attributes published");
+        assert!(
+            attrs["last_error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("GET /v1/domains"))
+        );
+        assert_eq!(attrs["reachable"], true);
     }
 
     #[tokio::test]

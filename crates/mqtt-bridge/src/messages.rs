@@ -36,6 +36,10 @@ pub enum HubMsg {
     Updates(Vec<DomainInfo>, BTreeMap<String, UpdateInfo>),
     /// SDDC Manager reachability changed or was confirmed (`Err` = error text).
     Reachability(Result<(), String>),
+    /// SDDC Manager answered, but an answer was refused (malformed, over a limit, or
+    /// contradicting itself): the error text names the endpoint and the field or limit. The
+    /// poll's values are not used; the last good ones stay.
+    BadAnswer(String),
     /// The SDDC Manager's version, as read by the updates loop.
     SddcManagerVersion(String),
     /// Token information (after login/refresh).

@@ -127,6 +127,8 @@ impl Monitor {
     fn report_error(&self, e: &VcfError, consecutive: u32) {
         if is_connectivity_error(e) {
             let _ = self.hub.send(HubMsg::Reachability(Err(format!("{e:#}"))));
+        } else if matches!(e, VcfError::Parse { .. }) {
+            let _ = self.hub.send(HubMsg::BadAnswer(format!("{e:#}")));
         } else if is_down(e, consecutive) {
             let _ = self.hub.send(HubMsg::Reachability(Err(format!(
                 "{e:#} ({consecutive} failed polls in a row)"

@@ -18,7 +18,8 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::{Clock, SystemClock, TokenCell};
 use crate::error::{Result, VcfError, excerpt};
-use crate::models::{ApiError, PageOf};
+use crate::limits::{AnswerLimits, scan};
+use crate::models::{ApiError, Checked, PageMetadata, PageOf};
 use crate::observer::RequestObserver;
 use crate::retry::RetryPolicy;
 use crate::tls::{TlsOptions, http_client};
@@ -125,6 +126,8 @@ pub(crate) struct Call {
     idempotent: bool,
     /// The query parameter that selects a page (`pageNumber`; `page` for 9.x `/v1/hosts`).
     page_param: &'static str,
+    /// What the answer may cost (body size, elements, values, pages).
+    limits: AnswerLimits,
 }
 
 impl Call {
@@ -138,7 +141,14 @@ impl Call {
             body: None,
             idempotent,
             page_param: "pageNumber",
+            limits: AnswerLimits::OBJECT,
         }
+    }
+
+    /// Holds the answer to `limits` instead of [`AnswerLimits::OBJECT`].
+    pub(crate) fn limits(mut self, limits: AnswerLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Names the query parameter that selects a page, when it is not `pageNumber`.
@@ -259,7 +269,22 @@ pub(crate) fn check_status(endpoint: &str, answer: Answer) -> Result<Answer> {
 /// Decodes a 2xx answer; a non-JSON body means "not ready" (a proxy page), a JSON body of the
 /// wrong shape is a parse error naming the field path.
 pub(crate) fn decode<T: DeserializeOwned>(endpoint: &str, answer: &Answer) -> Result<T> {
+    decode_within(endpoint, answer, &AnswerLimits::OBJECT)
+}
+
+/// [`decode`], after checking that the answer holds no more elements and values than `limits`
+/// allow (see [`crate::limits`]): an answer over them is refused before serde allocates
+/// anything for it.
+pub(crate) fn decode_within<T: DeserializeOwned>(
+    endpoint: &str,
+    answer: &Answer,
+    limits: &AnswerLimits,
+) -> Result<T> {
     let body = answer.body.as_slice();
+    scan(body, limits.max_elements, limits.max_values).map_err(|e| VcfError::Parse {
+        endpoint: endpoint.to_owned(),
+        detail: format!("{}; answer not used", e.describe(limits)),
+    })?;
     let mut de = serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => Ok(value),
@@ -287,16 +312,17 @@ pub(crate) fn decode<T: DeserializeOwned>(endpoint: &str, answer: &Answer) -> Re
     }
 }
 
-/// The largest answer the client reads: a `/v1/hosts` of 10,000 hosts is about 12 MB.
-const MAX_BODY: usize = 64 * 1024 * 1024;
-
 /// Why a response body could not be read.
 #[derive(Debug)]
 enum BodyError {
     /// The connection failed while the body was arriving.
     Transport(reqwest::Error),
     /// The body is (or says it is) larger than the limit; the rest was not read.
-    TooLarge { limit: usize },
+    TooLarge {
+        limit: usize,
+        /// The size the answer declared (`Content-Length`), if it did.
+        declared: Option<usize>,
+    },
 }
 
 /// Reads a response body chunk by chunk into one buffer sized from `Content-Length`, so a large
@@ -309,12 +335,12 @@ async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<
         .content_length()
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     if declared.is_some_and(|n| n > limit) {
-        return Err(BodyError::TooLarge { limit });
+        return Err(BodyError::TooLarge { limit, declared });
     }
     let mut body = Vec::with_capacity(declared.unwrap_or(0).min(MAX_PREALLOCATION));
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
         if body.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge { limit });
+            return Err(BodyError::TooLarge { limit, declared });
         }
         body.extend_from_slice(&chunk);
     }
@@ -350,7 +376,7 @@ impl Inner {
         let result = match sent {
             Ok(response) => {
                 let status = response.status().as_u16();
-                match read_body(response, MAX_BODY).await {
+                match read_body(response, call.limits.max_body).await {
                     Ok(body) => Ok(Answer { status, body }),
                     Err(e) => Err((Some(status), e)),
                 }
@@ -370,9 +396,15 @@ impl Inner {
                 endpoint: call.label(),
                 source,
             },
-            BodyError::TooLarge { limit } => VcfError::Parse {
+            BodyError::TooLarge { limit, declared } => VcfError::Parse {
                 endpoint: call.label(),
-                detail: format!("answer larger than {limit} bytes; not read"),
+                detail: format!(
+                    "answer {}larger than {limit} bytes (the limit for {}); not read",
+                    declared
+                        .map(|n| format!("of {n} bytes "))
+                        .unwrap_or_default(),
+                    call.limits.kind
+                ),
             },
         })
     }
@@ -447,38 +479,160 @@ impl Inner {
         let endpoint = call.label();
         self.with_retry(call, || async {
             let answer = self.send_authorized(call).await?;
-            decode(&endpoint, &answer)
+            decode_within(&endpoint, &answer, &call.limits)
         })
         .await
     }
 
-    /// Fetches a `PageOf<T>` and every further page that `pageMetadata` announces.
-    pub(crate) async fn fetch_all<T: DeserializeOwned>(&self, call: Call) -> Result<Vec<T>> {
-        // A server that announces absurd page counts must not make us loop forever.
-        const MAX_PAGES: i64 = 1000;
-        let first: PageOf<T> = self.fetch(&call).await?;
-        let mut items = first.elements;
-        let Some(meta) = first.page_metadata else {
-            return Ok(items);
+    /// Fetches a `PageOf<T>` and every further page that `pageMetadata` announces, each read
+    /// as [`parse_list`] reads an answer, then checks the whole list ([`check_list`]).
+    ///
+    /// A list is an error, never a partial or invented value, when one of its answers is not
+    /// what [`parse_list`] accepts, a page it announces comes back empty, the pages together
+    /// pass [`AnswerLimits::max_elements`], or an id repeats over the pages.
+    pub(crate) async fn fetch_all<T: DeserializeOwned + Checked>(
+        &self,
+        call: Call,
+    ) -> Result<Vec<T>> {
+        let limits = call.limits;
+        let endpoint = call.label();
+        let contradiction = |detail: String| VcfError::Parse {
+            endpoint: endpoint.clone(),
+            detail,
         };
-        let total_pages = meta.total_pages.unwrap_or(1).min(MAX_PAGES);
-        let first_number = meta.page_number.unwrap_or(0);
-        for n in 1..total_pages {
-            if meta.total_elements.is_some_and(|t| items.len() as i64 >= t) {
-                break;
+        let (mut items, meta) = self.fetch_page::<T>(&call).await?;
+        if let Some(meta) = meta {
+            let total_pages = meta.total_pages.unwrap_or(1);
+            let first_number = meta.page_number.unwrap_or(0);
+            for n in 1..total_pages {
+                if meta.total_elements.is_some_and(|t| items.len() as i64 >= t) {
+                    break;
+                }
+                let mut next = call.clone();
+                let param = next.page_param;
+                next.query.retain(|(k, _)| *k != param);
+                next = next.query(param, (first_number + n).to_string());
+                let (page, _) = self.fetch_page::<T>(&next).await?;
+                if page.is_empty() {
+                    return Err(contradiction(format!(
+                        "pageMetadata.totalPages is {total_pages} but page {} of them is empty; \
+                         answer not used",
+                        n + 1
+                    )));
+                }
+                items.extend(page);
+                if items.len() > limits.max_elements {
+                    return Err(contradiction(format!(
+                        "more than {} elements over {} pages (the limit for {}); answer not used",
+                        limits.max_elements,
+                        n + 1,
+                        limits.kind
+                    )));
+                }
             }
-            let mut next = call.clone();
-            let param = next.page_param;
-            next.query.retain(|(k, _)| *k != param);
-            next = next.query(param, (first_number + n).to_string());
-            let page: PageOf<T> = self.fetch(&next).await?;
-            if page.elements.is_empty() {
-                break;
-            }
-            items.extend(page.elements);
         }
+        check_list(&items).map_err(contradiction)?;
         Ok(items)
     }
+
+    /// One page of a list: sent with retries, read by [`parse_list`].
+    async fn fetch_page<T: DeserializeOwned + Checked>(
+        &self,
+        call: &Call,
+    ) -> Result<(Vec<T>, Option<PageMetadata>)> {
+        let endpoint = call.label();
+        self.with_retry(call, || async {
+            let answer = self.send_authorized(call).await?;
+            parse_page(&endpoint, &answer, &call.limits)
+        })
+        .await
+    }
+}
+
+/// Reads one list answer (a `PageOf<T>`) as the client does, for `endpoint` (`GET /v1/hosts`)
+/// held to `limits`: counted before it is parsed ([`crate::limits`]), `elements` required,
+/// `pageMetadata` announcing no more pages or elements than the limits allow, every element
+/// carrying its id (and name) and no id twice ([`Checked`]). This is what every list endpoint
+/// method does with each page it reads.
+///
+/// # Errors
+/// [`VcfError::Parse`] naming the endpoint and the field or limit; [`VcfError::Unavailable`]
+/// for a body that is not JSON at all (a proxy page).
+pub fn parse_list<T: DeserializeOwned + Checked>(
+    endpoint: &str,
+    body: &[u8],
+    limits: &AnswerLimits,
+) -> Result<Vec<T>> {
+    let answer = Answer {
+        status: 200,
+        body: body.to_vec(),
+    };
+    let (items, _) = parse_page::<T>(endpoint, &answer, limits)?;
+    check_list(&items).map_err(|detail| VcfError::Parse {
+        endpoint: endpoint.to_owned(),
+        detail,
+    })?;
+    Ok(items)
+}
+
+/// [`parse_list`] without the whole-list check, keeping the page information.
+fn parse_page<T: DeserializeOwned + Checked>(
+    endpoint: &str,
+    answer: &Answer,
+    limits: &AnswerLimits,
+) -> Result<(Vec<T>, Option<PageMetadata>)> {
+    let page: PageOf<T> = decode_within(endpoint, answer, limits)?;
+    let refused = |detail: String| VcfError::Parse {
+        endpoint: endpoint.to_owned(),
+        detail,
+    };
+    if let Some(meta) = &page.page_metadata {
+        if let Some(pages) = meta
+            .total_pages
+            .filter(|p| *p > i64::from(limits.max_pages))
+        {
+            return Err(refused(format!(
+                "pageMetadata.totalPages is {pages}: more than the {} pages followed for {}; \
+                 answer not used",
+                limits.max_pages, limits.kind
+            )));
+        }
+        if let Some(total) = meta
+            .total_elements
+            .filter(|t| *t > limits.max_elements as i64)
+        {
+            return Err(refused(format!(
+                "pageMetadata.totalElements is {total}: more than {} elements (the limit for \
+                 {}); answer not used",
+                limits.max_elements, limits.kind
+            )));
+        }
+    }
+    Ok((page.elements, page.page_metadata))
+}
+
+/// Checks every element of a list ([`Checked`]): each carries what identifies it, and no id
+/// appears twice. The message names the element and the field.
+pub(crate) fn check_list<T: Checked>(items: &[T]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if let Some(field) = item.missing() {
+            return Err(format!(
+                "elements[{i}]: {} without `{field}`; answer not used",
+                T::WHAT
+            ));
+        }
+        if let Some(key) = item.key() {
+            if !seen.insert(key) {
+                return Err(format!(
+                    "elements[{i}]: {} `{}` {key:?} appears twice; answer not used",
+                    T::WHAT,
+                    T::KEY
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 // === impl VcfClient ===
@@ -700,7 +854,7 @@ mod tests {
         .await
         .expect_err("too large");
         assert!(
-            matches!(err, BodyError::TooLarge { limit: 4096 }),
+            matches!(err, BodyError::TooLarge { limit: 4096, .. }),
             "{err:?}"
         );
         // Chunked (no length): refused once the chunks pass the limit.
@@ -712,7 +866,7 @@ mod tests {
         .await
         .expect_err("too large");
         assert!(
-            matches!(err, BodyError::TooLarge { limit: 4096 }),
+            matches!(err, BodyError::TooLarge { limit: 4096, .. }),
             "{err:?}"
         );
     }

@@ -30,6 +30,7 @@
 //! - [`auth`]: login, JWT expiry, single-flight refresh, re-login after restarts.
 //! - [`tls`]: system roots, extra CAs, certificate pinning, explicit `insecure`.
 //! - [`error`]: [`VcfError`], the one error type.
+//! - [`limits`]: [`AnswerLimits`], what one answer may cost (body, elements, values, pages).
 //! - [`models`]: serde models named after the OpenAPI schemas.
 //! - [`status`]: [`Status`], normalised status spellings.
 //! - [`version`]: [`VcfVersion`], numerically ordered four-part versions.
@@ -40,6 +41,7 @@ mod api;
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod limits;
 pub mod models;
 pub mod observer;
 pub mod release;
@@ -49,8 +51,9 @@ pub mod tls;
 pub mod version;
 
 pub use auth::{AuthFailure, Clock, SystemClock};
-pub use client::{ClientConfig, VcfClient};
+pub use client::{ClientConfig, VcfClient, parse_list};
 pub use error::{Result, VcfError};
+pub use limits::AnswerLimits;
 pub use models::*;
 pub use observer::RequestObserver;
 pub use release::{BomMatch, ReleaseInfo, bom_match, release_bundles, select_next_release};

@@ -49,6 +49,8 @@ pub struct Faults {
     /// `PATCH /v1/tokens/access-token/refresh` answers 200 with a long string that is not a
     /// JWT (what a broken or mutating proxy in front of SDDC Manager can hand out).
     pub garbage_refresh: bool,
+    /// Fixed answers served instead of the real ones (hostile-answer tests).
+    pub answers: Vec<ServedAnswer>,
     /// The status of every injected failure (500..=599); alternating 500/503 when unset.
     pub error_status: Option<u16>,
     /// Every `/v1` request hangs, unanswered, until this is cleared (an application server
@@ -56,6 +58,84 @@ pub struct Faults {
     pub hang: bool,
     seed: u64,
     counter: u64,
+}
+
+/// A fixed answer the simulator gives to every authenticated `GET` of one path, in place of the
+/// real one: what a broken or hostile SDDC Manager (or a proxy in front of it) could send. Not
+/// VCF behaviour; the test API's way to put any answer in front of the client.
+#[derive(Debug, Clone)]
+pub struct ServedAnswer {
+    /// Path without query, e.g. `/v1/domains`.
+    pub path: String,
+    /// HTTP status.
+    pub status: u16,
+    /// The body, built once.
+    pub body: bytes::Bytes,
+}
+
+/// One entry of `answers` in `POST /sim/faults`: the body is `body`, then `repeat` written
+/// `times` times, then `suffix`, so a test can ask for a 24 MB flood without sending it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerSpec {
+    /// Path without query, e.g. `/v1/upgradables/domains/{a real id}`.
+    pub path: String,
+    /// HTTP status (default 200).
+    #[serde(default = "ok_status")]
+    pub status: u16,
+    /// The body (or its start).
+    #[serde(default)]
+    pub body: String,
+    /// Repeated `times` times after `body`.
+    #[serde(default)]
+    pub repeat: String,
+    /// How many times `repeat` is written.
+    #[serde(default)]
+    pub times: usize,
+    /// Written last.
+    #[serde(default)]
+    pub suffix: String,
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+/// Largest body an [`AnswerSpec`] may build (the test API's own bound).
+pub const MAX_SERVED_BODY: usize = 256 << 20;
+
+impl AnswerSpec {
+    /// The answer to serve.
+    ///
+    /// # Errors
+    /// A message when the status is not an HTTP status or the body would pass
+    /// [`MAX_SERVED_BODY`].
+    pub fn build(self) -> Result<ServedAnswer, String> {
+        if !(100..=599).contains(&self.status) {
+            return Err(format!(
+                "answers: status {} is not an HTTP status",
+                self.status
+            ));
+        }
+        let size = self
+            .repeat
+            .len()
+            .checked_mul(self.times)
+            .and_then(|n| n.checked_add(self.body.len() + self.suffix.len()))
+            .filter(|n| *n <= MAX_SERVED_BODY)
+            .ok_or_else(|| format!("answers: a body over {MAX_SERVED_BODY} bytes"))?;
+        let mut body = Vec::with_capacity(size);
+        body.extend_from_slice(self.body.as_bytes());
+        for _ in 0..self.times {
+            body.extend_from_slice(self.repeat.as_bytes());
+        }
+        body.extend_from_slice(self.suffix.as_bytes());
+        Ok(ServedAnswer {
+            path: self.path,
+            status: self.status,
+            body: body.into(),
+        })
+    }
 }
 
 /// Body of `POST /sim/faults`; every field optional.
@@ -91,6 +171,8 @@ pub struct FaultPatch {
     pub token_ttl_seconds: Option<f64>,
     /// Refresh answers 200 with a long non-JWT string (true) or works again (false).
     pub garbage_refresh: Option<bool>,
+    /// Fixed answers for given paths, replacing those in force (`[]` removes them all).
+    pub answers: Option<Vec<AnswerSpec>>,
     /// Every injected failure answers this status (500..=599) instead of alternating 500/503.
     pub error_status: Option<u16>,
     /// Every `/v1` request hangs unanswered (true) until set to false.
@@ -116,6 +198,7 @@ impl Faults {
             outage: None,
             token_ttl: None,
             garbage_refresh: false,
+            answers: Vec::new(),
             error_status: None,
             hang: false,
             seed,
@@ -136,6 +219,14 @@ impl Faults {
     /// Number of requests seen by the error injector (used for reference tokens).
     pub fn counter(&self) -> u64 {
         self.counter
+    }
+
+    /// The fixed answer for `GET path`, if a test set one.
+    pub fn served(&self, method: &str, path: &str) -> Option<&ServedAnswer> {
+        if method != "GET" {
+            return None;
+        }
+        self.answers.iter().find(|a| a.path == path)
     }
 
     /// Whether a component (`VCENTER`, ...) is set to fail.

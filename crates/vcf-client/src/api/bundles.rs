@@ -5,6 +5,7 @@ use reqwest::Method;
 use super::seg;
 use crate::client::{Call, VcfClient};
 use crate::error::Result;
+use crate::limits::AnswerLimits;
 use crate::models::{Bundle, BundleDownloadSpec, BundleUpdateSpec, Task};
 
 impl VcfClient {
@@ -14,7 +15,7 @@ impl VcfClient {
     /// Any [`VcfError`](crate::VcfError) class.
     pub async fn bundles(&self) -> Result<Vec<Bundle>> {
         self.inner
-            .fetch_all(Call::get("/v1/bundles", "/v1/bundles".into()))
+            .fetch_all(Call::get("/v1/bundles", "/v1/bundles".into()).limits(AnswerLimits::HISTORY))
             .await
     }
 

@@ -3,6 +3,7 @@
 use super::seg;
 use crate::client::{Call, VcfClient};
 use crate::error::Result;
+use crate::limits::AnswerLimits;
 use crate::models::{Cluster, Domain, Host, Personality, SddcManager};
 
 impl VcfClient {
@@ -12,7 +13,9 @@ impl VcfClient {
     /// Any [`VcfError`](crate::VcfError) class.
     pub async fn domains(&self) -> Result<Vec<Domain>> {
         self.inner
-            .fetch_all(Call::get("/v1/domains", "/v1/domains".into()))
+            .fetch_all(
+                Call::get("/v1/domains", "/v1/domains".into()).limits(AnswerLimits::INVENTORY),
+            )
             .await
     }
 
@@ -35,7 +38,9 @@ impl VcfClient {
     /// Any [`VcfError`](crate::VcfError) class.
     pub async fn clusters(&self) -> Result<Vec<Cluster>> {
         self.inner
-            .fetch_all(Call::get("/v1/clusters", "/v1/clusters".into()))
+            .fetch_all(
+                Call::get("/v1/clusters", "/v1/clusters".into()).limits(AnswerLimits::INVENTORY),
+            )
             .await
     }
 
@@ -46,7 +51,7 @@ impl VcfClient {
     /// # Errors
     /// Any [`VcfError`](crate::VcfError) class.
     pub async fn hosts(&self) -> Result<Vec<Host>> {
-        let mut call = Call::get("/v1/hosts", "/v1/hosts".into());
+        let mut call = Call::get("/v1/hosts", "/v1/hosts".into()).limits(AnswerLimits::HOSTS);
         if self.sddc_manager_major().is_some_and(|m| m >= 9) {
             call = call.page_param("page");
         }
@@ -59,7 +64,10 @@ impl VcfClient {
     /// Any [`VcfError`](crate::VcfError) class.
     pub async fn sddc_managers(&self) -> Result<Vec<SddcManager>> {
         self.inner
-            .fetch_all(Call::get("/v1/sddc-managers", "/v1/sddc-managers".into()))
+            .fetch_all(
+                Call::get("/v1/sddc-managers", "/v1/sddc-managers".into())
+                    .limits(AnswerLimits::INVENTORY),
+            )
             .await
     }
 
@@ -69,7 +77,10 @@ impl VcfClient {
     /// Any [`VcfError`](crate::VcfError) class.
     pub async fn personalities(&self) -> Result<Vec<Personality>> {
         self.inner
-            .fetch_all(Call::get("/v1/personalities", "/v1/personalities".into()))
+            .fetch_all(
+                Call::get("/v1/personalities", "/v1/personalities".into())
+                    .limits(AnswerLimits::INVENTORY),
+            )
             .await
     }
 }

@@ -5,6 +5,7 @@ use reqwest::Method;
 use super::seg;
 use crate::client::{Call, VcfClient};
 use crate::error::Result;
+use crate::limits::AnswerLimits;
 use crate::models::{DomainRelease, DomainReleaseView, FutureRelease, Release, Validation};
 
 impl VcfClient {
@@ -13,7 +14,8 @@ impl VcfClient {
     /// # Errors
     /// Any [`VcfError`](crate::VcfError) class.
     pub async fn releases(&self, domain_id: Option<&str>) -> Result<Vec<Release>> {
-        let mut call = Call::get("/v1/releases", "/v1/releases".into());
+        let mut call =
+            Call::get("/v1/releases", "/v1/releases".into()).limits(AnswerLimits::RELEASES);
         if let Some(id) = domain_id {
             call = call.query("domainId", id);
         }
@@ -27,10 +29,13 @@ impl VcfClient {
     /// Any [`VcfError`](crate::VcfError) class.
     pub async fn future_releases(&self, domain_id: &str) -> Result<Vec<FutureRelease>> {
         self.inner
-            .fetch_all(Call::get(
-                "/v1/releases/domains/{id}/future-releases",
-                format!("/v1/releases/domains/{}/future-releases", seg(domain_id)),
-            ))
+            .fetch_all(
+                Call::get(
+                    "/v1/releases/domains/{id}/future-releases",
+                    format!("/v1/releases/domains/{}/future-releases", seg(domain_id)),
+                )
+                .limits(AnswerLimits::RELEASES),
+            )
             .await
     }
 
@@ -40,10 +45,10 @@ impl VcfClient {
     /// Any [`VcfError`](crate::VcfError) class.
     pub async fn domain_release_views(&self) -> Result<Vec<DomainReleaseView>> {
         self.inner
-            .fetch_all(Call::get(
-                "/v1/releases/domains",
-                "/v1/releases/domains".into(),
-            ))
+            .fetch_all(
+                Call::get("/v1/releases/domains", "/v1/releases/domains".into())
+                    .limits(AnswerLimits::RELEASES),
+            )
             .await
     }
 

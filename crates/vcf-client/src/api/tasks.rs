@@ -5,6 +5,7 @@ use reqwest::Method;
 use super::seg;
 use crate::client::{Call, VcfClient};
 use crate::error::Result;
+use crate::limits::AnswerLimits;
 use crate::models::Task;
 
 /// The largest page `GET /v1/tasks` serves.
@@ -32,7 +33,8 @@ impl VcfClient {
         self.inner
             .fetch_all(
                 Call::get("/v1/tasks", "/v1/tasks".into())
-                    .query("pageSize", TASK_PAGE_SIZE.to_string()),
+                    .query("pageSize", TASK_PAGE_SIZE.to_string())
+                    .limits(AnswerLimits::HISTORY),
             )
             .await
     }

@@ -3,6 +3,7 @@
 use super::seg;
 use crate::client::{Call, VcfClient};
 use crate::error::Result;
+use crate::limits::AnswerLimits;
 use crate::models::{ClusterUpgradable, Upgradable};
 
 impl VcfClient {
@@ -19,7 +20,8 @@ impl VcfClient {
         let mut call = Call::get(
             "/v1/upgradables/domains/{id}",
             format!("/v1/upgradables/domains/{}", seg(domain_id)),
-        );
+        )
+        .limits(AnswerLimits::UPGRADABLES);
         if let Some(v) = target_version {
             call = call.query("targetVersion", v);
         }
@@ -35,7 +37,8 @@ impl VcfClient {
         let call = Call::get(
             "/v1/upgradables/domains/{id}/clusters",
             format!("/v1/upgradables/domains/{}/clusters", seg(domain_id)),
-        );
+        )
+        .limits(AnswerLimits::UPGRADABLES);
         self.inner.fetch_all(call).await
     }
 }

@@ -5,6 +5,7 @@ use reqwest::Method;
 use super::seg;
 use crate::client::{Call, VcfClient};
 use crate::error::Result;
+use crate::limits::AnswerLimits;
 use crate::models::{Task, Upgrade, UpgradeCommitSpec, UpgradeSpec};
 
 impl VcfClient {
@@ -38,7 +39,9 @@ impl VcfClient {
     /// Any [`VcfError`](crate::VcfError) class.
     pub async fn upgrades(&self) -> Result<Vec<Upgrade>> {
         self.inner
-            .fetch_all(Call::get("/v1/upgrades", "/v1/upgrades".into()))
+            .fetch_all(
+                Call::get("/v1/upgrades", "/v1/upgrades".into()).limits(AnswerLimits::HISTORY),
+            )
             .await
     }
 

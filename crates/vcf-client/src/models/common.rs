@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PageOf<T> {
-    /// The items of this page.
-    #[serde(default = "Vec::new")]
+    /// The items of this page. Required: an answer without it is not an empty list (the spec
+    /// marks nothing required here, but every page it documents carries `elements`, and
+    /// reading `{}` as "no domains" would clear every entity).
     pub elements: Vec<T>,
     /// Paging information; absent on some servers.
     #[serde(default)]

@@ -6,6 +6,7 @@
 //! carry extra empty keys.
 
 mod bundle;
+mod check;
 mod checkset;
 mod common;
 mod inventory;
@@ -16,6 +17,7 @@ mod upgradable;
 mod upgrade;
 
 pub use bundle::{Bundle, BundleComponent, BundleDownloadSpec, BundleUpdateSpec};
+pub use check::Checked;
 pub use checkset::{
     AssessmentMetadata, AssessmentOutput, AssessmentResource, AssessmentTaskInfo,
     CheckSetCandidate, CheckSetDomain, CheckSetQueryDomain, CheckSetQueryInput,

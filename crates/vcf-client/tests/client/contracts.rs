@@ -556,7 +556,7 @@ async fn lists_without_page_metadata_take_one_request() {
         .and(path("/v1/hosts"))
         .respond_with(
             ResponseTemplate::new(200)
-                .set_body_json(json!({ "elements": [ { "id": "h1" }, { "id": "h2" } ] })),
+                .set_body_json(json!({ "elements": [ { "id": "h1", "fqdn": "esx01.lab" }, { "id": "h2", "fqdn": "esx02.lab" } ] })),
         )
         .expect(1)
         .mount(&server)

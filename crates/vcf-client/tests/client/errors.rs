@@ -90,7 +90,10 @@ async fn transient_error_then_success_recovers() {
         .await;
     Mock::given(method("GET"))
         .and(path("/v1/hosts"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(page(json!([{ "id": "h1" }]))))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(page(json!([{ "id": "h1", "fqdn": "esx01.lab" }]))),
+        )
         .mount(&server)
         .await;
     assert_eq!(

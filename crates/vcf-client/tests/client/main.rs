@@ -5,6 +5,8 @@
 mod auth;
 mod contracts;
 mod errors;
+mod fuzz;
+mod hostile;
 mod sim;
 mod spec;
 mod support;

@@ -154,7 +154,7 @@ async fn hosts_are_paged_with_page_on_vcf9() {
         .and(path("/v1/hosts"))
         .and(query_param("page", "1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "elements": [{"id": "h2"}],
+            "elements": [{"id": "h2", "fqdn": "esx02.lab"}],
             "pageMetadata": {"pageNumber": 1, "pageSize": 1, "totalElements": 2, "totalPages": 2}
         })))
         .expect(1)
@@ -163,7 +163,7 @@ async fn hosts_are_paged_with_page_on_vcf9() {
     Mock::given(method("GET"))
         .and(path("/v1/hosts"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "elements": [{"id": "h1"}],
+            "elements": [{"id": "h1", "fqdn": "esx01.lab"}],
             "pageMetadata": {"pageNumber": 0, "pageSize": 1, "totalElements": 2, "totalPages": 2}
         })))
         .up_to_n_times(1)

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{ApiResult, App, ok};
 use crate::error::ApiError;
-use crate::faults::{FaultPatch, Faults, OutageWindow};
+use crate::faults::{AnswerSpec, FaultPatch, Faults, OutageWindow};
 use crate::state::SimState;
 
 /// `GET /sim/requests`: `{"total": N, "by_endpoint": {"GET /v1/hosts": 3, ...}}`.
@@ -44,6 +44,9 @@ fn faults_json(s: &SimState) -> Value {
         })),
         "token_ttl_seconds": f.token_ttl,
         "garbage_refresh": f.garbage_refresh,
+        "answers": f.answers.iter().map(|a| json!({
+            "path": a.path, "status": a.status, "bytes": a.body.len(),
+        })).collect::<Vec<_>>(),
         "error_status": f.error_status,
         "hang": f.hang,
     })
@@ -125,6 +128,13 @@ pub async fn faults(State(app): State<App>, body: Bytes) -> ApiResult {
     }
     if let Some(v) = patch.garbage_refresh {
         f.garbage_refresh = v;
+    }
+    if let Some(specs) = patch.answers {
+        f.answers = specs
+            .into_iter()
+            .map(AnswerSpec::build)
+            .collect::<Result<_, _>>()
+            .map_err(|e| ApiError::bad_request("SIM_FAULTS_INVALID", e))?;
     }
     if let Some(v) = patch.error_status {
         if !(500..=599).contains(&v) {

@@ -439,6 +439,80 @@ async fn injected_error_rate_gives_5xx_error_bodies() {
 }
 
 #[tokio::test]
+async fn fixed_answers_replace_real_ones_for_authenticated_gets_until_removed() {
+    let (sim, mut api) = start("default", 1.0).await;
+    api.login().await;
+    let f = api
+        .raw(
+            Method::POST,
+            "/sim/faults",
+            Some(json!({"answers": [
+                {"path": "/v1/domains", "body": "{}"},
+                {"path": "/v1/hosts", "status": 200, "body": "{\"elements\":[",
+                 "repeat": "{},", "times": 4, "suffix": "{}]}"},
+            ]})),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.body["answers"][1]["bytes"], 13 + 12 + 4, "{}", f.body);
+    let domains = api
+        .raw(Method::GET, "/v1/domains", None, true)
+        .await
+        .unwrap();
+    assert_eq!((domains.status, domains.body), (200, json!({})));
+    let hosts = api
+        .raw(Method::GET, "/v1/hosts?page=0", None, true)
+        .await
+        .unwrap();
+    assert_eq!(hosts.body, json!({"elements": [{}, {}, {}, {}, {}]}));
+    // Still behind authentication; other paths answer as before.
+    let anonymous = api
+        .raw(Method::GET, "/v1/domains", None, false)
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status, 401);
+    let clusters = api
+        .raw(Method::GET, "/v1/clusters", None, true)
+        .await
+        .unwrap();
+    assert!(
+        clusters.body["elements"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+    // A body over the test API's bound is refused, and the answers in force stay.
+    let refused = api
+        .raw(
+            Method::POST,
+            "/sim/faults",
+            Some(json!({"answers": [{"path": "/v1/domains", "repeat": "x", "times": usize::MAX}]})),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    api.raw(
+        Method::POST,
+        "/sim/faults",
+        Some(json!({"answers": []})),
+        false,
+    )
+    .await
+    .unwrap();
+    let domains = api
+        .raw(Method::GET, "/v1/domains", None, true)
+        .await
+        .unwrap();
+    assert!(
+        domains.body["elements"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn injected_errors_can_all_be_500_and_requests_can_hang_until_released() {
     let (sim, api) = start("default", 1.0).await;
     let fault = |body: Value| api.raw(Method::POST, "/sim/faults", Some(body), false);
