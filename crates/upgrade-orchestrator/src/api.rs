@@ -412,6 +412,10 @@ pub trait VcfApi: Send + Sync + 'static {
     async fn commit_upgrade(&self, upgrade_id: &str) -> ApiResult<()>;
     /// `GET /v1/tasks/{id}` of a task that failed: its errors and whether VCF can retry it.
     async fn failed_task(&self, task_id: &str) -> ApiResult<FailedTask>;
+    /// `GET /v1/tasks/{id}`: the state of the task behind an operation (an upgrade, a
+    /// per-upgrade precheck, a check-set run), read when the operation's own answers could
+    /// not be.
+    async fn task_state(&self, task_id: &str) -> ApiResult<OpState>;
     /// `PATCH /v1/tasks/{id}`: runs a failed, retryable task again.
     async fn retry_task(&self, task_id: &str) -> ApiResult<()>;
     /// A non-failed upgrade of `bundle_id` on one of `resource_ids` (re-attach after a crash

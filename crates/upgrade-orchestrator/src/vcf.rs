@@ -643,6 +643,11 @@ impl VcfApi for VcfClient {
         Ok(failed_task(&task))
     }
 
+    async fn task_state(&self, task_id: &str) -> ApiResult<OpState> {
+        let task = self.task(task_id).await?;
+        Ok(op_state(task.status.as_ref()))
+    }
+
     async fn retry_task(&self, task_id: &str) -> ApiResult<()> {
         Ok(VcfClient::retry_task(self, task_id).await?)
     }

@@ -49,6 +49,9 @@ pub struct Faults {
     /// `PATCH /v1/tokens/access-token/refresh` answers 200 with a long string that is not a
     /// JWT (what a broken or mutating proxy in front of SDDC Manager can hand out).
     pub garbage_refresh: bool,
+    /// Endpoints (`GET /v1/upgrades/{id}`, by template) whose next successful answers are
+    /// replaced by JSON of the wrong shape, with how many are left.
+    pub unreadable: Vec<(String, u32)>,
     seed: u64,
     counter: u64,
 }
@@ -86,6 +89,12 @@ pub struct FaultPatch {
     pub token_ttl_seconds: Option<f64>,
     /// Refresh answers 200 with a long non-JWT string (true) or works again (false).
     pub garbage_refresh: Option<bool>,
+    /// With `unreadable_count`: the endpoint, as `METHOD /template` (`GET /v1/upgrades/{id}`),
+    /// whose next successful answers come back unreadable (a JSON array where VCF sends an
+    /// object), as a broken or mutating proxy in front of SDDC Manager hands them out.
+    pub unreadable_endpoint: Option<String>,
+    /// How many of that endpoint's answers are made unreadable (0 stops it).
+    pub unreadable_count: Option<u32>,
     /// Remove every fault first.
     pub clear: Option<bool>,
 }
@@ -107,6 +116,7 @@ impl Faults {
             outage: None,
             token_ttl: None,
             garbage_refresh: false,
+            unreadable: Vec::new(),
             seed,
             counter: 0,
         }
@@ -120,6 +130,22 @@ impl Faults {
         }
         let x = ids::mix(self.seed ^ self.counter.wrapping_mul(0x2545_F491_4F6C_DD1D));
         (x as f64 / u64::MAX as f64) < self.error_rate
+    }
+
+    /// Whether this successful answer of `endpoint` (`METHOD /template`) is to be made
+    /// unreadable; counts it down.
+    pub fn take_unreadable(&mut self, endpoint: &str) -> bool {
+        match self
+            .unreadable
+            .iter_mut()
+            .find(|(e, left)| e == endpoint && *left > 0)
+        {
+            Some((_, left)) => {
+                *left -= 1;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Number of requests seen by the error injector (used for reference tokens).

@@ -343,17 +343,30 @@ impl Machine<'_> {
                 self.cfg.precheck_poll_interval,
             ),
             Event::UpgradePrecheck(Ok(report)) if report.state == OpState::Running => {
+                self.poll_answered();
                 self.act(poll);
             }
-            Event::UpgradePrecheck(Ok(report)) => self.upgrade_precheck_done(draft, &report),
-            Event::UpgradePrecheck(Err(e)) => {
-                self.retry(
-                    e.transient,
-                    Budget::Deadline,
-                    poll,
-                    None,
-                    format!("reading the {component} upgrade precheck failed: {e}"),
-                );
+            Event::UpgradePrecheck(Ok(report)) => {
+                self.poll_answered();
+                self.upgrade_precheck_done(draft, &report);
+            }
+            Event::UpgradePrecheck(Err(e)) => self.poll_failed(
+                &format!("the {component} upgrade precheck"),
+                &e,
+                poll,
+                precheck_id.as_deref(),
+            ),
+            Event::TaskState(result) => {
+                let what = format!("the {component} upgrade precheck");
+                match self.task_read(&what, result, poll.clone()) {
+                    // Its findings come with the precheck's own answer: read it again.
+                    Some(OpState::Succeeded) => self.act(poll),
+                    Some(OpState::Failed(msg)) => self.fail(format!(
+                        "VCF reports {what} `{}` ended {msg}; the draft upgrade was not started",
+                        precheck_id.unwrap_or_default()
+                    )),
+                    _ => {}
+                }
             }
             _ => {}
         }
@@ -392,8 +405,12 @@ impl Machine<'_> {
         } = &running;
         match ev {
             Event::Tick => self.act(Effect::PollUpgrade(running.upgrade_id)),
-            Event::UpgradeState(Ok(OpState::Running)) => self.act(poll),
+            Event::UpgradeState(Ok(OpState::Running)) => {
+                self.poll_answered();
+                self.act(poll);
+            }
             Event::UpgradeState(Ok(OpState::Succeeded)) => {
+                self.poll_answered();
                 self.s.applied_bundles.push(request.bundle_id.clone());
                 self.s.upgrades_done += 1;
                 self.s.upgrades_total = self.s.upgrades_total.max(self.s.upgrades_done);
@@ -409,13 +426,15 @@ impl Machine<'_> {
             Event::UpgradeState(Ok(OpState::Failed(msg))) => self.upgrade_failed(running, &msg),
             Event::UpgradeState(Ok(OpState::Draft)) => self.commit(running),
             Event::UpgradeState(Err(e)) => {
-                self.retry(
-                    e.transient,
-                    Budget::Deadline,
-                    poll,
-                    None,
-                    format!("reading the {component} upgrade failed: {e}"),
-                );
+                let id = running.upgrade_id.clone();
+                self.poll_failed(&format!("the {component} upgrade"), &e, poll, Some(&id));
+            }
+            // The upgrade's own answers could not be read: its task is VCF's word.
+            Event::TaskState(result) => {
+                let what = format!("the {component} upgrade");
+                if let Some(done) = self.task_read(&what, result, poll) {
+                    self.running_upgrade(running, deadline, Event::UpgradeState(Ok(done)));
+                }
             }
             _ => {}
         }
@@ -497,14 +516,14 @@ impl Machine<'_> {
                 self.s.upgrades_total
             ),
         );
-        self.enter_step(
-            UpgradeStep::Starting {
-                request: request.clone(),
-                component,
-            },
-            target,
-        );
-        self.act(Effect::StartUpgrade(request));
+        // VCF may already have this upgrade, running or as a draft (a state lost or moved
+        // aside, a crash before its id was saved): look before posting, never post twice.
+        let find = Effect::FindUpgrade {
+            bundle_id: request.bundle_id.clone(),
+            resource_ids: request.resource_ids.clone(),
+        };
+        self.enter_step(UpgradeStep::Starting { request, component }, target);
+        self.act(find);
     }
 
     /// The personalities of the ESXi upgrade's image-managed clusters; when an image is

@@ -44,6 +44,9 @@ fn faults_json(s: &SimState) -> Value {
         })),
         "token_ttl_seconds": f.token_ttl,
         "garbage_refresh": f.garbage_refresh,
+        "unreadable": f.unreadable.iter()
+            .map(|(endpoint, left)| json!({"endpoint": endpoint, "left": left}))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -123,6 +126,19 @@ pub async fn faults(State(app): State<App>, body: Bytes) -> ApiResult {
     }
     if let Some(v) = patch.garbage_refresh {
         f.garbage_refresh = v;
+    }
+    match (patch.unreadable_endpoint, patch.unreadable_count) {
+        (Some(endpoint), count) => {
+            f.unreadable.retain(|(e, _)| *e != endpoint);
+            f.unreadable.push((endpoint, count.unwrap_or(1)));
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "SIM_FAULTS_INVALID",
+                "unreadable_count needs unreadable_endpoint",
+            ));
+        }
+        (None, None) => {}
     }
     let now = s.now();
     match (patch.outage_seconds, patch.restart) {
