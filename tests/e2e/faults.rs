@@ -12,7 +12,7 @@ use dca_tests::sim::SimLogEntry;
 use dca_tests::wait::secs;
 
 use crate::common::Inventory;
-use crate::flow::{FAST, duplicated_requests, duplicated_in_state, press, wait_status};
+use crate::flow::{FAST, duplicated_in_state, duplicated_requests, press, wait_status};
 
 /// Starts the bridge on `rig`, presses Start on `sfo-m01`; returns its slug and the mark taken
 /// just before the press.
@@ -121,7 +121,9 @@ fn upgrade_posts(log: &[SimLogEntry]) -> std::collections::BTreeMap<String, usiz
 /// Requests that start or change something in VCF (token endpoints excluded).
 fn mutating(log: &[SimLogEntry]) -> usize {
     log.iter()
-        .filter(|e| e.method != "GET" && e.path.starts_with("/v1/") && !e.path.starts_with("/v1/tokens"))
+        .filter(|e| {
+            e.method != "GET" && e.path.starts_with("/v1/") && !e.path.starts_with("/v1/tokens")
+        })
         .count()
 }
 
@@ -175,7 +177,10 @@ async fn unreadable_during_nsx(count: u32) -> anyhow::Result<Rig> {
     // every injected answer was served (and read as unreadable by the bridge)
     let faults = rig.sim.faults().await?;
     let left = faults["unreadable"][0]["left"].as_u64();
-    anyhow::ensure!(left == Some(0), "unreadable answers not all served: {faults}");
+    anyhow::ensure!(
+        left == Some(0),
+        "unreadable answers not all served: {faults}"
+    );
     let logs = crate::flow::logs_markdown(&rig, &d);
     anyhow::ensure!(
         logs.contains("asking again"),
@@ -218,8 +223,18 @@ struct Tmpfs {
 impl Tmpfs {
     fn mount(path: &Path, size: &str) -> anyhow::Result<Tmpfs> {
         std::fs::create_dir_all(path)?;
-        run("mount", &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", &p(path)])
-            .map_err(|e| e.context("mounting a tmpfs for the state directory needs root"))?;
+        run(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                &p(path),
+            ],
+        )
+        .map_err(|e| e.context("mounting a tmpfs for the state directory needs root"))?;
         Ok(Tmpfs {
             path: path.to_owned(),
         })
@@ -293,7 +308,10 @@ async fn state_dir_breaks(fault: StateFault) -> anyhow::Result<()> {
     };
     let storage = rig.domain_topic(&d, "upgrade/state_storage");
     let attrs = rig.domain_topic(&d, "upgrade/status/attributes");
-    let on = rig.recorder.wait_payload(broken, &storage, "ON", secs(300)).await;
+    let on = rig
+        .recorder
+        .wait_payload(broken, &storage, "ON", secs(300))
+        .await;
     rig.with_log(on)?;
     let shown = rig
         .recorder
@@ -307,7 +325,10 @@ async fn state_dir_breaks(fault: StateFault) -> anyhow::Result<()> {
         StateFault::ReadOnly => "Read-only file system",
         StateFault::Full => "No space left on device",
     };
-    anyhow::ensure!(why.contains(expected), "state_error {why:?} does not say {expected:?}");
+    anyhow::ensure!(
+        why.contains(expected),
+        "state_error {why:?} does not say {expected:?}"
+    );
     // The NSX upgrade ends while the state cannot be saved; the flow then looks for the
     // vCenter upgrade (a read) and holds before posting it. Five resource cycles of the monitor
     // (the state is retried every 2 s) must pass without any new mutating request.
@@ -331,7 +352,9 @@ async fn state_dir_breaks(fault: StateFault) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
     );
     anyhow::ensure!(
-        !upgrade_posts(&log).keys().any(|b| b.contains("VCENTER") || b.contains("vc")),
+        !upgrade_posts(&log)
+            .keys()
+            .any(|b| b.contains("VCENTER") || b.contains("vc")),
         "the vCenter upgrade was posted while the state could not be saved"
     );
     // Fixed: the problem clears by itself, the flow goes on.
@@ -340,7 +363,10 @@ async fn state_dir_breaks(fault: StateFault) -> anyhow::Result<()> {
         Some(f) => std::fs::remove_file(f)?,
         None => fs.remount("rw")?,
     }
-    let off = rig.recorder.wait_payload(fixed, &storage, "OFF", secs(60)).await;
+    let off = rig
+        .recorder
+        .wait_payload(fixed, &storage, "OFF", secs(60))
+        .await;
     rig.with_log(off)?;
     finish(&mut rig, &d, broken).await?;
     anyhow::ensure!(!failed_since(&rig, &d, mark), "the flow showed failed");
@@ -500,11 +526,17 @@ async fn kill9_at_seeded_points(seed: u64) -> anyhow::Result<usize> {
         }
         rig.bridge().kill9()?;
         kills += 1;
-        anyhow::ensure!(kills <= 40, "seed {seed}: still not done after {kills} kills");
+        anyhow::ensure!(
+            kills <= 40,
+            "seed {seed}: still not done after {kills} kills"
+        );
         from = rig.recorder.mark();
         rig.start_bridge_online().await?;
     }
-    anyhow::ensure!(!failed_since(&rig, &d, mark), "seed {seed}: the flow showed failed");
+    anyhow::ensure!(
+        !failed_since(&rig, &d, mark),
+        "seed {seed}: the flow showed failed"
+    );
     ensure_clean_finish(&rig)
         .await
         .map_err(|e| e.context(format!("seed {seed} after {kills} kills")))?;

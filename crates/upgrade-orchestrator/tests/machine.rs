@@ -1855,10 +1855,19 @@ fn one_unreadable_upgrade_answer_is_asked_again_and_the_upgrade_goes_on() {
     let (r, _) = nsx_running(&cfg);
     let t = step(&r.state, unreadable(), r.now, &cfg);
     assert!(t.state.is_active(), "{:?}", t.state.phase);
-    assert!(matches!(&t.effects[..], [Effect::Wait(_)]), "{:?}", t.effects);
+    assert!(
+        matches!(&t.effects[..], [Effect::Wait(_)]),
+        "{:?}",
+        t.effects
+    );
     let t = step(&t.state, Event::Tick, r.now, &cfg);
     assert_eq!(t.effects, vec![Effect::PollUpgrade("up-b-nsx".into())]);
-    let t = step(&t.state, Event::UpgradeState(Ok(OpState::Succeeded)), r.now, &cfg);
+    let t = step(
+        &t.state,
+        Event::UpgradeState(Ok(OpState::Succeeded)),
+        r.now,
+        &cfg,
+    );
     assert_eq!(t.state.upgrades_done, 1);
     assert!(t.state.is_active());
     assert!(t.state.logbook.render().contains("asking again (1/10)"));
@@ -1874,7 +1883,11 @@ fn a_burst_of_unreadable_answers_asks_the_upgrade_task_before_anything_fails() {
     let mut s = r.state.clone();
     for _ in 0..3 {
         let t = step(&s, unreadable(), r.now, &cfg);
-        assert!(matches!(&t.effects[..], [Effect::Wait(_)]), "{:?}", t.effects);
+        assert!(
+            matches!(&t.effects[..], [Effect::Wait(_)]),
+            "{:?}",
+            t.effects
+        );
         s = t.state;
     }
     // the budget is spent: VCF's own task decides, the flow has not failed
@@ -1882,12 +1895,22 @@ fn a_burst_of_unreadable_answers_asks_the_upgrade_task_before_anything_fails() {
     assert_eq!(t.effects, vec![Effect::ReadTask("up-b-nsx".into())]);
     assert!(t.state.is_active());
     // VCF says the upgrade runs: polled again with a fresh budget
-    let running = step(&t.state, Event::TaskState(Ok(OpState::Running)), r.now, &cfg);
+    let running = step(
+        &t.state,
+        Event::TaskState(Ok(OpState::Running)),
+        r.now,
+        &cfg,
+    );
     assert!(matches!(&running.effects[..], [Effect::Wait(_)]));
     assert_eq!(running.state.retries, 0);
     assert!(running.state.is_active());
     // VCF says it succeeded: the flow goes on to the next component
-    let done = step(&t.state, Event::TaskState(Ok(OpState::Succeeded)), r.now, &cfg);
+    let done = step(
+        &t.state,
+        Event::TaskState(Ok(OpState::Succeeded)),
+        r.now,
+        &cfg,
+    );
     assert_eq!(done.state.upgrades_done, 1);
     assert!(done.state.is_active());
     // no word from VCF (unreachable): asked again, still not failed
@@ -1929,14 +1952,19 @@ fn an_unreadable_task_after_the_budget_fails_naming_both() {
     assert_eq!(t.effects, vec![Effect::ReadTask("up-b-nsx".into())]);
     let t = step(
         &t.state,
-        Event::TaskState(Err(ApiFailure::permanent("GET /v1/tasks/up-b-nsx: HTTP 404"))),
+        Event::TaskState(Err(ApiFailure::permanent(
+            "GET /v1/tasks/up-b-nsx: HTTP 404",
+        ))),
         r.now,
         &cfg,
     );
     let Phase::Failed { reason } = &t.state.phase else {
         panic!("{:?}", t.state.phase)
     };
-    assert!(reason.contains("NSX_T_MANAGER upgrade") && reason.contains("404"), "{reason}");
+    assert!(
+        reason.contains("NSX_T_MANAGER upgrade") && reason.contains("404"),
+        "{reason}"
+    );
 }
 
 #[test]
@@ -1965,10 +1993,19 @@ fn an_unreadable_precheck_run_is_asked_again_then_checked_by_its_task() {
     });
     let bad = || Event::CheckRun(Err(ApiFailure::permanent("unexpected response: status")));
     let t = step(&r.state, bad(), r.now, &cfg);
-    assert!(matches!(&t.effects[..], [Effect::Wait(_)]), "{:?}", t.effects);
+    assert!(
+        matches!(&t.effects[..], [Effect::Wait(_)]),
+        "{:?}",
+        t.effects
+    );
     let t = step(&t.state, bad(), r.now, &cfg);
     assert_eq!(t.effects, vec![Effect::ReadTask("run-1".into())]);
-    let t = step(&t.state, Event::TaskState(Ok(OpState::Running)), r.now, &cfg);
+    let t = step(
+        &t.state,
+        Event::TaskState(Ok(OpState::Running)),
+        r.now,
+        &cfg,
+    );
     assert!(matches!(t.state.phase, Phase::EvaluatingPrechecks { .. }));
 }
 
@@ -1987,7 +2024,11 @@ fn a_new_component_upgrade_looks_for_one_in_vcf_before_posting() {
         )
     });
     // the step that entered `Starting` asked for the list, not for a POST
-    let posted_before = w.upgrade_requests.iter().filter(|q| q.bundle_id == "b-nsx").count();
+    let posted_before = w
+        .upgrade_requests
+        .iter()
+        .filter(|q| q.bundle_id == "b-nsx")
+        .count();
     assert_eq!(posted_before, 0);
     // VCF already holds a draft of it (a state lost during its precheck): re-attached
     let t = step(

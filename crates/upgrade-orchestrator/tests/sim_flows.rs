@@ -1704,8 +1704,12 @@ async fn a_state_that_cannot_be_saved_holds_every_new_step_until_it_can() -> any
     assert!(why.contains("flow-"), "{why}");
     // the bundles' states were read: the next thing is a download request, which waits
     let bundle_read = |log: &[Value]| {
-        log.iter()
-            .any(|e| e["method"] == "GET" && e["path"].as_str().is_some_and(|p| p.starts_with("/v1/bundles/")))
+        log.iter().any(|e| {
+            e["method"] == "GET"
+                && e["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("/v1/bundles/"))
+        })
     };
     let start = Instant::now();
     while !bundle_read(&b.log().await?) {
@@ -1722,9 +1726,9 @@ async fn a_state_that_cannot_be_saved_holds_every_new_step_until_it_can() -> any
     wait_for(&o, &b.domain, |v| v.state_error.is_none()).await?;
     wait_for(&o, &b.domain, is("successfully_completed")).await?;
     let log = b.log().await?;
-    let first_write = log
-        .iter()
-        .position(|e| e["method"] != "GET" && !e["path"].as_str().unwrap_or("").starts_with("/v1/tokens"));
+    let first_write = log.iter().position(|e| {
+        e["method"] != "GET" && !e["path"].as_str().unwrap_or("").starts_with("/v1/tokens")
+    });
     assert!(
         first_write.is_some_and(|i| i >= restored_at),
         "a write came before the state directory was back (at {first_write:?}, restored at {restored_at})"

@@ -210,9 +210,7 @@ impl Machine<'_> {
                 None
             }
             Err(e) => {
-                self.fail(format!(
-                    "{what} could not be read, nor its VCF task: {e}"
-                ));
+                self.fail(format!("{what} could not be read, nor its VCF task: {e}"));
                 None
             }
         }
