@@ -458,6 +458,59 @@ async fn lost_state_during_an_nsx_draft_precheck_reattaches_on_start() -> anyhow
     Ok(())
 }
 
+/// The state file is deleted while the bridge is down during the NSX upgrade itself: the next
+/// Start follows the upgrade VCF runs (found by listing) instead of waiting for it to become
+/// AVAILABLE or posting it again. A slower time scale keeps the NSX upgrade (90 simulated
+/// minutes, 27 s here) running while the new flow gets there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_state_during_a_running_nsx_upgrade_is_followed_on_start() -> anyhow::Result<()> {
+    let mut rig = Rig::start("default", 0.005).await?;
+    let (d, mark) = start_upgrade(&mut rig).await?;
+    wait_component(&mut rig, &d, "NSX", Some("upgrading"), mark).await?;
+    rig.bridge().kill9()?;
+    for e in std::fs::read_dir(&rig.config.state_dir)? {
+        std::fs::remove_file(e?.path())?;
+    }
+    let restart = rig.recorder.mark();
+    rig.start_bridge_online().await?;
+    rig.recorder
+        .wait_current(
+            &rig.domain_topic(&d, "upgrade/status"),
+            "waiting_for_initiation",
+            secs(60),
+        )
+        .await?;
+    press(&rig, &d, "start").await?;
+    finish(&mut rig, &d, restart).await?;
+    let logs = crate::flow::logs_markdown(&rig, &d);
+    anyhow::ensure!(
+        logs.contains("VCF is upgrading NSX_T_MANAGER already")
+            && logs.contains("Re-attached to the NSX_T_MANAGER upgrade"),
+        "the running NSX upgrade was not followed: {logs}"
+    );
+    let log = rig.sim.log().await?;
+    let twice: Vec<_> = upgrade_posts(&log)
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .collect();
+    anyhow::ensure!(twice.is_empty(), "POST /v1/upgrades repeated: {twice:?}");
+    anyhow::ensure!(
+        log.iter()
+            .all(|e| !(e.method == "POST" && e.path == "/v1/upgrades") || e.succeeded()),
+        "a POST /v1/upgrades was refused"
+    );
+    let state = rig.sim.state().await?;
+    let domain = state["domains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x["name"] == "sfo-m01")
+        .cloned()
+        .unwrap_or_default();
+    anyhow::ensure!(domain["version"] == "5.2.1.0", "sfo-m01: {domain}");
+    Ok(())
+}
+
 // === kill -9 at seeded random points ===
 
 /// A small deterministic generator (splitmix64), so a failing seed can be run again.

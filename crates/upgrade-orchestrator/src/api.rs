@@ -134,6 +134,9 @@ pub struct UpgradableInfo {
     pub available: bool,
     /// True when VCF reports it done (`COMPLETED`, `UPGRADED`, `SUCCESSFUL`).
     pub completed: bool,
+    /// True when VCF reports it `IN_PROGRESS`: an upgrade of it runs.
+    #[serde(default)]
+    pub in_progress: bool,
     /// The spec's `Upgradable.errors` ("errors found during computation of upgrade
     /// availability"): why it is not AVAILABLE, one line each.
     #[serde(default)]

@@ -520,6 +520,7 @@ impl VcfApi for VcfClient {
                         .next()
                         .unwrap_or_default(),
                     available: status == Status::Available,
+                    in_progress: status == Status::InProgress,
                     completed: status.is_success()
                         || matches!(&status, Status::Other(s) if s.eq_ignore_ascii_case("UPGRADED")),
                     errors: u.errors.iter().map(vcf_client::ApiError::summary).collect(),

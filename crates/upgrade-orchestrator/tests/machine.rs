@@ -48,6 +48,7 @@ fn upg(bundle: &str, ty: &str, comp: &str, available: bool) -> UpgradableInfo {
         component: comp.into(),
         available,
         completed: false,
+        in_progress: false,
         errors: vec![],
         vcenter: None,
     }
@@ -1328,7 +1329,11 @@ fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
         panic!()
     };
     s.phase = Phase::StartingUpgrades {
-        step: UpgradeStep::Starting { request, component },
+        step: UpgradeStep::Starting {
+            request,
+            component,
+            adopt: false,
+        },
         target,
     };
     let mut r2 = Run {
@@ -1619,6 +1624,7 @@ fn resume_without_per_upgrade_precheck_reattaches_and_commits_a_leftover_draft()
         step: UpgradeStep::Starting {
             request: request.clone(),
             component: component.clone(),
+            adopt: false,
         },
         target,
     };
@@ -2048,4 +2054,70 @@ fn a_new_component_upgrade_looks_for_one_in_vcf_before_posting() {
     // nothing there: now it is posted, once
     let t = step(&r.state, Event::UpgradeFound(Ok(None)), r.now, &cfg);
     assert!(matches!(&t.effects[..], [Effect::StartUpgrade(q)] if q.bundle_id == "b-nsx"));
+}
+
+#[test]
+fn an_upgrade_vcf_runs_that_the_flow_did_not_start_is_followed_never_posted() {
+    // a lost state: Start went through again and reaches the upgrade loop while VCF upgrades NSX
+    let cfg = OrchestratorConfig::default();
+    let mut w = World::default_world();
+    let mut r = Run::new(cfg.clone());
+    r.drive_until(&mut w, start(), |s| {
+        matches!(
+            &s.phase,
+            Phase::StartingUpgrades {
+                step: UpgradeStep::Listing,
+                ..
+            }
+        ) && s.sddc_upgrades > 0
+    });
+    let mut nsx = upg("b-nsx", "VMWARE_SOFTWARE", "NSX_T_MANAGER", false);
+    nsx.in_progress = true;
+    let snap = UpgradablesSnapshot {
+        upgradables: vec![
+            nsx,
+            upg("b-vc", "VMWARE_SOFTWARE", "VCENTER", false),
+            upg("b-esx", "VMWARE_SOFTWARE", "HOST", false),
+        ],
+        ..UpgradablesSnapshot::default()
+    };
+    let t = step(&r.state, Event::Upgradables(Ok(snap)), r.now, &cfg);
+    assert!(
+        matches!(&t.effects[..], [Effect::FindUpgrade { bundle_id, .. }] if bundle_id == "b-nsx"),
+        "{:?}",
+        t.effects
+    );
+    assert!(
+        t.state
+            .logbook
+            .render()
+            .contains("VCF is upgrading NSX_T_MANAGER already")
+    );
+    // found running: followed by id
+    let found = step(
+        &t.state,
+        Event::UpgradeFound(Ok(Some(FoundUpgrade {
+            id: "up-lost".into(),
+            state: OpState::Running,
+        }))),
+        r.now,
+        &cfg,
+    );
+    assert_eq!(found.effects, vec![Effect::PollUpgrade("up-lost".into())]);
+    // not found (it just ended): listed again after a wait, never posted
+    let none = step(&t.state, Event::UpgradeFound(Ok(None)), r.now, &cfg);
+    assert!(
+        matches!(&none.effects[..], [Effect::Wait(_)]),
+        "{:?}",
+        none.effects
+    );
+    assert!(matches!(
+        none.state.phase,
+        Phase::StartingUpgrades {
+            step: UpgradeStep::Listing,
+            ..
+        }
+    ));
+    let again = step(&none.state, Event::Tick, r.now, &cfg);
+    assert!(matches!(&again.effects[..], [Effect::ListUpgradables(_)]));
 }

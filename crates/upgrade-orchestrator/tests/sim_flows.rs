@@ -1042,7 +1042,11 @@ async fn crash_after_post_upgrade_before_its_id_was_saved_reattaches_by_listing(
         anyhow::bail!("unexpected phase {:?}", flow.phase);
     };
     flow.phase = Phase::StartingUpgrades {
-        step: UpgradeStep::Starting { request, component },
+        step: UpgradeStep::Starting {
+            request,
+            component,
+            adopt: false,
+        },
         target,
     };
     Store::open(b.dir.path())?.save(&flow, chrono::Utc::now())?;
