@@ -52,6 +52,11 @@ pub struct Faults {
     /// Endpoints (`GET /v1/upgrades/{id}`, by template) whose next successful answers are
     /// replaced by JSON of the wrong shape, with how many are left.
     pub unreadable: Vec<(String, u32)>,
+    /// The status of every injected failure (500..=599); alternating 500/503 when unset.
+    pub error_status: Option<u16>,
+    /// Every `/v1` request hangs, unanswered, until this is cleared (an application server
+    /// stuck behind its reverse proxy); the client's own timeout has to end it.
+    pub hang: bool,
     seed: u64,
     counter: u64,
 }
@@ -95,6 +100,10 @@ pub struct FaultPatch {
     pub unreadable_endpoint: Option<String>,
     /// How many of that endpoint's answers are made unreadable (0 stops it).
     pub unreadable_count: Option<u32>,
+    /// Every injected failure answers this status (500..=599) instead of alternating 500/503.
+    pub error_status: Option<u16>,
+    /// Every `/v1` request hangs unanswered (true) until set to false.
+    pub hang: Option<bool>,
     /// Remove every fault first.
     pub clear: Option<bool>,
 }
@@ -117,6 +126,8 @@ impl Faults {
             token_ttl: None,
             garbage_refresh: false,
             unreadable: Vec::new(),
+            error_status: None,
+            hang: false,
             seed,
             counter: 0,
         }

@@ -47,6 +47,8 @@ fn faults_json(s: &SimState) -> Value {
         "unreadable": f.unreadable.iter()
             .map(|(endpoint, left)| json!({"endpoint": endpoint, "left": left}))
             .collect::<Vec<_>>(),
+        "error_status": f.error_status,
+        "hang": f.hang,
     })
 }
 
@@ -139,6 +141,18 @@ pub async fn faults(State(app): State<App>, body: Bytes) -> ApiResult {
             ));
         }
         (None, None) => {}
+    }
+    if let Some(v) = patch.error_status {
+        if !(500..=599).contains(&v) {
+            return Err(ApiError::bad_request(
+                "SIM_FAULTS_INVALID",
+                "error_status must be within 500..=599",
+            ));
+        }
+        f.error_status = Some(v);
+    }
+    if let Some(v) = patch.hang {
+        f.hang = v;
     }
     let now = s.now();
     match (patch.outage_seconds, patch.restart) {
