@@ -121,6 +121,7 @@ impl Inventory {
             add("switch", format!("vcf_{s}_ignore_alerts"));
             add("update", format!("vcf_{s}_update"));
             add("event", format!("vcf_{s}_upgrade_notification"));
+            add("binary_sensor", format!("vcf_{s}_state_storage"));
         }
         for h in &self.hosts {
             for key in ["cpu_usage", "memory_usage", "storage_usage"] {

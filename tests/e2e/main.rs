@@ -9,6 +9,7 @@ mod commands;
 mod common;
 mod config;
 mod discovery;
+mod faults;
 mod flow;
 mod home_assistant;
 mod hostile;

@@ -188,6 +188,14 @@ impl Sim {
         self.get_json("/sim/state").await
     }
 
+    /// `GET /sim/faults`: the faults in force (and what is left of counted ones).
+    ///
+    /// # Errors
+    /// On HTTP or decoding errors.
+    pub async fn faults(&self) -> anyhow::Result<serde_json::Value> {
+        self.get_json("/sim/faults").await
+    }
+
     /// `POST /sim/faults` with `fault` (e.g. `{"unreachable": true}`).
     ///
     /// # Errors

@@ -62,6 +62,7 @@ pub const KEYS: &[&str] = &[
     "upgrade.fail_on_precheck_errors",
     "upgrade.per_upgrade_precheck",
     "upgrade.max_log_entries",
+    "upgrade.poll_error_budget",
     "upgrade.temporary_network",
     "http.listen",
     "log.level",

@@ -198,6 +198,8 @@ pub struct FlowInfo {
     pub log_entries: usize,
     /// Status attributes (phase detail, component, progress, times, last error).
     pub attributes: serde_json::Value,
+    /// Why the flow's state cannot be saved in `state_dir` (`None` while it is safe).
+    pub state_error: Option<String>,
     /// The whole `FlowView` JSON (for `upgrade/state`).
     pub view: serde_json::Value,
 }

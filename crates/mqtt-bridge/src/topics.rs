@@ -312,6 +312,8 @@ impl Topics {
             "<b>/<i>/domain/<d>/upgrade/logs",
             "<b>/<i>/domain/<d>/upgrade/logs/attributes",
             "<b>/<i>/domain/<d>/upgrade/state",
+            "<b>/<i>/domain/<d>/upgrade/state_storage",
+            "<b>/<i>/domain/<d>/upgrade/state_storage/attributes",
             "<b>/<i>/domain/<d>/upgrade/event",
             "<b>/<i>/domain/<d>/upgrade/start/set",
             "<b>/<i>/domain/<d>/upgrade/acknowledge/set",

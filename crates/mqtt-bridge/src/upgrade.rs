@@ -34,6 +34,7 @@ pub fn flow_info(view: &FlowView) -> FlowInfo {
         "deadline": view.deadline,
         "timeout": view.deadline,
         "last_error": view.last_error,
+        "state_error": view.state_error,
         "retryable": view.retryable,
         "blocked_reasons": view.blocked_reasons,
         "in_progress": view.in_progress,
@@ -48,6 +49,7 @@ pub fn flow_info(view: &FlowView) -> FlowInfo {
         logs_markdown: view.logs_markdown.clone(),
         log_entries: view.log_entries,
         attributes,
+        state_error: view.state_error.clone(),
         view: serde_json::to_value(view).unwrap_or(Value::Null),
     }
 }
@@ -143,6 +145,7 @@ mod tests {
             started_at: None,
             deadline: None,
             last_error: None,
+            state_error: None,
             retryable: false,
             blocked_reasons: Vec::new(),
             ignore_alerts: true,
@@ -202,5 +205,19 @@ mod tests {
         v.retryable = true;
         assert_eq!(flow_info(&v).attributes["retryable"], true);
         assert_eq!(flow_info(&v).view["retryable"], true);
+    }
+
+    #[test]
+    fn a_state_that_cannot_be_saved_shows_in_the_status_attributes() {
+        let mut v = view();
+        assert_eq!(flow_info(&v).attributes["state_error"], Value::Null);
+        v.state_error = Some("state file /state/flow-d1.json.tmp: No space left on device".into());
+        let f = flow_info(&v);
+        assert_eq!(
+            f.attributes["state_error"],
+            "state file /state/flow-d1.json.tmp: No space left on device"
+        );
+        assert_eq!(f.state_error, v.state_error);
+        assert_eq!(f.view["state_error"], f.attributes["state_error"]);
     }
 }

@@ -134,6 +134,9 @@ pub struct UpgradableInfo {
     pub available: bool,
     /// True when VCF reports it done (`COMPLETED`, `UPGRADED`, `SUCCESSFUL`).
     pub completed: bool,
+    /// True when VCF reports it `IN_PROGRESS`: an upgrade of it runs.
+    #[serde(default)]
+    pub in_progress: bool,
     /// The spec's `Upgradable.errors` ("errors found during computation of upgrade
     /// availability"): why it is not AVAILABLE, one line each.
     #[serde(default)]
@@ -412,6 +415,10 @@ pub trait VcfApi: Send + Sync + 'static {
     async fn commit_upgrade(&self, upgrade_id: &str) -> ApiResult<()>;
     /// `GET /v1/tasks/{id}` of a task that failed: its errors and whether VCF can retry it.
     async fn failed_task(&self, task_id: &str) -> ApiResult<FailedTask>;
+    /// `GET /v1/tasks/{id}`: the state of the task behind an operation (an upgrade, a
+    /// per-upgrade precheck, a check-set run), read when the operation's own answers could
+    /// not be.
+    async fn task_state(&self, task_id: &str) -> ApiResult<OpState>;
     /// `PATCH /v1/tasks/{id}`: runs a failed, retryable task again.
     async fn retry_task(&self, task_id: &str) -> ApiResult<()>;
     /// A non-failed upgrade of `bundle_id` on one of `resource_ids` (re-attach after a crash

@@ -58,6 +58,11 @@ pub struct OrchestratorConfig {
     pub per_upgrade_precheck: bool,
     /// Most log entries kept per domain (the rendered markdown is also kept under 16 KiB).
     pub max_log_entries: usize,
+    /// How many unreadable answers in a row a poll of a running operation (download, check-set
+    /// run, per-upgrade precheck, component upgrade, validation) is asked again before the
+    /// flow looks at the operation's own task in VCF; unanswered polls (unreachable, 5xx) are
+    /// asked again until the phase deadline.
+    pub poll_error_budget: u32,
     /// Temporary network of each domain's vCenter major upgrade (8 → 9), by domain name
     /// (`[upgrade.temporary_network.<domain name>]`).
     pub temporary_network: BTreeMap<String, TemporaryNetwork>,
@@ -131,6 +136,7 @@ impl Default for OrchestratorConfig {
             fail_on_precheck_errors: false,
             per_upgrade_precheck: false,
             max_log_entries: 200,
+            poll_error_budget: 10,
             temporary_network: BTreeMap::new(),
         }
     }

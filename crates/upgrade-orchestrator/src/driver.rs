@@ -297,6 +297,7 @@ impl Orchestrator {
             last_view: state.view(),
             state,
             rx,
+            state_error: None,
         };
         self.inner.tracker.spawn(actor.run(initial));
         tx
@@ -317,11 +318,17 @@ fn quarantine(e: &StoreError) {
 
 // === domain task ===
 
+/// How often a state that could not be saved is tried again (the problem clears by itself
+/// once `state_dir` is writable again).
+const STATE_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
 struct DomainTask {
     inner: Arc<Inner>,
     state: FlowState,
     last_view: FlowView,
     rx: mpsc::UnboundedReceiver<Msg>,
+    /// Why the current state is not saved (it is then tried again every [`STATE_RETRY`]).
+    state_error: Option<String>,
 }
 
 /// What a transition asks of the task loop.
@@ -339,6 +346,9 @@ impl DomainTask {
             let Some(action) = pending.take() else {
                 tokio::select! {
                     () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(STATE_RETRY), if self.state_error.is_some() => {
+                        self.save_again();
+                    }
                     msg = self.rx.recv() => match msg {
                         None => return,
                         Some(msg) => pending = self.on_command(msg).await.action,
@@ -346,6 +356,27 @@ impl DomainTask {
                 }
                 continue;
             };
+            // Persist before effect: nothing new is started in VCF while the state that asked
+            // for it is not saved (a restart would not know about it).
+            if action.is_mutating() && self.state_error.is_some() {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(STATE_RETRY) => {
+                        self.save_again();
+                        pending = Some(action);
+                    }
+                    msg = self.rx.recv() => {
+                        let Some(msg) = msg else { return };
+                        let applied = self.on_command(msg).await;
+                        pending = if applied.phase_changed || applied.action.is_some() {
+                            applied.action
+                        } else {
+                            Some(action)
+                        };
+                    }
+                }
+                continue;
+            }
             let fut = perform(
                 Arc::clone(&self.inner.api),
                 self.state.domain.id.clone(),
@@ -441,12 +472,61 @@ impl DomainTask {
         let t = step(&self.state, event, now, &self.inner.config);
         let changed = t.state != self.state;
         self.state = t.state;
-        if changed {
-            if let Err(e) = self.inner.store.save(&self.state, now) {
-                tracing::error!(error = %e, domain = %self.state.domain.name, "could not persist the upgrade state");
+        if changed || self.state_error.is_some() {
+            self.save(now);
+        }
+        self.publish();
+        let mut action = None;
+        for effect in t.effects {
+            match effect {
+                Effect::Notify(n) => self.inner.observer.notify(&self.state.domain, &n),
+                other => action = Some(other),
             }
         }
-        let view = self.state.view();
+        Applied {
+            action,
+            phase_changed: self.state.phase.kind() != before_kind,
+            rejected: t.rejected,
+        }
+    }
+
+    /// Saves the current state; remembers (and shows) why when it cannot be.
+    fn save(&mut self, now: chrono::DateTime<Utc>) {
+        match self.inner.store.save(&self.state, now) {
+            Ok(()) => {
+                if let Some(was) = self.state_error.take() {
+                    tracing::info!(
+                        domain = %self.state.domain.name,
+                        was = %was,
+                        "the upgrade state is saved again"
+                    );
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                if self.state_error.as_deref() != Some(text.as_str()) {
+                    tracing::error!(
+                        error = %e,
+                        domain = %self.state.domain.name,
+                        "could not persist the upgrade state; nothing new is started in VCF \
+                         until it is saved"
+                    );
+                }
+                self.state_error = Some(text);
+            }
+        }
+    }
+
+    /// Tries the save that failed again and shows the outcome.
+    fn save_again(&mut self) {
+        self.save(Utc::now());
+        self.publish();
+    }
+
+    /// Publishes the view when it changed.
+    fn publish(&mut self) {
+        let mut view = self.state.view();
+        view.state_error = self.state_error.clone();
         if view.status != self.last_view.status {
             tracing::info!(
                 domain = %self.state.domain.name,
@@ -461,18 +541,6 @@ impl DomainTask {
             }
             self.inner.observer.flow_changed(&view);
             self.last_view = view;
-        }
-        let mut action = None;
-        for effect in t.effects {
-            match effect {
-                Effect::Notify(n) => self.inner.observer.notify(&self.state.domain, &n),
-                other => action = Some(other),
-            }
-        }
-        Applied {
-            action,
-            phase_changed: self.state.phase.kind() != before_kind,
-            rejected: t.rejected,
         }
     }
 }
@@ -523,6 +591,7 @@ async fn perform(api: Arc<dyn VcfApi>, domain_id: String, effect: Effect) -> Eve
         Effect::CommitUpgrade(id) => Event::UpgradeCommitted(api.commit_upgrade(&id).await),
         Effect::ReadFailedTask(id) => Event::TaskFailed(api.failed_task(&id).await),
         Effect::RetryTask(id) => Event::TaskRetried(api.retry_task(&id).await),
+        Effect::ReadTask(id) => Event::TaskState(api.task_state(&id).await),
         Effect::ProbeApi => Event::ApiReady(api.api_ready().await),
         Effect::QueryCheckSets(target) => {
             Event::CheckSetsQueried(api.query_check_sets(&domain_id, &target).await)

@@ -163,6 +163,8 @@ pub enum Event {
     TaskFailed(ApiResult<FailedTask>),
     /// Result of [`Effect::RetryTask`].
     TaskRetried(ApiResult<()>),
+    /// Result of [`Effect::ReadTask`].
+    TaskState(ApiResult<OpState>),
     /// Result of [`Effect::ProbeApi`].
     ApiReady(bool),
     /// Result of [`Effect::QueryCheckSets`].
@@ -220,6 +222,8 @@ pub enum Effect {
     ReadFailedTask(String),
     /// `PATCH /v1/tasks/{id}`: retry the failed task.
     RetryTask(String),
+    /// `GET /v1/tasks/{id}` of a running operation whose own answers could not be read.
+    ReadTask(String),
     /// `GET /v1/domains` with a fresh login.
     ProbeApi,
     /// `POST /v1/system/check-sets/queries` (discovery, then with the target versions).
@@ -248,6 +252,23 @@ impl Effect {
     /// True for everything but [`Effect::Notify`].
     pub fn is_action(&self) -> bool {
         !matches!(self, Self::Notify(_))
+    }
+
+    /// True for a request that starts or changes something in VCF (a download, the target
+    /// version, an upgrade, its precheck or commit, a task retry, a check-set run, a
+    /// validation). The driver performs one only once the state that asked for it is saved.
+    pub fn is_mutating(&self) -> bool {
+        matches!(
+            self,
+            Self::StartDownload(_)
+                | Self::SetTargetVersion(_)
+                | Self::StartUpgrade(_)
+                | Self::StartUpgradePrecheck(_)
+                | Self::CommitUpgrade(_)
+                | Self::RetryTask(_)
+                | Self::StartCheckRun { .. }
+                | Self::StartValidation(_)
+        )
     }
 }
 
@@ -439,7 +460,7 @@ fn belongs_to(phase: &Phase, result: &Event) -> bool {
         Phase::RunningPrechecks { .. } => {
             matches!(result, E::CheckRunStarted(_) | E::CheckRunFound(_))
         }
-        Phase::EvaluatingPrechecks { .. } => matches!(result, E::CheckRun(_)),
+        Phase::EvaluatingPrechecks { .. } => matches!(result, E::CheckRun(_) | E::TaskState(_)),
         Phase::StartingUpgrades { step, .. } => match step {
             UpgradeStep::Listing | UpgradeStep::WaitingForImage { .. } => {
                 matches!(result, E::Upgradables(_))
@@ -447,16 +468,17 @@ fn belongs_to(phase: &Phase, result: &Event) -> bool {
             UpgradeStep::Starting { .. } => {
                 matches!(result, E::UpgradeRequested(_) | E::UpgradeFound(_))
             }
-            UpgradeStep::Prechecking { .. } => {
-                matches!(result, E::UpgradePrecheckStarted(_) | E::UpgradePrecheck(_))
-            }
+            UpgradeStep::Prechecking { .. } => matches!(
+                result,
+                E::UpgradePrecheckStarted(_) | E::UpgradePrecheck(_) | E::TaskState(_)
+            ),
             UpgradeStep::Committing { .. } => {
                 matches!(result, E::UpgradeCommitted(_) | E::UpgradeState(_))
             }
             UpgradeStep::Retrying { .. } => {
                 matches!(result, E::TaskRetried(_) | E::UpgradeState(_))
             }
-            UpgradeStep::Running { .. } => matches!(result, E::UpgradeState(_)),
+            UpgradeStep::Running { .. } => matches!(result, E::UpgradeState(_) | E::TaskState(_)),
         },
         Phase::Validating { .. } => matches!(result, E::Validation(_)),
         Phase::Idle

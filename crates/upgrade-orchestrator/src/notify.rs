@@ -92,6 +92,10 @@ pub struct FlowView {
     pub deadline: Option<DateTime<Utc>>,
     /// Why the flow failed (status `failed`).
     pub last_error: Option<String>,
+    /// Why the flow's state could not be saved in `state_dir` (read-only, full, gone), while
+    /// it cannot; the flow starts nothing new in VCF meanwhile. `None` when the state is safe.
+    #[serde(default)]
+    pub state_error: Option<String>,
     /// The failed flow's VCF task can be retried (Retry Upgrade).
     #[serde(default)]
     pub retryable: bool,

@@ -87,6 +87,10 @@ pub enum UpgradeStep {
         request: UpgradeRequest,
         /// Component name.
         component: String,
+        /// Following an upgrade VCF already runs that this flow did not start (its state was
+        /// lost or moved aside): it is looked up, never posted.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        adopt: bool,
     },
     /// The upgrade exists as a draft; VCF's per-upgrade precheck runs on it.
     Prechecking {

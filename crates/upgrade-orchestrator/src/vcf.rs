@@ -520,6 +520,7 @@ impl VcfApi for VcfClient {
                         .next()
                         .unwrap_or_default(),
                     available: status == Status::Available,
+                    in_progress: status == Status::InProgress,
                     completed: status.is_success()
                         || matches!(&status, Status::Other(s) if s.eq_ignore_ascii_case("UPGRADED")),
                     errors: u.errors.iter().map(vcf_client::ApiError::summary).collect(),
@@ -641,6 +642,11 @@ impl VcfApi for VcfClient {
     async fn failed_task(&self, task_id: &str) -> ApiResult<FailedTask> {
         let task = self.task(task_id).await?;
         Ok(failed_task(&task))
+    }
+
+    async fn task_state(&self, task_id: &str) -> ApiResult<OpState> {
+        let task = self.task(task_id).await?;
+        Ok(op_state(task.status.as_ref()))
     }
 
     async fn retry_task(&self, task_id: &str) -> ApiResult<()> {

@@ -48,6 +48,7 @@ fn upg(bundle: &str, ty: &str, comp: &str, available: bool) -> UpgradableInfo {
         component: comp.into(),
         available,
         completed: false,
+        in_progress: false,
         errors: vec![],
         vcenter: None,
     }
@@ -214,9 +215,15 @@ impl World {
                 }
                 Event::UpgradeRequested(Ok(format!("up-{}", req.bundle_id)))
             }
+            // Like VCF's list: a finished or failed upgrade is not one to re-attach to.
             Effect::FindUpgrade { bundle_id, .. } => Event::UpgradeFound(Ok(self
                 .started_upgrades
                 .iter()
+                .filter(|(b, _, _)| self.todo.iter().any(|u| u.bundle_id == *b))
+                .filter(|(b, _, _)| {
+                    let comp = self.todo.iter().find(|u| u.bundle_id == *b);
+                    comp.map(|u| &u.component) != self.failing_component.as_ref()
+                })
                 .find(|(b, _, _)| b == bundle_id)
                 .map(|(b, _, _)| FoundUpgrade {
                     id: format!("up-{b}"),
@@ -283,6 +290,7 @@ impl World {
                 message: "VCENTER_UPGRADE_FAILED: vCenter upgrade failed".into(),
                 retryable: self.task_retryable,
             })),
+            Effect::ReadTask(_) => Event::TaskState(Ok(OpState::Running)),
             Effect::RetryTask(id) => {
                 // the retried attempt succeeds
                 self.retried.push(id.clone());
@@ -1321,7 +1329,11 @@ fn resume_during_per_upgrade_precheck_and_commit_never_posts_again() {
         panic!()
     };
     s.phase = Phase::StartingUpgrades {
-        step: UpgradeStep::Starting { request, component },
+        step: UpgradeStep::Starting {
+            request,
+            component,
+            adopt: false,
+        },
         target,
     };
     let mut r2 = Run {
@@ -1612,6 +1624,7 @@ fn resume_without_per_upgrade_precheck_reattaches_and_commits_a_leftover_draft()
         step: UpgradeStep::Starting {
             request: request.clone(),
             component: component.clone(),
+            adopt: false,
         },
         target,
     };
@@ -1816,4 +1829,295 @@ fn abort_ends_the_wait_for_a_cluster_image() {
     let t = step(&r.state, Event::Abort, r.now, &cfg);
     assert!(t.rejected.is_none());
     assert_eq!(t.state.phase.status(), "failed");
+}
+
+// === unreadable answers and lost states ===
+
+/// Drives the default flow (no per-upgrade precheck) until the NSX upgrade runs.
+fn nsx_running(cfg: &OrchestratorConfig) -> (Run, World) {
+    let mut w = World::default_world();
+    let mut r = Run::new(cfg.clone());
+    r.drive_until(&mut w, start(), |s| {
+        matches!(
+            &s.phase,
+            Phase::StartingUpgrades {
+                step: UpgradeStep::Running { request, .. },
+                ..
+            } if request.bundle_id == "b-nsx"
+        )
+    });
+    (r, w)
+}
+
+fn unreadable() -> Event {
+    Event::UpgradeState(Err(ApiFailure::permanent(
+        "GET /v1/upgrades/up-b-nsx: unexpected response: missing field `id`",
+    )))
+}
+
+#[test]
+fn one_unreadable_upgrade_answer_is_asked_again_and_the_upgrade_goes_on() {
+    let cfg = OrchestratorConfig::default();
+    let (r, _) = nsx_running(&cfg);
+    let t = step(&r.state, unreadable(), r.now, &cfg);
+    assert!(t.state.is_active(), "{:?}", t.state.phase);
+    assert!(
+        matches!(&t.effects[..], [Effect::Wait(_)]),
+        "{:?}",
+        t.effects
+    );
+    let t = step(&t.state, Event::Tick, r.now, &cfg);
+    assert_eq!(t.effects, vec![Effect::PollUpgrade("up-b-nsx".into())]);
+    let t = step(
+        &t.state,
+        Event::UpgradeState(Ok(OpState::Succeeded)),
+        r.now,
+        &cfg,
+    );
+    assert_eq!(t.state.upgrades_done, 1);
+    assert!(t.state.is_active());
+    assert!(t.state.logbook.render().contains("asking again (1/10)"));
+}
+
+#[test]
+fn a_burst_of_unreadable_answers_asks_the_upgrade_task_before_anything_fails() {
+    let cfg = OrchestratorConfig {
+        poll_error_budget: 3,
+        ..OrchestratorConfig::default()
+    };
+    let (r, _) = nsx_running(&cfg);
+    let mut s = r.state.clone();
+    for _ in 0..3 {
+        let t = step(&s, unreadable(), r.now, &cfg);
+        assert!(
+            matches!(&t.effects[..], [Effect::Wait(_)]),
+            "{:?}",
+            t.effects
+        );
+        s = t.state;
+    }
+    // the budget is spent: VCF's own task decides, the flow has not failed
+    let t = step(&s, unreadable(), r.now, &cfg);
+    assert_eq!(t.effects, vec![Effect::ReadTask("up-b-nsx".into())]);
+    assert!(t.state.is_active());
+    // VCF says the upgrade runs: polled again with a fresh budget
+    let running = step(
+        &t.state,
+        Event::TaskState(Ok(OpState::Running)),
+        r.now,
+        &cfg,
+    );
+    assert!(matches!(&running.effects[..], [Effect::Wait(_)]));
+    assert_eq!(running.state.retries, 0);
+    assert!(running.state.is_active());
+    // VCF says it succeeded: the flow goes on to the next component
+    let done = step(
+        &t.state,
+        Event::TaskState(Ok(OpState::Succeeded)),
+        r.now,
+        &cfg,
+    );
+    assert_eq!(done.state.upgrades_done, 1);
+    assert!(done.state.is_active());
+    // no word from VCF (unreachable): asked again, still not failed
+    let silent = step(
+        &t.state,
+        Event::TaskState(Err(ApiFailure::transient("connection refused"))),
+        r.now,
+        &cfg,
+    );
+    assert!(silent.state.is_active());
+    // VCF's word that it failed fails the flow, with VCF's reason
+    let failed = step(
+        &t.state,
+        Event::TaskState(Ok(OpState::Failed("COMPLETED_WITH_FAILURE".into()))),
+        r.now,
+        &cfg,
+    );
+    assert!(matches!(failed.state.phase, Phase::Failed { .. }));
+    assert!(
+        failed
+            .state
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("COMPLETED_WITH_FAILURE"),
+        "{:?}",
+        failed.state.last_error
+    );
+}
+
+#[test]
+fn an_unreadable_task_after_the_budget_fails_naming_both() {
+    let cfg = OrchestratorConfig {
+        poll_error_budget: 0,
+        ..OrchestratorConfig::default()
+    };
+    let (r, _) = nsx_running(&cfg);
+    let t = step(&r.state, unreadable(), r.now, &cfg);
+    assert_eq!(t.effects, vec![Effect::ReadTask("up-b-nsx".into())]);
+    let t = step(
+        &t.state,
+        Event::TaskState(Err(ApiFailure::permanent(
+            "GET /v1/tasks/up-b-nsx: HTTP 404",
+        ))),
+        r.now,
+        &cfg,
+    );
+    let Phase::Failed { reason } = &t.state.phase else {
+        panic!("{:?}", t.state.phase)
+    };
+    assert!(
+        reason.contains("NSX_T_MANAGER upgrade") && reason.contains("404"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn unreadable_answers_never_outlive_the_component_deadline() {
+    let cfg = OrchestratorConfig::default();
+    let (r, _) = nsx_running(&cfg);
+    let late = r.now + chrono::Duration::hours(4);
+    let t = step(&r.state, Event::Tick, late, &cfg);
+    let Phase::Failed { reason } = &t.state.phase else {
+        panic!("{:?}", t.state.phase)
+    };
+    assert!(reason.contains("did not finish within 3h"), "{reason}");
+}
+
+#[test]
+fn an_unreadable_precheck_run_is_asked_again_then_checked_by_its_task() {
+    let cfg = OrchestratorConfig {
+        poll_error_budget: 1,
+        ..OrchestratorConfig::default()
+    };
+    let mut w = World::default_world();
+    w.check_polls = usize::MAX;
+    let mut r = Run::new(cfg.clone());
+    r.drive_until(&mut w, start(), |s| {
+        matches!(s.phase, Phase::EvaluatingPrechecks { .. })
+    });
+    let bad = || Event::CheckRun(Err(ApiFailure::permanent("unexpected response: status")));
+    let t = step(&r.state, bad(), r.now, &cfg);
+    assert!(
+        matches!(&t.effects[..], [Effect::Wait(_)]),
+        "{:?}",
+        t.effects
+    );
+    let t = step(&t.state, bad(), r.now, &cfg);
+    assert_eq!(t.effects, vec![Effect::ReadTask("run-1".into())]);
+    let t = step(
+        &t.state,
+        Event::TaskState(Ok(OpState::Running)),
+        r.now,
+        &cfg,
+    );
+    assert!(matches!(t.state.phase, Phase::EvaluatingPrechecks { .. }));
+}
+
+#[test]
+fn a_new_component_upgrade_looks_for_one_in_vcf_before_posting() {
+    let cfg = drafts();
+    let mut w = World::default_world();
+    let mut r = Run::new(cfg.clone());
+    r.drive_until(&mut w, start(), |s| {
+        matches!(
+            &s.phase,
+            Phase::StartingUpgrades {
+                step: UpgradeStep::Starting { request, .. },
+                ..
+            } if request.bundle_id == "b-nsx"
+        )
+    });
+    // the step that entered `Starting` asked for the list, not for a POST
+    let posted_before = w
+        .upgrade_requests
+        .iter()
+        .filter(|q| q.bundle_id == "b-nsx")
+        .count();
+    assert_eq!(posted_before, 0);
+    // VCF already holds a draft of it (a state lost during its precheck): re-attached
+    let t = step(
+        &r.state,
+        Event::UpgradeFound(Ok(Some(FoundUpgrade {
+            id: "up-draft".into(),
+            state: OpState::Draft,
+        }))),
+        r.now,
+        &cfg,
+    );
+    assert_eq!(
+        t.effects,
+        vec![Effect::StartUpgradePrecheck("up-draft".into())]
+    );
+    assert!(t.state.logbook.render().contains("Re-attached"));
+    // nothing there: now it is posted, once
+    let t = step(&r.state, Event::UpgradeFound(Ok(None)), r.now, &cfg);
+    assert!(matches!(&t.effects[..], [Effect::StartUpgrade(q)] if q.bundle_id == "b-nsx"));
+}
+
+#[test]
+fn an_upgrade_vcf_runs_that_the_flow_did_not_start_is_followed_never_posted() {
+    // a lost state: Start went through again and reaches the upgrade loop while VCF upgrades NSX
+    let cfg = OrchestratorConfig::default();
+    let mut w = World::default_world();
+    let mut r = Run::new(cfg.clone());
+    r.drive_until(&mut w, start(), |s| {
+        matches!(
+            &s.phase,
+            Phase::StartingUpgrades {
+                step: UpgradeStep::Listing,
+                ..
+            }
+        ) && s.sddc_upgrades > 0
+    });
+    let mut nsx = upg("b-nsx", "VMWARE_SOFTWARE", "NSX_T_MANAGER", false);
+    nsx.in_progress = true;
+    let snap = UpgradablesSnapshot {
+        upgradables: vec![
+            nsx,
+            upg("b-vc", "VMWARE_SOFTWARE", "VCENTER", false),
+            upg("b-esx", "VMWARE_SOFTWARE", "HOST", false),
+        ],
+        ..UpgradablesSnapshot::default()
+    };
+    let t = step(&r.state, Event::Upgradables(Ok(snap)), r.now, &cfg);
+    assert!(
+        matches!(&t.effects[..], [Effect::FindUpgrade { bundle_id, .. }] if bundle_id == "b-nsx"),
+        "{:?}",
+        t.effects
+    );
+    assert!(
+        t.state
+            .logbook
+            .render()
+            .contains("VCF is upgrading NSX_T_MANAGER already")
+    );
+    // found running: followed by id
+    let found = step(
+        &t.state,
+        Event::UpgradeFound(Ok(Some(FoundUpgrade {
+            id: "up-lost".into(),
+            state: OpState::Running,
+        }))),
+        r.now,
+        &cfg,
+    );
+    assert_eq!(found.effects, vec![Effect::PollUpgrade("up-lost".into())]);
+    // not found (it just ended): listed again after a wait, never posted
+    let none = step(&t.state, Event::UpgradeFound(Ok(None)), r.now, &cfg);
+    assert!(
+        matches!(&none.effects[..], [Effect::Wait(_)]),
+        "{:?}",
+        none.effects
+    );
+    assert!(matches!(
+        none.state.phase,
+        Phase::StartingUpgrades {
+            step: UpgradeStep::Listing,
+            ..
+        }
+    ));
+    let again = step(&none.state, Event::Tick, r.now, &cfg);
+    assert!(matches!(&again.effects[..], [Effect::ListUpgradables(_)]));
 }

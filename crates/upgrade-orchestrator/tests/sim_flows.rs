@@ -1042,7 +1042,11 @@ async fn crash_after_post_upgrade_before_its_id_was_saved_reattaches_by_listing(
         anyhow::bail!("unexpected phase {:?}", flow.phase);
     };
     flow.phase = Phase::StartingUpgrades {
-        step: UpgradeStep::Starting { request, component },
+        step: UpgradeStep::Starting {
+            request,
+            component,
+            adopt: false,
+        },
         target,
     };
     Store::open(b.dir.path())?.save(&flow, chrono::Utc::now())?;
@@ -1676,5 +1680,64 @@ async fn vcf9_vcenter_major_upgrade_without_temporary_network_stops_before_vcent
             .all(|u| !vcenter_bundles.contains(&u.bundle_id.clone().unwrap_or_default())),
         "a vCenter upgrade was started"
     );
+    Ok(())
+}
+
+/// The state directory turns into a file under the running orchestrator (every write then fails
+/// with ENOTDIR, for root too): the flow's view carries `state_error`, the first download is not
+/// requested while the state that asks for it cannot be saved, and once the directory is back
+/// the problem clears by itself and the flow completes without a duplicated request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_that_cannot_be_saved_holds_every_new_step_until_it_can() -> anyhow::Result<()> {
+    let b = bench("default").await?;
+    let rec = Arc::new(Recorder::default());
+    let (o, _t) = b.orchestrator(fast_config(), &rec)?;
+    let dir = b.dir.path().to_owned();
+    let aside = dir.with_extension("aside");
+    std::fs::rename(&dir, &aside)?;
+    std::fs::write(&dir, b"not a directory")?;
+    assert_eq!(
+        o.command(&b.domain, Command::Start).await,
+        CommandOutcome::Accepted
+    );
+    let held = wait_for(&o, &b.domain, |v| {
+        v.status == "downloading_bundles" && v.state_error.is_some()
+    })
+    .await?;
+    let why = held.state_error.clone().unwrap_or_default();
+    assert!(why.contains("flow-"), "{why}");
+    // the bundles' states were read: the next thing is a download request, which waits
+    let bundle_read = |log: &[Value]| {
+        log.iter().any(|e| {
+            e["method"] == "GET"
+                && e["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("/v1/bundles/"))
+        })
+    };
+    let start = Instant::now();
+    while !bundle_read(&b.log().await?) {
+        anyhow::ensure!(start.elapsed() < PATIENCE, "the bundles were never read");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        mutating_requests(&b).await?.is_empty(),
+        "a request changed VCF while the state could not be saved"
+    );
+    let restored_at = b.log().await?.len();
+    std::fs::remove_file(&dir)?;
+    std::fs::rename(&aside, &dir)?;
+    wait_for(&o, &b.domain, |v| v.state_error.is_none()).await?;
+    wait_for(&o, &b.domain, is("successfully_completed")).await?;
+    let log = b.log().await?;
+    let first_write = log.iter().position(|e| {
+        e["method"] != "GET" && !e["path"].as_str().unwrap_or("").starts_with("/v1/tokens")
+    });
+    assert!(
+        first_write.is_some_and(|i| i >= restored_at),
+        "a write came before the state directory was back (at {first_write:?}, restored at {restored_at})"
+    );
+    assert_no_duplicates(&b).await?;
+    assert!(Store::open(&dir)?.path_for(&b.domain.id).exists());
     Ok(())
 }

@@ -51,6 +51,9 @@ pub struct Faults {
     pub garbage_refresh: bool,
     /// Fixed answers served instead of the real ones (hostile-answer tests).
     pub answers: Vec<ServedAnswer>,
+    /// Endpoints (`GET /v1/upgrades/{id}`, by template) whose next successful answers are
+    /// replaced by JSON of the wrong shape, with how many are left.
+    pub unreadable: Vec<(String, u32)>,
     /// The status of every injected failure (500..=599); alternating 500/503 when unset.
     pub error_status: Option<u16>,
     /// Every `/v1` request hangs, unanswered, until this is cleared (an application server
@@ -173,6 +176,12 @@ pub struct FaultPatch {
     pub garbage_refresh: Option<bool>,
     /// Fixed answers for given paths, replacing those in force (`[]` removes them all).
     pub answers: Option<Vec<AnswerSpec>>,
+    /// With `unreadable_count`: the endpoint, as `METHOD /template` (`GET /v1/upgrades/{id}`),
+    /// whose next successful answers come back unreadable (a JSON array where VCF sends an
+    /// object), as a broken or mutating proxy in front of SDDC Manager hands them out.
+    pub unreadable_endpoint: Option<String>,
+    /// How many of that endpoint's answers are made unreadable (0 stops it).
+    pub unreadable_count: Option<u32>,
     /// Every injected failure answers this status (500..=599) instead of alternating 500/503.
     pub error_status: Option<u16>,
     /// Every `/v1` request hangs unanswered (true) until set to false.
@@ -199,6 +208,7 @@ impl Faults {
             token_ttl: None,
             garbage_refresh: false,
             answers: Vec::new(),
+            unreadable: Vec::new(),
             error_status: None,
             hang: false,
             seed,
@@ -214,6 +224,22 @@ impl Faults {
         }
         let x = ids::mix(self.seed ^ self.counter.wrapping_mul(0x2545_F491_4F6C_DD1D));
         (x as f64 / u64::MAX as f64) < self.error_rate
+    }
+
+    /// Whether this successful answer of `endpoint` (`METHOD /template`) is to be made
+    /// unreadable; counts it down.
+    pub fn take_unreadable(&mut self, endpoint: &str) -> bool {
+        match self
+            .unreadable
+            .iter_mut()
+            .find(|(e, left)| e == endpoint && *left > 0)
+        {
+            Some((_, left)) => {
+                *left -= 1;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Number of requests seen by the error injector (used for reference tokens).

@@ -585,6 +585,16 @@ fn render_upgrade(
         // --- Ignore Alerts switch ---
         let sw_topic = cx.t().ignore_alerts(ds);
         cx.state(sw_topic, if f.ignore_alerts { "ON" } else { "OFF" });
+        // --- State Storage: ON (problem) while the flow's state cannot be saved ---
+        let storage_topic = cx.t().upgrade(ds, "state_storage");
+        cx.state(
+            storage_topic.clone(),
+            if f.state_error.is_some() { "ON" } else { "OFF" },
+        );
+        cx.json_state(
+            Topics::attributes(&storage_topic),
+            &json!({"error": f.state_error}),
+        );
     }
 
     // --- update entity ---

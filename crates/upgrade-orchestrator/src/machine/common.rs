@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::{Effect, FlowState, Machine};
-use crate::api::{ApiFailure, UpgradableInfo, UpgradablesSnapshot};
+use crate::api::{ApiFailure, ApiResult, OpState, UpgradableInfo, UpgradablesSnapshot};
 use crate::logbook::LogLevel;
 use crate::notify::{Notification, NotificationKind};
 use crate::phase::{Phase, UpgradeStep};
@@ -130,6 +130,90 @@ impl Machine<'_> {
             Some(format!("{what} failed ({err}); looking for it")),
             format!("{failed} failed: {err}"),
         );
+    }
+
+    /// A poll of an operation running in VCF failed. No answer (unreachable, 5xx) is polled
+    /// again until the phase deadline; an answer that could not be read is asked for again up
+    /// to `poll_error_budget` times in a row. Then, before the flow fails, the operation's own
+    /// task (`task_id`, `GET /v1/tasks/{id}`) is asked; [`Self::task_read`] takes its answer.
+    /// `what` names the operation (`the NSX upgrade`).
+    pub(super) fn poll_failed(
+        &mut self,
+        what: &str,
+        err: &ApiFailure,
+        poll: Effect,
+        task_id: Option<&str>,
+    ) {
+        if err.transient {
+            return self.act(poll);
+        }
+        let budget = self.cfg.poll_error_budget;
+        if self.s.retries < budget {
+            self.s.retries += 1;
+            self.log(
+                LogLevel::Warning,
+                &format!(
+                    "Reading {what} failed ({err}); asking again ({}/{budget})",
+                    self.s.retries
+                ),
+            );
+            return self.act(poll);
+        }
+        match task_id {
+            Some(id) => {
+                self.log(
+                    LogLevel::Warning,
+                    &format!(
+                        "Reading {what} failed {budget} times in a row ({err}); asking VCF for \
+                         its task `{id}`"
+                    ),
+                );
+                self.act(Effect::ReadTask(id.to_owned()));
+            }
+            None => self.fail(format!(
+                "reading {what} failed {budget} times in a row: {err}"
+            )),
+        }
+    }
+
+    /// A poll of a running operation answered: the unreadable answers before it are forgiven.
+    pub(super) fn poll_answered(&mut self) {
+        self.s.retries = 0;
+    }
+
+    /// The answer of `GET /v1/tasks/{id}` after polls of `what` could not be read: VCF's word
+    /// decides. Still running → polled again with a fresh budget; finished → returned for the
+    /// caller to act on; no answer → polled again (the deadline bounds it); an unreadable task
+    /// too → the flow fails, naming both.
+    pub(super) fn task_read(
+        &mut self,
+        what: &str,
+        result: ApiResult<OpState>,
+        poll: Effect,
+    ) -> Option<OpState> {
+        match result {
+            Ok(OpState::Running | OpState::Draft) => {
+                self.s.retries = 0;
+                self.log(
+                    LogLevel::Info,
+                    &format!("VCF reports {what} still running; following it"),
+                );
+                self.act(poll);
+                None
+            }
+            Ok(done) => {
+                self.s.retries = 0;
+                Some(done)
+            }
+            Err(e) if e.transient => {
+                self.act(poll);
+                None
+            }
+            Err(e) => {
+                self.fail(format!("{what} could not be read, nor its VCF task: {e}"));
+                None
+            }
+        }
     }
 
     /// Why the current phase's deadline failed the flow.

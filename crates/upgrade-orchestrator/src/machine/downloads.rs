@@ -192,6 +192,7 @@ impl Machine<'_> {
         };
         let mut failure = None;
         let mut transient = None;
+        let mut unreadable = None;
         for (id, r) in states {
             let Some(track) = bundles.iter_mut().find(|b| b.id == id) else {
                 continue;
@@ -203,12 +204,32 @@ impl Machine<'_> {
                     }
                 }
                 Err(e) if e.transient => transient = Some(e),
-                Err(e) => failure = Some(format!("reading bundle {id} failed: {e}")),
+                Err(e) => unreadable = Some(format!("bundle {id} ({e})")),
             }
         }
         if let Some(msg) = failure {
             self.fail(msg);
             return;
+        }
+        // An unreadable answer is asked for again within the poll error budget; the bundle's
+        // own answer is the only word VCF has on its download.
+        match unreadable {
+            Some(what) if self.s.retries >= self.cfg.poll_error_budget => {
+                return self.fail(format!(
+                    "reading {what} failed {} times in a row",
+                    self.cfg.poll_error_budget
+                ));
+            }
+            Some(what) => {
+                self.s.retries += 1;
+                let note = format!(
+                    "Reading {what} failed; asking again ({}/{})",
+                    self.s.retries, self.cfg.poll_error_budget
+                );
+                self.log(LogLevel::Warning, &note);
+            }
+            None if transient.is_none() => self.poll_answered(),
+            None => {}
         }
         if let Some(e) = transient {
             self.log(

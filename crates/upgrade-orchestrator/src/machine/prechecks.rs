@@ -108,13 +108,26 @@ impl Machine<'_> {
     ) {
         match ev {
             Event::Tick => self.act(Effect::PollCheckRun(run_id)),
-            Event::CheckRun(r) => self.check_run(deadline, r, target),
+            Event::CheckRun(r) => self.check_run(&run_id, deadline, r, target),
+            // The run's own answers could not be read: its task is VCF's word.
+            Event::TaskState(result) => {
+                let poll = wait_until(self.now, self.cfg.precheck_poll_interval, deadline);
+                match self.task_read("the precheck run", result, poll.clone()) {
+                    // Its findings come with the run's own answer: read it again.
+                    Some(OpState::Succeeded) => self.act(poll),
+                    Some(OpState::Failed(msg)) => self.fail(format!(
+                        "VCF reports the precheck run `{run_id}` ended {msg}"
+                    )),
+                    _ => {}
+                }
+            }
             _ => {}
         }
     }
 
     fn check_run(
         &mut self,
+        run_id: &str,
         deadline: DateTime<Utc>,
         r: ApiResult<CheckRunReport>,
         target: TargetRelease,
@@ -123,6 +136,7 @@ impl Machine<'_> {
         match r {
             Ok(report) => match report.state {
                 OpState::Running | OpState::Draft => {
+                    self.poll_answered();
                     if let Phase::EvaluatingPrechecks { percent, .. } = &mut self.s.phase {
                         *percent = report.percent;
                     }
@@ -147,16 +161,17 @@ impl Machine<'_> {
                     self.prechecks_finished(&findings, target);
                 }
             },
-            Err(e) => {
+            Err(e) if e.transient => {
                 let note = format!("Reading the precheck run failed ({e}); retrying");
                 self.retry(
-                    e.transient,
+                    true,
                     Budget::Deadline,
                     poll,
                     Some(note),
                     format!("reading the precheck run failed: {e}"),
                 );
             }
+            Err(e) => self.poll_failed("the precheck run", &e, poll, Some(run_id)),
         }
     }
 

@@ -131,7 +131,11 @@ impl Machine<'_> {
                 outage_seen: false,
                 target,
             });
-            self.act(Effect::StartUpgrade(self.sddc_request(bundle_id)));
+            // Look before posting: VCF may have it already (a lost state).
+            self.act(Effect::FindUpgrade {
+                bundle_id,
+                resource_ids: vec![self.s.domain.id.clone()],
+            });
         } else {
             self.act(wait_until(
                 self.now,

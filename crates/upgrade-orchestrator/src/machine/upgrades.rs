@@ -201,8 +201,12 @@ impl Machine<'_> {
             UpgradeStep::Listing | UpgradeStep::WaitingForImage { .. } => {
                 self.listing_upgradables(target, ev);
             }
-            UpgradeStep::Starting { request, component } => {
-                self.starting_upgrade(request, component, target, ev);
+            UpgradeStep::Starting {
+                request,
+                component,
+                adopt,
+            } => {
+                self.starting_upgrade(request, component, adopt, target, ev);
             }
             UpgradeStep::Prechecking {
                 upgrade_id,
@@ -253,6 +257,7 @@ impl Machine<'_> {
         &mut self,
         request: UpgradeRequest,
         component: String,
+        adopt: bool,
         target: TargetRelease,
         ev: Event,
     ) {
@@ -288,6 +293,21 @@ impl Machine<'_> {
                 } else {
                     self.upgrade_running(made(found.id));
                 }
+            }
+            // VCF lists it in progress but no upgrade of it runs (any more): list again; it
+            // becomes AVAILABLE (or done) once VCF has digested it.
+            Event::UpgradeFound(Ok(None)) if adopt => {
+                self.enter_step(UpgradeStep::Listing, target);
+                self.retry(
+                    true,
+                    Budget::Attempts,
+                    Effect::Wait(self.cfg.upgrade_poll_interval),
+                    None,
+                    format!(
+                        "VCF lists the {component} upgrade in progress but has no running \
+                         upgrade of it"
+                    ),
+                );
             }
             Event::UpgradeFound(Ok(None)) => self.act(Effect::StartUpgrade(request)),
             Event::UpgradeFound(Err(e)) => self.retry_or_fail(
@@ -343,17 +363,30 @@ impl Machine<'_> {
                 self.cfg.precheck_poll_interval,
             ),
             Event::UpgradePrecheck(Ok(report)) if report.state == OpState::Running => {
+                self.poll_answered();
                 self.act(poll);
             }
-            Event::UpgradePrecheck(Ok(report)) => self.upgrade_precheck_done(draft, &report),
-            Event::UpgradePrecheck(Err(e)) => {
-                self.retry(
-                    e.transient,
-                    Budget::Deadline,
-                    poll,
-                    None,
-                    format!("reading the {component} upgrade precheck failed: {e}"),
-                );
+            Event::UpgradePrecheck(Ok(report)) => {
+                self.poll_answered();
+                self.upgrade_precheck_done(draft, &report);
+            }
+            Event::UpgradePrecheck(Err(e)) => self.poll_failed(
+                &format!("the {component} upgrade precheck"),
+                &e,
+                poll,
+                precheck_id.as_deref(),
+            ),
+            Event::TaskState(result) => {
+                let what = format!("the {component} upgrade precheck");
+                match self.task_read(&what, result, poll.clone()) {
+                    // Its findings come with the precheck's own answer: read it again.
+                    Some(OpState::Succeeded) => self.act(poll),
+                    Some(OpState::Failed(msg)) => self.fail(format!(
+                        "VCF reports {what} `{}` ended {msg}; the draft upgrade was not started",
+                        precheck_id.unwrap_or_default()
+                    )),
+                    _ => {}
+                }
             }
             _ => {}
         }
@@ -392,8 +425,12 @@ impl Machine<'_> {
         } = &running;
         match ev {
             Event::Tick => self.act(Effect::PollUpgrade(running.upgrade_id)),
-            Event::UpgradeState(Ok(OpState::Running)) => self.act(poll),
+            Event::UpgradeState(Ok(OpState::Running)) => {
+                self.poll_answered();
+                self.act(poll);
+            }
             Event::UpgradeState(Ok(OpState::Succeeded)) => {
+                self.poll_answered();
                 self.s.applied_bundles.push(request.bundle_id.clone());
                 self.s.upgrades_done += 1;
                 self.s.upgrades_total = self.s.upgrades_total.max(self.s.upgrades_done);
@@ -409,13 +446,15 @@ impl Machine<'_> {
             Event::UpgradeState(Ok(OpState::Failed(msg))) => self.upgrade_failed(running, &msg),
             Event::UpgradeState(Ok(OpState::Draft)) => self.commit(running),
             Event::UpgradeState(Err(e)) => {
-                self.retry(
-                    e.transient,
-                    Budget::Deadline,
-                    poll,
-                    None,
-                    format!("reading the {component} upgrade failed: {e}"),
-                );
+                let id = running.upgrade_id.clone();
+                self.poll_failed(&format!("the {component} upgrade"), &e, poll, Some(&id));
+            }
+            // The upgrade's own answers could not be read: its task is VCF's word.
+            Event::TaskState(result) => {
+                let what = format!("the {component} upgrade");
+                if let Some(done) = self.task_read(&what, result, poll) {
+                    self.running_upgrade(running, deadline, Event::UpgradeState(Ok(done)));
+                }
             }
             _ => {}
         }
@@ -428,6 +467,9 @@ impl Machine<'_> {
             .upgrades_total
             .max(self.s.upgrades_done + u32::try_from(remaining).unwrap_or(0));
         let Some(u) = self.first_candidate(snap) else {
+            if self.adopt_running(snap, &target) {
+                return;
+            }
             if remaining > 0 {
                 // The next component becomes AVAILABLE once VCF has digested the last one;
                 // meanwhile the flow shows what VCF says blocks the rest.
@@ -497,14 +539,59 @@ impl Machine<'_> {
                 self.s.upgrades_total
             ),
         );
+        // VCF may already have this upgrade, running or as a draft (a state lost or moved
+        // aside, a crash before its id was saved): look before posting, never post twice.
+        let find = Effect::FindUpgrade {
+            bundle_id: request.bundle_id.clone(),
+            resource_ids: request.resource_ids.clone(),
+        };
         self.enter_step(
             UpgradeStep::Starting {
-                request: request.clone(),
+                request,
                 component,
+                adopt: false,
             },
             target,
         );
-        self.act(Effect::StartUpgrade(request));
+        self.act(find);
+    }
+
+    /// When VCF lists an upgradable of this domain `IN_PROGRESS` that this flow did not start
+    /// (its state was lost or moved aside), looks for that upgrade to follow it instead of
+    /// waiting for the next AVAILABLE one. False when there is none to look for (SDDC Manager
+    /// has its own phase; an ESXi upgrade needs the cluster list VCF gives only for an
+    /// AVAILABLE one).
+    fn adopt_running(&mut self, snap: &UpgradablesSnapshot, target: &TargetRelease) -> bool {
+        let Some(u) = self
+            .remaining(snap)
+            .find(|u| u.in_progress && !u.is_sddc_manager())
+            .cloned()
+        else {
+            return false;
+        };
+        let Ok((component, request)) =
+            component_request(&self.s.domain.id, &u, snap, false, BTreeMap::new(), None)
+        else {
+            return false;
+        };
+        self.log(
+            LogLevel::Info,
+            &format!("VCF is upgrading {component} already; looking for that upgrade to follow it"),
+        );
+        let find = Effect::FindUpgrade {
+            bundle_id: request.bundle_id.clone(),
+            resource_ids: request.resource_ids.clone(),
+        };
+        self.enter_step(
+            UpgradeStep::Starting {
+                request,
+                component,
+                adopt: true,
+            },
+            target.clone(),
+        );
+        self.act(find);
+        true
     }
 
     /// The personalities of the ESXi upgrade's image-managed clusters; when an image is

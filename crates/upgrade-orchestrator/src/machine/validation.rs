@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::common::{Budget, after, wait_for, wait_until};
+use super::common::{after, wait_for, wait_until};
 use super::{Effect, Event, FlowState, Machine};
 use crate::api::TargetRelease;
 use crate::logbook::LogLevel;
@@ -82,6 +82,7 @@ impl Machine<'_> {
         let poll = wait_until(self.now, self.cfg.validation_poll_interval, deadline);
         match r {
             Ok(v) if v.running => {
+                self.poll_answered();
                 self.record_validation_id(&v.id);
                 self.act(poll);
                 None
@@ -109,13 +110,7 @@ impl Machine<'_> {
             }
             // A running validation is polled until its deadline; starting one is retried.
             Err(e) if validation_id.is_some() => {
-                self.retry(
-                    e.transient,
-                    Budget::Deadline,
-                    poll,
-                    None,
-                    format!("{what} failed: {e}"),
-                );
+                self.poll_failed(&format!("the {what}"), &e, poll, None);
                 None
             }
             Err(e) => {

@@ -64,6 +64,7 @@ impl FlowState {
             started_at: self.started_at,
             deadline: self.phase.deadline(),
             last_error: self.last_error.clone(),
+            state_error: None,
             retryable: self.retryable().is_some(),
             blocked_reasons: if blocked {
                 self.blocked.clone()

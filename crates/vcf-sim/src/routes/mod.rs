@@ -348,6 +348,20 @@ async fn gate(State(app): State<App>, req: Request<Body>, next: Next) -> Respons
         None => next.run(req).await,
     };
     let mut s = app.lock();
+    // Only when a test asks for it (`/sim/faults` `unreadable_endpoint`): what a broken or
+    // mutating proxy in front of SDDC Manager was observed to hand out (a fault campaign
+    // against the bridge), not VCF behaviour. The request still happened in VCF.
+    let response = if response.status().is_success()
+        && s.faults.take_unreadable(&format!("{method} {template}"))
+    {
+        (
+            StatusCode::OK,
+            axum::Json(serde_json::json!([{"unreadable": "injected by /sim/faults"}])),
+        )
+            .into_response()
+    } else {
+        response
+    };
     let at = crate::clock::iso(chrono::Utc::now());
     s.record(LogEntry {
         endpoint: format!("{method} {template}"),

@@ -47,6 +47,9 @@ fn faults_json(s: &SimState) -> Value {
         "answers": f.answers.iter().map(|a| json!({
             "path": a.path, "status": a.status, "bytes": a.body.len(),
         })).collect::<Vec<_>>(),
+        "unreadable": f.unreadable.iter()
+            .map(|(endpoint, left)| json!({"endpoint": endpoint, "left": left}))
+            .collect::<Vec<_>>(),
         "error_status": f.error_status,
         "hang": f.hang,
     })
@@ -135,6 +138,19 @@ pub async fn faults(State(app): State<App>, body: Bytes) -> ApiResult {
             .map(AnswerSpec::build)
             .collect::<Result<_, _>>()
             .map_err(|e| ApiError::bad_request("SIM_FAULTS_INVALID", e))?;
+    }
+    match (patch.unreadable_endpoint, patch.unreadable_count) {
+        (Some(endpoint), count) => {
+            f.unreadable.retain(|(e, _)| *e != endpoint);
+            f.unreadable.push((endpoint, count.unwrap_or(1)));
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "SIM_FAULTS_INVALID",
+                "unreadable_count needs unreadable_endpoint",
+            ));
+        }
+        (None, None) => {}
     }
     if let Some(v) = patch.error_status {
         if !(500..=599).contains(&v) {

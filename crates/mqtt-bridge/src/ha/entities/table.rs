@@ -275,6 +275,20 @@ pub const UPGRADE: &[Entity] = &[
         title: Some("VMware Cloud Foundation"),
         ..SENSOR
     },
+    // `problem` class: ON means the flow's state cannot be saved in `state_dir`
+    // (<https://www.home-assistant.io/integrations/binary_sensor/#device-class>).
+    Entity {
+        platform: Platform::BinarySensor,
+        key: "state_storage",
+        name: "State Storage",
+        icon: "mdi:content-save-alert-outline",
+        category: Some(EntityCategory::Diagnostic),
+        source: Source::Bridge,
+        state: Some("upgrade/state_storage"),
+        attributes: Attributes::Own,
+        device_class: Some("problem"),
+        ..SENSOR
+    },
     // <https://www.home-assistant.io/integrations/event.mqtt/>: never retained, or every HA
     // restart would replay the last notification.
     Entity {

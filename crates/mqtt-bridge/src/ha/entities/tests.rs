@@ -272,6 +272,7 @@ fn flow(status: &str, in_progress: bool, md: &str) -> FlowInfo {
         logs_markdown: md.into(),
         log_entries: md.lines().count(),
         attributes: serde_json::json!({"phase_detail": null}),
+        state_error: None,
         view: serde_json::json!({"status": status}),
     }
 }
@@ -501,4 +502,29 @@ fn every_button_comes_from_a_command_row() {
         let parsed = rc.topics.parse_command(&topic).expect("parses");
         assert_eq!(parsed.kind, c);
     }
+}
+
+#[test]
+fn state_storage_is_a_problem_while_the_flow_state_cannot_be_saved() {
+    let mut inv = inventory();
+    let mut f = flow("starting_upgrades", true, "- ℹ️ started\n");
+    f.state_error = Some("state file /state/flow-d1.json.tmp: Read-only file system".into());
+    inv.flows.insert(D1.into(), f);
+    let rc = rc(false);
+    let t = &rc.topics;
+    let topic = t.upgrade("sfo_m01", "state_storage");
+    let r = render(&inv, &rc);
+    assert_eq!(r.states.get(&topic).map(String::as_str), Some("ON"));
+    let attrs: serde_json::Value =
+        serde_json::from_str(&r.states[&Topics::attributes(&topic)]).expect("json");
+    assert_eq!(
+        attrs["error"],
+        "state file /state/flow-d1.json.tmp: Read-only file system"
+    );
+    // saved again: the problem clears by itself
+    if let Some(f) = inv.flows.get_mut(D1) {
+        f.state_error = None;
+    }
+    let r = render(&inv, &rc);
+    assert_eq!(r.states.get(&topic).map(String::as_str), Some("OFF"));
 }
