@@ -3,6 +3,7 @@
 //! left, the final validation follows. With `per_upgrade_precheck` the upgrade is created as a
 //! draft instead, VCF's per-upgrade precheck runs on it, and the draft is committed.
 
+use crate::names::component_name;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -73,7 +74,8 @@ pub(crate) fn component_request(
     let request = if u.is_esxi() {
         if snap.cluster_ids.is_empty() {
             return Err(format!(
-                "VCF offers the {component} upgrade but lists no cluster to upgrade"
+                "VCF offers the {component} upgrade but lists no cluster to upgrade",
+                component = component_name(&component),
             ));
         }
         UpgradeRequest {
@@ -271,15 +273,25 @@ impl Machine<'_> {
             Event::UpgradeRequested(Ok(id)) => self.upgrade_running(made(id)),
             // The upgrade may have been created although the answer was lost: look first.
             Event::UpgradeRequested(Err(e)) => self.look_again_or_fail(
-                &format!("Starting the {component} upgrade"),
-                &format!("starting the {component} upgrade"),
+                &format!(
+                    "Starting the {component} upgrade",
+                    component = component_name(&component)
+                ),
+                &format!(
+                    "starting the {component} upgrade",
+                    component = component_name(&component)
+                ),
                 &e,
                 Effect::Wait(self.cfg.upgrade_poll_interval),
             ),
             Event::UpgradeFound(Ok(Some(found))) => {
                 self.log(
                     LogLevel::Info,
-                    &format!("Re-attached to the {component} upgrade `{}`", found.id),
+                    &format!(
+                        "Re-attached to the {component} upgrade `{}`",
+                        found.id,
+                        component = component_name(&component)
+                    ),
                 );
                 if found.state == OpState::Draft && self.cfg.per_upgrade_precheck {
                     self.upgrade_precheck(made(found.id));
@@ -333,7 +345,10 @@ impl Machine<'_> {
             Event::UpgradePrecheckStarted(Err(e)) if !e.transient => {
                 self.log(
                     LogLevel::Info,
-                    &format!("No per-upgrade precheck for {component} ({e})"),
+                    &format!(
+                        "No per-upgrade precheck for {component} ({e})",
+                        component = component_name(&component)
+                    ),
                 );
                 self.commit(draft);
             }
@@ -352,7 +367,10 @@ impl Machine<'_> {
                     Budget::Deadline,
                     poll,
                     None,
-                    format!("reading the {component} upgrade precheck failed: {e}"),
+                    format!(
+                        "reading the {component} upgrade precheck failed: {e}",
+                        component = component_name(&component)
+                    ),
                 );
             }
             _ => {}
@@ -368,7 +386,10 @@ impl Machine<'_> {
                 self.upgrade_running(draft);
             }
             Event::UpgradeCommitted(Err(e)) => self.retry_or_fail(
-                &format!("Starting the {component} upgrade"),
+                &format!(
+                    "Starting the {component} upgrade",
+                    component = component_name(&component)
+                ),
                 &e,
                 self.cfg.upgrade_poll_interval,
             ),
@@ -377,7 +398,10 @@ impl Machine<'_> {
             }
             Event::UpgradeState(Ok(OpState::Failed(msg))) => self.upgrade_failed(draft, &msg),
             Event::UpgradeState(Err(e)) => self.retry_or_fail(
-                &format!("Reading the {component} upgrade"),
+                &format!(
+                    "Reading the {component} upgrade",
+                    component = component_name(&component)
+                ),
                 &e,
                 self.cfg.upgrade_poll_interval,
             ),
@@ -401,7 +425,9 @@ impl Machine<'_> {
                     LogLevel::Success,
                     &format!(
                         "{component} upgraded ({}/{})",
-                        self.s.upgrades_done, self.s.upgrades_total
+                        self.s.upgrades_done,
+                        self.s.upgrades_total,
+                        component = component_name(&component),
                     ),
                 );
                 self.start_upgrade_loop(running.target);
@@ -414,7 +440,10 @@ impl Machine<'_> {
                     Budget::Deadline,
                     poll,
                     None,
-                    format!("reading the {component} upgrade failed: {e}"),
+                    format!(
+                        "reading the {component} upgrade failed: {e}",
+                        component = component_name(&component)
+                    ),
                 );
             }
             _ => {}
@@ -494,7 +523,8 @@ impl Machine<'_> {
             &format!(
                 "Starting the {component} upgrade ({}/{})",
                 self.s.upgrades_done + 1,
-                self.s.upgrades_total
+                self.s.upgrades_total,
+                component = component_name(&component),
             ),
         );
         self.enter_step(
@@ -549,7 +579,7 @@ impl Machine<'_> {
             LogLevel::Info,
             &format!(
                 "Running VCF's precheck for the {} upgrade",
-                upgrade.component
+                component_name(&upgrade.component)
             ),
         );
         self.follow(upgrade, Stage::Precheck);
@@ -562,7 +592,12 @@ impl Machine<'_> {
                 FindingSeverity::Error => LogLevel::Error,
                 FindingSeverity::Warning => LogLevel::Warning,
             };
-            let mut text = format!("**{component} precheck** · *{}*: {}", f.check, f.message);
+            let mut text = format!(
+                "**{component} precheck** · *{}*: {}",
+                f.check,
+                f.message,
+                component = component_name(&component)
+            );
             if let Some(r) = f.remediation.as_deref().filter(|r| !r.is_empty()) {
                 text.push_str(&format!("\n_Remediation:_ {r}"));
             }
@@ -576,21 +611,24 @@ impl Machine<'_> {
         if !failed {
             self.log(
                 LogLevel::Success,
-                &format!("Precheck of the {component} upgrade passed"),
+                &format!(
+                    "Precheck of the {component} upgrade passed",
+                    component = component_name(&component)
+                ),
             );
             self.commit(upgrade);
         } else if self.s.ignore_alerts && !self.cfg.fail_on_precheck_errors {
             self.log(
                 LogLevel::Warning,
                 &format!(
-                    "Precheck of the {component} upgrade reported errors, ignored because Ignore Alerts is on"
+                    "Precheck of the {component} upgrade reported errors, ignored because Ignore Alerts is on", component = component_name(&component),
                 ),
             );
             self.commit(upgrade);
         } else {
             self.fail(format!(
                 "the precheck of the {component} upgrade `{}` failed; the draft upgrade was not started",
-                upgrade.upgrade_id
+                upgrade.upgrade_id, component = component_name(&component),
             ));
         }
     }
