@@ -22,8 +22,11 @@ pub struct DomainInfo {
     pub name: String,
     /// `sfo_m01`.
     pub slug: String,
-    /// Cluster slug → host count.
+    /// Cluster slug (its topics) → host count.
     pub clusters: BTreeMap<String, usize>,
+    /// Cluster slug → the cluster's part of its entity ids: the name without the domain name in
+    /// front (`sfo-m01-cl01` → `cl01`), as Home Assistant shows it on the domain's device.
+    pub cluster_ids: BTreeMap<String, String>,
 }
 
 /// A host as the bridge should present it.
@@ -52,17 +55,24 @@ impl Inventory {
         let mut out = Vec::new();
         for d in &domains {
             let mut cl = BTreeMap::new();
+            let mut ids = BTreeMap::new();
             for c in clusters
                 .iter()
                 .filter(|c| c.domain.as_ref().is_some_and(|r| r.id == d.id))
             {
                 cl.insert(slug(&c.name), c.hosts.len());
+                let short = c
+                    .name
+                    .strip_prefix(&format!("{}-", d.name))
+                    .unwrap_or(&c.name);
+                ids.insert(slug(&c.name), slug(short));
             }
             out.push(DomainInfo {
                 id: d.id.clone(),
                 name: d.name.clone(),
                 slug: slug(&d.name),
                 clusters: cl,
+                cluster_ids: ids,
             });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -86,7 +96,27 @@ impl Inventory {
             .unwrap_or_else(|| panic!("scenario has no domain {name}: {:?}", self.domains))
     }
 
-    /// Every entity the bridge must announce: `(component, object_id)`.
+    /// Every entity id Home Assistant must show: `(component, object_id)`. The same as the
+    /// discovery topics of [`Inventory::expected_entities`], except for a cluster's entities,
+    /// whose topics keep the longer id an earlier release announced.
+    pub fn expected_entity_ids(&self, instance: &str) -> BTreeSet<(String, String)> {
+        let mut out = self.expected_entities(instance);
+        for d in &self.domains {
+            for (c, id) in &d.cluster_ids {
+                out.remove(&(
+                    "sensor".to_owned(),
+                    format!("vcf_{}_{c}_host_count", d.slug),
+                ));
+                out.insert((
+                    "sensor".to_owned(),
+                    format!("vcf_{}_{id}_host_count", d.slug),
+                ));
+            }
+        }
+        out
+    }
+
+    /// Every entity the bridge must announce, by discovery topic: `(component, object_id)`.
     pub fn expected_entities(&self, instance: &str) -> BTreeSet<(String, String)> {
         let mut out = BTreeSet::new();
         let mut add = |component: &str, object_id: String| {
