@@ -34,6 +34,8 @@ pub struct DomainInfo {
 pub struct HostInfo {
     /// `sfo01_m01_esx01`.
     pub slug: String,
+    /// `sfo01-m01-esx01.sfo.rainpole.io`: its device's name.
+    pub fqdn: String,
 }
 
 /// Domains and hosts of the simulated SDDC Manager.
@@ -80,6 +82,7 @@ impl Inventory {
             .iter()
             .map(|h| HostInfo {
                 slug: host_slug(h.fqdn.as_deref().unwrap_or(&h.id)),
+                fqdn: h.fqdn.clone().unwrap_or_else(|| h.id.clone()),
             })
             .collect();
         Ok(Inventory {
@@ -100,20 +103,25 @@ impl Inventory {
     /// discovery topics of [`Inventory::expected_entities`], except for a cluster's entities,
     /// whose topics keep the longer id an earlier release announced.
     pub fn expected_entity_ids(&self, instance: &str) -> BTreeSet<(String, String)> {
-        let mut out = self.expected_entities(instance);
+        self.expected_entities(instance)
+            .into_iter()
+            .map(|(c, o)| {
+                let id = self.entity_object_id(&o);
+                (c, id)
+            })
+            .collect()
+    }
+
+    /// The entity's object id for the object id of its discovery topic.
+    pub fn entity_object_id(&self, topic_object_id: &str) -> String {
         for d in &self.domains {
             for (c, id) in &d.cluster_ids {
-                out.remove(&(
-                    "sensor".to_owned(),
-                    format!("vcf_{}_{c}_host_count", d.slug),
-                ));
-                out.insert((
-                    "sensor".to_owned(),
-                    format!("vcf_{}_{id}_host_count", d.slug),
-                ));
+                if topic_object_id == format!("vcf_{}_{c}_host_count", d.slug) {
+                    return format!("vcf_{}_{id}_host_count", d.slug);
+                }
             }
         }
-        out
+        topic_object_id.to_owned()
     }
 
     /// Every entity the bridge must announce, by discovery topic: `(component, object_id)`.
