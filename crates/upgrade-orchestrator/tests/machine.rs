@@ -1228,7 +1228,7 @@ fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_ski
         r.state
             .view()
             .logs_markdown
-            .contains("No per-upgrade precheck for NSX_T_MANAGER")
+            .contains("No per-upgrade precheck for NSX")
     );
     assert_eq!(w.commits, 1);
 }
