@@ -157,7 +157,7 @@ impl Machine<'_> {
             } => format!(
                 "{component} upgrade did not finish within {} (timeout)",
                 d(self.cfg.component_timeout),
-                component = component_name(&component),
+                component = component_name(component),
             ),
             Phase::StartingUpgrades {
                 step: UpgradeStep::Prechecking { component, .. },
@@ -165,7 +165,7 @@ impl Machine<'_> {
             } => format!(
                 "the {component} upgrade precheck did not finish within {}",
                 d(self.cfg.precheck_timeout),
-                component = component_name(&component),
+                component = component_name(component),
             ),
             Phase::Validating { .. } => format!(
                 "final validation did not finish within {}",

@@ -388,7 +388,7 @@ impl Machine<'_> {
             Event::UpgradeCommitted(Err(e)) => self.retry_or_fail(
                 &format!(
                     "Starting the {component} upgrade",
-                    component = component_name(&component)
+                    component = component_name(component)
                 ),
                 &e,
                 self.cfg.upgrade_poll_interval,
@@ -400,7 +400,7 @@ impl Machine<'_> {
             Event::UpgradeState(Err(e)) => self.retry_or_fail(
                 &format!(
                     "Reading the {component} upgrade",
-                    component = component_name(&component)
+                    component = component_name(component)
                 ),
                 &e,
                 self.cfg.upgrade_poll_interval,
@@ -427,7 +427,7 @@ impl Machine<'_> {
                         "{component} upgraded ({}/{})",
                         self.s.upgrades_done,
                         self.s.upgrades_total,
-                        component = component_name(&component),
+                        component = component_name(component),
                     ),
                 );
                 self.start_upgrade_loop(running.target);
@@ -442,7 +442,7 @@ impl Machine<'_> {
                     None,
                     format!(
                         "reading the {component} upgrade failed: {e}",
-                        component = component_name(&component)
+                        component = component_name(component)
                     ),
                 );
             }
