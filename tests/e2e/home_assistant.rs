@@ -136,8 +136,15 @@ async fn acceptance(ha: &mut HomeAssistant) -> anyhow::Result<()> {
     }
     let m01 = inventory.domain("sfo-m01");
     let d = m01.slug.clone();
-    let status = entity(ha, &format!("sensor.vcf_{d}_status")).await?;
-    anyhow::ensure!(status.state == "updates_available", "{status:?}");
+    // (A new entity has no value until the first update check has answered.)
+    let status = ha
+        .wait_state(
+            &format!("sensor.vcf_{d}_status"),
+            "= updates_available",
+            secs(60),
+            |s| s.state == "updates_available",
+        )
+        .await?;
     anyhow::ensure!(
         status
             .attributes
