@@ -135,7 +135,7 @@ async fn run(opts: Options) -> anyhow::Result<()> {
     let state_dir = dir.path().join("state");
     std::fs::create_dir_all(&state_dir)?;
     let mut config = BridgeConfig::for_test(
-        broker.port(),
+        broker.bridge_port(),
         sim.url(),
         sim.username(),
         sim.password(),

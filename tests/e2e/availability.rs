@@ -64,9 +64,11 @@ async fn recovers_after_broker_restart() -> anyhow::Result<()> {
     rig.start_bridge_online().await?;
     wait_discovery_complete(&mut rig, &inventory, secs(60)).await?;
 
+    // Marked before the restart: the bridge may be back (and its `online` delivered to the
+    // recorder as it re-subscribes) before the recorder has noticed its own reconnection.
+    let mark = rig.recorder.mark();
     rig.broker_mut()?.restart().await?;
     rig.recorder.wait_subscribed(2).await?;
-    let mark = rig.recorder.mark();
     let back = rig
         .recorder
         .wait_payload(mark, &rig.topic("bridge/state"), "online", secs(90))

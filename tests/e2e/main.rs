@@ -11,6 +11,7 @@ mod config;
 mod discovery;
 mod flow;
 mod home_assistant;
+mod hostile_mqtt;
 mod plan;
 mod resume;
 /// The official specs as a strict checker of JSON bodies, shared with the simulator's
@@ -19,6 +20,7 @@ mod resume;
 mod schema;
 mod shipped;
 mod states;
+mod sustained_faults;
 mod tokens;
 mod upgrade;
 mod vendor_sdk;

@@ -720,6 +720,18 @@ fn mosquitto_requires_accounts_and_guards_command_topics() {
     assert!(directives.contains(&"allow_anonymous false"));
     assert!(directives.iter().any(|d| d.starts_with("password_file ")));
     assert!(directives.contains(&"acl_file /mosquitto/config/acl"));
+    // No message over the bridge's packet limit is accepted at all.
+    let limit: usize = directives
+        .iter()
+        .find_map(|d| d.strip_prefix("message_size_limit "))
+        .expect("message_size_limit is set")
+        .parse()
+        .expect("message_size_limit is a number");
+    assert!(
+        limit > 0 && limit <= mqtt_bridge::mqtt::MAX_PACKET,
+        "message_size_limit {limit} must be within the bridge's {} bytes",
+        mqtt_bridge::mqtt::MAX_PACKET
+    );
 
     // user -> (access, filter) from the ACL file.
     let mut acl: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
@@ -793,6 +805,17 @@ fn mosquitto_requires_accounts_and_guards_command_topics() {
             );
         }
     }
+    // Home Assistant reads discovery and writes only its own status there: it cannot forge or
+    // replace a discovery config.
+    let ha_status = format!("{}/status", c.mqtt.discovery_prefix);
+    assert!(may("homeassistant", true, &ha_status) && may(&bridge_user, false, &ha_status));
+    let config_topic = format!("{}/sensor/{i}/vcf_{i}_x/config", c.mqtt.discovery_prefix);
+    assert!(may("homeassistant", false, &config_topic));
+    assert!(
+        !may("homeassistant", true, &config_topic),
+        "Home Assistant must not forge {config_topic}"
+    );
+    assert!(may(&bridge_user, true, &config_topic));
     // Node-RED may start and acknowledge, nothing more.
     let start = concrete("<b>/<i>/domain/<d>/upgrade/start/set", b, &i);
     let ack = concrete("<b>/<i>/domain/<d>/upgrade/acknowledge/set", b, &i);

@@ -50,6 +50,8 @@ pub struct BridgeConfig {
     pub log_level: String,
     /// `read_only` (written only when set).
     pub read_only: bool,
+    /// `http.listen`, the health/readiness/metrics listener (written only when set).
+    pub http_listen: Option<String>,
 }
 
 impl BridgeConfig {
@@ -80,6 +82,7 @@ impl BridgeConfig {
             upgrade: fast_upgrade_settings(),
             log_level: "info".into(),
             read_only: false,
+            http_listen: None,
         }
     }
 
@@ -122,6 +125,11 @@ impl BridgeConfig {
         let mut log = toml::Table::new();
         log.insert("level".into(), self.log_level.clone().into());
         root.insert("log".into(), log.into());
+        if let Some(listen) = &self.http_listen {
+            let mut http = toml::Table::new();
+            http.insert("listen".into(), listen.clone().into());
+            root.insert("http".into(), http.into());
+        }
         // A table of strings, integers and nested tables always serialises; an empty file would
         // make the bridge fail loudly on the missing keys anyway.
         toml::to_string(&root).unwrap_or_default()

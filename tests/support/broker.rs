@@ -6,6 +6,10 @@
 //! process: it is stopped by its PID (also on drop) and can be restarted on the same port, which
 //! the broker-restart tests need. No persistence: after a restart retained messages are gone,
 //! so whatever a client needs retained it has to publish again.
+//!
+//! The bridge speaks MQTT 5. Mosquitto serves MQTT 3.1.1 and 5 on one port; rumqttd needs one
+//! listener per protocol, so the embedded broker has a second port for the bridge
+//! ([`Broker::bridge_port`]) while the test clients (MQTT 3.1.1) use [`Broker::port`].
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,6 +30,7 @@ pub enum BrokerKind {
 pub struct Broker {
     kind: BrokerKind,
     port: u16,
+    bridge_port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
     starts: u32,
@@ -52,9 +57,15 @@ impl Broker {
                 BrokerKind::Embedded
             }
         };
+        let port = crate::free_port()?;
+        let bridge_port = match kind {
+            BrokerKind::Mosquitto => port,
+            BrokerKind::Embedded => crate::free_port()?,
+        };
         let mut broker = Broker {
             kind,
-            port: crate::free_port()?,
+            port,
+            bridge_port,
             dir: tempfile::tempdir()?,
             child: None,
             starts: 0,
@@ -71,6 +82,12 @@ impl Broker {
     /// The TCP port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The TCP port on 127.0.0.1 the bridge (MQTT 5) connects to: [`Broker::port`] for
+    /// Mosquitto, the embedded broker's MQTT 5 listener otherwise.
+    pub fn bridge_port(&self) -> u16 {
+        self.bridge_port
     }
 
     /// The broker's PID while it runs.
@@ -109,7 +126,8 @@ impl Broker {
             }
             BrokerKind::Embedded => {
                 let mut cmd = Command::new(embedded_broker_binary()?);
-                cmd.arg(self.port.to_string());
+                cmd.arg(self.port.to_string())
+                    .arg(self.bridge_port.to_string());
                 cmd
             }
         };
@@ -124,6 +142,9 @@ impl Broker {
             if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                 .await
                 .is_ok()
+                && tokio::net::TcpStream::connect(("127.0.0.1", self.bridge_port))
+                    .await
+                    .is_ok()
             {
                 break;
             }

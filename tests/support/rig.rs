@@ -46,7 +46,8 @@ impl Rig {
     pub async fn with_sim(sim: Sim) -> anyhow::Result<Rig> {
         let broker = Broker::start().await?;
         let port = broker.port();
-        Rig::assemble(sim, Some(broker), port).await
+        let bridge_port = broker.bridge_port();
+        Rig::assemble(sim, Some(broker), port, bridge_port).await
     }
 
     /// A rig on a broker someone else runs (Home Assistant's), on 127.0.0.1:`port`.
@@ -54,15 +55,25 @@ impl Rig {
     /// # Errors
     /// When the recorder cannot connect.
     pub async fn with_sim_on_broker(sim: Sim, port: u16) -> anyhow::Result<Rig> {
-        Rig::assemble(sim, None, port).await
+        Rig::assemble(sim, None, port, port).await
     }
 
-    async fn assemble(sim: Sim, broker: Option<Broker>, port: u16) -> anyhow::Result<Rig> {
+    async fn assemble(
+        sim: Sim,
+        broker: Option<Broker>,
+        port: u16,
+        bridge_port: u16,
+    ) -> anyhow::Result<Rig> {
         let dir = tempfile::tempdir()?;
         let state_dir = dir.path().join("state");
         std::fs::create_dir_all(&state_dir)?;
-        let config =
-            BridgeConfig::for_test(port, sim.url(), sim.username(), sim.password(), &state_dir);
+        let config = BridgeConfig::for_test(
+            bridge_port,
+            sim.url(),
+            sim.username(),
+            sim.password(),
+            &state_dir,
+        );
         let recorder =
             Recorder::connect(port, &[&config.base_topic, &config.discovery_prefix]).await?;
         Ok(Rig {

@@ -179,17 +179,34 @@ pub(crate) fn payload_for_log(payload: &[u8]) -> String {
     crate::ha::truncate_chars(&String::from_utf8_lossy(payload), 80)
 }
 
+/// A received topic (or a part of one) as it may appear in a log line: control characters
+/// escaped, so a `\n` in a topic level cannot forge a line even where it is recorded with `%`,
+/// and at most 200 characters (a topic may be 65,535 bytes long).
+pub(crate) fn topic_for_log(topic: &str) -> String {
+    let escaped: String = topic
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    crate::ha::truncate_chars(&escaped, 200)
+}
+
 async fn handle(cx: &CommandContext, req: CommandRequest) {
     let action = match validate(&req.command, &req.payload, req.retain) {
         Ok(a) => a,
         Err(Rejection::Empty) => return,
         Err(Rejection::Retained) => {
-            warn!(topic = req.topic, "ignoring retained command message");
+            warn!(topic = %topic_for_log(&req.topic), "ignoring retained command message");
             return;
         }
         Err(Rejection::BadPayload(why)) => {
             warn!(
-                topic = req.topic,
+                topic = %topic_for_log(&req.topic),
                 payload = ?payload_for_log(&req.payload),
                 "ignoring command with invalid payload: {why}"
             );
@@ -213,8 +230,9 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
                 .and_then(|d| d.get(&domain).cloned());
             let Some((id, name)) = found else {
                 warn!(
-                    topic = req.topic,
-                    domain, "command for an unknown domain (not (yet) seen in VCF); ignored"
+                    topic = %topic_for_log(&req.topic),
+                    domain = %topic_for_log(&domain),
+                    "command for an unknown domain (not (yet) seen in VCF); ignored"
                 );
                 return;
             };
@@ -223,7 +241,7 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
                     "{} refused: the bridge runs with read_only = true (monitoring only)",
                     action_label(action)
                 );
-                warn!(topic = req.topic, domain = name, "{msg}");
+                warn!(topic = %topic_for_log(&req.topic), domain = name, "{msg}");
                 let _ = cx.hub.send(HubMsg::Event {
                     domain_name: name,
                     event_type: "info".into(),
@@ -237,7 +255,7 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
                         "Install from the update entity is disabled for {name} \
                          (set upgrade.allow_update_install = true); use Start Upgrade"
                     );
-                    warn!(topic = req.topic, "{msg}");
+                    warn!(topic = %topic_for_log(&req.topic), "{msg}");
                     let _ = cx.hub.send(HubMsg::Event {
                         domain_name: name,
                         event_type: "info".into(),
@@ -250,7 +268,7 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
                 action
             };
             let Some(up) = &cx.upgrades else {
-                warn!(topic = req.topic, "upgrade commands are not available");
+                warn!(topic = %topic_for_log(&req.topic), "upgrade commands are not available");
                 return;
             };
             info!(domain = name, ?action, "upgrade command");
@@ -284,6 +302,27 @@ mod tests {
         // Recorded with `?`: a newline cannot start a forged log line.
         let logged = format!("{:?}", payload_for_log(b"PRESS\n2026-12-03 INFO forged"));
         assert!(!logged.contains('\n') && logged.contains("\\n"), "{logged}");
+    }
+
+    #[test]
+    fn topics_are_logged_short_and_escaped() {
+        let forged = topic_for_log(
+            "dca/i/domain/x\n2026-12-03T00:00:00Z INFO forged\r\u{1b}[31m/upgrade/start/set",
+        );
+        assert!(
+            !forged.chars().any(char::is_control),
+            "control character left in {forged:?}"
+        );
+        assert!(
+            forged.contains("\\n") && forged.contains("\\u{1b}"),
+            "{forged}"
+        );
+        assert_eq!(
+            topic_for_log("datacenter_assistant/i/domain/sfo_w01/upgrade/start/set"),
+            "datacenter_assistant/i/domain/sfo_w01/upgrade/start/set",
+            "an ordinary topic is logged as it is"
+        );
+        assert_eq!(topic_for_log(&"a/".repeat(40_000)).chars().count(), 200);
     }
     use bytes::Bytes;
 

@@ -45,8 +45,14 @@ impl Default for DemoOptions {
 pub enum BrokerChoice {
     /// A broker given with `--broker` or found on localhost:1883.
     External(String, u16),
-    /// Embedded rumqttd on this port.
-    Embedded(u16),
+    /// Embedded rumqttd: MQTT 3.1.1 on `port` (for `mosquitto_sub` and Home Assistant), MQTT 5
+    /// on `bridge_port` (the bridge's own connection).
+    Embedded {
+        /// The port the demo prints.
+        port: u16,
+        /// The MQTT 5 listener of the same broker.
+        bridge_port: u16,
+    },
 }
 
 /// Splits `host:port` (port defaults to 1883).
@@ -75,11 +81,13 @@ async fn answers(addr: &str) -> bool {
     )
 }
 
-/// Starts an embedded rumqttd broker on 127.0.0.1:`port` in a background thread.
+/// Starts an embedded rumqttd broker in a background thread: MQTT 3.1.1 on 127.0.0.1:`port`, and
+/// MQTT 5 (which the bridge speaks) on 127.0.0.1:`v5_port`. Both listeners share one router, so
+/// a client on either port sees what is published on the other.
 ///
 /// # Errors
 /// When the broker configuration is rejected.
-pub fn start_embedded_broker(port: u16) -> anyhow::Result<()> {
+pub fn start_embedded_broker(port: u16, v5_port: u16) -> anyhow::Result<()> {
     let toml = format!(
         r#"
 id = 0
@@ -95,6 +103,16 @@ name = "v4-1"
 listen = "127.0.0.1:{port}"
 next_connection_delay_ms = 1
 [v4.1.connections]
+connection_timeout_ms = 60000
+max_payload_size = {max}
+max_inflight_count = 200
+dynamic_filters = true
+
+[v5.1]
+name = "v5-1"
+listen = "127.0.0.1:{v5_port}"
+next_connection_delay_ms = 1
+[v5.1.connections]
 connection_timeout_ms = 60000
 max_payload_size = {max}
 max_inflight_count = 200
@@ -130,20 +148,25 @@ async fn choose_broker(opt: Option<&str>) -> anyhow::Result<BrokerChoice> {
             drop(l);
             1883
         }
-        Err(_) => {
-            let l = TcpListener::bind(("127.0.0.1", 0)).context("finding a free port")?;
-            l.local_addr()?.port()
-        }
+        Err(_) => free_port()?,
     };
-    start_embedded_broker(port)?;
+    let bridge_port = free_port()?;
+    start_embedded_broker(port, bridge_port)?;
     // Wait until it accepts connections.
     for _ in 0..50 {
-        if answers(&format!("127.0.0.1:{port}")).await {
+        if answers(&format!("127.0.0.1:{port}")).await
+            && answers(&format!("127.0.0.1:{bridge_port}")).await
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(BrokerChoice::Embedded(port))
+    Ok(BrokerChoice::Embedded { port, bridge_port })
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let l = TcpListener::bind(("127.0.0.1", 0)).context("finding a free port")?;
+    Ok(l.local_addr()?.port())
 }
 
 fn load_scenario(s: &str) -> anyhow::Result<vcf_sim::Scenario> {
@@ -209,15 +232,19 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> anyhow::Resu
     .await
     .context("starting the SDDC Manager simulator")?;
     let broker = choose_broker(opts.broker.as_deref()).await?;
-    let (host, port, how) = match &broker {
-        BrokerChoice::External(h, p) => {
-            (h.clone(), *p, format!("using the MQTT broker at {h}:{p}"))
-        }
-        BrokerChoice::Embedded(p) => (
-            "127.0.0.1".to_owned(),
+    let (host, port, bridge_port, how) = match &broker {
+        BrokerChoice::External(h, p) => (
+            h.clone(),
             *p,
+            *p,
+            format!("using the MQTT broker at {h}:{p}"),
+        ),
+        BrokerChoice::Embedded { port, bridge_port } => (
+            "127.0.0.1".to_owned(),
+            *port,
+            *bridge_port,
             format!(
-                "no broker answered on localhost:1883: started an embedded MQTT broker on 127.0.0.1:{p}"
+                "no broker answered on localhost:1883: started an embedded MQTT broker on 127.0.0.1:{port}"
             ),
         ),
     };
@@ -227,7 +254,7 @@ pub async fn run(opts: DemoOptions, shutdown: CancellationToken) -> anyhow::Resu
         &sim.username,
         &sim.password,
         &host,
-        port,
+        bridge_port,
         &opts.instance_id,
         state_dir.clone(),
     );
@@ -289,40 +316,45 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn embedded_broker_keeps_retained_messages() {
+    async fn embedded_broker_carries_the_bridges_mqtt5_retained_messages_to_mqtt311_clients() {
+        use rumqttc::v5::mqttbytes::QoS as QoS5;
+        use rumqttc::v5::mqttbytes::v5::Packet as Packet5;
+        use rumqttc::v5::{AsyncClient as Client5, Event as Event5, MqttOptions as Options5};
         use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-        let port = TcpListener::bind(("127.0.0.1", 0))
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        start_embedded_broker(port).expect("broker");
+        let port = free_port().expect("free port");
+        let bridge_port = free_port().expect("free port");
+        start_embedded_broker(port, bridge_port).expect("broker");
         let mut up = false;
         for _ in 0..50 {
-            if answers(&format!("127.0.0.1:{port}")).await {
+            if answers(&format!("127.0.0.1:{port}")).await
+                && answers(&format!("127.0.0.1:{bridge_port}")).await
+            {
                 up = true;
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(up, "embedded broker did not start");
-        // Publish a retained 20 KiB payload (bigger than rumqttd's default limit), then read it back.
+        // The bridge's side (MQTT 5, its packet limit): a retained 20 KiB payload (bigger than
+        // rumqttd's default limit).
         let big = "x".repeat(20 * 1024);
-        let mut opts = MqttOptions::new("demo-test-pub", "127.0.0.1", port);
-        opts.set_max_packet_size(crate::mqtt::MAX_PACKET, crate::mqtt::MAX_PACKET);
-        let (client, mut ev) = AsyncClient::new(opts, 10);
+        let mut opts = Options5::new("demo-test-pub", "127.0.0.1", bridge_port);
+        opts.set_max_packet_size(Some(crate::mqtt::MAX_PACKET as u32));
+        let (client, mut ev) = Client5::new(opts, 10);
         client
-            .publish("dca/test/state", QoS::AtLeastOnce, true, big.clone())
+            .publish("dca/test/state", QoS5::AtLeastOnce, true, big.clone())
             .await
             .expect("queue");
         let got_ack = tokio::time::timeout(Duration::from_secs(10), async {
             loop {
-                if let Ok(Event::Incoming(Packet::PubAck(_))) = ev.poll().await {
+                if let Ok(Event5::Incoming(Packet5::PubAck(_))) = ev.poll().await {
                     break;
                 }
             }
         })
         .await;
         assert!(got_ack.is_ok(), "no PUBACK");
+        // A user's tool on the printed port (MQTT 3.1.1) reads it back.
         let mut opts = MqttOptions::new("demo-test-sub", "127.0.0.1", port);
         opts.set_max_packet_size(crate::mqtt::MAX_PACKET, crate::mqtt::MAX_PACKET);
         let (sub, mut ev2) = AsyncClient::new(opts, 10);
@@ -340,6 +372,30 @@ mod tests {
         .expect("retained message delivered");
         assert!(got.retain);
         assert_eq!(got.payload.len(), big.len());
+        // And a press from that tool reaches the bridge's side.
+        client
+            .subscribe("dca/test/cmd", QoS5::AtLeastOnce)
+            .await
+            .expect("queue");
+        let pressed = tokio::time::timeout(Duration::from_secs(10), async {
+            let mut published = false;
+            loop {
+                match ev.poll().await {
+                    Ok(Event5::Incoming(Packet5::SubAck(_))) if !published => {
+                        sub.publish("dca/test/cmd", QoS::AtLeastOnce, false, "PRESS")
+                            .await
+                            .expect("queue");
+                        published = true;
+                    }
+                    Ok(Event5::Incoming(Packet5::Publish(p))) => break p,
+                    _ => {}
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(10), ev2.poll()).await;
+            }
+        })
+        .await
+        .expect("command delivered to the MQTT 5 side");
+        assert_eq!(&pressed.payload[..], b"PRESS");
     }
 
     #[test]

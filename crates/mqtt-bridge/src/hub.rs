@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use rumqttc::{AsyncClient, QoS};
+use rumqttc::v5::AsyncClient;
+use rumqttc::v5::mqttbytes::QoS;
 use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
@@ -63,6 +64,19 @@ impl Sink for AsyncClient {
 /// Default-view source for domains the orchestrator has no flow for yet.
 pub type FlowSource = Arc<dyn Fn(&str, &str) -> Option<FlowInfo> + Send + Sync>;
 
+/// Per topic, the last refused payload that was logged: a retained message comes back at every
+/// reconnect, and is worth one warning, not one per reconnect.
+#[derive(Debug, Default)]
+struct RefusedOnce(HashMap<String, u64>);
+
+impl RefusedOnce {
+    /// True the first time `payload` is refused on `topic` (again true once another payload was).
+    fn first_time(&mut self, topic: &str, payload: &[u8]) -> bool {
+        let digest = fingerprint(&String::from_utf8_lossy(payload));
+        self.0.insert(topic.to_owned(), digest) != Some(digest)
+    }
+}
+
 // === Hub ===
 
 /// The hub task state.
@@ -83,6 +97,7 @@ pub struct Hub<S: Sink = AsyncClient> {
     flow_source: Option<FlowSource>,
     metrics: Arc<Metrics>,
     check_now: Arc<tokio::sync::Notify>,
+    refused: RefusedOnce,
 }
 
 impl<S: Sink> Hub<S> {
@@ -119,6 +134,7 @@ impl<S: Sink> Hub<S> {
             flow_source,
             metrics,
             check_now,
+            refused: RefusedOnce::default(),
         }
     }
 
@@ -161,10 +177,24 @@ impl<S: Sink> Hub<S> {
                 retain,
             }) => {
                 if topic == self.topics().ha_status() {
-                    if payload.as_ref() == b"online" {
-                        info!("Home Assistant is online: re-announcing discovery");
-                        *force = true;
-                        return true;
+                    match payload.as_ref() {
+                        b"online" => {
+                            info!("Home Assistant is online: re-announcing discovery");
+                            *force = true;
+                            return true;
+                        }
+                        b"offline" | b"" => {}
+                        other => {
+                            // Retained, it comes back at every reconnect: say it once.
+                            if self.refused.first_time(&topic, other) {
+                                warn!(
+                                    topic = %crate::commands::topic_for_log(&topic),
+                                    payload = ?crate::commands::payload_for_log(other),
+                                    size = other.len(),
+                                    "ignoring a Home Assistant status that is neither online nor offline"
+                                );
+                            }
+                        }
                     }
                     return false;
                 }
@@ -182,8 +212,9 @@ impl<S: Sink> Hub<S> {
                     if retain && !payload.is_empty() {
                         // A stale retained "press" must never act; clear it so it cannot later.
                         warn!(
-                            topic,
+                            topic = %crate::commands::topic_for_log(&topic),
                             payload = ?crate::commands::payload_for_log(&payload),
+                            size = payload.len(),
                             "ignoring retained message on a command topic (commands must not be retained); clearing it"
                         );
                         self.publish(&topic, String::new(), true).await;
@@ -446,7 +477,11 @@ impl<S: Sink> Hub<S> {
         let vcf_loaded = self.resources_loaded && self.updates_loaded;
         if let Some(stale) = self.sweep.complete(vcf_loaded, &self.published) {
             for topic in stale.configs {
-                info!(topic, "removing entity that no longer exists in VCF");
+                // Read back from the broker: logged escaped like anything else received.
+                info!(
+                    topic = %crate::commands::topic_for_log(&topic),
+                    "removing entity that no longer exists in VCF"
+                );
                 self.publish(&topic, String::new(), true).await;
             }
             if !stale.states.is_empty() {
@@ -456,7 +491,10 @@ impl<S: Sink> Hub<S> {
                 );
             }
             for topic in stale.states {
-                debug!(topic, "clearing retained state of a vanished unit");
+                debug!(
+                    topic = %crate::commands::topic_for_log(&topic),
+                    "clearing retained state of a vanished unit"
+                );
                 self.publish(&topic, String::new(), true).await;
             }
         }
@@ -465,7 +503,10 @@ impl<S: Sink> Hub<S> {
     async fn publish(&self, topic: &str, payload: String, retain: bool) {
         match self.client.publish(topic.to_owned(), payload, retain).await {
             Ok(()) => self.metrics.mqtt_published(1),
-            Err(e) => warn!(topic, "MQTT publish failed: {e}"),
+            Err(e) => warn!(
+                topic = %crate::commands::topic_for_log(topic),
+                "MQTT publish failed: {e}"
+            ),
         }
     }
 }
@@ -614,6 +655,18 @@ mod tests {
             }),
         )
         .await;
+    }
+
+    #[test]
+    fn a_refused_message_is_warned_about_once_per_payload() {
+        let mut r = RefusedOnce::default();
+        assert!(r.first_time("homeassistant/status", b"garbage"));
+        assert!(
+            !r.first_time("homeassistant/status", b"garbage"),
+            "delivered again at a reconnect: no second warning"
+        );
+        assert!(r.first_time("homeassistant/status", b"other garbage"));
+        assert!(r.first_time("elsewhere/status", b"other garbage"));
     }
 
     #[tokio::test]

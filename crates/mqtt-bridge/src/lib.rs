@@ -38,7 +38,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use rumqttc::QoS;
+use rumqttc::v5::mqttbytes::QoS;
 use secrecy::SecretString;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;

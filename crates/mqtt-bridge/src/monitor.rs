@@ -64,6 +64,20 @@ fn is_connectivity_error(e: &VcfError) -> bool {
     e.is_transient() || matches!(e, VcfError::Auth { .. })
 }
 
+/// Failed polls in a row (of one loop) after which an SDDC Manager that still answers, but only
+/// with server errors (HTTP 500 and the other 5xx that are not "unavailable"), counts as down:
+/// connectivity `OFF` with the reason, and `/readyz` not ready. Two: one failed poll never turns
+/// it off, a sustained run does within about two poll intervals (20 s at the default 10 s).
+/// Unreachable, unavailable (502/503/504), timed-out and refused requests turn it off at once.
+pub const SUSTAINED_FAILURES: u32 = 2;
+
+/// Whether the `consecutive`-th failed poll in a row, failing with `e`, means SDDC Manager is down.
+fn is_down(e: &VcfError, consecutive: u32) -> bool {
+    is_connectivity_error(e)
+        || (consecutive >= SUSTAINED_FAILURES
+            && matches!(e, VcfError::Api { status, .. } if *status >= 500))
+}
+
 impl Monitor {
     /// The resources loop; ends on `shutdown`.
     pub async fn resources_loop(self, interval: Duration, shutdown: CancellationToken) {
@@ -99,7 +113,7 @@ impl Monitor {
                         debug!(failures, "resource polling still failing: {e:#}");
                     }
                     failures = failures.saturating_add(1);
-                    self.report_error(&e);
+                    self.report_error(&e, failures);
                 }
             }
             let delay = backoff(interval, failures).saturating_sub(started.elapsed());
@@ -110,9 +124,13 @@ impl Monitor {
         }
     }
 
-    fn report_error(&self, e: &VcfError) {
+    fn report_error(&self, e: &VcfError, consecutive: u32) {
         if is_connectivity_error(e) {
             let _ = self.hub.send(HubMsg::Reachability(Err(format!("{e:#}"))));
+        } else if is_down(e, consecutive) {
+            let _ = self.hub.send(HubMsg::Reachability(Err(format!(
+                "{e:#} ({consecutive} failed polls in a row)"
+            ))));
         }
     }
 
@@ -155,7 +173,7 @@ impl Monitor {
                         debug!(failures, "update check still failing: {e:#}");
                     }
                     failures = failures.saturating_add(1);
-                    self.report_error(&e);
+                    self.report_error(&e, failures);
                 }
             }
             // On failure retry sooner than the (long) interval, but never faster than 5 s.
@@ -648,8 +666,30 @@ mod tests {
         let (m, mut rx) = monitor(client);
         let e = m.resources_cycle().await.expect_err("nothing listens");
         assert!(is_connectivity_error(&e), "{e:#}");
-        m.report_error(&e);
+        m.report_error(&e, 1);
         assert!(matches!(rx.try_recv(), Ok(HubMsg::Reachability(Err(_)))));
+    }
+
+    #[test]
+    fn a_sustained_run_of_server_errors_counts_as_down() {
+        let api = |status: u16| VcfError::Api {
+            endpoint: "GET /v1/domains".into(),
+            status,
+            error: Box::default(),
+        };
+        assert!(!is_down(&api(500), 1), "one failed poll is not an outage");
+        assert!(is_down(&api(500), SUSTAINED_FAILURES));
+        assert!(is_down(&api(507), SUSTAINED_FAILURES + 3));
+        assert!(
+            !is_down(&api(404), SUSTAINED_FAILURES + 3),
+            "a client error is a bad request, not SDDC Manager down"
+        );
+        let unavailable = VcfError::Unavailable {
+            endpoint: "GET /v1/domains".into(),
+            status: Some(503),
+            detail: "busy".into(),
+        };
+        assert!(is_down(&unavailable, 1), "503 turns it off at once");
     }
 
     #[test]

@@ -49,6 +49,11 @@ pub struct Faults {
     /// `PATCH /v1/tokens/access-token/refresh` answers 200 with a long string that is not a
     /// JWT (what a broken or mutating proxy in front of SDDC Manager can hand out).
     pub garbage_refresh: bool,
+    /// The status of every injected failure (500..=599); alternating 500/503 when unset.
+    pub error_status: Option<u16>,
+    /// Every `/v1` request hangs, unanswered, until this is cleared (an application server
+    /// stuck behind its reverse proxy); the client's own timeout has to end it.
+    pub hang: bool,
     seed: u64,
     counter: u64,
 }
@@ -86,6 +91,10 @@ pub struct FaultPatch {
     pub token_ttl_seconds: Option<f64>,
     /// Refresh answers 200 with a long non-JWT string (true) or works again (false).
     pub garbage_refresh: Option<bool>,
+    /// Every injected failure answers this status (500..=599) instead of alternating 500/503.
+    pub error_status: Option<u16>,
+    /// Every `/v1` request hangs unanswered (true) until set to false.
+    pub hang: Option<bool>,
     /// Remove every fault first.
     pub clear: Option<bool>,
 }
@@ -107,6 +116,8 @@ impl Faults {
             outage: None,
             token_ttl: None,
             garbage_refresh: false,
+            error_status: None,
+            hang: false,
             seed,
             counter: 0,
         }

@@ -283,6 +283,13 @@ async fn gate(State(app): State<App>, req: Request<Body>, next: Next) -> Respons
         let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
         (Request::from_parts(parts, Body::from(bytes)), json)
     };
+    // A hang: the request stays unanswered until the fault is cleared (bounded, so a test
+    // that forgets to clear it still ends). What a client sees of an application server stuck
+    // behind its reverse proxy until its own timeout fires (inferred, docs/simulator.md).
+    let hang_started = std::time::Instant::now();
+    while app.lock().faults.hang && hang_started.elapsed() < std::time::Duration::from_secs(600) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     // nginx refuses an oversized header itself, before SDDC Manager sees the request.
     let early = header_too_large(req.headers()).or_else(|| {
         let mut s = app.lock();
@@ -293,10 +300,19 @@ async fn gate(State(app): State<App>, req: Request<Body>, next: Next) -> Respons
                 // every operation, and 503 comes from the reverse proxy (ENDPOINTS.md §12).
                 if s.faults.next_request_fails() {
                     let n = s.faults.counter();
-                    let (status, code) = if n % 2 == 0 {
-                        (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR")
-                    } else {
-                        (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
+                    let fixed = s
+                        .faults
+                        .error_status
+                        .and_then(|c| StatusCode::from_u16(c).ok());
+                    let (status, code) = match fixed {
+                        Some(StatusCode::SERVICE_UNAVAILABLE) => {
+                            (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
+                        }
+                        Some(status) => (status, "INTERNAL_SERVER_ERROR"),
+                        None if n % 2 == 0 => {
+                            (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR")
+                        }
+                        None => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
                     };
                     Some(
                         ApiError::new(

@@ -44,6 +44,8 @@ fn faults_json(s: &SimState) -> Value {
         })),
         "token_ttl_seconds": f.token_ttl,
         "garbage_refresh": f.garbage_refresh,
+        "error_status": f.error_status,
+        "hang": f.hang,
     })
 }
 
@@ -123,6 +125,18 @@ pub async fn faults(State(app): State<App>, body: Bytes) -> ApiResult {
     }
     if let Some(v) = patch.garbage_refresh {
         f.garbage_refresh = v;
+    }
+    if let Some(v) = patch.error_status {
+        if !(500..=599).contains(&v) {
+            return Err(ApiError::bad_request(
+                "SIM_FAULTS_INVALID",
+                "error_status must be within 500..=599",
+            ));
+        }
+        f.error_status = Some(v);
+    }
+    if let Some(v) = patch.hang {
+        f.hang = v;
     }
     let now = s.now();
     match (patch.outage_seconds, patch.restart) {

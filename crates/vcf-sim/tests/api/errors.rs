@@ -437,3 +437,41 @@ async fn injected_error_rate_gives_5xx_error_bodies() {
     assert_eq!(req.body["by_endpoint"]["GET /v1/hosts"], 4);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn injected_errors_can_all_be_500_and_requests_can_hang_until_released() {
+    let (sim, api) = start("default", 1.0).await;
+    let fault = |body: Value| api.raw(Method::POST, "/sim/faults", Some(body), false);
+    let refused = fault(json!({"error_status": 404})).await.unwrap();
+    assert_eq!(refused.status, 400, "only server errors can be injected");
+    let f = fault(json!({"error_rate": 1.0, "error_status": 500}))
+        .await
+        .unwrap();
+    assert_eq!(f.status, 200);
+    assert_eq!(f.body["error_status"], 500);
+    for _ in 0..4 {
+        let a = api.raw(Method::GET, "/v1/hosts", None, true).await.unwrap();
+        assert_eq!(a.status, 500, "every injected failure is a 500");
+        assert_eq!(a.body["errorCode"], "INTERNAL_SERVER_ERROR");
+    }
+    fault(json!({"clear": true, "hang": true})).await.unwrap();
+    // A hanging request gets no answer until the fault is cleared, then an ordinary one.
+    let hanging = {
+        let http = api.http.clone();
+        let url = format!("{}/v1/hosts", api.base);
+        let token = api.token.clone();
+        tokio::spawn(async move { http.get(url).bearer_auth(token).send().await })
+    };
+    let unanswered = tokio::time::timeout(std::time::Duration::from_millis(300), async {
+        while !hanging.is_finished() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(unanswered.is_err(), "a hanging request was answered");
+    let f = fault(json!({"hang": false})).await.unwrap();
+    assert_eq!(f.body["hang"], false);
+    let answer = hanging.await.unwrap().unwrap();
+    assert_eq!(answer.status(), 200);
+    sim.shutdown().await;
+}
