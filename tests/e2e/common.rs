@@ -22,8 +22,11 @@ pub struct DomainInfo {
     pub name: String,
     /// `sfo_m01`.
     pub slug: String,
-    /// Cluster slug → host count.
+    /// Cluster slug (its topics) → host count.
     pub clusters: BTreeMap<String, usize>,
+    /// Cluster slug → the cluster's part of its entity ids: the name without the domain name in
+    /// front (`sfo-m01-cl01` → `cl01`), as Home Assistant shows it on the domain's device.
+    pub cluster_ids: BTreeMap<String, String>,
 }
 
 /// A host as the bridge should present it.
@@ -31,6 +34,8 @@ pub struct DomainInfo {
 pub struct HostInfo {
     /// `sfo01_m01_esx01`.
     pub slug: String,
+    /// `sfo01-m01-esx01.sfo.rainpole.io`: its device's name.
+    pub fqdn: String,
 }
 
 /// Domains and hosts of the simulated SDDC Manager.
@@ -52,17 +57,24 @@ impl Inventory {
         let mut out = Vec::new();
         for d in &domains {
             let mut cl = BTreeMap::new();
+            let mut ids = BTreeMap::new();
             for c in clusters
                 .iter()
                 .filter(|c| c.domain.as_ref().is_some_and(|r| r.id == d.id))
             {
                 cl.insert(slug(&c.name), c.hosts.len());
+                let short = c
+                    .name
+                    .strip_prefix(&format!("{}-", d.name))
+                    .unwrap_or(&c.name);
+                ids.insert(slug(&c.name), slug(short));
             }
             out.push(DomainInfo {
                 id: d.id.clone(),
                 name: d.name.clone(),
                 slug: slug(&d.name),
                 clusters: cl,
+                cluster_ids: ids,
             });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -70,6 +82,7 @@ impl Inventory {
             .iter()
             .map(|h| HostInfo {
                 slug: host_slug(h.fqdn.as_deref().unwrap_or(&h.id)),
+                fqdn: h.fqdn.clone().unwrap_or_else(|| h.id.clone()),
             })
             .collect();
         Ok(Inventory {
@@ -86,7 +99,32 @@ impl Inventory {
             .unwrap_or_else(|| panic!("scenario has no domain {name}: {:?}", self.domains))
     }
 
-    /// Every entity the bridge must announce: `(component, object_id)`.
+    /// Every entity id Home Assistant must show: `(component, object_id)`. The same as the
+    /// discovery topics of [`Inventory::expected_entities`], except for a cluster's entities,
+    /// whose topics keep the longer id an earlier release announced.
+    pub fn expected_entity_ids(&self, instance: &str) -> BTreeSet<(String, String)> {
+        self.expected_entities(instance)
+            .into_iter()
+            .map(|(c, o)| {
+                let id = self.entity_object_id(&o);
+                (c, id)
+            })
+            .collect()
+    }
+
+    /// The entity's object id for the object id of its discovery topic.
+    pub fn entity_object_id(&self, topic_object_id: &str) -> String {
+        for d in &self.domains {
+            for (c, id) in &d.cluster_ids {
+                if topic_object_id == format!("vcf_{}_{c}_host_count", d.slug) {
+                    return format!("vcf_{}_{id}_host_count", d.slug);
+                }
+            }
+        }
+        topic_object_id.to_owned()
+    }
+
+    /// Every entity the bridge must announce, by discovery topic: `(component, object_id)`.
     pub fn expected_entities(&self, instance: &str) -> BTreeSet<(String, String)> {
         let mut out = BTreeSet::new();
         let mut add = |component: &str, object_id: String| {

@@ -1,9 +1,13 @@
-//! Acceptance in a real Home Assistant 2025.4 (`../shared/ha-harness`): the entities as HA
-//! shows them (ids, states, units, attributes), availability when the bridge stops, and every
+//! Acceptance in a real Home Assistant (`../shared/ha-harness`), in both releases the harness
+//! offers: 2025.4 and today's (`HA_FLAVOUR=current`, 2026.11 on Python 3.14). The entities as
+//! HA shows them (the same ids in both), states, units, attributes, availability when the
+//! bridge stops and while SDDC Manager is unreachable (the upgrade's own entities stay), every
 //! control used from HA itself — Check for updates, Ignore Alerts, Start Upgrade followed to
-//! `successfully_completed`, Acknowledge Alerts, and the Upgrade Logs markdown.
+//! `successfully_completed`, Acknowledge Alerts, the Upgrade Logs markdown — the update entity's
+//! release after the version changed, and not one WARNING or ERROR about our entities in HA's
+//! log.
 
-use dca_tests::ha::{HaState, HomeAssistant};
+use dca_tests::ha::{Flavour, HaState, HomeAssistant};
 use dca_tests::recorder::Recorder;
 use dca_tests::rig::Rig;
 use dca_tests::sim::Sim;
@@ -21,11 +25,30 @@ async fn entity(ha: &HomeAssistant, id: &str) -> anyhow::Result<HaState> {
     .await
 }
 
+/// Home Assistant 2025.4, the oldest release the bridge supports.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acceptance_in_real_home_assistant() -> anyhow::Result<()> {
-    let shared =
-        dca_tests::require_ha_harness("home_assistant::acceptance_in_real_home_assistant")?;
-    let mut ha = HomeAssistant::start(&shared).await?;
+    acceptance_in(
+        Flavour::Default,
+        "home_assistant::acceptance_in_real_home_assistant",
+    )
+    .await
+}
+
+/// Today's Home Assistant (2026.11): `default_entity_id` instead of `object_id`, stricter
+/// discovery validation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acceptance_in_current_home_assistant() -> anyhow::Result<()> {
+    acceptance_in(
+        Flavour::Current,
+        "home_assistant::acceptance_in_current_home_assistant",
+    )
+    .await
+}
+
+async fn acceptance_in(flavour: Flavour, test: &str) -> anyhow::Result<()> {
+    let shared = dca_tests::require_ha_harness(test)?;
+    let mut ha = HomeAssistant::start_flavour(&shared, flavour).await?;
     let result = acceptance(&mut ha).await;
     if result.is_err() {
         eprintln!(
@@ -105,16 +128,23 @@ async fn acceptance(ha: &mut HomeAssistant) -> anyhow::Result<()> {
     let i = rig.config.instance_id.clone();
     rig.start_bridge_online().await?;
 
-    // --- every entity, as HA sees it ------------------------------------------------------
-    for (component, object_id) in inventory.expected_entities(&i) {
+    // --- every entity, as HA sees it (the same ids in every release) -----------------------
+    for (component, object_id) in inventory.expected_entity_ids(&i) {
         let id = format!("{component}.{object_id}");
         let wait = ha.wait_state(&id, "to exist", secs(120), |_| true).await;
         rig.with_log(wait)?;
     }
     let m01 = inventory.domain("sfo-m01");
     let d = m01.slug.clone();
-    let status = entity(ha, &format!("sensor.vcf_{d}_status")).await?;
-    anyhow::ensure!(status.state == "updates_available", "{status:?}");
+    // (A new entity has no value until the first update check has answered.)
+    let status = ha
+        .wait_state(
+            &format!("sensor.vcf_{d}_status"),
+            "= updates_available",
+            secs(60),
+            |s| s.state == "updates_available",
+        )
+        .await?;
     anyhow::ensure!(
         status
             .attributes
@@ -145,7 +175,7 @@ async fn acceptance(ha: &mut HomeAssistant) -> anyhow::Result<()> {
         anyhow::ensure!(s.attr_str("state_class") == Some("measurement"), "{s:?}");
     }
     for (cluster, hosts) in &m01.clusters {
-        let id = format!("sensor.vcf_{d}_{cluster}_host_count");
+        let id = format!("sensor.vcf_{d}_{}_host_count", m01.cluster_ids[cluster]);
         let want = hosts.to_string();
         ha.wait_state(&id, &format!("= {want}"), secs(60), |s| s.state == want)
             .await?;
@@ -264,6 +294,36 @@ async fn acceptance(ha: &mut HomeAssistant) -> anyhow::Result<()> {
         "the acknowledgement is not in the logs: {markdown}"
     );
     anyhow::ensure!(logs.state.len() <= 255, "{logs:?}");
+    anyhow::ensure!(
+        !logs.state.contains('`') && !logs.state.contains("**"),
+        "markdown in the Upgrade Logs state: {logs:?}"
+    );
+
+    // --- the update entity keeps its release once the version changed ---------------------
+    // Done: the bridge checks for updates at once and finds 5.2.1.0 installed and 5.2.2.0 next.
+    let update_id = format!("update.vcf_{d}_update");
+    let update = ha
+        .wait_state(&update_id, "installed 5.2.1.0", secs(120), |s| {
+            s.attr_str("installed_version") == Some("5.2.1.0")
+                && s.attr_str("latest_version") == Some("5.2.2.0")
+        })
+        .await?;
+    anyhow::ensure!(
+        update.attr_str("title") == Some("VMware Cloud Foundation 5.2.2.0"),
+        "the update entity lost its title: {update:?}"
+    );
+    anyhow::ensure!(
+        update
+            .attr_str("release_summary")
+            .is_some_and(|s| s.contains("5.2.2")),
+        "the update entity lost its release summary: {update:?}"
+    );
+    anyhow::ensure!(
+        update
+            .attr_str("release_url")
+            .is_some_and(|u| u.starts_with("https://")),
+        "the update entity lost its release link: {update:?}"
+    );
 
     // --- availability when the bridge stops -------------------------------------------------
     rig.bridge().terminate(secs(30)).await?;
@@ -298,9 +358,50 @@ async fn acceptance(ha: &mut HomeAssistant) -> anyhow::Result<()> {
         |s| s.state == "unavailable",
     )
     .await?;
+    // Meanwhile the upgrade's own entities are the bridge's knowledge: they stay.
+    for id in [
+        format!("sensor.vcf_{d}_upgrade_status"),
+        format!("sensor.vcf_{d}_upgrade_logs"),
+        format!("update.vcf_{d}_update"),
+        format!("switch.vcf_{d}_ignore_alerts"),
+        format!("button.vcf_{d}_start_upgrade"),
+        format!("button.vcf_{d}_abort_upgrade"),
+        format!("event.vcf_{d}_upgrade_notification"),
+    ] {
+        let s = ha
+            .state(&id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("{id} vanished"))?;
+        anyhow::ensure!(
+            s.state != "unavailable",
+            "{id} is unavailable while SDDC Manager is unreachable: {s:?}"
+        );
+    }
+    let update = ha
+        .state(&format!("update.vcf_{d}_update"))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("update entity vanished"))?;
+    anyhow::ensure!(
+        update.attr_str("installed_version") == Some("5.2.1.0"),
+        "{update:?}"
+    );
     ha.wait_state(&conn_id, "on again", secs(120), |s| s.state == "on")
         .await?;
     let retained = Recorder::retained(ha.mqtt_port, &[&rig.config.base_topic]).await?;
     anyhow::ensure!(!retained.is_empty(), "nothing retained on HA's broker");
+
+    // --- nothing in HA's log about our entities ---------------------------------------------
+    // (The harness README lists the unrelated noise, e.g. ffmpeg in 2026.11: none names us.)
+    let base = rig.config.base_topic.clone();
+    let problems = ha.log_problems(|record| {
+        let r = record.to_lowercase();
+        r.contains(&base.to_lowercase()) || r.contains("vcf") || r.contains("dca_")
+    });
+    anyhow::ensure!(
+        problems.is_empty(),
+        "Home Assistant logged {} WARNING/ERROR record(s) about our entities:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
     Ok(())
 }

@@ -174,3 +174,51 @@ async fn unchanged_cycles_publish_nothing_again() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A restarted bridge never takes a known value back to `unknown` (`None` or an empty payload)
+/// while it reads SDDC Manager again: what the broker retains stays shown until the new value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_never_shows_a_known_value_as_unknown() -> anyhow::Result<()> {
+    let mut rig = Rig::start("default", REAL_TIME).await?;
+    let inventory = Inventory::read(&rig.sim).await?;
+    rig.start_bridge_online().await?;
+    wait_discovery_complete(&mut rig, &inventory, secs(60)).await?;
+    let status_topics: Vec<String> = inventory
+        .domains
+        .iter()
+        .map(|d| rig.domain_topic(&d.slug, "status"))
+        .collect();
+    for topic in &status_topics {
+        rig.recorder
+            .wait_current(topic, "updates_available", secs(60))
+            .await?;
+    }
+    let before = Recorder::retained(rig.mqtt_port(), &[&rig.config.base_topic]).await?;
+    let known = |t: &str| {
+        before
+            .get(t)
+            .is_some_and(|m| !m.payload.is_empty() && m.text() != "None")
+    };
+    rig.bridge().terminate(secs(30)).await?;
+    let mark = rig.recorder.mark();
+    rig.start_bridge_online().await?;
+    // Everything is read again once each domain's status has been published anew.
+    for topic in &status_topics {
+        rig.recorder
+            .wait_payload(mark, topic, "updates_available", secs(60))
+            .await?;
+    }
+    rig.recorder.sync().await?;
+    let flicker: Vec<String> = rig
+        .recorder
+        .since(mark)
+        .into_iter()
+        .filter(|m| known(&m.topic) && (m.payload.is_empty() || m.text() == "None"))
+        .map(|m| format!("{} = {:?}", m.topic, m.text()))
+        .collect();
+    anyhow::ensure!(
+        flicker.is_empty(),
+        "known values shown as unknown after a restart: {flicker:?}"
+    );
+    Ok(())
+}

@@ -86,6 +86,32 @@ async fn happy_path_to_completed_and_back_to_idle() -> anyhow::Result<()> {
     .await;
     rig.with_log(reset)?;
 
+    // Every Upgrade Status arrived with its attributes already there: when a subscriber (Home
+    // Assistant) reads a new status, the attributes it holds are those of the same moment
+    // (progress, detail), as the flow view published with them says.
+    let status_topic = rig.domain_topic(&d, "upgrade/status");
+    let attrs_topic = rig.domain_topic(&d, "upgrade/status/attributes");
+    let view_topic = rig.domain_topic(&d, "upgrade/state");
+    let (mut attrs, mut view) = (serde_json::Value::Null, serde_json::Value::Null);
+    let mut checked = 0;
+    for m in rig.recorder.since(mark) {
+        if m.topic == attrs_topic {
+            attrs = m.json()?;
+        } else if m.topic == view_topic {
+            view = m.json()?;
+        } else if m.topic == status_topic {
+            for key in ["progress_percent", "phase_detail", "in_progress"] {
+                anyhow::ensure!(
+                    attrs[key] == view[key],
+                    "{} arrived with the {key} of another moment: attributes {attrs}, flow {view}",
+                    m.text()
+                );
+            }
+            checked += 1;
+        }
+    }
+    anyhow::ensure!(checked >= 5, "only {checked} statuses seen");
+
     // SDDC Manager saw one target change, no duplicate downloads and accepted every upgrade.
     let log = rig.sim.log().await?;
     let dups = duplicated_requests(&log);

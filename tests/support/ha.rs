@@ -1,7 +1,9 @@
-//! The real Home Assistant (2025.4) + Mosquitto from `../shared/ha-harness`.
+//! The real Home Assistant + Mosquitto from `../shared/ha-harness`, in either flavour
+//! ([`Flavour`]: 2025.4, or today's release on Python 3.14).
 //!
 //! [`HomeAssistant::start`] runs the harness's `start.sh` on free ports with a private
-//! `HARNESS_STATE_DIR`; the harness starts its own Mosquitto there. Tests then read entities
+//! `HARNESS_STATE_DIR`; the harness starts its own Mosquitto there, so both flavours can run at
+//! the same time. Tests then read entities
 //! through HA's REST API with the harness's long-lived token, press buttons and flip switches
 //! through HA services (so HA itself publishes the commands), and stop everything with
 //! `stop.sh` (also on drop).
@@ -32,6 +34,25 @@ impl HaState {
     }
 }
 
+/// Which Home Assistant release the harness runs (its `HA_FLAVOUR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// HA 2025.4 (`HA_FLAVOUR` unset): the oldest release the bridge supports.
+    Default,
+    /// Today's HA (`HA_FLAVOUR=current`, 2026.11 on Python 3.14 in a Debian root; needs root).
+    Current,
+}
+
+impl Flavour {
+    /// The `HA_FLAVOUR` value, if any.
+    pub fn env(self) -> Option<&'static str> {
+        match self {
+            Self::Default => None,
+            Self::Current => Some("current"),
+        }
+    }
+}
+
 /// A running harness.
 pub struct HomeAssistant {
     harness: PathBuf,
@@ -52,6 +73,14 @@ impl HomeAssistant {
     /// # Errors
     /// When the harness is not installed or HA does not become ready.
     pub async fn start(shared: &Path) -> anyhow::Result<HomeAssistant> {
+        Self::start_flavour(shared, Flavour::Default).await
+    }
+
+    /// [`HomeAssistant::start`] for a given [`Flavour`].
+    ///
+    /// # Errors
+    /// When that flavour is not installed or HA does not become ready.
+    pub async fn start_flavour(shared: &Path, flavour: Flavour) -> anyhow::Result<HomeAssistant> {
         let harness = shared.join("ha-harness");
         anyhow::ensure!(
             harness.join("start.sh").is_file(),
@@ -78,20 +107,21 @@ impl HomeAssistant {
         };
         let script = harness.join("start.sh");
         let state = ha.state_dir.path().to_path_buf();
-        let out = tokio::time::timeout(
-            crate::wait::secs(400),
-            tokio::process::Command::new("bash")
-                .arg(&script)
-                .arg(mqtt_port.to_string())
-                .arg(ha_port.to_string())
-                .env("HARNESS_STATE_DIR", &state)
-                .stdin(Stdio::null())
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await
-        .context("ha-harness start.sh did not finish in time")?
-        .context("running ha-harness start.sh")?;
+        let mut cmd = tokio::process::Command::new("bash");
+        cmd.arg(&script)
+            .arg(mqtt_port.to_string())
+            .arg(ha_port.to_string())
+            .env("HARNESS_STATE_DIR", &state)
+            .env_remove("HA_FLAVOUR")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        if let Some(f) = flavour.env() {
+            cmd.env("HA_FLAVOUR", f);
+        }
+        let out = tokio::time::timeout(crate::wait::secs(400), cmd.output())
+            .await
+            .context("ha-harness start.sh did not finish in time")?
+            .context("running ha-harness start.sh")?;
         eprintln!(
             "ha-harness start.sh:\n{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -99,8 +129,11 @@ impl HomeAssistant {
         );
         anyhow::ensure!(
             out.status.success(),
-            "ha-harness start.sh failed ({}); run {}/install.sh?",
+            "ha-harness start.sh failed ({}); run {}{}/install.sh?",
             out.status,
+            flavour
+                .env()
+                .map_or(String::new(), |f| format!("HA_FLAVOUR={f} ")),
             harness.display()
         );
         ha.token = std::fs::read_to_string(state.join("token"))
@@ -118,6 +151,12 @@ impl HomeAssistant {
     /// HA's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.state_dir.path().join("ha.log")).unwrap_or_default()
+    }
+
+    /// Every WARNING or ERROR record of HA's log (a record is its first line plus any traceback
+    /// lines after it) for which `ours` holds.
+    pub fn log_problems(&self, ours: impl Fn(&str) -> bool) -> Vec<String> {
+        log_problems(&self.log(), ours)
     }
 
     /// All entities (`GET /api/states`).
@@ -246,8 +285,53 @@ impl HomeAssistant {
     }
 }
 
+/// The WARNING/ERROR records of an HA log for which `ours` holds. HA's log lines start with a
+/// date (`2026-12-03 22:40:01.123 WARNING (MainThread) [logger] text`); lines that do not
+/// belong to the record before them.
+pub fn log_problems(log: &str, ours: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut records: Vec<String> = Vec::new();
+    for line in log.lines() {
+        let starts_record = line.len() > 10
+            && line.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+            && line.as_bytes()[4] == b'-';
+        match records.last_mut() {
+            Some(last) if !starts_record => {
+                last.push('\n');
+                last.push_str(line);
+            }
+            _ => records.push(line.to_owned()),
+        }
+    }
+    records
+        .into_iter()
+        .filter(|r| {
+            let first = r.lines().next().unwrap_or_default();
+            first.contains(" WARNING ") || first.contains(" ERROR ") || first.contains(" CRITICAL ")
+        })
+        .filter(|r| ours(r))
+        .collect()
+}
+
 impl Drop for HomeAssistant {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_problems_keep_tracebacks_and_skip_other_levels() {
+        let log = "2026-12-03 22:40:01.123 INFO (MainThread) [x] vcf fine\n\
+                   2026-12-03 22:40:02.000 ERROR (MainThread) [homeassistant.components.mqtt] vcf_a broke\n\
+                   Traceback (most recent call last):\n  line 1\n\
+                   2026-12-03 22:40:03.000 ERROR (MainThread) [haffmpeg.core] FFmpeg fails\n\
+                   2026-12-03 22:40:04.000 WARNING (MainThread) [x] sensor.vcf_b odd\n";
+        let found = log_problems(log, |r| r.contains("vcf"));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].ends_with("  line 1"), "{found:?}");
+        assert!(found[1].contains("sensor.vcf_b"));
     }
 }

@@ -41,6 +41,14 @@ pub fn changed_topics(
         .collect()
 }
 
+/// Puts every JSON attributes topic (`…/attributes`) before the states, keeping the order
+/// otherwise: Home Assistant applies each message on its own, so a state published before its
+/// attributes would show for a moment with the old attributes (`successfully_completed` with
+/// the previous progress).
+pub fn attributes_first(topics: &mut [String]) {
+    topics.sort_by_key(|t| !t.ends_with("/attributes"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +85,32 @@ mod tests {
             vec!["b".to_owned(), "c".to_owned()]
         );
         assert_eq!(vanished_topics(&old, &new), vec![&"gone".to_owned()]);
+    }
+
+    #[test]
+    fn attributes_go_before_their_state() {
+        let mut topics: Vec<String> = [
+            "d/status",
+            "d/status/attributes",
+            "d/upgrade/status",
+            "d/upgrade/status/attributes",
+            "h/attributes",
+            "h/cpu_usage",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        attributes_first(&mut topics);
+        assert_eq!(
+            topics,
+            [
+                "d/status/attributes",
+                "d/upgrade/status/attributes",
+                "h/attributes",
+                "d/status",
+                "d/upgrade/status",
+                "h/cpu_usage",
+            ]
+        );
     }
 
     #[test]

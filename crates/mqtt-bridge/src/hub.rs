@@ -15,7 +15,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::changes::{changed_topics, fingerprint, vanished_topics};
+use crate::changes::{attributes_first, changed_topics, fingerprint, vanished_topics};
 use crate::ha::entities::{RenderContext, render_unit, structure_fingerprint, units};
 use crate::messages::{CommandRequest, DomainDirectory, HubMsg, ResourceSnapshot};
 use crate::model::{Connectivity, FlowInfo, Inventory};
@@ -467,7 +467,8 @@ impl<S: Sink> Hub<S> {
                 .iter()
                 .map(|(k, p)| (k.clone(), fingerprint(p)))
                 .collect();
-            let publish = changed_topics(&old, &unit_fps, force);
+            let mut publish = changed_topics(&old, &unit_fps, force);
+            attributes_first(&mut publish);
             n += publish.len();
             for topic in publish {
                 if let Some(payload) = messages.remove(&topic) {
@@ -716,16 +717,91 @@ mod tests {
         // The same picture again: nothing at all.
         feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
         assert_eq!(rec.take(), vec![]);
-        // One value changes: only its state and attributes.
+        // One value changes: only its attributes, then its state.
         feed(&mut h, HubMsg::Resources(snapshot(20.0, &["esx01"]))).await;
         let topics: Vec<String> = rec.take().into_iter().map(|(t, _, _)| t).collect();
         assert_eq!(
             topics,
             vec![
+                "dca/lab/domain/lab_m01/cpu_usage/attributes".to_owned(),
                 "dca/lab/domain/lab_m01/cpu_usage".to_owned(),
-                "dca/lab/domain/lab_m01/cpu_usage/attributes".to_owned()
             ]
         );
+    }
+
+    fn updates(current: &str, next: Option<&str>) -> HubMsg {
+        let info = crate::model::UpdateInfo {
+            current_version: Some(current.into()),
+            next: next.map(|v| crate::model::NextRelease {
+                version: v.into(),
+                release_date: None,
+                description: Some(format!("VMware Cloud Foundation {v}")),
+                bom: vec![],
+                raw: json!({"bom": [{"name": "SDDC_MANAGER_VCF", "releaseURL": "https://docs.example/rn"}]}),
+            }),
+            components: vec![],
+            components_source: crate::model::ComponentsSource::Bom,
+            error: None,
+            not_applicable: vec![],
+            checked_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+        };
+        HubMsg::Updates(vec![], BTreeMap::from([("d1".to_owned(), info)]))
+    }
+
+    #[tokio::test]
+    async fn no_value_is_published_as_unknown_before_the_first_update_check() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        // Resources answer first: the update-derived states keep what the broker retains.
+        feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
+        let log = rec.take();
+        // (This snapshot has no memory or storage figures: those are rightly `None`.)
+        let unknown: Vec<_> = log
+            .iter()
+            .filter(|(t, p, _)| !t.starts_with("homeassistant/") && p.is_empty())
+            .collect();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        for leaf in ["status", "current_version", "components_to_update"] {
+            let topic = format!("dca/lab/domain/lab_m01/{leaf}");
+            assert!(log.iter().all(|(t, _, _)| *t != topic), "{topic} published");
+        }
+        feed(&mut h, updates("5.2.0.0", Some("5.2.1.0"))).await;
+        let log = rec.take();
+        assert!(log.contains(&(
+            "dca/lab/domain/lab_m01/status".into(),
+            "updates_available".into(),
+            true
+        )));
+        assert!(log.contains(&(
+            "dca/lab/domain/lab_m01/current_version".into(),
+            "5.2.0.0".into(),
+            true
+        )));
+    }
+
+    #[tokio::test]
+    async fn a_new_version_changes_states_but_never_resends_a_config() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        feed(&mut h, HubMsg::Resources(snapshot(10.0, &["esx01"]))).await;
+        feed(&mut h, updates("5.2.0.0", Some("5.2.1.0"))).await;
+        rec.take();
+        // The upgrade is done: SDDC Manager reports the new version, and nothing newer.
+        feed(&mut h, updates("5.2.1.0", None)).await;
+        let log = rec.take();
+        let configs: Vec<&String> = log
+            .iter()
+            .map(|(t, _, _)| t)
+            .filter(|t| t.starts_with("homeassistant/"))
+            .collect();
+        assert!(configs.is_empty(), "configs re-sent: {configs:?}");
+        let update = log
+            .iter()
+            .find(|(t, _, _)| t == "dca/lab/domain/lab_m01/update/state")
+            .map(|(_, p, _)| serde_json::from_str::<serde_json::Value>(p).expect("json"))
+            .expect("the update entity's state changes");
+        assert_eq!(update["installed_version"], "5.2.1.0");
+        assert_eq!(update["latest_version"], "5.2.1.0");
     }
 
     #[tokio::test]

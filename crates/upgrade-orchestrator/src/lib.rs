@@ -8,6 +8,7 @@
 //! - [`logbook`]: the bounded markdown log shown in Home Assistant.
 //! - [`notify`]: the views, notifications and commands exchanged with the bridge.
 //! - [`plan`](mod@plan): what an upgrade would do, read without changing anything.
+//! - [`names`]: the public names of VCF components (NSX, vCenter, ESXi, SDDC Manager).
 //! - [`config`]: poll intervals, timeouts and policy switches.
 //! - [`api`]: the SDDC Manager operations the driver needs, implemented over `vcf_client` in
 //!   a private adapter module.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod driver;
 pub mod logbook;
 pub mod machine;
+pub mod names;
 pub mod notify;
 pub mod phase;
 pub mod plan;

@@ -78,7 +78,8 @@ pub struct FlowView {
     pub mode: Option<String>,
     /// The VCF version being installed.
     pub target_version: Option<String>,
-    /// The component being upgraded or downloaded, e.g. `NSX_T_MANAGER`.
+    /// The component being upgraded, by its public name ([`crate::names::component_name`]:
+    /// `NSX`, `vCenter`, `ESXi`, `SDDC Manager`).
     pub component: Option<String>,
     /// Items finished in this phase (bundles or component upgrades).
     pub progress_done: Option<u32>,

@@ -7,6 +7,7 @@
 //! It only ever calls read operations of [`VcfApi`]: no download, no target version, no
 //! check-set query or run, no upgrade.
 
+use crate::names::component_name;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -296,8 +297,10 @@ impl UpgradePlan {
                 ""
             };
             s.push_str(&format!(
-                "\n- {} {} `{}` ({state}{fallback})",
-                b.component, b.version, b.id
+                "\n- {} {} ({state}{fallback}; bundle `{}`)",
+                component_name(&b.component),
+                b.version,
+                b.id
             ));
         }
         out.push(s);
@@ -364,7 +367,11 @@ fn upgrade_line(u: &PlannedUpgrade) -> String {
     } else {
         "after the ones before it"
     };
-    let mut line = format!("- {} (bundle `{}`, {state})", u.component, u.bundle_id);
+    let mut line = format!(
+        "- {} ({state}; bundle `{}`)",
+        component_name(&u.component),
+        u.bundle_id
+    );
     if let Some(r) = &u.request {
         line.push_str(&format!("\n  `{}` `{}`", r.endpoint, r.body));
     }

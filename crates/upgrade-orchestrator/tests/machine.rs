@@ -641,7 +641,7 @@ fn component_timeout_is_3_hours_each() {
             .last_error
             .as_deref()
             .unwrap_or("")
-            .contains("NSX_T_MANAGER")
+            .contains("NSX upgrade")
     );
 }
 
@@ -1206,10 +1206,7 @@ fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_ski
     r.drive(&mut w, start(), 500);
     assert_eq!(r.state.phase.status(), "failed");
     let err = r.state.last_error.clone().unwrap_or_default();
-    assert!(
-        err.contains("precheck of the NSX_T_MANAGER upgrade"),
-        "{err}"
-    );
+    assert!(err.contains("precheck of the NSX upgrade"), "{err}");
     assert_eq!(
         w.commits, 0,
         "a draft that failed its precheck is never started"
@@ -1239,7 +1236,7 @@ fn per_upgrade_precheck_errors_fail_unless_ignored_and_missing_prechecks_are_ski
         r.state
             .view()
             .logs_markdown
-            .contains("No per-upgrade precheck for NSX_T_MANAGER")
+            .contains("No per-upgrade precheck for NSX")
     );
     assert_eq!(w.commits, 1);
 }

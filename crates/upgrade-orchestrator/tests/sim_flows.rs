@@ -690,7 +690,7 @@ async fn hanging_component_upgrade_times_out_and_abort_is_refused_meanwhile() ->
     o.command(&b.vi_domain, Command::Start).await;
     let v = wait_for(&o, &b.vi_domain, |v| {
         v.status == "starting_upgrades"
-            && v.component.as_deref() == Some("NSX_T_MANAGER")
+            && v.component.as_deref() == Some("NSX")
             && v.phase_detail.as_deref() == Some("upgrading")
     })
     .await?;
@@ -1027,7 +1027,7 @@ async fn crash_after_post_upgrade_before_its_id_was_saved_reattaches_by_listing(
 -> anyhow::Result<()> {
     let b = bench("default").await?;
     let mut flow = stop_when(&b, &b.vi_domain, |v| {
-        v.component.as_deref() == Some("VCENTER") && v.phase_detail.as_deref() == Some("upgrading")
+        v.component.as_deref() == Some("vCenter") && v.phase_detail.as_deref() == Some("upgrading")
     })
     .await?;
     let posts_before = b.writes().await?.get("POST /v1/upgrades").copied();
@@ -1061,7 +1061,7 @@ async fn crash_after_post_upgrade_before_its_id_was_saved_reattaches_by_listing(
     assert_eq!(v.status, "successfully_completed", "{:?}", v.last_error);
     assert!(
         v.logs_markdown
-            .contains("Re-attached to the VCENTER upgrade"),
+            .contains("Re-attached to the vCenter upgrade"),
         "{}",
         v.logs_markdown
     );

@@ -112,7 +112,9 @@ pub struct EntityBase {
 pub struct DiscoveryConfig {
     /// HA platform (`sensor`, `button`, ...).
     pub component: &'static str,
-    /// Object id (entity id without the platform).
+    /// The object id in its discovery topic (`<prefix>/<component>/<i>/<object_id>/config`);
+    /// the entity id without the platform, except for a cluster's entities, whose topic keeps
+    /// an earlier, longer id.
     pub object_id: String,
     /// JSON payload.
     pub payload: String,

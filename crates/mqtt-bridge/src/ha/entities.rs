@@ -20,7 +20,7 @@ use super::switch::Switch;
 use super::update::Update;
 use super::{MAX_ATTRIBUTES_LEN, state_text, tail_to_bytes, truncate_chars};
 use crate::commands::{COMMANDS, CommandUnit};
-use crate::model::{DomainInfo, FlowInfo, HostInfo, Inventory, Usage};
+use crate::model::{ClusterInfo, DomainInfo, FlowInfo, HostInfo, Inventory, Usage};
 use crate::topics::{Topics, host_slug, slug};
 
 pub mod table;
@@ -66,8 +66,12 @@ impl Rendered {
 struct Scope {
     /// Immutable id in `unique_id`s (`bridge`, or the domain's, cluster's or host's id).
     uuid: String,
-    /// `object_id` prefix (`vcf_sfo_m01`).
+    /// `object_id` prefix (`vcf_sfo_m01`): the entity id Home Assistant gives a new entity.
     object_prefix: String,
+    /// Prefix of the discovery topic's object id. The same as `object_prefix` except for
+    /// clusters, whose topics keep the full cluster slug so an existing entity is updated in
+    /// place (same topic, same `unique_id`) and keeps its registry entry and history.
+    topic_prefix: String,
     /// Topic root the rows' leaves hang under.
     root: String,
     /// Device block.
@@ -168,7 +172,11 @@ impl Ctx<'_> {
         }
     }
 
-    fn domain_device(&self, d: &DomainInfo, version: Option<&str>) -> Device {
+    /// A domain's device. No `sw_version`: the VCF version is a state (Current Version, the
+    /// update entity), and a device block that changed with it would re-send every config of
+    /// the domain after an upgrade, which makes Home Assistant forget the update entity's
+    /// release summary, link and title until the next state message.
+    fn domain_device(&self, d: &DomainInfo) -> Device {
         Device {
             identifiers: vec![format!("dca_{}_{}", self.i(), d.id)],
             name: format!("VCF {}", d.name),
@@ -179,7 +187,7 @@ impl Ctx<'_> {
                 Some(other) => format!("VCF {} domain", other.to_lowercase()),
                 None => "VCF domain".into(),
             }),
-            sw_version: version.map(str::to_owned),
+            sw_version: None,
             via_device: Some(format!("dca_{}_bridge", self.i())),
             configuration_url: Some(self.rc.vcf_url.clone()),
         }
@@ -188,7 +196,8 @@ impl Ctx<'_> {
     fn host_device(&self, h: &HostInfo) -> Device {
         Device {
             identifiers: vec![format!("dca_{}_{}", self.i(), h.id)],
-            name: format!("VCF host {}", host_slug(&h.fqdn)),
+            // The host name as VCF and vSphere show it (`esx01.sfo.rainpole.io`).
+            name: h.fqdn.clone(),
             manufacturer: h.vendor.clone(),
             model: h.model.clone(),
             sw_version: h.esxi_version.clone(),
@@ -252,6 +261,7 @@ impl Ctx<'_> {
     /// One row's discovery config.
     fn config(&self, scope: &Scope, e: &Entity) -> DiscoveryConfig {
         let object_id = format!("{}_{}", scope.object_prefix, e.key);
+        let topic_id = format!("{}_{}", scope.topic_prefix, e.key);
         let RowTopics {
             state: state_topic,
             attributes,
@@ -281,7 +291,7 @@ impl Ctx<'_> {
             json_attributes_topic: attributes,
             qos: 1,
         };
-        match e.platform {
+        let mut config = match e.platform {
             Platform::Sensor => Sensor {
                 base,
                 state_topic,
@@ -333,7 +343,9 @@ impl Ctx<'_> {
                 event_types: e.event_types.unwrap_or_default().to_vec(),
             }
             .render(),
-        }
+        };
+        config.object_id = topic_id;
+        config
     }
 
     fn state(&mut self, topic: String, payload: impl Into<String>) {
@@ -420,6 +432,7 @@ fn render_bridge(cx: &mut Ctx<'_>, inv: &Inventory) {
     let scope = Scope {
         uuid: "bridge".into(),
         object_prefix: format!("vcf_{}", cx.i()),
+        topic_prefix: format!("vcf_{}", cx.i()),
         root: cx.t().bridge(),
         device: cx.bridge_device(),
         unit_name: cx.i().to_owned(),
@@ -463,27 +476,33 @@ fn render_domain(cx: &mut Ctx<'_>, inv: &Inventory, d: &DomainInfo) {
     let scope = Scope {
         uuid: d.id.clone(),
         object_prefix: format!("vcf_{ds}"),
+        topic_prefix: format!("vcf_{ds}"),
         root: cx.t().domain(&ds),
-        device: cx.domain_device(d, version),
+        device: cx.domain_device(d),
         unit_name: d.name.clone(),
         prefix_names: false,
     };
     cx.announce(&scope, table::DOMAIN);
 
     // --- Status ---
+    // Until the first update check of this run has answered, the update-derived states are not
+    // rendered at all: what an earlier run left retained stays shown, instead of flickering to
+    // `unknown` at every start.
     let status_topic = cx.t().domain_leaf(&ds, "status");
     let flow_running = flow.is_some_and(|f| f.in_progress);
     let status = if flow_running {
-        "update_process_started"
+        Some("update_process_started")
     } else {
-        match upd {
-            Some(u) if u.error.is_some() => "error",
-            Some(u) if u.next.is_some() => "updates_available",
-            Some(_) => "up_to_date",
-            None => NONE,
-        }
+        upd.map(|u| {
+            if u.error.is_some() {
+                "error"
+            } else if u.next.is_some() {
+                "updates_available"
+            } else {
+                "up_to_date"
+            }
+        })
     };
-    cx.state(status_topic.clone(), status);
     let next = upd.and_then(|u| u.next.as_ref());
     let attrs = json!({
         "domain_id": d.id,
@@ -498,15 +517,21 @@ fn render_domain(cx: &mut Ctx<'_>, inv: &Inventory, d: &DomainInfo) {
         "last_error": upd.and_then(|u| u.error.clone()),
         "releases_not_applicable": upd.map(|u| &u.not_applicable),
     });
-    cx.json_state(Topics::attributes(&status_topic), &attrs);
+    if let Some(status) = status {
+        cx.state(status_topic.clone(), status);
+        cx.json_state(Topics::attributes(&status_topic), &attrs);
+    }
 
     // --- Current Version ---
-    let topic = cx.t().domain_leaf(&ds, "current_version");
-    cx.state(topic, state_text(version.unwrap_or(NONE)));
+    if upd.is_some() {
+        let topic = cx.t().domain_leaf(&ds, "current_version");
+        cx.state(topic, state_text(version.unwrap_or(NONE)));
+    }
 
     // --- Components To Update ---
     let topic = cx.t().domain_leaf(&ds, "components_to_update");
     match upd {
+        None => {}
         Some(u) if u.error.is_none() || u.next.is_some() => {
             cx.state(topic.clone(), u.components.len().to_string());
             let attrs = json!({
@@ -534,18 +559,22 @@ fn render_domain(cx: &mut Ctx<'_>, inv: &Inventory, d: &DomainInfo) {
     }
 
     // --- host count per cluster ---
-    for c in inv
+    let clusters: Vec<&ClusterInfo> = inv
         .clusters
         .values()
         .filter(|c| c.domain_id.as_deref() == Some(d.id.as_str()))
-    {
+        .collect();
+    let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
+    for c in clusters {
         let cs = slug(&c.name);
+        let short = cluster_label(&d.name, &c.name, &names);
         let cluster = Scope {
             uuid: c.id.clone(),
-            object_prefix: format!("vcf_{ds}_{cs}"),
+            object_prefix: format!("vcf_{ds}_{}", slug(short)),
+            topic_prefix: format!("vcf_{ds}_{cs}"),
             root: cx.t().cluster(&ds, &cs),
             device: scope.device.clone(),
-            unit_name: c.name.clone(),
+            unit_name: short.to_owned(),
             prefix_names: true,
         };
         cx.announce(&cluster, table::CLUSTER);
@@ -556,6 +585,29 @@ fn render_domain(cx: &mut Ctx<'_>, inv: &Inventory, d: &DomainInfo) {
     }
 
     render_upgrade(cx, &scope, &ds, flow, upd);
+}
+
+/// A cluster's name on its domain's device: without the domain name VCF usually puts in front
+/// (`sfo-m01-cl01` on `VCF sfo-m01` reads `cl01`), unless that would make two clusters of the
+/// domain look the same or leave nothing.
+fn cluster_label<'a>(domain: &str, cluster: &'a str, siblings: &[&str]) -> &'a str {
+    let Some(rest) = cluster
+        .get(..domain.len())
+        .filter(|p| p.eq_ignore_ascii_case(domain))
+        .and_then(|_| cluster.get(domain.len()..))
+    else {
+        return cluster;
+    };
+    let short = rest.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+    let clash = siblings
+        .iter()
+        .filter(|s| **s != cluster)
+        .any(|s| slug(s) == slug(short) || slug(cluster_label(domain, s, &[])) == slug(short));
+    if short.is_empty() || short.len() == rest.len() || clash {
+        cluster
+    } else {
+        short
+    }
 }
 
 fn render_upgrade(
@@ -635,9 +687,9 @@ fn render_upgrade(
     }
 }
 
-/// Fingerprint of everything discovery configs are built from: domains (id, name, type,
-/// version), clusters, hosts (id, FQDN, domain, cluster, vendor, model, ESXi version) and the
-/// install switch. Usage numbers and flows do not change configs.
+/// Fingerprint of everything discovery configs are built from: domains (id, name, type),
+/// clusters, hosts (id, FQDN, domain, cluster, vendor, model, ESXi version) and the install
+/// switch. States (versions, usage numbers, flows) never change configs.
 pub fn structure_fingerprint(inv: &Inventory, rc: &RenderContext) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -645,10 +697,6 @@ pub fn structure_fingerprint(inv: &Inventory, rc: &RenderContext) -> u64 {
     rc.vcf_url.hash(&mut h);
     for d in inv.domains.values() {
         (&d.id, &d.name, &d.kind).hash(&mut h);
-        inv.updates
-            .get(&d.id)
-            .and_then(|u| u.current_version.as_ref())
-            .hash(&mut h);
     }
     for c in inv.clusters.values() {
         (&c.id, &c.name, &c.domain_id).hash(&mut h);
@@ -667,19 +715,51 @@ pub fn structure_fingerprint(inv: &Inventory, rc: &RenderContext) -> u64 {
     h.finish()
 }
 
-/// The short Upgrade Logs state: the newest log line, without markdown bullets, ≤ 255 chars.
+/// The Upgrade Logs state: the newest entry in plain words, ≤ 255 characters. The entry's first
+/// line without its bullet, its `` `timestamp` `` (Home Assistant shows when the state changed)
+/// and markdown marks (backticks, `**`, emphasis); the attribute keeps the formatted markdown.
 pub fn logs_state(markdown: &str) -> String {
-    let last = markdown
-        .lines()
+    // Entries are `- `…; their continuation lines are indented. Without any, the last line.
+    let lines: Vec<&str> = markdown.lines().filter(|l| !l.trim().is_empty()).collect();
+    let last = lines
+        .iter()
         .rev()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("No Messages");
-    // Plain text: drop list bullets, headings and emphasis markers around the line.
-    let last = last
-        .trim_start_matches(['-', '*', '#', '>', ' '])
-        .trim_matches(['_', '*', ' ']);
-    state_text(if last.is_empty() { "No Messages" } else { last })
+        .find(|l| l.starts_with("- ") || l.starts_with("* "))
+        .or(lines.last())
+        .map_or("", |l| l.trim());
+    let last = last.trim_start_matches(['-', '*', '#', '>', ' ']);
+    // The entry's timestamp comes first, in backticks.
+    let last = match last.strip_prefix('`').and_then(|r| r.split_once('`')) {
+        Some((stamp, rest)) if stamp.ends_with("UTC") => rest,
+        _ => last,
+    };
+    let text = plain_text(last);
+    state_text(if text.is_empty() {
+        "No Messages"
+    } else {
+        &text
+    })
+}
+
+/// `text` without inline markdown marks: backticks, `**`, and `_`/`*` at the edge of a word
+/// (emphasis); an underscore inside a word (`sfo_m01`) stays.
+fn plain_text(text: &str) -> String {
+    let text = text.replace('`', "").replace("**", "");
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '_' || c == '*' {
+            let before = i.checked_sub(1).and_then(|j| chars.get(j));
+            let after = chars.get(i + 1);
+            let inside = before.is_some_and(|b| b.is_alphanumeric())
+                && after.is_some_and(|a| a.is_alphanumeric());
+            if !inside {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn render_host(cx: &mut Ctx<'_>, h: &HostInfo) {
@@ -687,6 +767,7 @@ fn render_host(cx: &mut Ctx<'_>, h: &HostInfo) {
     let scope = Scope {
         uuid: h.id.clone(),
         object_prefix: format!("vcf_host_{hs}"),
+        topic_prefix: format!("vcf_host_{hs}"),
         root: cx.t().host(&hs),
         device: cx.host_device(h),
         unit_name: h.fqdn.clone(),

@@ -6,6 +6,7 @@
 use super::Machine;
 use crate::api::{TargetRelease, UpgradablesSnapshot};
 use crate::logbook::LogLevel;
+use crate::names::component_name;
 
 impl Machine<'_> {
     /// Records (and logs, when they change) why the remaining upgradables are not AVAILABLE;
@@ -19,9 +20,9 @@ impl Machine<'_> {
             .remaining(snap)
             .flat_map(|u| {
                 let name = if u.component.is_empty() {
-                    u.bundle_type.as_str()
+                    component_name(&u.bundle_type)
                 } else {
-                    u.component.as_str()
+                    component_name(&u.component)
                 };
                 u.errors.iter().map(move |e| format!("{name}: {e}"))
             })

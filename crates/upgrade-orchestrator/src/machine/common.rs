@@ -1,6 +1,7 @@
 //! What every phase handler uses: logging, notifying, entering a phase, failing the flow, the
 //! one retry rule, the timeout texts, and time helpers.
 
+use crate::names::component_name;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -239,14 +240,16 @@ impl Machine<'_> {
                 ..
             } => format!(
                 "{component} upgrade did not finish within {} (timeout)",
-                d(self.cfg.component_timeout)
+                d(self.cfg.component_timeout),
+                component = component_name(component),
             ),
             Phase::StartingUpgrades {
                 step: UpgradeStep::Prechecking { component, .. },
                 ..
             } => format!(
                 "the {component} upgrade precheck did not finish within {}",
-                d(self.cfg.precheck_timeout)
+                d(self.cfg.precheck_timeout),
+                component = component_name(component),
             ),
             Phase::Validating { .. } => format!(
                 "final validation did not finish within {}",

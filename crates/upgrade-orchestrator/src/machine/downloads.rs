@@ -1,6 +1,7 @@
 //! Phases `Preparing` (listing the release's bundles), `DownloadingBundles` and
 //! `SettingTarget`, plus the bundle bookkeeping the SDDC Manager bundle download shares.
 
+use crate::names::component_name;
 use chrono::{DateTime, Utc};
 
 use super::common::{after, wait_until};
@@ -288,18 +289,25 @@ impl Machine<'_> {
                 let fallback = if track.fallback { " (fallback)" } else { "" };
                 self.log(
                     LogLevel::Info,
-                    &format!("Download of {component} bundle `{bundle_id}`{fallback} started"),
+                    &format!(
+                        "Download of the {component} bundle{fallback} started (bundle `{bundle_id}`)",
+                        component = component_name(&component)
+                    ),
                 );
             }
             // The PATCH may or may not have arrived: the next status read decides (a bundle
             // still not downloading is requested again, one that is downloading is not).
             Err(e) if e.transient => self.log(
                 LogLevel::Warning,
-                &format!("Requesting the download of `{bundle_id}` failed ({e}); checking again"),
+                &format!(
+                    "Requesting the download of the {component} bundle failed ({e}); checking again (bundle `{bundle_id}`)",
+                    component = component_name(&component)
+                ),
             ),
             Err(e) => {
                 self.fail(format!(
-                    "download of {component} bundle {bundle_id} could not be started: {e}"
+                    "download of the {component} bundle could not be started: {e} (bundle {bundle_id})",
+                    component = component_name(&component),
                 ));
                 return;
             }
@@ -357,8 +365,9 @@ pub(super) fn apply_download_state(
         DownloadState::Failed if track.request != DownloadRequest::None => {
             track.state = DownloadState::Failed;
             Some(format!(
-                "download of {} bundle {} failed",
-                track.component, track.id
+                "download of the {} bundle failed (bundle {})",
+                component_name(&track.component),
+                track.id
             ))
         }
         // Confirmed requests are never repeated: VCF may still show PENDING for a moment.

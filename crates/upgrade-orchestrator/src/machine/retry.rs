@@ -7,6 +7,7 @@ use super::upgrades::Upgrade;
 use super::{Effect, Event, Machine};
 use crate::api::{ApiResult, FailedTask, OpState};
 use crate::logbook::LogLevel;
+use crate::names::component_name;
 use crate::notify::NotificationKind;
 use crate::phase::{FailedUpgrade, Phase, UpgradeStep};
 
@@ -21,7 +22,8 @@ impl Machine<'_> {
             target,
         } = upgrade;
         self.fail(format!(
-            "{component} upgrade `{upgrade_id}` failed: {status}"
+            "{component} upgrade `{upgrade_id}` failed: {status}",
+            component = component_name(&component),
         ));
         self.act(Effect::ReadFailedTask(upgrade_id.clone()));
         self.s.failed_upgrade = Some(FailedUpgrade {
@@ -50,13 +52,15 @@ impl Machine<'_> {
         failed.retryable = task.retryable;
         let reason = format!(
             "{} upgrade `{}` failed: {}",
-            failed.component, failed.upgrade_id, task.message
+            component_name(&failed.component),
+            failed.upgrade_id,
+            task.message
         );
         let hint = if task.retryable {
             format!(
                 "VCF can retry the {} upgrade task: fix the cause, then press **Retry Upgrade** \
                  (or Start Upgrade) to run it again and continue from there",
-                failed.component
+                component_name(&failed.component)
             )
         } else {
             "VCF does not offer to retry this task; Start Upgrade begins a new flow".to_owned()
@@ -85,7 +89,8 @@ impl Machine<'_> {
         self.s.last_error = None;
         let msg = format!(
             "Retrying the failed {component} upgrade task `{upgrade_id}` of {} in VCF",
-            self.s.domain.name
+            self.s.domain.name,
+            component = component_name(&component),
         );
         self.log(LogLevel::Info, &msg);
         self.notify(NotificationKind::UpgradeStarted, msg);
@@ -110,12 +115,18 @@ impl Machine<'_> {
             Event::TaskRetried(Ok(())) => {
                 self.log(
                     LogLevel::Info,
-                    &format!("VCF runs the {component} upgrade task again"),
+                    &format!(
+                        "VCF runs the {component} upgrade task again",
+                        component = component_name(&component)
+                    ),
                 );
                 self.upgrade_running(upgrade);
             }
             Event::TaskRetried(Err(e)) if e.transient => self.retry_or_fail(
-                &format!("Retrying the {component} upgrade task"),
+                &format!(
+                    "Retrying the {component} upgrade task",
+                    component = component_name(&component)
+                ),
                 &e,
                 self.cfg.upgrade_poll_interval,
             ),
@@ -124,14 +135,20 @@ impl Machine<'_> {
             Event::TaskRetried(Err(e)) => {
                 self.log(
                     LogLevel::Info,
-                    &format!("VCF did not take the retry ({e}); reading the {component} upgrade"),
+                    &format!(
+                        "VCF did not take the retry ({e}); reading the {component} upgrade",
+                        component = component_name(&component)
+                    ),
                 );
                 self.act(Effect::PollUpgrade(upgrade.upgrade_id));
             }
             Event::UpgradeState(Ok(OpState::Failed(msg))) => self.upgrade_failed(upgrade, &msg),
             Event::UpgradeState(Ok(_)) => self.upgrade_running(upgrade),
             Event::UpgradeState(Err(e)) => self.retry_or_fail(
-                &format!("Reading the {component} upgrade"),
+                &format!(
+                    "Reading the {component} upgrade",
+                    component = component_name(&component)
+                ),
                 &e,
                 self.cfg.upgrade_poll_interval,
             ),

@@ -52,7 +52,7 @@ impl Machine<'_> {
         let n = self.s.sddc_upgrades + 1;
         self.log(
             LogLevel::Info,
-            &format!("SDDC Manager goes first (SDDC Manager bundle {n}: `{bundle_id}`)"),
+            &format!("SDDC Manager goes first (SDDC Manager bundle {n}, `{bundle_id}`)"),
         );
         let component = if component.is_empty() {
             "SDDC_MANAGER".to_owned()

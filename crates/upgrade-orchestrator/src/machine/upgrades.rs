@@ -3,6 +3,7 @@
 //! left, the final validation follows. With `per_upgrade_precheck` the upgrade is created as a
 //! draft instead, VCF's per-upgrade precheck runs on it, and the draft is committed.
 
+use crate::names::component_name;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -73,7 +74,8 @@ pub(crate) fn component_request(
     let request = if u.is_esxi() {
         if snap.cluster_ids.is_empty() {
             return Err(format!(
-                "VCF offers the {component} upgrade but lists no cluster to upgrade"
+                "VCF offers the {component} upgrade but lists no cluster to upgrade",
+                component = component_name(&component),
             ));
         }
         UpgradeRequest {
@@ -276,15 +278,25 @@ impl Machine<'_> {
             Event::UpgradeRequested(Ok(id)) => self.upgrade_running(made(id)),
             // The upgrade may have been created although the answer was lost: look first.
             Event::UpgradeRequested(Err(e)) => self.look_again_or_fail(
-                &format!("Starting the {component} upgrade"),
-                &format!("starting the {component} upgrade"),
+                &format!(
+                    "Starting the {component} upgrade",
+                    component = component_name(&component)
+                ),
+                &format!(
+                    "starting the {component} upgrade",
+                    component = component_name(&component)
+                ),
                 &e,
                 Effect::Wait(self.cfg.upgrade_poll_interval),
             ),
             Event::UpgradeFound(Ok(Some(found))) => {
                 self.log(
                     LogLevel::Info,
-                    &format!("Re-attached to the {component} upgrade `{}`", found.id),
+                    &format!(
+                        "Re-attached to the {component} upgrade `{}`",
+                        found.id,
+                        component = component_name(&component)
+                    ),
                 );
                 if found.state == OpState::Draft && self.cfg.per_upgrade_precheck {
                     self.upgrade_precheck(made(found.id));
@@ -353,7 +365,10 @@ impl Machine<'_> {
             Event::UpgradePrecheckStarted(Err(e)) if !e.transient => {
                 self.log(
                     LogLevel::Info,
-                    &format!("No per-upgrade precheck for {component} ({e})"),
+                    &format!(
+                        "No per-upgrade precheck for {component} ({e})",
+                        component = component_name(&component)
+                    ),
                 );
                 self.commit(draft);
             }
@@ -371,13 +386,13 @@ impl Machine<'_> {
                 self.upgrade_precheck_done(draft, &report);
             }
             Event::UpgradePrecheck(Err(e)) => self.poll_failed(
-                &format!("the {component} upgrade precheck"),
+                &format!("the {} upgrade precheck", component_name(&component)),
                 &e,
                 poll,
                 precheck_id.as_deref(),
             ),
             Event::TaskState(result) => {
-                let what = format!("the {component} upgrade precheck");
+                let what = format!("the {} upgrade precheck", component_name(&component));
                 match self.task_read(&what, result, poll.clone()) {
                     // Its findings come with the precheck's own answer: read it again.
                     Some(OpState::Succeeded) => self.act(poll),
@@ -401,7 +416,10 @@ impl Machine<'_> {
                 self.upgrade_running(draft);
             }
             Event::UpgradeCommitted(Err(e)) => self.retry_or_fail(
-                &format!("Starting the {component} upgrade"),
+                &format!(
+                    "Starting the {component} upgrade",
+                    component = component_name(component)
+                ),
                 &e,
                 self.cfg.upgrade_poll_interval,
             ),
@@ -410,7 +428,10 @@ impl Machine<'_> {
             }
             Event::UpgradeState(Ok(OpState::Failed(msg))) => self.upgrade_failed(draft, &msg),
             Event::UpgradeState(Err(e)) => self.retry_or_fail(
-                &format!("Reading the {component} upgrade"),
+                &format!(
+                    "Reading the {component} upgrade",
+                    component = component_name(component)
+                ),
                 &e,
                 self.cfg.upgrade_poll_interval,
             ),
@@ -438,7 +459,9 @@ impl Machine<'_> {
                     LogLevel::Success,
                     &format!(
                         "{component} upgraded ({}/{})",
-                        self.s.upgrades_done, self.s.upgrades_total
+                        self.s.upgrades_done,
+                        self.s.upgrades_total,
+                        component = component_name(component),
                     ),
                 );
                 self.start_upgrade_loop(running.target);
@@ -447,11 +470,16 @@ impl Machine<'_> {
             Event::UpgradeState(Ok(OpState::Draft)) => self.commit(running),
             Event::UpgradeState(Err(e)) => {
                 let id = running.upgrade_id.clone();
-                self.poll_failed(&format!("the {component} upgrade"), &e, poll, Some(&id));
+                self.poll_failed(
+                    &format!("the {} upgrade", component_name(component)),
+                    &e,
+                    poll,
+                    Some(&id),
+                );
             }
             // The upgrade's own answers could not be read: its task is VCF's word.
             Event::TaskState(result) => {
-                let what = format!("the {component} upgrade");
+                let what = format!("the {} upgrade", component_name(component));
                 if let Some(done) = self.task_read(&what, result, poll) {
                     self.running_upgrade(running, deadline, Event::UpgradeState(Ok(done)));
                 }
@@ -536,7 +564,8 @@ impl Machine<'_> {
             &format!(
                 "Starting the {component} upgrade ({}/{})",
                 self.s.upgrades_done + 1,
-                self.s.upgrades_total
+                self.s.upgrades_total,
+                component = component_name(&component),
             ),
         );
         // VCF may already have this upgrade, running or as a draft (a state lost or moved
@@ -636,7 +665,7 @@ impl Machine<'_> {
             LogLevel::Info,
             &format!(
                 "Running VCF's precheck for the {} upgrade",
-                upgrade.component
+                component_name(&upgrade.component)
             ),
         );
         self.follow(upgrade, Stage::Precheck);
@@ -649,7 +678,12 @@ impl Machine<'_> {
                 FindingSeverity::Error => LogLevel::Error,
                 FindingSeverity::Warning => LogLevel::Warning,
             };
-            let mut text = format!("**{component} precheck** · *{}*: {}", f.check, f.message);
+            let mut text = format!(
+                "**{component} precheck** · *{}*: {}",
+                f.check,
+                f.message,
+                component = component_name(&component)
+            );
             if let Some(r) = f.remediation.as_deref().filter(|r| !r.is_empty()) {
                 text.push_str(&format!("\n_Remediation:_ {r}"));
             }
@@ -663,21 +697,24 @@ impl Machine<'_> {
         if !failed {
             self.log(
                 LogLevel::Success,
-                &format!("Precheck of the {component} upgrade passed"),
+                &format!(
+                    "Precheck of the {component} upgrade passed",
+                    component = component_name(&component)
+                ),
             );
             self.commit(upgrade);
         } else if self.s.ignore_alerts && !self.cfg.fail_on_precheck_errors {
             self.log(
                 LogLevel::Warning,
                 &format!(
-                    "Precheck of the {component} upgrade reported errors, ignored because Ignore Alerts is on"
+                    "Precheck of the {component} upgrade reported errors, ignored because Ignore Alerts is on", component = component_name(&component),
                 ),
             );
             self.commit(upgrade);
         } else {
             self.fail(format!(
                 "the precheck of the {component} upgrade `{}` failed; the draft upgrade was not started",
-                upgrade.upgrade_id
+                upgrade.upgrade_id, component = component_name(&component),
             ));
         }
     }

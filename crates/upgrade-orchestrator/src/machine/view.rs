@@ -3,6 +3,7 @@
 use super::FlowState;
 use super::common::count;
 use crate::api::DownloadState;
+use crate::names::component_name;
 use crate::notify::FlowView;
 use crate::phase::{Phase, UpgradeStep};
 
@@ -19,19 +20,20 @@ impl FlowState {
                 )),
                 Some(count(bundles.iter())),
             ),
-            Phase::DownloadingSddcManagerBundle { bundle, .. } => {
-                (Some(bundle.component.clone()), None, None)
+            Phase::DownloadingSddcManagerBundle { .. } | Phase::UpgradingSddcManager { .. } => {
+                (Some("SDDC Manager".to_owned()), None, None)
             }
-            Phase::UpgradingSddcManager { .. } => (Some("SDDC_MANAGER".to_owned()), None, None),
             Phase::StartingUpgrades { step, .. } => {
                 let comp = match step {
                     UpgradeStep::Listing => None,
-                    UpgradeStep::WaitingForImage { .. } => Some("ESXI".to_owned()),
+                    UpgradeStep::WaitingForImage { .. } => Some("ESXi".to_owned()),
                     UpgradeStep::Starting { component, .. }
                     | UpgradeStep::Prechecking { component, .. }
                     | UpgradeStep::Committing { component, .. }
                     | UpgradeStep::Retrying { component, .. }
-                    | UpgradeStep::Running { component, .. } => Some(component.clone()),
+                    | UpgradeStep::Running { component, .. } => {
+                        Some(component_name(component).into_owned())
+                    }
                 };
                 (comp, Some(self.upgrades_done), Some(self.upgrades_total))
             }

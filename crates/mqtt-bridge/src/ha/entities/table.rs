@@ -39,7 +39,8 @@ pub enum Platform {
 /// What an entity's availability depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// Bridge-owned (commands, upgrade flow): available while the bridge is online.
+    /// Bridge-owned (commands, upgrade flow, the update entity): available while the bridge is
+    /// online, also while SDDC Manager is unreachable (e.g. during its own upgrade).
     Bridge,
     /// Read from SDDC Manager: available while the bridge is online and SDDC Manager reachable.
     Vcf,
@@ -263,12 +264,14 @@ pub const UPGRADE: &[Entity] = &[
     },
     // JSON state form: <https://www.home-assistant.io/integrations/update.mqtt/#json-state>.
     // The command topic is announced only when installs are allowed: without it HA shows no
-    // Install button.
+    // Install button. Bridge-owned: its progress is the flow's, and the versions it shows are the
+    // last ones read, so it stays available while SDDC Manager restarts during its own upgrade.
     Entity {
         platform: Platform::Update,
         key: "update",
         name: "Update",
         icon: "mdi:update",
+        source: Source::Bridge,
         state: Some("update/state"),
         command: Some("update/install"),
         device_class: Some("firmware"),

@@ -116,7 +116,13 @@ fn every_contract_entity_id_is_announced() {
     let ids: Vec<String> = r
         .configs
         .iter()
-        .map(|c| format!("{}.{}", c.component, c.object_id))
+        .map(|c| {
+            let j: serde_json::Value = serde_json::from_str(&c.payload).expect("json");
+            j["default_entity_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect();
     for want in [
         "sensor.vcf_sfo_m01_status",
@@ -125,7 +131,7 @@ fn every_contract_entity_id_is_announced() {
         "sensor.vcf_sfo_m01_cpu_usage",
         "sensor.vcf_sfo_m01_memory_usage",
         "sensor.vcf_sfo_m01_storage_usage",
-        "sensor.vcf_sfo_m01_sfo_m01_cl01_host_count",
+        "sensor.vcf_sfo_m01_cl01_host_count",
         "sensor.vcf_sfo_m01_upgrade_status",
         "sensor.vcf_sfo_m01_upgrade_logs",
         "button.vcf_sfo_m01_start_upgrade",
@@ -156,13 +162,56 @@ fn every_contract_entity_id_is_announced() {
     assert_eq!(uids.len(), n);
     for c in &r.configs {
         let j = config_json(&r, c.component, &c.object_id);
+        let object_id = j["object_id"].as_str().unwrap_or_default();
         assert_eq!(
             j["default_entity_id"],
-            format!("{}.{}", c.component, c.object_id)
+            format!("{}.{object_id}", c.component)
         );
+        // The discovery topic is the entity id, except for a cluster's, which keeps the
+        // topic an earlier release announced it on (so HA updates the same entity).
+        if !c.object_id.ends_with("_host_count") {
+            assert_eq!(c.object_id, object_id);
+        }
         assert!(j["device"]["name"].is_string(), "device needs a name");
         assert!(j["origin"]["name"].is_string());
     }
+}
+
+#[test]
+fn cluster_entities_are_named_by_cluster_without_the_domain_again() {
+    let r = render(&inventory(), &rc(false));
+    let j = config_json(&r, "sensor", "vcf_sfo_m01_sfo_m01_cl01_host_count");
+    assert_eq!(j["name"], "cl01 Host Count");
+    assert_eq!(j["default_entity_id"], "sensor.vcf_sfo_m01_cl01_host_count");
+    assert_eq!(j["device"]["name"], "VCF sfo-m01");
+    assert!(
+        j["unique_id"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("_host_count")),
+        "{j}"
+    );
+    let siblings = ["sfo-m01-cl01", "cl01", "sfo-m01-cl02"];
+    assert_eq!(cluster_label("sfo-m01", "sfo-m01-cl02", &siblings), "cl02");
+    // Two clusters would read the same: both keep their full names.
+    assert_eq!(
+        cluster_label("sfo-m01", "sfo-m01-cl01", &siblings),
+        "sfo-m01-cl01"
+    );
+    assert_eq!(cluster_label("sfo-m01", "cl01", &siblings), "cl01");
+    // Not the domain name followed by a separator.
+    assert_eq!(cluster_label("sfo", "sfo01-cl01", &[]), "sfo01-cl01");
+    assert_eq!(cluster_label("sfo-m01", "sfo-m01", &[]), "sfo-m01");
+}
+
+#[test]
+fn host_devices_are_named_by_host_name() {
+    let r = render(&inventory(), &rc(false));
+    let j = config_json(&r, "sensor", "vcf_host_sfo01_m01_esx01_cpu_usage");
+    assert_eq!(j["device"]["name"], "sfo01-m01-esx01.sfo.rainpole.io");
+    assert_eq!(
+        j["default_entity_id"],
+        "sensor.vcf_host_sfo01_m01_esx01_cpu_usage"
+    );
 }
 
 #[test]
@@ -332,6 +381,23 @@ fn logs_state_defaults() {
         "No Messages"
     );
     assert_eq!(logs_state("- a\n- b\n\n"), "b");
+}
+
+#[test]
+fn logs_state_is_the_newest_entry_in_plain_words() {
+    let md = "### Upgrade Logs\n\n- `2026-01-01 10:00:00 UTC` ✅ Download of the NSX bundle \
+              started (bundle `6f1e-42`)\n- `2026-01-01 10:01:00 UTC` ⚠️ **NSX precheck** · \
+              *Disk space*: low on `sfo_m01`\n  _Remediation:_ free some space";
+    assert_eq!(
+        logs_state(md),
+        "⚠️ NSX precheck · Disk space: low on sfo_m01"
+    );
+    let state = logs_state(&format!(
+        "- `2026-01-01 10:00:00 UTC` ℹ️ {}",
+        "x".repeat(400)
+    ));
+    assert_eq!(state.chars().count(), 255);
+    assert!(!state.contains('`') && !state.contains("UTC"), "{state}");
 }
 
 #[test]
