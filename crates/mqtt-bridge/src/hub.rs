@@ -833,6 +833,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_slow_refresh_resends_every_state_once_per_period() {
+        let (h, rec, _rx) = new_hub();
+        let period = std::time::Duration::from_secs(60);
+        let mut h = h.with_pacing(100_000, period);
+        let t0 = tokio::time::Instant::now();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        feed(
+            &mut h,
+            HubMsg::Resources(snapshot(10.0, &["esx01", "esx02"])),
+        )
+        .await;
+        rec.take();
+        let expected: BTreeSet<String> =
+            crate::ha::entities::render_parts(&h.inv, &h.rc, false)
+                .states
+                .into_keys()
+                .collect();
+        assert!(expected.contains("dca/lab/host/esx02/cpu_usage"), "{expected:?}");
+        let secs = |s: u64| t0 + std::time::Duration::from_secs(s);
+        // Quiet for a period after everything was sent.
+        for s in 1..=59 {
+            h.refresh_step(secs(s)).await;
+        }
+        assert_eq!(rec.take(), vec![], "nothing re-sent within the period");
+        // Then, over one more period, every retained state exactly once, and no config.
+        for s in 61..=125 {
+            h.refresh_step(secs(s)).await;
+        }
+        let log = rec.take();
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for (topic, payload, retain) in &log {
+            assert!(*retain && !payload.is_empty(), "{topic}");
+            *counts.entry(topic.as_str()).or_default() += 1;
+        }
+        assert_eq!(
+            counts.keys().map(|k| (*k).to_owned()).collect::<BTreeSet<_>>(),
+            expected
+        );
+        assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+        // Home Assistant's birth message sends everything: the quiet period starts over.
+        feed(&mut h, message("homeassistant/status", "online", false)).await;
+        rec.take();
+        let now = tokio::time::Instant::now();
+        h.refresh_step(now + std::time::Duration::from_secs(30)).await;
+        assert_eq!(rec.take(), vec![]);
+    }
+
+    #[tokio::test]
     async fn events_are_not_retained() {
         let (mut h, rec, _rx) = new_hub();
         feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
