@@ -14,7 +14,8 @@
 //!
 //! - time from the bridge's start until every entity shows in Home Assistant the value the broker
 //!   holds (target ≤ 60 s), and the same after a broker restart and after a Home Assistant restart;
-//! - messages the broker dropped (`$SYS/broker/publish/messages/dropped`, target 0);
+//! - messages the broker dropped (`$SYS/broker/publish/messages/dropped`, which Mosquitto
+//!   publishes only once it is not zero; target 0);
 //! - Home Assistant's CPU seconds per minute at the resource cadence (`utime + stime` of its
 //!   process from `/proc/PID/stat`, over one minute), and the bridge's publishes in that minute.
 //!
@@ -29,9 +30,9 @@ use anyhow::Context;
 use dca_tests::bridge::{Bridge, BridgeConfig};
 use dca_tests::broker::{Broker, QueueLimit};
 use dca_tests::ha::HomeAssistant;
-use dca_tests::ha_values::{Comparison, broker_dropped, until_correct};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use dca_tests::ha_values::{AtLeast, Comparison, broker_dropped, until_correct};
 use dca_tests::sim::Sim;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
 struct Options {
     scenario: String,
@@ -164,7 +165,21 @@ async fn run(opts: Options) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let mut bridge = Bridge::spawn(&config, dir.path())?;
-    let first = until_correct(&ha, port, &base, &prefix, &instance, min_hosts, opts.limit).await;
+    let first = until_correct(
+        &ha,
+        port,
+        &base,
+        &prefix,
+        &instance,
+        AtLeast {
+            entities: 0,
+            hosts: min_hosts,
+        },
+        opts.limit,
+    )
+    .await;
+    // Later phases must show at least as many entities again.
+    let all = first.as_ref().map_or(0, |(_, c)| c.checked);
     phases.push(Phase {
         name: "bridge start",
         result: first
@@ -177,8 +192,19 @@ async fn run(opts: Options) -> anyhow::Result<()> {
 
     broker.restart().await?;
     let started = Instant::now();
-    let after_broker =
-        until_correct(&ha, port, &base, &prefix, &instance, min_hosts, opts.limit).await;
+    let after_broker = until_correct(
+        &ha,
+        port,
+        &base,
+        &prefix,
+        &instance,
+        AtLeast {
+            entities: all,
+            hosts: min_hosts,
+        },
+        opts.limit,
+    )
+    .await;
     phases.push(Phase {
         name: "broker restart",
         result: after_broker
@@ -189,7 +215,20 @@ async fn run(opts: Options) -> anyhow::Result<()> {
     let started = Instant::now();
     ha.restart().await?;
     let ha_ready = started.elapsed();
-    let after_ha = until_correct(&ha, port, &base, &prefix, &instance, min_hosts, opts.limit).await;
+    let after_ha = until_correct(
+        &ha,
+        port,
+        &base,
+        &prefix,
+        &instance,
+        AtLeast {
+            entities: all,
+            hosts: min_hosts,
+        },
+        opts.limit,
+    )
+    .await;
+    let after_ha_ready = after_ha.as_ref().ok().map(|(t, _)| *t);
     phases.push(Phase {
         name: "Home Assistant restart",
         result: after_ha
@@ -243,9 +282,16 @@ async fn run(opts: Options) -> anyhow::Result<()> {
         }
     }
     println!(
-        "| (of which Home Assistant restart to ready) | {:.1} s | | |",
+        "| (of which Home Assistant's own restart, to ready) | {:.1} s | | |",
         ha_ready.as_secs_f64()
     );
+    if let Some(t) = after_ha_ready {
+        println!(
+            "| Home Assistant ready to every entity right | {:.1} s | <= 60 s | {} |",
+            t.as_secs_f64(),
+            verdict(t <= Duration::from_secs(60))
+        );
+    }
     let dropped = match (dropped_before_restart, dropped_after_restart) {
         (Some(a), Some(b)) => Some(a + b),
         _ => None,
@@ -257,7 +303,9 @@ async fn run(opts: Options) -> anyhow::Result<()> {
             dropped_after_restart.unwrap_or_default(),
             verdict(n == 0)
         ),
-        None => println!("| messages dropped by the broker ($SYS) | not reported | 0 | |"),
+        None => println!(
+            "| messages dropped by the broker ($SYS) | not read; {broker_log_drops} \"being dropped\" log lines | 0 | |"
+        ),
     }
     println!(
         "| Home Assistant CPU per minute at a {} cadence | {cpu_minute:.2} s | | |",

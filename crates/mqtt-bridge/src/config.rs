@@ -588,8 +588,7 @@ impl Config {
                 ),
             ));
         }
-        if !self.mqtt.state_refresh.is_zero() && self.mqtt.state_refresh < Duration::from_secs(60)
-        {
+        if !self.mqtt.state_refresh.is_zero() && self.mqtt.state_refresh < Duration::from_secs(60) {
             return Err(ConfigError::new(
                 "mqtt.state_refresh",
                 "expected 0s (off) or at least 1m (e.g. \"15m\")",

@@ -845,12 +845,14 @@ mod tests {
         )
         .await;
         rec.take();
-        let expected: BTreeSet<String> =
-            crate::ha::entities::render_parts(&h.inv, &h.rc, false)
-                .states
-                .into_keys()
-                .collect();
-        assert!(expected.contains("dca/lab/host/esx02/cpu_usage"), "{expected:?}");
+        let expected: BTreeSet<String> = crate::ha::entities::render_parts(&h.inv, &h.rc, false)
+            .states
+            .into_keys()
+            .collect();
+        assert!(
+            expected.contains("dca/lab/host/esx02/cpu_usage"),
+            "{expected:?}"
+        );
         let secs = |s: u64| t0 + std::time::Duration::from_secs(s);
         // Quiet for a period after everything was sent.
         for s in 1..=59 {
@@ -868,7 +870,10 @@ mod tests {
             *counts.entry(topic.as_str()).or_default() += 1;
         }
         assert_eq!(
-            counts.keys().map(|k| (*k).to_owned()).collect::<BTreeSet<_>>(),
+            counts
+                .keys()
+                .map(|k| (*k).to_owned())
+                .collect::<BTreeSet<_>>(),
             expected
         );
         assert!(counts.values().all(|&n| n == 1), "{counts:?}");
@@ -876,7 +881,8 @@ mod tests {
         feed(&mut h, message("homeassistant/status", "online", false)).await;
         rec.take();
         let now = tokio::time::Instant::now();
-        h.refresh_step(now + std::time::Duration::from_secs(30)).await;
+        h.refresh_step(now + std::time::Duration::from_secs(30))
+            .await;
         assert_eq!(rec.take(), vec![]);
     }
 

@@ -153,7 +153,11 @@ mod tests {
             times.push(now);
         }
         for w in times.windows(102).skip(100) {
-            assert!(w[101] - w[0] >= Duration::from_millis(999), "{:?}", w[101] - w[0]);
+            assert!(
+                w[101] - w[0] >= Duration::from_millis(999),
+                "{:?}",
+                w[101] - w[0]
+            );
         }
     }
 
@@ -193,7 +197,10 @@ mod tests {
             }
         }
         let first_at = first_at.expect("the refresh ran");
-        assert!(first_at >= t0 + period, "quiet for a period after a full publish");
+        assert!(
+            first_at >= t0 + period,
+            "quiet for a period after a full publish"
+        );
         // The one walk of the second period reached every unit exactly once.
         assert!(seen.iter().all(|&n| n == 1), "{:?}", &seen[..10]);
         // Spread: never more than 2 units a tick at 1,159 units over 600 s.
