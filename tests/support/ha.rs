@@ -167,7 +167,7 @@ impl HomeAssistant {
         pids.lines()
             .filter_map(|l| l.strip_prefix("ha "))
             .filter_map(|p| p.trim().parse().ok())
-            .last()
+            .next_back()
     }
 
     async fn run_start_sh(&mut self, keep_config: bool) -> anyhow::Result<()> {
