@@ -11,6 +11,7 @@
 //! - [`recorder`]: an MQTT client that records every message under the test's topics and waits
 //!   for a topic or payload with a timeout, and publishes commands;
 //! - [`ha`]: the real Home Assistant harness from `../shared/ha-harness`;
+//! - [`ha_values`]: whether Home Assistant shows every value the broker holds for the bridge;
 //! - [`rig`]: all of the above wired together for one test;
 //! - [`wait`]: polling with deadlines (timeouts are generous and scale with `DCA_TEST_TIMEOUT_SCALE`).
 
@@ -20,6 +21,8 @@ pub mod bridge;
 pub mod broker;
 #[path = "support/ha.rs"]
 pub mod ha;
+#[path = "support/ha_values.rs"]
+pub mod ha_values;
 #[path = "support/recorder.rs"]
 pub mod recorder;
 #[path = "support/rig.rs"]

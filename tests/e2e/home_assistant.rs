@@ -15,6 +15,8 @@ use dca_tests::wait::secs;
 
 use crate::common::Inventory;
 
+mod lost_values;
+
 /// Simulator speed for the acceptance run: the precheck-warnings upgrade takes about a minute.
 const HA_TIME_SCALE: f64 = 0.002;
 

@@ -26,6 +26,18 @@ pub enum BrokerKind {
     Embedded,
 }
 
+/// How many messages Mosquitto queues for one client before it drops what comes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueLimit {
+    /// `max_queued_messages 0`: no limit, so a recorder sees every message of a burst.
+    Unlimited,
+    /// No setting at all: Mosquitto's own defaults (1,000 queued, 20 in flight), as a stock
+    /// broker and Home Assistant's Mosquitto add-on run it.
+    Stock,
+    /// `max_queued_messages N`: a deliberately small queue.
+    At(u32),
+}
+
 /// A running (or stopped, restartable) broker on `127.0.0.1:<port>`.
 pub struct Broker {
     kind: BrokerKind,
@@ -34,6 +46,7 @@ pub struct Broker {
     dir: tempfile::TempDir,
     child: Option<Child>,
     starts: u32,
+    queue: QueueLimit,
 }
 
 impl Broker {
@@ -42,6 +55,15 @@ impl Broker {
     /// # Errors
     /// When the broker cannot be started or does not listen within the deadline.
     pub async fn start() -> anyhow::Result<Broker> {
+        Broker::start_with(QueueLimit::Unlimited).await
+    }
+
+    /// Starts a broker whose per-client queue is `queue` (Mosquitto only; the embedded broker
+    /// has its own limits).
+    ///
+    /// # Errors
+    /// As [`Broker::start`].
+    pub async fn start_with(queue: QueueLimit) -> anyhow::Result<Broker> {
         let kind = match std::env::var("DCA_TEST_BROKER").as_deref() {
             Ok("embedded") => {
                 eprintln!(
@@ -69,6 +91,7 @@ impl Broker {
             dir: tempfile::tempdir()?,
             child: None,
             starts: 0,
+            queue,
         };
         broker.start_again().await?;
         Ok(broker)
@@ -119,7 +142,7 @@ impl Broker {
         let mut cmd = match self.kind {
             BrokerKind::Mosquitto => {
                 let conf = self.dir.path().join("mosquitto.conf");
-                std::fs::write(&conf, mosquitto_conf(self.port))?;
+                std::fs::write(&conf, mosquitto_conf(self.port, self.queue))?;
                 let mut cmd = Command::new(mosquitto_path().context("mosquitto disappeared")?);
                 cmd.arg("-c").arg(&conf);
                 cmd
@@ -226,16 +249,20 @@ pub fn send_signal(pid: u32, signal: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn mosquitto_conf(port: u16) -> String {
+fn mosquitto_conf(port: u16, queue: QueueLimit) -> String {
     // `log_dest stdout` (our log file): when run as root Mosquitto drops to its own user and
     // could not open a file in our private temp dir. `max_queued_messages 0`: the recorder
     // subscribes at QoS 1 and must see every message, even when a burst of thousands of
     // discovery configs outruns it (by default Mosquitto drops QoS 1 messages for a client
-    // beyond 1,000 queued).
+    // beyond 1,000 queued). `QueueLimit::Stock` leaves Mosquitto's defaults alone.
+    let queue = match queue {
+        QueueLimit::Unlimited => "max_queued_messages 0\n".to_owned(),
+        QueueLimit::Stock => String::new(),
+        QueueLimit::At(n) => format!("max_queued_messages {n}\n"),
+    };
     format!(
         "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stdout\n\
-         log_type error\nlog_type warning\nlog_type notice\nconnection_messages true\n\
-         max_queued_messages 0\n"
+         log_type error\nlog_type warning\nlog_type notice\nconnection_messages true\n{queue}"
     )
 }
 

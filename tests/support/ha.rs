@@ -65,6 +65,8 @@ pub struct HomeAssistant {
     token: String,
     http: reqwest::Client,
     stopped: bool,
+    /// `HA_FLAVOUR` for [`HomeAssistant::start_on`] and [`HomeAssistant::restart`].
+    flavour: Option<String>,
 }
 
 impl HomeAssistant {
@@ -104,6 +106,7 @@ impl HomeAssistant {
                 .timeout(Duration::from_secs(30))
                 .build()?,
             stopped: false,
+            flavour: std::env::var("HA_FLAVOUR").ok(),
         };
         let script = harness.join("start.sh");
         let state = ha.state_dir.path().to_path_buf();
@@ -141,6 +144,99 @@ impl HomeAssistant {
             .trim()
             .to_string();
         Ok(ha)
+    }
+
+    /// Runs `start.sh` on a broker that already listens on `mqtt_port` (the harness reuses it and
+    /// never stops it), with `HA_FLAVOUR=flavour` when given (`current` = today's release).
+    ///
+    /// # Errors
+    /// When the harness is not installed or HA does not become ready.
+    pub async fn start_on(
+        shared: &Path,
+        mqtt_port: u16,
+        flavour: Option<&str>,
+    ) -> anyhow::Result<HomeAssistant> {
+        let harness = shared.join("ha-harness");
+        anyhow::ensure!(
+            harness.join("start.sh").is_file(),
+            "{} has no start.sh",
+            harness.display()
+        );
+        let mut ha_port = crate::free_port()?;
+        while ha_port == mqtt_port {
+            ha_port = crate::free_port()?;
+        }
+        let mut ha = HomeAssistant {
+            harness,
+            state_dir: tempfile::Builder::new().prefix("ha-harness-").tempdir()?,
+            mqtt_port,
+            ha_port,
+            url: format!("http://127.0.0.1:{ha_port}"),
+            token: String::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()?,
+            stopped: false,
+            flavour: flavour.map(str::to_owned),
+        };
+        ha.run_start_sh(false).await?;
+        Ok(ha)
+    }
+
+    /// Stops Home Assistant and starts it again on the same ports with its configuration kept
+    /// (`HA_KEEP_CONFIG=1`): a real restart, the entity registry survives.
+    ///
+    /// # Errors
+    /// When HA does not become ready again.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop();
+        self.stopped = false;
+        self.run_start_sh(true).await
+    }
+
+    /// The PID of Home Assistant's Python process (from the harness's `pids` file).
+    pub fn pid(&self) -> Option<u32> {
+        let pids = std::fs::read_to_string(self.state_dir.path().join("pids")).ok()?;
+        pids.lines()
+            .filter_map(|l| l.strip_prefix("ha "))
+            .filter_map(|p| p.trim().parse().ok())
+            .next_back()
+    }
+
+    async fn run_start_sh(&mut self, keep_config: bool) -> anyhow::Result<()> {
+        let state = self.state_dir.path().to_path_buf();
+        let mut cmd = tokio::process::Command::new("bash");
+        cmd.arg(self.harness.join("start.sh"))
+            .arg(self.mqtt_port.to_string())
+            .arg(self.ha_port.to_string())
+            .env("HARNESS_STATE_DIR", &state)
+            .env("HA_KEEP_CONFIG", if keep_config { "1" } else { "0" })
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        match &self.flavour {
+            Some(f) => cmd.env("HA_FLAVOUR", f),
+            None => cmd.env_remove("HA_FLAVOUR"),
+        };
+        let out = tokio::time::timeout(crate::wait::secs(400), cmd.output())
+            .await
+            .context("ha-harness start.sh did not finish in time")?
+            .context("running ha-harness start.sh")?;
+        eprintln!(
+            "ha-harness start.sh:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        anyhow::ensure!(
+            out.status.success(),
+            "ha-harness start.sh failed ({}); run {}/install.sh?",
+            out.status,
+            self.harness.display()
+        );
+        self.token = std::fs::read_to_string(state.join("token"))
+            .context("reading the harness token")?
+            .trim()
+            .to_string();
+        Ok(())
     }
 
     /// Base URL of HA's HTTP API.

@@ -31,6 +31,8 @@ pub const KEYS: &[&str] = &[
     "mqtt.discovery_prefix",
     "mqtt.base_topic",
     "mqtt.keep_alive",
+    "mqtt.publish_rate",
+    "mqtt.state_refresh",
     "mqtt.tls.enabled",
     "mqtt.tls.ca_file",
     "mqtt.tls.client_cert",
@@ -264,6 +266,13 @@ pub struct MqttConfig {
     /// MQTT keep-alive.
     #[serde(with = "humantime_serde")]
     pub keep_alive: Duration,
+    /// Most messages published per second (bursts of up to one second's worth), so a subscriber
+    /// behind a broker's per-client queue (Mosquitto: 1,000) is never overrun.
+    pub publish_rate: u32,
+    /// Every retained state is re-sent within this long after it was last sent, spread evenly,
+    /// to repair a value a subscriber missed; `0s` turns it off.
+    #[serde(with = "humantime_serde")]
+    pub state_refresh: Duration,
     /// TLS towards the broker.
     pub tls: MqttTlsConfig,
 }
@@ -280,6 +289,8 @@ impl Default for MqttConfig {
             discovery_prefix: "homeassistant".into(),
             base_topic: "datacenter_assistant".into(),
             keep_alive: Duration::from_secs(30),
+            publish_rate: 250,
+            state_refresh: Duration::from_secs(15 * 60),
             tls: MqttTlsConfig::default(),
         }
     }
@@ -702,6 +713,21 @@ impl Config {
                 "expected at least 5s (e.g. \"30s\")",
             ));
         }
+        if !(10..=100_000).contains(&self.mqtt.publish_rate) {
+            return Err(ConfigError::new(
+                "mqtt.publish_rate",
+                format!(
+                    "expected 10 to 100000 messages per second, got {}",
+                    self.mqtt.publish_rate
+                ),
+            ));
+        }
+        if !self.mqtt.state_refresh.is_zero() && self.mqtt.state_refresh < Duration::from_secs(60) {
+            return Err(ConfigError::new(
+                "mqtt.state_refresh",
+                "expected 0s (off) or at least 1m (e.g. \"15m\")",
+            ));
+        }
         check_file("mqtt.tls.ca_file", self.mqtt.tls.ca_file.as_deref())?;
         check_file("mqtt.tls.client_cert", self.mqtt.tls.client_cert.as_deref())?;
         check_file("mqtt.tls.client_key", self.mqtt.tls.client_key.as_deref())?;
@@ -1090,6 +1116,20 @@ password = "s3cret-Pa55"
     }
 
     #[test]
+    fn publish_pacing_keys_are_checked() {
+        let e = Config::from_toml_str(&format!("{MINIMAL}\n[mqtt]\npublish_rate = 0\n"))
+            .expect_err("must fail");
+        assert_eq!(e.key, "mqtt.publish_rate");
+        assert!(e.to_string().contains("10 to 100000"), "{e}");
+        let e = Config::from_toml_str(&format!("{MINIMAL}\n[mqtt]\nstate_refresh = \"5s\"\n"))
+            .expect_err("must fail");
+        assert_eq!(e.key, "mqtt.state_refresh");
+        let c = Config::from_toml_str(&format!("{MINIMAL}\n[mqtt]\nstate_refresh = \"0s\"\n"))
+            .expect("0s turns the refresh off");
+        assert!(c.mqtt.state_refresh.is_zero());
+    }
+
+    #[test]
     fn bad_listen_and_log_level() {
         let e = Config::from_toml_str(&format!("{MINIMAL}\n[http]\nlisten = \"nope\"\n"))
             .expect_err("must fail");
@@ -1115,6 +1155,8 @@ client_id = "dca-test"
 discovery_prefix = "ha"
 base_topic = "dca"
 keep_alive = "45s"
+publish_rate = 400
+state_refresh = "30m"
 [mqtt.tls]
 enabled = true
 [vcf]
@@ -1160,6 +1202,8 @@ format = "json"
         assert!(c.upgrade.allow_update_install);
         assert_eq!(c.log.format, LogFormat::Json);
         assert_eq!(c.mqtt.keep_alive, Duration::from_secs(45));
+        assert_eq!(c.mqtt.publish_rate, 400);
+        assert_eq!(c.mqtt.state_refresh, Duration::from_secs(30 * 60));
         assert_eq!(c.vcf.login_backoff, Duration::from_secs(300));
         assert_eq!(
             c.upgrade.orchestrator.completed_hold,

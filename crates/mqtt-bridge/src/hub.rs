@@ -4,7 +4,9 @@
 //! one the hub renders the inventory and publishes only what changed ([`crate::changes`]). On
 //! every ConnAck it re-subscribes and re-publishes everything; on Home Assistant's birth message
 //! it re-announces. At start it performs what the [`Sweep`] decides. Publishing is awaited here,
-//! never in the MQTT poll task.
+//! never in the MQTT poll task, and paced ([`crate::pacing`]): at most `mqtt.publish_rate`
+//! messages a second, and a slow refresh that re-sends every retained state within
+//! `mqtt.state_refresh`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use crate::messages::{CommandRequest, DomainDirectory, HubMsg, ResourceSnapshot}
 use crate::model::{Connectivity, FlowInfo, Inventory};
 use crate::mqtt::MqttEvent;
 use crate::observability::Metrics;
+use crate::pacing::{Pacer, REFRESH_TICK, Refresh};
 use crate::sweep::{Incoming, Sweep};
 use crate::topics::{Topics, slug};
 
@@ -98,6 +101,10 @@ pub struct Hub<S: Sink = AsyncClient> {
     metrics: Arc<Metrics>,
     check_now: Arc<tokio::sync::Notify>,
     refused: RefusedOnce,
+    /// Paces every publish.
+    pacer: Pacer,
+    /// Re-sends every retained state within its period.
+    refresh: Refresh,
 }
 
 impl<S: Sink> Hub<S> {
@@ -135,7 +142,19 @@ impl<S: Sink> Hub<S> {
             metrics,
             check_now,
             refused: RefusedOnce::default(),
+            // Unpaced and no refresh unless configured (see `with_pacing`).
+            pacer: Pacer::new(u32::MAX),
+            refresh: Refresh::new(std::time::Duration::ZERO),
         }
+    }
+
+    /// Publishes at most `rate` messages a second and re-sends every retained state within
+    /// `refresh` of when it was last sent (`Duration::ZERO`: never).
+    #[must_use]
+    pub fn with_pacing(mut self, rate: u32, refresh: std::time::Duration) -> Self {
+        self.pacer = Pacer::new(rate);
+        self.refresh = Refresh::new(refresh);
+        self
     }
 
     fn topics(&self) -> &Topics {
@@ -144,7 +163,19 @@ impl<S: Sink> Hub<S> {
 
     /// Runs until every sender is gone.
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<HubMsg>) {
-        while let Some(msg) = rx.recv().await {
+        let mut tick = tokio::time::interval(REFRESH_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let msg = tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(msg) => msg,
+                    None => break,
+                },
+                _ = tick.tick(), if self.refresh.enabled() => {
+                    self.refresh_step(tokio::time::Instant::now()).await;
+                    continue;
+                }
+            };
             let mut force = false;
             let mut changed = self.apply(msg, &mut force).await;
             // Coalesce a burst (e.g. many flow updates) into one render.
@@ -437,10 +468,36 @@ impl<S: Sink> Hub<S> {
         }
     }
 
+    /// One step of the slow refresh: re-sends the retained states of the next few units.
+    async fn refresh_step(&mut self, now: tokio::time::Instant) {
+        if !self.connected {
+            return;
+        }
+        let all = units(&self.inv);
+        let range = self.refresh.step(now, all.len());
+        if range.is_empty() {
+            return;
+        }
+        let t = self.topics().clone();
+        let mut n = 0usize;
+        for unit in &all[range] {
+            let states = render_unit(&self.inv, &self.rc, unit, false).into_messages(&t);
+            for (topic, payload) in states {
+                self.published.insert(topic.clone(), fingerprint(&payload));
+                self.publish(&topic, payload, true).await;
+                n += 1;
+            }
+        }
+        debug!(messages = n, "refreshed retained states");
+    }
+
     async fn sync(&mut self, force: bool) {
         if !self.connected {
             // Nothing can be sent now; the ConnAck republishes everything.
             return;
+        }
+        if force {
+            self.refresh.everything_sent(tokio::time::Instant::now());
         }
         let structure = structure_fingerprint(&self.inv, &self.rc);
         let with_configs = force || self.structure != Some(structure);
@@ -519,7 +576,11 @@ impl<S: Sink> Hub<S> {
         }
     }
 
-    async fn publish(&self, topic: &str, payload: String, retain: bool) {
+    async fn publish(&mut self, topic: &str, payload: String, retain: bool) {
+        let wait = self.pacer.take(tokio::time::Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
         match self.client.publish(topic.to_owned(), payload, retain).await {
             Ok(()) => self.metrics.mqtt_published(1),
             Err(e) => warn!(
@@ -917,6 +978,60 @@ mod tests {
         for f in topics().sweep_filters() {
             assert!(!subs.contains(&f), "{f} still subscribed");
         }
+    }
+
+    #[tokio::test]
+    async fn the_slow_refresh_resends_every_state_once_per_period() {
+        let (h, rec, _rx) = new_hub();
+        let period = std::time::Duration::from_secs(60);
+        let mut h = h.with_pacing(100_000, period);
+        let t0 = tokio::time::Instant::now();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        feed(
+            &mut h,
+            HubMsg::Resources(snapshot(10.0, &["esx01", "esx02"])),
+        )
+        .await;
+        rec.take();
+        let expected: BTreeSet<String> = crate::ha::entities::render_parts(&h.inv, &h.rc, false)
+            .states
+            .into_keys()
+            .collect();
+        assert!(
+            expected.contains("dca/lab/host/esx02/cpu_usage"),
+            "{expected:?}"
+        );
+        let secs = |s: u64| t0 + std::time::Duration::from_secs(s);
+        // Quiet for a period after everything was sent.
+        for s in 1..=59 {
+            h.refresh_step(secs(s)).await;
+        }
+        assert_eq!(rec.take(), vec![], "nothing re-sent within the period");
+        // Then, over one more period, every retained state exactly once, and no config.
+        for s in 61..=125 {
+            h.refresh_step(secs(s)).await;
+        }
+        let log = rec.take();
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for (topic, payload, retain) in &log {
+            assert!(*retain && !payload.is_empty(), "{topic}");
+            *counts.entry(topic.as_str()).or_default() += 1;
+        }
+        assert_eq!(
+            counts
+                .keys()
+                .map(|k| (*k).to_owned())
+                .collect::<BTreeSet<_>>(),
+            expected
+        );
+        assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+        // Home Assistant's birth message sends everything: the quiet period starts over.
+        feed(&mut h, message("homeassistant/status", "online", false)).await;
+        rec.take();
+        let now = tokio::time::Instant::now();
+        h.refresh_step(now + std::time::Duration::from_secs(30))
+            .await;
+        assert_eq!(rec.take(), vec![]);
     }
 
     #[tokio::test]

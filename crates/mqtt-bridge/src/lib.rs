@@ -29,6 +29,7 @@ pub mod model;
 pub mod monitor;
 pub mod mqtt;
 pub mod observability;
+pub mod pacing;
 pub mod plan;
 pub mod sweep;
 pub mod topics;
@@ -273,7 +274,8 @@ async fn run_instance(
         Some(upgrade::flow_source(orchestrator.clone())),
         metrics.clone(),
         check_now.clone(),
-    );
+    )
+    .with_pacing(config.mqtt.publish_rate, config.mqtt.state_refresh);
     let hub_task = tokio::spawn(hub.run(hub_rx));
 
     // Resume unfinished flows (re-attaches to running VCF tasks instead of starting them again).

@@ -103,7 +103,8 @@ pub struct EntityBase {
     /// JSON attributes topic.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub json_attributes_topic: Option<String>,
-    /// QoS for state subscriptions and commands.
+    /// QoS of Home Assistant's subscriptions (state, attributes, availability) and commands: 0 for
+    /// read-only entities, 1 for those that send commands.
     pub qos: u8,
 }
 

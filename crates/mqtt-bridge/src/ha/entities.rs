@@ -289,7 +289,14 @@ impl Ctx<'_> {
             icon: Some(e.icon),
             entity_category: e.category,
             json_attributes_topic: attributes,
-            qos: 1,
+            // Read-only entities show retained topics: Home Assistant subscribes to them at QoS 0,
+            // which a broker never queues (Mosquitto queues only QoS 1/2 per client, 1,000 by
+            // default, and drops beyond), and after any reconnect the retained value comes again.
+            // Entities that send commands keep QoS 1 for the command.
+            qos: match e.platform {
+                Platform::Sensor | Platform::BinarySensor | Platform::Event => 0,
+                Platform::Button | Platform::Switch | Platform::Update => 1,
+            },
         };
         let mut config = match e.platform {
             Platform::Sensor => Sensor {
