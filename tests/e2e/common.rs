@@ -103,6 +103,8 @@ impl Inventory {
                 "storage_usage",
                 "upgrade_status",
                 "upgrade_logs",
+                "precheck_findings",
+                "upgrade_history",
             ] {
                 add("sensor", format!("vcf_{s}_{key}"));
             }

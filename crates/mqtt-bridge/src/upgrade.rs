@@ -49,6 +49,8 @@ pub fn flow_info(view: &FlowView) -> FlowInfo {
         log_entries: view.log_entries,
         attributes,
         view: serde_json::to_value(view).unwrap_or(Value::Null),
+        findings: view.findings.clone(),
+        history: view.history.clone(),
     }
 }
 
@@ -149,6 +151,9 @@ mod tests {
             in_progress: true,
             logs_markdown: "- ℹ️ started\n- ✅ bundles downloaded\n".into(),
             log_entries: 2,
+            from_version: Some("5.2.0.0".into()),
+            findings: Vec::new(),
+            history: Vec::new(),
         }
     }
 
