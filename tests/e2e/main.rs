@@ -10,6 +10,7 @@ mod common;
 mod config;
 mod discovery;
 mod flow;
+mod ha_app;
 mod home_assistant;
 mod plan;
 mod resume;
