@@ -116,6 +116,7 @@ impl Inventory {
                 "acknowledge_alerts",
                 "download_bundles",
                 "abort_upgrade",
+                "retry_upgrade",
                 "plan_upgrade",
             ] {
                 add("button", format!("vcf_{s}_{key}"));
