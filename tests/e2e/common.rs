@@ -141,6 +141,8 @@ impl Inventory {
                 "storage_usage",
                 "upgrade_status",
                 "upgrade_logs",
+                "precheck_findings",
+                "upgrade_history",
             ] {
                 add("sensor", format!("vcf_{s}_{key}"));
             }
@@ -152,6 +154,7 @@ impl Inventory {
                 "acknowledge_alerts",
                 "download_bundles",
                 "abort_upgrade",
+                "retry_upgrade",
                 "plan_upgrade",
             ] {
                 add("button", format!("vcf_{s}_{key}"));

@@ -11,6 +11,7 @@ mod config;
 mod discovery;
 mod faults;
 mod flow;
+mod ha_app;
 mod home_assistant;
 mod hostile;
 mod hostile_mqtt;

@@ -1161,10 +1161,14 @@ fn dashboard_domain_entities(d: &str) -> Vec<String> {
         "sensor.vcf_{d}_storage_usage",
         "sensor.vcf_{d}_upgrade_status",
         "sensor.vcf_{d}_upgrade_logs",
+        "sensor.vcf_{d}_precheck_findings",
+        "sensor.vcf_{d}_upgrade_history",
         "button.vcf_{d}_start_upgrade",
         "button.vcf_{d}_acknowledge_alerts",
         "button.vcf_{d}_download_bundles",
         "button.vcf_{d}_abort_upgrade",
+        "button.vcf_{d}_retry_upgrade",
+        "button.vcf_{d}_plan_upgrade",
         "switch.vcf_{d}_ignore_alerts",
         "update.vcf_{d}_update",
         "event.vcf_{d}_upgrade_notification",
@@ -1204,6 +1208,34 @@ fn dashboard_has_the_domain_cards() {
         );
     }
     assert!(text.contains("type: markdown"));
+    // The cockpit: the findings show only while the flow waits for acknowledgement, and only
+    // core cards are used.
+    for d in ["sfo_m01", "sfo_w01"] {
+        assert!(
+            text.contains(&format!(
+                "entity: sensor.vcf_{d}_upgrade_status\n                state: waiting_for_alert_acknowledgement"
+            )),
+            "no findings card for {d}"
+        );
+    }
+    let core = [
+        "markdown",
+        "entities",
+        "tile",
+        "button",
+        "conditional",
+        "heading",
+        "gauge",
+        "grid",
+    ];
+    for line in text.lines() {
+        if let Some(ty) = line.trim().trim_start_matches("- ").strip_prefix("type: ") {
+            assert!(
+                core.contains(&ty) || ty == "sections",
+                "not a core card: {ty}"
+            );
+        }
+    }
     // Buttons press through button.press.
     assert!(text.matches("perform_action: button.press").count() >= 8);
 }

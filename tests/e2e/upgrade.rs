@@ -614,3 +614,90 @@ async fn status_says_why_a_release_is_not_applicable() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// Waiting for acknowledgement, the Precheck Findings entity carries every finding (errors
+/// first, with resource and remediation); switching Ignore Alerts on releases the flow, which
+/// says so in its log and runs to the end. The finished flow is in the Upgrade History, which a
+/// restarted bridge publishes again from its state directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ignore_alerts_releases_a_waiting_flow_and_the_history_keeps_it() -> anyhow::Result<()> {
+    let mut rig = Rig::start("precheck-warnings", FAST).await?;
+    let d = ready(&mut rig, "sfo-m01").await?;
+    let findings = rig.domain_topic(&d, "upgrade/findings");
+    let history = rig.domain_topic(&d, "upgrade/history");
+    rig.recorder.wait_current(&findings, "0", secs(30)).await?;
+    rig.recorder
+        .wait_current(&history, "none", secs(30))
+        .await?;
+    let mark = rig.recorder.mark();
+    press(&rig, &d, "start").await?;
+    wait_status(&mut rig, &d, "waiting_for_alert_acknowledgement", mark, 300).await?;
+    rig.recorder.wait_current(&findings, "2", secs(30)).await?;
+    let attrs_topic = format!("{findings}/attributes");
+    rig.recorder.sync().await?;
+    let attrs = rig
+        .recorder
+        .latest(&attrs_topic)
+        .ok_or_else(|| anyhow::anyhow!("no {attrs_topic}"))?
+        .json()?;
+    anyhow::ensure!(
+        attrs["waiting_for_acknowledgement"] == true
+            && attrs["warnings"] == 2
+            && attrs["errors"] == 0,
+        "{attrs}"
+    );
+    let list = attrs["findings"].as_array().cloned().unwrap_or_default();
+    anyhow::ensure!(list.len() == 2, "{attrs}");
+    for f in &list {
+        anyhow::ensure!(f["severity"] == "warning", "{f}");
+        for key in ["resource", "check", "message", "remediation"] {
+            anyhow::ensure!(
+                f[key].as_str().is_some_and(|s| !s.is_empty()),
+                "{key} missing: {f}"
+            );
+        }
+    }
+
+    let release = rig.recorder.mark();
+    rig.recorder
+        .publish(&rig.domain_topic(&d, "ignore_alerts/set"), "ON", false)
+        .await?;
+    wait_status(&mut rig, &d, "alerts_were_acknowledged", release, 30).await?;
+    wait_status(&mut rig, &d, "successfully_completed", release, 300).await?;
+    let md = logs_markdown(&rig, &d);
+    anyhow::ensure!(
+        md.contains("Ignore Alerts switched on: 0 error(s) and 2 warning(s) ignored"),
+        "the logs do not say the alerts were ignored: {md}"
+    );
+    rig.recorder
+        .wait_payload(release, &history, "completed", secs(120))
+        .await?;
+    rig.recorder.sync().await?;
+    let runs = rig
+        .recorder
+        .latest(&format!("{history}/attributes"))
+        .ok_or_else(|| anyhow::anyhow!("no history attributes"))?
+        .json()?["runs"]
+        .clone();
+    anyhow::ensure!(
+        runs[0]["result"] == "completed"
+            && runs[0]["mode"] == "upgrade"
+            && runs[0]["to_version"].is_string()
+            && runs[0]["from_version"].is_string()
+            && runs[0]["components"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["component"] == "SDDC_MANAGER")),
+        "{runs}"
+    );
+
+    // A restarted bridge publishes the history again from its state directory.
+    rig.bridge().terminate(secs(30)).await?;
+    rig.recorder.publish(&history, "", true).await?;
+    rig.recorder.sync().await?;
+    let restart = rig.recorder.mark();
+    rig.start_bridge_online().await?;
+    rig.recorder
+        .wait_payload(restart, &history, "completed", secs(60))
+        .await?;
+    Ok(())
+}

@@ -202,6 +202,10 @@ pub struct FlowInfo {
     pub state_error: Option<String>,
     /// The whole `FlowView` JSON (for `upgrade/state`).
     pub view: serde_json::Value,
+    /// The findings of the flow's check-set run, errors first (Precheck Findings).
+    pub findings: Vec<upgrade_orchestrator::api::Finding>,
+    /// Finished flows, newest first (Upgrade History).
+    pub history: Vec<upgrade_orchestrator::UpgradeRecord>,
 }
 
 /// Connectivity to SDDC Manager and token information.

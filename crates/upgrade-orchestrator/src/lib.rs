@@ -6,6 +6,7 @@
 //! - [`driver`]: performs the machine's effects against SDDC Manager, one task per domain.
 //! - [`store`]: atomic, versioned persistence of every flow in `state_dir`.
 //! - [`logbook`]: the bounded markdown log shown in Home Assistant.
+//! - [`history`]: the finished flows a domain keeps once their log is reset.
 //! - [`notify`]: the views, notifications and commands exchanged with the bridge.
 //! - [`plan`](mod@plan): what an upgrade would do, read without changing anything.
 //! - [`names`]: the public names of VCF components (NSX, vCenter, ESXi, SDDC Manager).
@@ -16,6 +17,7 @@
 pub mod api;
 pub mod config;
 pub mod driver;
+pub mod history;
 pub mod logbook;
 pub mod machine;
 pub mod names;
@@ -28,6 +30,7 @@ mod vcf;
 pub use api::{ApiFailure, VcfApi};
 pub use config::{ConfigError, OrchestratorConfig, TemporaryNetwork};
 pub use driver::{Orchestrator, OrchestratorError};
+pub use history::{RunResult, UpgradeRecord};
 pub use machine::{Effect, Event, FlowState, Transition, step};
 pub use notify::{
     Command, CommandOutcome, DomainRef, FlowObserver, FlowView, Notification, NotificationKind,

@@ -43,10 +43,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{
-    ApiResult, BundleInfo, CheckQuery, CheckRunReport, DownloadState, FailedTask, FoundUpgrade,
-    OpState, TargetRelease, UpgradablesSnapshot, UpgradeRequest, ValidationReport,
+    ApiResult, BundleInfo, CheckQuery, CheckRunReport, DownloadState, FailedTask, Finding,
+    FoundUpgrade, OpState, TargetRelease, UpgradablesSnapshot, UpgradeRequest, ValidationReport,
 };
 use crate::config::OrchestratorConfig;
+use crate::history::{self, ComponentTiming, RunResult, UpgradeRecord};
 use crate::logbook::{LogLevel, Logbook};
 use crate::notify::{DomainRef, Notification};
 use crate::phase::{FailedUpgrade, Phase, SddcStep, TargetCheck, UpgradeStep};
@@ -99,6 +100,19 @@ pub struct FlowState {
     pub blocked: Vec<String>,
     /// The log.
     pub logbook: Logbook,
+    /// The domain's VCF version when the flow started.
+    #[serde(default)]
+    pub from_version: Option<String>,
+    /// The findings of this flow's check-set run, errors first (the Precheck Findings entity).
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// When the flow started and finished each component upgrade.
+    #[serde(default)]
+    pub timings: Vec<ComponentTiming>,
+    /// Finished flows, newest first, at most [`history::MAX_HISTORY`]; kept when a new flow
+    /// starts or a completed one returns to idle.
+    #[serde(default)]
+    pub history: Vec<UpgradeRecord>,
 }
 
 /// Inputs of the machine: commands, action results, and time passing.
@@ -307,7 +321,66 @@ impl FlowState {
             failed_upgrade: None,
             blocked: Vec::new(),
             logbook: Logbook::new(),
+            from_version: None,
+            findings: Vec::new(),
+            timings: Vec::new(),
+            history: Vec::new(),
         }
+    }
+
+    /// An idle flow for the same domain that keeps what outlives a flow: the Ignore Alerts
+    /// switch and the history.
+    pub fn fresh(&self) -> Self {
+        let mut s = Self::new(self.domain.clone());
+        s.ignore_alerts = self.ignore_alerts;
+        s.history = self.history.clone();
+        s
+    }
+
+    /// The component whose upgrade the flow is working on (SDDC Manager included), if any.
+    pub fn upgrading_component(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::UpgradingSddcManager { .. } => Some("SDDC_MANAGER"),
+            Phase::StartingUpgrades { step, .. } => match step {
+                UpgradeStep::Listing | UpgradeStep::WaitingForImage { .. } => None,
+                UpgradeStep::Starting { component, .. }
+                | UpgradeStep::Prechecking { component, .. }
+                | UpgradeStep::Committing { component, .. }
+                | UpgradeStep::Retrying { component, .. }
+                | UpgradeStep::Running { component, .. } => Some(component),
+            },
+            _ => None,
+        }
+    }
+
+    /// Adds the flow that just ended (`was_download_only` tells a Download Bundles flow) to
+    /// the history.
+    fn record_run(&mut self, was_download_only: bool, now: DateTime<Utc>) {
+        let (result, error) = match &self.phase {
+            Phase::Failed { reason } if reason == "aborted" => {
+                (RunResult::Aborted, Some(reason.clone()))
+            }
+            Phase::Failed { reason } => (RunResult::Failed, Some(reason.clone())),
+            _ if was_download_only => (RunResult::Downloaded, None),
+            _ => (RunResult::Completed, None),
+        };
+        let record = UpgradeRecord {
+            started_at: self.started_at,
+            finished_at: now,
+            mode: if was_download_only {
+                "download_only"
+            } else {
+                "upgrade"
+            }
+            .to_owned(),
+            from_version: self.from_version.clone(),
+            to_version: self.target_version.clone(),
+            result,
+            duration_seconds: self.started_at.map(|s| (now - s).num_seconds().max(0)),
+            components: history::durations(&self.timings, now),
+            error,
+        };
+        history::push(&mut self.history, record);
     }
 
     /// True while a flow runs.
@@ -346,6 +419,11 @@ pub fn step(
         cfg,
     };
     m.handle(event);
+    let current = m.s.upgrading_component().map(str::to_owned);
+    history::track(&mut m.s.timings, current.as_deref(), now);
+    if state.is_active() && !m.s.is_active() {
+        m.s.record_run(state.download_only, now);
+    }
     Transition {
         state: m.s,
         effects: m.fx,

@@ -5,6 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::api::Finding;
+use crate::history::UpgradeRecord;
+
 /// A workload domain as the bridge knows it: VCF id plus display name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DomainRef {
@@ -111,6 +114,15 @@ pub struct FlowView {
     pub logs_markdown: String,
     /// Entries in the log.
     pub log_entries: usize,
+    /// The domain's VCF version when the flow started.
+    #[serde(default)]
+    pub from_version: Option<String>,
+    /// The findings of this flow's check-set run, errors first.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// Finished flows, newest first (bounded).
+    #[serde(default)]
+    pub history: Vec<UpgradeRecord>,
 }
 
 /// Kinds of one-off messages; serialised snake_case as the HA `event_type`.

@@ -292,6 +292,42 @@ mod tests {
     }
 
     #[test]
+    fn the_upgrade_history_is_saved_with_the_flow_and_bounded() {
+        use crate::history::{self, MAX_HISTORY, RunResult, UpgradeRecord};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let mut f = flow("dom-1");
+        let t0 = Utc::now();
+        for i in 0..(MAX_HISTORY as i64 + 3) {
+            history::push(
+                &mut f.history,
+                UpgradeRecord {
+                    started_at: Some(t0 + chrono::Duration::hours(i)),
+                    finished_at: t0 + chrono::Duration::hours(i) + chrono::Duration::minutes(5),
+                    mode: "upgrade".into(),
+                    from_version: Some("5.2.0.0".into()),
+                    to_version: Some("5.2.1.0".into()),
+                    result: RunResult::Failed,
+                    duration_seconds: Some(300),
+                    components: vec![],
+                    error: Some(format!("run {i}")),
+                },
+            );
+        }
+        store.save(&f, Utc::now()).expect("save");
+        // A new process reads the same directory.
+        let (flows, errors) = Store::open(dir.path())
+            .expect("open")
+            .load_all()
+            .expect("load");
+        assert!(errors.is_empty());
+        let loaded = &flows[0];
+        assert_eq!(loaded.history.len(), MAX_HISTORY);
+        assert_eq!(loaded.history[0].error.as_deref(), Some("run 12"));
+        assert_eq!(loaded.history, f.history);
+    }
+
+    #[test]
     fn corrupt_and_foreign_schema_files_are_reported_not_loaded() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open");

@@ -2118,3 +2118,129 @@ fn an_upgrade_vcf_runs_that_the_flow_did_not_start_is_followed_never_posted() {
     let again = step(&none.state, Event::Tick, r.now, &cfg);
     assert!(matches!(&again.effects[..], [Effect::ListUpgradables(_)]));
 }
+
+#[test]
+fn ignore_alerts_switched_on_while_waiting_releases_the_flow() {
+    let mut w = World::default_world();
+    w.findings = vec![warning(), error()];
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    assert_eq!(r.state.phase.status(), "waiting_for_alert_acknowledgement");
+    let t = step(&r.state, Event::SetIgnoreAlerts(true), r.now, &r.cfg);
+    assert!(t.rejected.is_none());
+    assert!(t.state.ignore_alerts);
+    assert_eq!(t.state.phase.status(), "alerts_were_acknowledged");
+    assert!(
+        t.state
+            .view()
+            .logs_markdown
+            .contains("Ignore Alerts switched on: 1 error(s) and 1 warning(s) ignored. Continuing"),
+        "{}",
+        t.state.view().logs_markdown
+    );
+    r.state = t.state;
+    r.drive(&mut w, Event::Tick, 500);
+    assert_eq!(r.state.phase.status(), "waiting_for_initiation");
+    assert_eq!(w.started_upgrades.len(), 4, "{:?}", w.started_upgrades);
+    // Switched off while waiting, nothing moves.
+    let mut w = World::default_world();
+    w.findings = vec![warning()];
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    let t = step(&r.state, Event::SetIgnoreAlerts(false), r.now, &r.cfg);
+    assert_eq!(t.state.phase.status(), "waiting_for_alert_acknowledgement");
+    assert!(t.effects.is_empty());
+}
+
+#[test]
+fn precheck_findings_are_kept_errors_first_until_the_next_flow() {
+    let mut w = World::default_world();
+    let second_warning = Finding {
+        resource: "sfo-m01-nsx01".into(),
+        ..warning()
+    };
+    w.findings = vec![warning(), error(), second_warning.clone()];
+    let mut r = Run::new(OrchestratorConfig::default());
+    r.drive(&mut w, start(), 500);
+    let view = r.state.view();
+    assert_eq!(view.findings, vec![error(), warning(), second_warning]);
+    // The log lists them in the same order.
+    let md = &view.logs_markdown;
+    let e = md
+        .find("Host cannot enter maintenance mode")
+        .expect("error logged");
+    let wn = md
+        .find("vSAN HCL database is older")
+        .expect("warning logged");
+    assert!(e < wn, "{md}");
+    // The next flow starts without them.
+    let t = step(&r.state, Event::Abort, r.now, &r.cfg);
+    let t = step(&t.state, start(), r.now, &r.cfg);
+    assert!(t.state.view().findings.is_empty());
+}
+
+#[test]
+fn finished_flows_are_kept_in_the_history_after_the_log_reset() {
+    let mut w = World::default_world();
+    let mut r = Run::new(OrchestratorConfig::default());
+    let started = r.now;
+    r.drive(&mut w, start(), 500);
+    // Completed, held, then back to idle with an empty log.
+    assert_eq!(r.state.phase.status(), "waiting_for_initiation");
+    let view = r.state.view();
+    assert_eq!(view.log_entries, 0);
+    assert_eq!(view.history.len(), 1);
+    let run = &view.history[0];
+    assert_eq!(run.result.as_str(), "completed");
+    assert_eq!(run.mode, "upgrade");
+    assert_eq!(run.from_version.as_deref(), Some("5.2.0.0"));
+    assert_eq!(run.to_version.as_deref(), Some("5.2.1.0"));
+    assert_eq!(run.started_at, Some(started));
+    assert!(run.finished_at > started);
+    let names: Vec<&str> = run
+        .components
+        .iter()
+        .map(|c| c.component.as_str())
+        .collect();
+    assert_eq!(names, ["SDDC_MANAGER", "NSX_T_MANAGER", "VCENTER", "HOST"]);
+    assert!(run.components.iter().all(|c| c.seconds > 0), "{run:?}");
+    assert!(run.error.is_none());
+
+    // A failing flow comes first, with its reason.
+    let mut w = World::default_world();
+    w.failing_component = Some("VCENTER".into());
+    w.task_retryable = false;
+    r.drive(&mut w, start(), 500);
+    assert_eq!(r.state.phase.status(), "failed");
+    let history = r.state.view().history;
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].result.as_str(), "failed");
+    assert!(
+        history[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("VCENTER")
+    );
+    assert_eq!(history[1].result.as_str(), "completed");
+}
+
+#[test]
+fn the_history_keeps_the_newest_ten_flows() {
+    let mut w = World::default_world();
+    let mut r = Run::new(OrchestratorConfig::default());
+    for i in 0..13 {
+        r.drive(&mut w, start(), 3);
+        r.now += chrono::Duration::minutes(i + 1);
+        r.drive(&mut w, Event::Abort, 1);
+        assert_eq!(r.state.phase.status(), "failed");
+    }
+    let history = r.state.view().history;
+    assert_eq!(history.len(), upgrade_orchestrator::history::MAX_HISTORY);
+    assert!(history.iter().all(|h| h.result.as_str() == "aborted"));
+    assert!(
+        history
+            .windows(2)
+            .all(|p| p[0].finished_at > p[1].finished_at)
+    );
+}

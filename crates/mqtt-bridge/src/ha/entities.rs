@@ -641,6 +641,14 @@ fn render_upgrade(
         );
         let state_topic = cx.t().upgrade(ds, "state");
         cx.json_state(state_topic, &f.view);
+        // --- Precheck Findings, Upgrade History ---
+        let findings_topic = cx.t().upgrade(ds, "findings");
+        cx.state(findings_topic.clone(), f.findings.len().to_string());
+        cx.json_state(Topics::attributes(&findings_topic), &findings_attributes(f));
+        let history_topic = cx.t().upgrade(ds, "history");
+        let last = f.history.first().map_or("none", |r| r.result.as_str());
+        cx.state(history_topic.clone(), last);
+        cx.json_state(Topics::attributes(&history_topic), &history_attributes(f));
         // --- Ignore Alerts switch ---
         let sw_topic = cx.t().ignore_alerts(ds);
         cx.state(sw_topic, if f.ignore_alerts { "ON" } else { "OFF" });
@@ -692,6 +700,67 @@ fn render_upgrade(
         }
         cx.json_state(cx.t().update_state(ds), &state);
     }
+}
+
+/// Longest message or remediation text kept per precheck finding in the attributes.
+const MAX_FINDING_TEXT: usize = 500;
+
+/// The Precheck Findings attributes: counts, whether the flow waits for them to be
+/// acknowledged, and the findings (errors first) as far as they fit the attribute size; `more`
+/// counts those left out.
+pub fn findings_attributes(f: &FlowInfo) -> Value {
+    use upgrade_orchestrator::api::FindingSeverity;
+    let errors = f
+        .findings
+        .iter()
+        .filter(|x| x.severity == FindingSeverity::Error)
+        .count();
+    let budget = MAX_ATTRIBUTES_LEN - 1024;
+    let mut used = 0;
+    let mut shown = Vec::new();
+    for x in &f.findings {
+        let item = json!({
+            "severity": match x.severity {
+                FindingSeverity::Error => "error",
+                FindingSeverity::Warning => "warning",
+            },
+            "resource": x.resource,
+            "check": x.check,
+            "message": truncate_chars(&x.message, MAX_FINDING_TEXT),
+            "remediation": x.remediation.as_deref().map(|r| truncate_chars(r, MAX_FINDING_TEXT)),
+        });
+        used += item.to_string().len() + 1;
+        if used > budget {
+            break;
+        }
+        shown.push(item);
+    }
+    json!({
+        "errors": errors,
+        "warnings": f.findings.len() - errors,
+        "waiting_for_acknowledgement": f.status == "waiting_for_alert_acknowledgement",
+        "more": f.findings.len() - shown.len(),
+        "findings": shown,
+    })
+}
+
+/// The Upgrade History attributes: the last finished flows, newest first (bounded by the
+/// orchestrator), each with its start, end, versions, result, duration and time per component.
+pub fn history_attributes(f: &FlowInfo) -> Value {
+    let runs: Vec<Value> = f
+        .history
+        .iter()
+        .map(|r| {
+            let mut v = json!(r);
+            v["error"] = json!(
+                r.error
+                    .as_deref()
+                    .map(|e| truncate_chars(e, MAX_FINDING_TEXT))
+            );
+            v
+        })
+        .collect();
+    json!({ "runs": runs })
 }
 
 /// Fingerprint of everything discovery configs are built from: domains (id, name, type),

@@ -2,7 +2,7 @@
 //! "no update" answers to them), Abort Upgrade, the Ignore Alerts switch and Plan Upgrade. Whether a command
 //! is valid now is decided by [`super::guard`]; these only carry it out.
 
-use super::{Effect, FlowState, Machine};
+use super::{Effect, Machine};
 use crate::api::TargetRelease;
 use crate::logbook::LogLevel;
 use crate::notify::NotificationKind;
@@ -20,10 +20,7 @@ impl Machine<'_> {
     }
 
     pub(super) fn start(&mut self, release: TargetRelease, download_only: bool) {
-        let ignore = self.s.ignore_alerts;
-        let domain = self.s.domain.clone();
-        self.s = FlowState::new(domain);
-        self.s.ignore_alerts = ignore;
+        self.s = self.s.fresh();
         self.s.download_only = download_only;
         self.s.started_at = Some(self.now);
         let msg = if download_only {
@@ -38,6 +35,7 @@ impl Machine<'_> {
             )
         };
         self.s.target_version = Some(release.version.clone());
+        self.s.from_version = Some(release.current_version.clone());
         self.log(LogLevel::Info, &msg);
         self.notify(NotificationKind::UpgradeStarted, msg);
         let purpose = if download_only {
@@ -84,12 +82,31 @@ impl Machine<'_> {
         );
     }
 
+    /// Switching Ignore Alerts on while the flow waits for acknowledgement releases it, as
+    /// the switch's name promises: the alerts are logged as ignored and the flow continues.
     pub(super) fn set_ignore_alerts(&mut self, on: bool) {
         if self.s.ignore_alerts == on {
             return;
         }
         self.s.ignore_alerts = on;
-        if self.s.is_active() {
+        if let (
+            true,
+            Phase::WaitingForAck {
+                errors,
+                warnings,
+                target,
+            },
+        ) = (on, self.s.phase.clone())
+        {
+            self.log(
+                LogLevel::Warning,
+                &format!(
+                    "Ignore Alerts switched on: {errors} error(s) and {warnings} warning(s) ignored. Continuing"
+                ),
+            );
+            self.enter(Phase::AlertsAcknowledged { target });
+            self.act(Effect::Wait(std::time::Duration::ZERO));
+        } else if self.s.is_active() {
             let text = if on {
                 "Ignore Alerts switched on"
             } else {

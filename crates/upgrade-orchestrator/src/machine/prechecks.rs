@@ -176,13 +176,16 @@ impl Machine<'_> {
     }
 
     fn prechecks_finished(&mut self, findings: &[Finding], target: TargetRelease) {
+        // Errors first, then warnings, each in VCF's order.
+        let mut findings = findings.to_vec();
+        findings.sort_by_key(|f| f.severity != FindingSeverity::Error);
         let errors = count(
             findings
                 .iter()
                 .filter(|f| f.severity == FindingSeverity::Error),
         );
         let warnings = count(findings.iter()) - errors;
-        for f in findings {
+        for f in &findings {
             let (level, label) = match f.severity {
                 FindingSeverity::Error => (LogLevel::Error, "ERROR"),
                 FindingSeverity::Warning => (LogLevel::Warning, "WARNING"),
@@ -207,6 +210,7 @@ impl Machine<'_> {
             level,
             &format!("Prechecks done: {errors} error(s), {warnings} warning(s)"),
         );
+        self.s.findings = findings;
         self.enter(Phase::PrechecksDone {
             errors,
             warnings,

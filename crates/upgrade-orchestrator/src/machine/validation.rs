@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::common::{after, wait_for, wait_until};
-use super::{Effect, Event, FlowState, Machine};
+use super::{Effect, Event, Machine};
 use crate::api::TargetRelease;
 use crate::logbook::LogLevel;
 use crate::notify::NotificationKind;
@@ -139,9 +139,7 @@ impl Machine<'_> {
     /// Shows the success until `hold_until`, then returns to idle (keeping Ignore Alerts).
     pub(super) fn completed(&mut self, hold_until: DateTime<Utc>) {
         if self.now >= hold_until {
-            let keep_ignore = self.s.ignore_alerts;
-            self.s = FlowState::new(self.s.domain.clone());
-            self.s.ignore_alerts = keep_ignore;
+            self.s = self.s.fresh();
         } else {
             self.act(wait_for(self.now, hold_until));
         }

@@ -77,6 +77,9 @@ impl FlowState {
             in_progress: self.is_active(),
             logs_markdown: self.logbook.render(),
             log_entries: self.logbook.len(),
+            from_version: self.from_version.clone(),
+            findings: self.findings.clone(),
+            history: self.history.clone(),
         }
     }
 

@@ -19,6 +19,9 @@ pub const DOMAIN_STATUSES: &[&str] = &[
     "error",
 ];
 
+/// Upgrade History values: `none` before the first finished flow, then how the last one ended.
+pub const HISTORY_RESULTS: &[&str] = &["none", "completed", "downloaded", "failed", "aborted"];
+
 /// Home Assistant platform of an entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Platform {
@@ -249,6 +252,29 @@ pub const UPGRADE: &[Entity] = &[
         source: Source::Bridge,
         state: Some("upgrade/logs"),
         attributes: Attributes::Own,
+        ..SENSOR
+    },
+    // State: how many findings the flow's check-set run reported; attributes: each of them,
+    // errors first, so a dashboard can show them while the flow waits for acknowledgement.
+    Entity {
+        key: "precheck_findings",
+        name: "Precheck Findings",
+        icon: "mdi:clipboard-alert-outline",
+        source: Source::Bridge,
+        state: Some("upgrade/findings"),
+        attributes: Attributes::Own,
+        ..SENSOR
+    },
+    // State: how the last finished flow ended; attributes: the last runs, newest first.
+    Entity {
+        key: "upgrade_history",
+        name: "Upgrade History",
+        icon: "mdi:history",
+        source: Source::Bridge,
+        state: Some("upgrade/history"),
+        attributes: Attributes::Own,
+        device_class: Some("enum"),
+        options: Some(HISTORY_RESULTS),
         ..SENSOR
     },
     Entity {

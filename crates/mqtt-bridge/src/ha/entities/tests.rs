@@ -323,6 +323,8 @@ fn flow(status: &str, in_progress: bool, md: &str) -> FlowInfo {
         attributes: serde_json::json!({"phase_detail": null}),
         state_error: None,
         view: serde_json::json!({"status": status}),
+        findings: vec![],
+        history: vec![],
     }
 }
 
@@ -593,4 +595,135 @@ fn state_storage_is_a_problem_while_the_flow_state_cannot_be_saved() {
     }
     let r = render(&inv, &rc);
     assert_eq!(r.states.get(&topic).map(String::as_str), Some("OFF"));
+}
+
+fn finding(
+    severity: upgrade_orchestrator::api::FindingSeverity,
+    resource: &str,
+    message: &str,
+) -> upgrade_orchestrator::api::Finding {
+    upgrade_orchestrator::api::Finding {
+        severity,
+        resource: resource.into(),
+        check: "Some check".into(),
+        message: message.into(),
+        remediation: Some("Do this".into()),
+    }
+}
+
+#[test]
+fn precheck_findings_count_as_state_and_list_as_attributes() {
+    use upgrade_orchestrator::api::FindingSeverity::{Error, Warning};
+    let mut inv = inventory();
+    let mut f = flow("waiting_for_alert_acknowledgement", true, "- ⚠️ waiting\n");
+    f.findings = vec![
+        finding(Error, "esx02", "Host cannot enter maintenance mode"),
+        finding(Warning, "sfo-m01-vc01", "vSAN HCL database is old"),
+    ];
+    inv.flows.insert(D1.into(), f);
+    let rc = rc(false);
+    let r = render(&inv, &rc);
+    let topic = rc.topics.upgrade("sfo_m01", "findings");
+    assert_eq!(r.states.get(&topic).map(String::as_str), Some("2"));
+    let attrs: serde_json::Value =
+        serde_json::from_str(&r.states[&Topics::attributes(&topic)]).expect("json");
+    assert_eq!(attrs["errors"], 1);
+    assert_eq!(attrs["warnings"], 1);
+    assert_eq!(attrs["waiting_for_acknowledgement"], true);
+    assert_eq!(attrs["more"], 0);
+    assert_eq!(attrs["findings"][0]["severity"], "error");
+    assert_eq!(attrs["findings"][0]["resource"], "esx02");
+    assert_eq!(attrs["findings"][0]["remediation"], "Do this");
+    assert_eq!(attrs["findings"][1]["severity"], "warning");
+    assert_eq!(attrs["findings"][1]["message"], "vSAN HCL database is old");
+    let j = config_json(&r, "sensor", "vcf_sfo_m01_precheck_findings");
+    assert_eq!(j["name"], "Precheck Findings");
+    assert_eq!(j["json_attributes_topic"], Topics::attributes(&topic));
+}
+
+#[test]
+fn many_long_findings_stay_under_the_attribute_limit_and_say_how_many_are_left_out() {
+    use upgrade_orchestrator::api::FindingSeverity::Warning;
+    let mut inv = inventory();
+    let mut f = flow("waiting_for_alert_acknowledgement", true, "");
+    f.findings = (0..200)
+        .map(|i| finding(Warning, &format!("esx{i:03}"), &"x".repeat(900)))
+        .collect();
+    inv.flows.insert(D1.into(), f);
+    let rc = rc(false);
+    let r = render(&inv, &rc);
+    let text = &r.states[&Topics::attributes(&rc.topics.upgrade("sfo_m01", "findings"))];
+    assert!(text.len() < MAX_ATTRIBUTES_LEN, "{}", text.len());
+    let attrs: serde_json::Value = serde_json::from_str(text).expect("json");
+    let shown = attrs["findings"].as_array().expect("list").len();
+    assert!(shown > 5, "{shown}");
+    assert_eq!(attrs["more"], 200 - shown);
+    assert_eq!(attrs["warnings"], 200);
+    assert!(
+        attrs["findings"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .chars()
+            .count()
+            <= 500
+    );
+}
+
+#[test]
+fn upgrade_history_says_how_the_last_flow_ended_and_lists_the_runs() {
+    use upgrade_orchestrator::history::{ComponentDuration, RunResult, UpgradeRecord};
+    let mut inv = inventory();
+    inv.flows
+        .insert(D1.into(), flow("waiting_for_initiation", false, ""));
+    let rc = rc(false);
+    let topic = rc.topics.upgrade("sfo_m01", "history");
+    let r = render(&inv, &rc);
+    assert_eq!(r.states.get(&topic).map(String::as_str), Some("none"));
+    let at = |h: i64| chrono::DateTime::from_timestamp(1_780_000_000 + h * 3600, 0).expect("valid");
+    let run = |result, h| UpgradeRecord {
+        started_at: Some(at(h)),
+        finished_at: at(h + 2),
+        mode: "upgrade".into(),
+        from_version: Some("5.2.0.0".into()),
+        to_version: Some("5.2.1.0".into()),
+        result,
+        duration_seconds: Some(7200),
+        components: vec![ComponentDuration {
+            component: "VCENTER".into(),
+            seconds: 1800,
+        }],
+        error: (result == RunResult::Failed).then(|| "e".repeat(2000)),
+    };
+    if let Some(f) = inv.flows.get_mut(D1) {
+        f.history = vec![run(RunResult::Completed, 10), run(RunResult::Failed, 1)];
+    }
+    let r = render(&inv, &rc);
+    assert_eq!(r.states.get(&topic).map(String::as_str), Some("completed"));
+    let attrs: serde_json::Value =
+        serde_json::from_str(&r.states[&Topics::attributes(&topic)]).expect("json");
+    let runs = attrs["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["result"], "completed");
+    assert_eq!(runs[0]["from_version"], "5.2.0.0");
+    assert_eq!(runs[0]["to_version"], "5.2.1.0");
+    assert_eq!(runs[0]["components"][0]["component"], "VCENTER");
+    assert_eq!(runs[0]["components"][0]["seconds"], 1800);
+    assert_eq!(runs[1]["result"], "failed");
+    assert!(runs[1]["error"].as_str().unwrap_or("").chars().count() <= 500);
+    // Every result the orchestrator records is one of the announced options.
+    let j = config_json(&r, "sensor", "vcf_sfo_m01_upgrade_history");
+    for result in [
+        RunResult::Completed,
+        RunResult::Downloaded,
+        RunResult::Failed,
+        RunResult::Aborted,
+    ] {
+        assert!(
+            j["options"]
+                .as_array()
+                .expect("options")
+                .contains(&serde_json::json!(result.as_str())),
+            "{result:?}"
+        );
+    }
 }
