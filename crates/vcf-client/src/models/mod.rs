@@ -10,6 +10,7 @@ mod checkset;
 mod common;
 mod inventory;
 mod personality;
+mod readiness;
 mod release;
 mod task;
 mod upgradable;
@@ -40,4 +41,10 @@ pub use upgradable::{ClusterUpgradable, SoftwareComponent, Upgradable};
 pub use upgrade::{
     ResourceUpgradeSpec, TemporaryNetwork, Upgrade, UpgradeCommitSpec, UpgradeSpec,
     VcenterUpgradeUserInputSpec,
+};
+pub use readiness::{
+    AuthenticatedResource, BackupConfiguration, BackupLocation, BackupResource, BackupSchedule,
+    BackupSpec, BackupTask, Certificate, Credential, CredentialExpirationCheck,
+    CredentialsExpiration, CredentialsExpirationSpec, DepotAccount, DepotSettings, DepotSyncInfo,
+    ExpirationDetails,
 };

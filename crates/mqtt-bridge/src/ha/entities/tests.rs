@@ -12,6 +12,7 @@ const C1: &str = "7c3e0f22-8b1d-4c57-a0e8-3d3c1a2b9f10";
 
 fn rc(allow: bool) -> RenderContext {
     RenderContext {
+        readiness: false,
         topics: Topics::new("datacenter_assistant", "homeassistant", "sfo_vcf01"),
         vcf_url: "https://sfo-vcf01.sfo.rainpole.io".into(),
         allow_update_install: allow,
