@@ -594,7 +594,6 @@ fn render_bridge_readiness(cx: &mut Ctx<'_>, root: &str, r: &crate::model::Readi
     cx.json_state(
         Topics::attributes(&t("readiness")),
         &json!({
-            "checked_at": report.checked_at.to_rfc3339(),
             "blocked": count(crate::readiness::Level::Blocked),
             "warnings": count(crate::readiness::Level::Warnings),
             "reasons": listed(&s.reasons.iter().map(|x| x.text.as_str()).collect::<Vec<_>>()),
@@ -659,7 +658,6 @@ fn render_domain_readiness(
             cx.json_state(
                 Topics::attributes(&topic),
                 &json!({
-                    "checked_at": r.report.as_ref().map(|x| x.checked_at.to_rfc3339()),
                     "reasons": listed(&s.reasons),
                     "blocking": listed(&s.blocking()),
                     "accounts": listed(&s.accounts),
