@@ -12,6 +12,7 @@ mod discovery;
 mod flow;
 mod home_assistant;
 mod plan;
+mod readiness;
 mod resume;
 /// The official specs as a strict checker of JSON bodies, shared with the simulator's
 /// conformance test.
