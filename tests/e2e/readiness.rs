@@ -23,7 +23,10 @@ async fn blocked_domain_refuses_start_until_override() -> anyhow::Result<()> {
     let m01 = inventory.domain("sfo-m01").slug.clone();
     rig.start_bridge_online().await?;
     let readiness = rig.domain_topic(&w01, "readiness");
-    let got = rig.recorder.wait_current(&readiness, "blocked", secs(60)).await;
+    let got = rig
+        .recorder
+        .wait_current(&readiness, "blocked", secs(60))
+        .await;
     rig.with_log(got)?;
     rig.recorder
         .wait_current(&rig.domain_topic(&m01, "readiness"), "ready", secs(30))
@@ -66,7 +69,11 @@ async fn blocked_domain_refuses_start_until_override() -> anyhow::Result<()> {
 
     // Override Readiness on: the same press starts the flow, and the upgrade log says why.
     rig.recorder
-        .publish(&rig.domain_topic(&w01, "override_readiness/set"), "ON", false)
+        .publish(
+            &rig.domain_topic(&w01, "override_readiness/set"),
+            "ON",
+            false,
+        )
         .await?;
     rig.recorder
         .wait_current(
@@ -109,7 +116,10 @@ async fn back_up_now_runs_the_backup_to_completion() -> anyhow::Result<()> {
         })
         .await;
     let done = rig.with_log(done)?.json()?;
-    let id = done["back_up_now"]["task_id"].as_str().unwrap_or_default().to_owned();
+    let id = done["back_up_now"]["task_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     // The readiness poll afterwards sees the new backup as the last one.
     let after = rig
         .recorder
@@ -154,7 +164,10 @@ async fn failed_task_is_retried_by_command() -> anyhow::Result<()> {
             .is_some_and(|n| n.starts_with("Commissioning host(s)")),
         "{attrs}"
     );
-    let id = attrs["tasks"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let id = attrs["tasks"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let retry_topic = attrs["retry_topic"].as_str().unwrap_or_default().to_owned();
     assert_eq!(retry_topic, rig.topic("bridge/task_retry/set"));
     rig.recorder.publish(&retry_topic, &id, false).await?;
@@ -162,8 +175,9 @@ async fn failed_task_is_retried_by_command() -> anyhow::Result<()> {
     rig.with_log(got)?;
     let log = rig.sim.log().await?;
     assert!(
-        log.iter()
-            .any(|e| e.method == "PATCH" && e.path == format!("/v1/tasks/{id}") && e.status == Some(200)),
+        log.iter().any(|e| e.method == "PATCH"
+            && e.path == format!("/v1/tasks/{id}")
+            && e.status == Some(200)),
         "the task was retried in VCF"
     );
     Ok(())

@@ -412,7 +412,10 @@ async fn readiness_action(
     payload: String,
 ) {
     let Some(r) = &cx.readiness else {
-        warn!(topic, "readiness commands are off (readiness.enabled = false)");
+        warn!(
+            topic,
+            "readiness commands are off (readiness.enabled = false)"
+        );
         return;
     };
     if cx.read_only && !matches!(action, ReadinessAction::Override(_)) {
@@ -434,25 +437,28 @@ async fn readiness_action(
             info!(task = payload, "retrying a failed task");
             match r.actions.retry_task(payload.clone()).await {
                 Ok(()) => {
-                    info!(task = payload, "task retry accepted; checking readiness again");
+                    info!(
+                        task = payload,
+                        "task retry accepted; checking readiness again"
+                    );
                     cx.check_now.notify_one();
                 }
                 Err(e) => warn!(task = payload, "task retry refused: {e}"),
             }
         }
         ReadinessAction::Override(on) => {
-            let found = domain.as_ref().and_then(|d| {
-                cx.directory
-                    .read()
-                    .ok()
-                    .and_then(|dir| dir.get(d).cloned())
-            });
+            let found = domain
+                .as_ref()
+                .and_then(|d| cx.directory.read().ok().and_then(|dir| dir.get(d).cloned()));
             let Some((id, name)) = found else {
                 warn!(topic, "Override Readiness for an unknown domain; ignored");
                 return;
             };
             if let Err(e) = r.overrides.set(&id, on) {
-                warn!(domain = name, "could not save the Override Readiness switch: {e}");
+                warn!(
+                    domain = name,
+                    "could not save the Override Readiness switch: {e}"
+                );
             }
             info!(domain = name, on, "Override Readiness switched");
             let _ = cx.hub.send(HubMsg::ReadinessOverride(id, on));

@@ -310,7 +310,11 @@ impl<S: Sink> Hub<S> {
             }
             HubMsg::ReadinessOverride(domain_id, on) => {
                 let set = &mut self.inv.readiness.overrides;
-                if on { set.insert(domain_id) } else { set.remove(&domain_id) }
+                if on {
+                    set.insert(domain_id)
+                } else {
+                    set.remove(&domain_id)
+                }
             }
             HubMsg::BackupRun(run) => {
                 self.inv.readiness.backup_run = Some(run);

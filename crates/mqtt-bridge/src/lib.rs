@@ -258,17 +258,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         allow_update_install: config.upgrade.allow_update_install,
         read_only: config.read_only,
         hub: hub_tx.clone(),
-        readiness: config.readiness.enabled.then(|| commands::ReadinessContext {
-            board,
-            overrides,
-            actions: Arc::new(readiness::actions::ClientActions {
-                client: client.clone(),
-                hub: hub_tx.clone(),
-                check_now: check_now.clone(),
-                poll: config.poll.resources.min(Duration::from_secs(5)),
-                shutdown: shutdown.clone(),
+        readiness: config
+            .readiness
+            .enabled
+            .then(|| commands::ReadinessContext {
+                board,
+                overrides,
+                actions: Arc::new(readiness::actions::ClientActions {
+                    client: client.clone(),
+                    hub: hub_tx.clone(),
+                    check_now: check_now.clone(),
+                    poll: config.poll.resources.min(Duration::from_secs(5)),
+                    shutdown: shutdown.clone(),
+                }),
             }),
-        }),
     };
     tasks.spawn(commands::run(cx, cmd_rx, shutdown.clone()));
 

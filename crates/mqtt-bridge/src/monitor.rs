@@ -148,8 +148,10 @@ impl Monitor {
                     let available = updates.values().filter(|u| u.next.is_some()).count();
                     debug!(domains = updates.len(), available, "update check done");
                     let _ = self.hub.send(HubMsg::Reachability(Ok(())));
-                    let names: Vec<(String, String)> =
-                        domains.iter().map(|d| (d.id.clone(), d.name.clone())).collect();
+                    let names: Vec<(String, String)> = domains
+                        .iter()
+                        .map(|d| (d.id.clone(), d.name.clone()))
+                        .collect();
                     let _ = self.hub.send(HubMsg::Updates(domains, updates));
                     self.readiness_cycle(&names).await;
                 }

@@ -325,7 +325,10 @@ fn account_reason(a: &Account, th: &Thresholds, now: DateTime<Utc>) -> Option<Re
     }
     let expired_by_date = a.expires.is_some_and(|e| e <= now);
     if eq(a.status.as_deref(), "EXPIRED") || expired_by_date {
-        let when = a.expires.map(|e| format!(" on {}", day(e))).unwrap_or_default();
+        let when = a
+            .expires
+            .map(|e| format!(" on {}", day(e)))
+            .unwrap_or_default();
         return Some(reason(
             Level::Blocked,
             Area::Credentials,
@@ -355,10 +358,7 @@ fn account_reason(a: &Account, th: &Thresholds, now: DateTime<Utc>) -> Option<Re
 fn cert_reasons(c: &Cert, th: &Thresholds, now: DateTime<Utc>) -> Vec<Reason> {
     let what = format!("Certificate of {} ({})", c.resource, c.resource_type);
     let mut out = Vec::new();
-    let days = c
-        .not_after
-        .map(|t| days_until(t, now))
-        .or(c.days_to_expire);
+    let days = c.not_after.map(|t| days_until(t, now)).or(c.days_to_expire);
     let expired = eq(c.expiration_status.as_deref(), "EXPIRED")
         || c.not_after.is_some_and(|t| t <= now)
         || (c.not_after.is_none() && days.is_some_and(|d| d < 0));
@@ -390,11 +390,7 @@ fn cert_reasons(c: &Cert, th: &Thresholds, now: DateTime<Utc>) -> Vec<Reason> {
 }
 
 fn unreadable(area: Area, what: &str, e: &str) -> Reason {
-    reason(
-        Level::Warnings,
-        area,
-        format!("Could not read {what}: {e}"),
-    )
+    reason(Level::Warnings, area, format!("Could not read {what}: {e}"))
 }
 
 /// The SDDC-wide reasons: backup, depot, failed tasks.
@@ -410,8 +406,8 @@ fn sddc_reasons(inputs: &Inputs, th: &Thresholds, now: DateTime<Utc>) -> Vec<Rea
                     "SDDC Manager backup is not configured (no backup server)".into(),
                 ));
             }
-            let max = chrono::TimeDelta::from_std(th.backup_max_age)
-                .unwrap_or(chrono::TimeDelta::MAX);
+            let max =
+                chrono::TimeDelta::from_std(th.backup_max_age).unwrap_or(chrono::TimeDelta::MAX);
             match b.last_success {
                 None if b.configured != Some(false) => out.push(reason(
                     Level::Warnings,
@@ -480,7 +476,10 @@ fn sddc_reasons(inputs: &Inputs, th: &Thresholds, now: DateTime<Utc>) -> Vec<Rea
         Err(e) => out.push(unreadable(Area::Tasks, "the recent tasks", e)),
         Ok(f) => {
             for t in &f.tasks {
-                let when = t.completed.map(|c| format!(" on {}", day(c))).unwrap_or_default();
+                let when = t
+                    .completed
+                    .map(|c| format!(" on {}", day(c)))
+                    .unwrap_or_default();
                 let retry = if t.retryable { " (retryable)" } else { "" };
                 out.push(reason(
                     Level::Warnings,
@@ -515,7 +514,12 @@ pub fn evaluate(
                 let known: Vec<&str> = a
                     .domains
                     .iter()
-                    .filter_map(|n| domains.iter().find(|(_, dn)| dn == n).map(|(_, dn)| dn.as_str()))
+                    .filter_map(|n| {
+                        domains
+                            .iter()
+                            .find(|(_, dn)| dn == n)
+                            .map(|(_, dn)| dn.as_str())
+                    })
                     .collect();
                 if known.is_empty() {
                     sddc_accounts.push((a.clone(), r));

@@ -639,7 +639,8 @@ impl Scenario {
             bail!("a scenario needs a MANAGEMENT domain");
         }
         let r = &self.readiness;
-        if !["ok", "not_configured", "bad_credentials", "token_expired"].contains(&r.depot.as_str()) {
+        if !["ok", "not_configured", "bad_credentials", "token_expired"].contains(&r.depot.as_str())
+        {
             bail!(
                 "readiness.depot must be ok, not_configured, bad_credentials or token_expired, got {:?}",
                 r.depot

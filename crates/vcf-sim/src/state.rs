@@ -1245,7 +1245,9 @@ impl SimState {
         }
         let now = self.now();
         match self.tasks[ti].kind.clone() {
-            TaskKind::Past { retryable: false, .. } => {
+            TaskKind::Past {
+                retryable: false, ..
+            } => {
                 // Source: spec `retryTask` 409 "Task can not be retried"; `isRetryable` false.
                 return Err(ApiError::new(
                     axum::http::StatusCode::CONFLICT,

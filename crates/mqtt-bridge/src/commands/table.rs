@@ -81,9 +81,9 @@ pub struct Command {
 }
 
 use BridgeAction::{CheckUpdates, RefreshToken};
-use ReadinessAction::{BackUpNow, Override, RetryTask};
 use CommandUnit::{Bridge, Domain};
 use EntityCategory::Diagnostic;
+use ReadinessAction::{BackUpNow, Override, RetryTask};
 use UpgradeAction::{
     Abort, Acknowledge, DownloadBundles, Install, Plan, Retry, SetIgnoreAlerts, Start,
 };

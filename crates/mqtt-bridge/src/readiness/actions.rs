@@ -65,7 +65,11 @@ impl ReadinessActions for ClientActions {
                             if !status.is_running() {
                                 run.finished_at = Some(Utc::now());
                                 run.error = t.errors.first().and_then(|e| e.message.clone());
-                                info!(task = run.task_id, status = run.status, "SDDC Manager backup finished");
+                                info!(
+                                    task = run.task_id,
+                                    status = run.status,
+                                    "SDDC Manager backup finished"
+                                );
                                 let _ = hub.send(HubMsg::BackupRun(run));
                                 check_now.notify_one();
                                 return;

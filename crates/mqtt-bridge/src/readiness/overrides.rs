@@ -33,13 +33,19 @@ impl Overrides {
                 Ok(d) => (d.domains, None),
                 Err(e) => (
                     BTreeSet::new(),
-                    Some(format!("{} is not valid ({e}); every Override Readiness switch starts off", path.display())),
+                    Some(format!(
+                        "{} is not valid ({e}); every Override Readiness switch starts off",
+                        path.display()
+                    )),
                 ),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (BTreeSet::new(), None),
             Err(e) => (
                 BTreeSet::new(),
-                Some(format!("cannot read {} ({e}); every Override Readiness switch starts off", path.display())),
+                Some(format!(
+                    "cannot read {} ({e}); every Override Readiness switch starts off",
+                    path.display()
+                )),
             ),
         };
         (

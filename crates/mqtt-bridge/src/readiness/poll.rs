@@ -105,7 +105,11 @@ pub fn backup(cfg: &vcf_client::BackupConfiguration, tasks: &vcf_client::TaskWin
     let last_success = tasks
         .tasks
         .iter()
-        .filter(|t| t.status.as_ref().is_some_and(vcf_client::Status::is_success))
+        .filter(|t| {
+            t.status
+                .as_ref()
+                .is_some_and(vcf_client::Status::is_success)
+        })
         .filter_map(finished_at)
         .max();
     let last_task = tasks
@@ -158,7 +162,11 @@ pub fn failed_tasks(w: &vcf_client::TaskWindow) -> FailedTasks {
     let mut tasks: Vec<FailedTask> = w
         .tasks
         .iter()
-        .filter(|t| t.status.as_ref().is_some_and(vcf_client::Status::is_failure))
+        .filter(|t| {
+            t.status
+                .as_ref()
+                .is_some_and(vcf_client::Status::is_failure)
+        })
         .filter(|t| {
             !t.resolution_status
                 .as_deref()
@@ -206,7 +214,8 @@ impl Poller {
             let r = self.client.resource_certificates(id).await;
             certificates.insert(
                 id.clone(),
-                r.map(|l| l.iter().map(cert).collect()).map_err(|e| text(&e)),
+                r.map(|l| l.iter().map(cert).collect())
+                    .map_err(|e| text(&e)),
             );
         }
         let backup = async {
@@ -271,14 +280,21 @@ impl Poller {
                         ids.insert(t.clone(), id);
                     }
                 }
-                Err(e) => debug!(resource_type = %t, "password expiration check not started: {e:#}"),
+                Err(e) => {
+                    debug!(resource_type = %t, "password expiration check not started: {e:#}")
+                }
             }
         }
         let mut still = BTreeMap::new();
         let mut fresh = Vec::new();
         for (t, id) in ids {
             match self.client.credentials_expiration(&id).await {
-                Ok(check) if check.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("IN_PROGRESS")) => {
+                Ok(check)
+                    if check
+                        .status
+                        .as_deref()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("IN_PROGRESS")) =>
+                {
                     still.insert(t, id);
                 }
                 Ok(check) => fresh.extend(check.elements),

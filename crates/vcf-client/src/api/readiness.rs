@@ -121,8 +121,12 @@ impl VcfClient {
                 resource_type: "SDDC_MANAGER".into(),
             }],
         };
-        let call =
-            Call::new(Method::POST, "/v1/backups/tasks", "/v1/backups/tasks".into()).json(&spec)?;
+        let call = Call::new(
+            Method::POST,
+            "/v1/backups/tasks",
+            "/v1/backups/tasks".into(),
+        )
+        .json(&spec)?;
         self.inner.fetch(&call).await
     }
 

@@ -32,6 +32,12 @@ pub use inventory::{
     VcenterReference,
 };
 pub use personality::{BaseImageInfo, Personality, SoftwareInfo};
+pub use readiness::{
+    AuthenticatedResource, BackupConfiguration, BackupLocation, BackupResource, BackupSchedule,
+    BackupSpec, BackupTask, Certificate, Credential, CredentialExpirationCheck,
+    CredentialsExpiration, CredentialsExpirationSpec, DepotAccount, DepotSettings, DepotSyncInfo,
+    ExpirationDetails,
+};
 pub use release::{
     BomEntry, DomainRelease, DomainReleaseView, FutureRelease, PatchBundle, Release,
     TargetProductVersion, Validation, ValidationCheck,
@@ -41,10 +47,4 @@ pub use upgradable::{ClusterUpgradable, SoftwareComponent, Upgradable};
 pub use upgrade::{
     ResourceUpgradeSpec, TemporaryNetwork, Upgrade, UpgradeCommitSpec, UpgradeSpec,
     VcenterUpgradeUserInputSpec,
-};
-pub use readiness::{
-    AuthenticatedResource, BackupConfiguration, BackupLocation, BackupResource, BackupSchedule,
-    BackupSpec, BackupTask, Certificate, Credential, CredentialExpirationCheck,
-    CredentialsExpiration, CredentialsExpirationSpec, DepotAccount, DepotSettings, DepotSyncInfo,
-    ExpirationDetails,
 };

@@ -55,15 +55,20 @@ fn accounts(s: &SimState) -> Vec<Account> {
             ("VCENTER", "root", "SSH", &d.vc_id, &d.vc_fqdn),
             ("NSXT_MANAGER", "admin", "API", &d.nsx_id, &d.nsx_fqdn),
         ] {
-            let over = spec.credentials.iter().find(|c| {
-                c.domain == d.name && c.resource_type == rtype && c.username == user
-            });
+            let over = spec
+                .credentials
+                .iter()
+                .find(|c| c.domain == d.name && c.resource_type == rtype && c.username == user);
             out.push(Account {
                 id: crate::ids::stable(s.scenario.seed, &format!("cred-{}-{rtype}-{user}", d.name)),
                 domain: d.name.clone(),
                 resource_id: rid.clone(),
                 resource_name: name.clone(),
-                resource_ip: format!("172.16.{}.{}", 11 + i, if rtype == "VCENTER" { 62 } else { 65 }),
+                resource_ip: format!(
+                    "172.16.{}.{}",
+                    11 + i,
+                    if rtype == "VCENTER" { 62 } else { 65 }
+                ),
                 resource_type: rtype,
                 username: user,
                 credential_type: ctype,
