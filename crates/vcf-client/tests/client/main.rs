@@ -5,6 +5,7 @@
 mod auth;
 mod contracts;
 mod errors;
+mod readiness;
 mod sim;
 mod spec;
 mod support;
