@@ -474,7 +474,8 @@ fn every_entity_command_is_a_row_of_the_command_table() {
 
 #[test]
 fn every_button_comes_from_a_command_row() {
-    let rc = rc(true);
+    let mut rc = rc(true);
+    rc.readiness = true;
     let r = render(&inventory(), &rc);
     let buttons: Vec<serde_json::Value> = r
         .configs
@@ -499,4 +500,68 @@ fn every_button_comes_from_a_command_row() {
         let parsed = rc.topics.parse_command(&topic).expect("parses");
         assert_eq!(parsed.kind, c);
     }
+}
+
+#[test]
+fn readiness_states_and_switch_render_only_when_enabled() {
+    use crate::readiness::{Account, Inputs, Thresholds, evaluate};
+    let inv0 = inventory();
+    let (id, name) = inv0
+        .domains
+        .iter()
+        .next()
+        .map(|(id, d)| (id.clone(), d.name.clone()))
+        .expect("a domain");
+    let mut inv = inv0.clone();
+    let now = chrono::Utc::now();
+    let inputs = Inputs {
+        accounts: Ok(vec![Account {
+            id: "c1".into(),
+            username: "root".into(),
+            resource: "vc01".into(),
+            resource_type: "VCENTER".into(),
+            domains: vec![name.clone()],
+            expires: Some(now - chrono::TimeDelta::days(1)),
+            status: None,
+            connectivity: None,
+        }]),
+        certificates: std::collections::BTreeMap::new(),
+        backup: Err("not read".into()),
+        depot: Err("not read".into()),
+        failed_tasks: Err("not read".into()),
+    };
+    let report = evaluate(
+        &[(id.clone(), name.clone())],
+        &inputs,
+        &Thresholds::default(),
+        now,
+    );
+    inv.readiness.report = Some(report);
+    inv.readiness.overrides.insert(id);
+    let off = render(&inv, &rc(false));
+    assert!(!off.states.keys().any(|t| t.ends_with("/readiness")));
+    let mut on_rc = rc(false);
+    on_rc.readiness = true;
+    let on = render(&inv, &on_rc);
+    let slug = crate::topics::slug(&name);
+    let state = |leaf: &str| {
+        on.states
+            .iter()
+            .find(|(t, _)| t.ends_with(&format!("/domain/{slug}/{leaf}")))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {leaf}"))
+    };
+    assert_eq!(state("readiness"), "blocked");
+    assert_eq!(state("override_readiness"), "ON");
+    assert!(state("readiness/attributes").contains("Password of root on vc01 (VCENTER) expired"));
+    assert!(
+        on.configs
+            .iter()
+            .any(|c| c.object_id.ends_with("_override_readiness"))
+    );
+    assert!(
+        on.configs
+            .iter()
+            .any(|c| c.object_id.ends_with("_back_up_now"))
+    );
 }
