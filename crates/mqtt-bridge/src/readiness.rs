@@ -246,7 +246,7 @@ impl Summary {
     fn new(reasons: Vec<Reason>, accounts: Vec<Account>, certificates: Vec<Cert>) -> Self {
         let mut reasons = reasons;
         // Stable: blocked first, then in the order found.
-        reasons.sort_by(|a, b| b.level.cmp(&a.level));
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.level));
         Self {
             state: reasons
                 .iter()

@@ -341,7 +341,7 @@ pub enum TaskKind {
     },
 }
 
-/// How long a retried history task runs (simulated seconds) [INF].
+/// How long a retried history task runs (simulated seconds) (inferred).
 pub const PAST_RETRY_SECS: SimTime = 120.0;
 
 /// A password expiration check (`POST /v1/credentials/expirations`).
@@ -355,7 +355,7 @@ pub struct ExpirationCheck {
     pub created: SimTime,
 }
 
-/// How long a password expiration check runs (simulated seconds) [INF].
+/// How long a password expiration check runs (simulated seconds) (inferred).
 pub const EXPIRATION_CHECK_SECS: SimTime = 2.0;
 
 /// A task of `GET /v1/tasks`.

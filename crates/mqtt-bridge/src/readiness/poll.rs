@@ -184,7 +184,7 @@ pub fn failed_tasks(w: &vcf_client::TaskWindow) -> FailedTasks {
             retryable: t.is_retryable.unwrap_or(false),
         })
         .collect();
-    tasks.sort_by(|a, b| b.completed.cmp(&a.completed));
+    tasks.sort_by_key(|t| std::cmp::Reverse(t.completed));
     FailedTasks {
         tasks,
         truncated: w.truncated,

@@ -23,7 +23,7 @@ use crate::state::{EXPIRATION_CHECK_SECS, ExpirationCheck, SimState, Task, TaskK
 /// module (`Request-SddcManagerBackupStatus` filters tasks on `type -eq 'SDDCMANAGER_BACKUP'`).
 pub const BACKUP_TASK_TYPE: &str = "SDDCMANAGER_BACKUP";
 
-/// What the GET answers put in place of a secret [INF: SDDC Manager never returns them].
+/// What the GET answers put in place of a secret (inferred: SDDC Manager never returns them).
 const MASKED: &str = "**********";
 
 /// One account of the simulated inventory.
@@ -44,8 +44,8 @@ fn days(d: f64) -> Duration {
     Duration::milliseconds((d * 86_400_000.0) as i64)
 }
 
-/// Every domain's vCenter `root` (SSH) and NSX `admin` (API) account [INF: the accounts
-/// PowerVCF's `Get-VCFCredential` examples list per domain], with the scenario's changes.
+/// Every domain's vCenter `root` (SSH) and NSX `admin` (API) account (inferred: the accounts
+/// PowerVCF's `Get-VCFCredential` examples list per domain), with the scenario's changes.
 fn accounts(s: &SimState) -> Vec<Account> {
     let start = s.clock.utc_at(0.0);
     let spec = &s.scenario.readiness;
@@ -277,7 +277,7 @@ pub async fn backup_configuration(State(app): State<App>) -> ApiResult {
 }
 
 /// `POST /v1/backups/tasks`: 202 `BackupTask`; the task runs `readiness.backup_secs` on the
-/// simulator's clock, then `SUCCESSFUL`. 400 when no backup server is configured [INF].
+/// simulator's clock, then `SUCCESSFUL`. 400 when no backup server is configured (inferred).
 pub async fn start_backup(State(app): State<App>, body: Bytes) -> ApiResult {
     let body = parse_body(&body)?;
     // Source: spec `BackupSpec.required: [elements]`, `BackupResource.required: [resourceType]`.
@@ -322,7 +322,7 @@ pub async fn start_backup(State(app): State<App>, body: Bytes) -> ApiResult {
 }
 
 /// `GET /v1/system/settings/depot`. Statuses from the spec's `DepotAccount.status` list; the
-/// messages are [INF].
+/// messages are (inferred).
 pub async fn depot(State(app): State<App>) -> ApiResult {
     let s = app.lock();
     let vcf9 = s.vcf9();
@@ -357,7 +357,7 @@ pub async fn depot(State(app): State<App>) -> ApiResult {
 }
 
 /// `GET /v1/system/settings/depot/depot-sync-info` (9.x only; 404 on 5.2 like any unknown
-/// path). `syncStatus` values are [INF]: the spec types it as free text.
+/// path). `syncStatus` values are (inferred): the spec types it as free text.
 pub async fn depot_sync_info(State(app): State<App>) -> ApiResult {
     let s = app.lock();
     if !s.vcf9() {
