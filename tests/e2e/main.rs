@@ -17,6 +17,7 @@ mod hostile;
 mod hostile_mqtt;
 mod instances;
 mod plan;
+mod readiness;
 mod resume;
 /// The official specs as a strict checker of JSON bodies, shared with the simulator's
 /// conformance test.

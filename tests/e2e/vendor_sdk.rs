@@ -183,3 +183,48 @@ async fn the_official_sdk_sends_a_vcenter_major_upgrade_with_its_temporary_netwo
     assert!(out.contains("sfo-w01 upgraded"), "{out}");
     assert!(out.contains("GET /v1/bundles/{id} (getBundle)"), "{out}");
 }
+
+/// Runs `tests/sdk/readiness_sim.py` against a fresh simulator; panics with its output when it
+/// fails.
+async fn read_readiness(scenario: &str, extra: &[&str]) -> String {
+    let python = sdk_python();
+    let sim = SimProcess::start(scenario);
+    let script = dca_tests::repo_root().join("tests/sdk/readiness_sim.py");
+    let mut cmd = tokio::process::Command::new(&python);
+    cmd.arg(&script)
+        .args(["--url", &sim.url, "--username", &sim.username])
+        .args(["--password", &sim.password])
+        .args(extra)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        .await
+        .expect("the SDK script ran longer than 120 s")
+        .expect("running the SDK script");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "the official SDK could not read vcf-sim's readiness answers ({scenario}): {}\n{}\n{stdout}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn the_official_sdk_reads_every_readiness_answer() {
+    let out = read_readiness("readiness-warnings", &[]).await;
+    for op in [
+        "getCredentials",
+        "getPasswordExpirationByTaskID",
+        "getResourceCertificatesByDomain",
+        "getBackupConfiguration",
+        "startBackup",
+        "getDepotSettings",
+    ] {
+        assert!(out.contains(op), "{op} not read through the SDK:\n{out}");
+    }
+    let out = read_readiness("vcf9", &["--vcf9"]).await;
+    assert!(out.contains("getDepotSyncInfo"), "{out}");
+}

@@ -16,7 +16,10 @@ use crate::topics::CommandTopic;
 
 mod table;
 
-pub use table::{BridgeAction, ButtonEntity, COMMANDS, Command, CommandUnit, Does, command};
+pub use table::{
+    BridgeAction, ButtonEntity, COMMANDS, Command, CommandUnit, Does, ReadinessAction, TASK_ID,
+    command,
+};
 
 /// An upgrade action for one domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +64,23 @@ pub enum Action {
         /// What to do.
         action: UpgradeAction,
     },
+    /// Readiness action.
+    Readiness {
+        /// Domain slug from the topic (the Override Readiness switch).
+        domain: Option<String>,
+        /// What to do.
+        action: ReadinessAction,
+        /// The payload (a task id for Retry Task).
+        payload: String,
+    },
+}
+
+/// Whether `text` can be a VCF task id (UUIDs in practice; nothing guarantees it).
+fn is_task_id(text: &str) -> bool {
+    (1..=128).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
 }
 
 /// Why a command was not accepted.
@@ -90,6 +110,18 @@ pub fn validate(cmd: &CommandTopic, payload: &[u8], retain: bool) -> Result<Acti
         return Err(Rejection::Empty);
     }
     let row = cmd.kind;
+    if let [(TASK_ID, Does::Readiness(action))] = row.payloads {
+        if !is_task_id(text) {
+            return Err(Rejection::BadPayload(
+                "expected a VCF task id (letters, digits, '-', '_', '.', ':'; at most 128)".into(),
+            ));
+        }
+        return Ok(Action::Readiness {
+            domain: cmd.domain.clone(),
+            action: *action,
+            payload: text.to_owned(),
+        });
+    }
     let Some((_, does)) = row
         .payloads
         .iter()
@@ -107,6 +139,11 @@ pub fn validate(cmd: &CommandTopic, payload: &[u8], retain: bool) -> Result<Acti
         Does::Orchestrator(action) => Action::Upgrade {
             domain: cmd.domain.clone().unwrap_or_default(),
             action,
+        },
+        Does::Readiness(action) => Action::Readiness {
+            domain: cmd.domain.clone(),
+            action,
+            payload: text.to_owned(),
         },
     })
 }
@@ -138,6 +175,33 @@ pub trait UpgradeActions: Send + Sync + 'static {
         domain_name: String,
         action: UpgradeAction,
     ) -> futures::future::BoxFuture<'static, Result<(), String>>;
+
+    /// Adds a line to the domain's upgrade log.
+    fn note(
+        &self,
+        domain_id: String,
+        domain_name: String,
+        text: String,
+    ) -> futures::future::BoxFuture<'static, ()>;
+}
+
+/// The readiness actions (implemented over `vcf-client` in [`crate::readiness::actions`]).
+pub trait ReadinessActions: Send + Sync + 'static {
+    /// Back Up Now; `Ok` with the task id once SDDC Manager accepted it.
+    fn back_up_now(&self) -> futures::future::BoxFuture<'static, Result<String, String>>;
+    /// Retries a failed task.
+    fn retry_task(&self, id: String) -> futures::future::BoxFuture<'static, Result<(), String>>;
+}
+
+/// What the command task needs for readiness: the latest evaluation, the switches, the actions.
+#[derive(Clone)]
+pub struct ReadinessContext {
+    /// The latest readiness report (the monitor writes it).
+    pub board: crate::readiness::Board,
+    /// The Override Readiness switches.
+    pub overrides: crate::readiness::overrides::Overrides,
+    /// Back Up Now and Retry Task.
+    pub actions: Arc<dyn ReadinessActions>,
 }
 
 /// Everything the command task needs.
@@ -156,6 +220,8 @@ pub struct CommandContext {
     pub read_only: bool,
     /// For notifications.
     pub hub: mpsc::UnboundedSender<HubMsg>,
+    /// Readiness (`None` with `readiness.enabled = false`).
+    pub readiness: Option<ReadinessContext>,
 }
 
 /// Handles commands in arrival order until `shutdown`.
@@ -222,6 +288,11 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
             info!("Refresh Token pressed: logging in again");
             (cx.refresh_token)().await;
         }
+        Action::Readiness {
+            domain,
+            action,
+            payload,
+        } => readiness_action(cx, &req.topic, domain, action, payload).await,
         Action::Upgrade { domain, action } => {
             let found = cx
                 .directory
@@ -271,8 +342,30 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
                 warn!(topic = %topic_for_log(&req.topic), "upgrade commands are not available");
                 return;
             };
+            let note = if action == UpgradeAction::Start {
+                match readiness_gate(cx, &id, &name) {
+                    Gate::Open => None,
+                    Gate::Overridden(note) => Some(note),
+                    Gate::Refused(msg) => {
+                        warn!(topic = req.topic, domain = name, "{msg}");
+                        let _ = cx.hub.send(HubMsg::Event {
+                            domain_name: name,
+                            event_type: "info".into(),
+                            message: msg,
+                        });
+                        return;
+                    }
+                }
+            } else {
+                None
+            };
             info!(domain = name, ?action, "upgrade command");
-            if let Err(reason) = up.perform(id, name.clone(), action).await {
+            let result = up.perform(id.clone(), name.clone(), action).await;
+            if let (Ok(()), Some(note)) = (&result, note) {
+                warn!(domain = name, "{note}");
+                up.note(id, name.clone(), note).await;
+            }
+            if let Err(reason) = result {
                 warn!(domain = name, ?action, "upgrade command rejected: {reason}");
                 // Start/Download Bundles refusals ("no update available", "already running") are
                 // notified by the orchestrator itself; only the others need an `info` event here.
@@ -287,6 +380,106 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
                     });
                 }
             }
+        }
+    }
+}
+
+/// What the readiness gate decided about Start Upgrade.
+#[derive(Debug, PartialEq, Eq)]
+enum Gate {
+    /// Not blocked (or readiness not known yet, or readiness off).
+    Open,
+    /// Blocked but overridden: the note for the upgrade log.
+    Overridden(String),
+    /// Blocked: the refusal, with every blocking reason.
+    Refused(String),
+}
+
+fn readiness_gate(cx: &CommandContext, id: &str, name: &str) -> Gate {
+    let Some(r) = &cx.readiness else {
+        return Gate::Open;
+    };
+    let blocking: Vec<String> = {
+        let board = r.board.read().unwrap_or_else(|e| e.into_inner());
+        match board.as_ref().and_then(|report| report.domains.get(id)) {
+            Some(s) => s.blocking().into_iter().map(str::to_owned).collect(),
+            None => Vec::new(),
+        }
+    };
+    if blocking.is_empty() {
+        return Gate::Open;
+    }
+    let reasons = blocking.join("; ");
+    if r.overrides.is_on(id) {
+        Gate::Overridden(format!(
+            "Override Readiness is on: upgrade of {name} started although it is blocked: {reasons}"
+        ))
+    } else {
+        Gate::Refused(format!(
+            "Start Upgrade refused: {name} is blocked: {reasons}. Fix the cause, or turn \
+             Override Readiness on to upgrade anyway"
+        ))
+    }
+}
+
+async fn readiness_action(
+    cx: &CommandContext,
+    topic: &str,
+    domain: Option<String>,
+    action: ReadinessAction,
+    payload: String,
+) {
+    let Some(r) = &cx.readiness else {
+        warn!(
+            topic,
+            "readiness commands are off (readiness.enabled = false)"
+        );
+        return;
+    };
+    if cx.read_only && !matches!(action, ReadinessAction::Override(_)) {
+        warn!(
+            topic,
+            "{action:?} refused: the bridge runs with read_only = true (monitoring only)"
+        );
+        return;
+    }
+    match action {
+        ReadinessAction::BackUpNow => {
+            info!("Back Up Now pressed: starting an SDDC Manager backup");
+            match r.actions.back_up_now().await {
+                Ok(id) => info!(task = id, "SDDC Manager backup started"),
+                Err(e) => warn!("Back Up Now failed: {e}"),
+            }
+        }
+        ReadinessAction::RetryTask => {
+            info!(task = payload, "retrying a failed task");
+            match r.actions.retry_task(payload.clone()).await {
+                Ok(()) => {
+                    info!(
+                        task = payload,
+                        "task retry accepted; checking readiness again"
+                    );
+                    cx.check_now.notify_one();
+                }
+                Err(e) => warn!(task = payload, "task retry refused: {e}"),
+            }
+        }
+        ReadinessAction::Override(on) => {
+            let found = domain
+                .as_ref()
+                .and_then(|d| cx.directory.read().ok().and_then(|dir| dir.get(d).cloned()));
+            let Some((id, name)) = found else {
+                warn!(topic, "Override Readiness for an unknown domain; ignored");
+                return;
+            };
+            if let Err(e) = r.overrides.set(&id, on) {
+                warn!(
+                    domain = name,
+                    "could not save the Override Readiness switch: {e}"
+                );
+            }
+            info!(domain = name, on, "Override Readiness switched");
+            let _ = cx.hub.send(HubMsg::ReadinessOverride(id, on));
         }
     }
 }
@@ -425,6 +618,15 @@ mod tests {
                 }
             })
         }
+
+        fn note(
+            &self,
+            _id: String,
+            _name: String,
+            _text: String,
+        ) -> futures::future::BoxFuture<'static, ()> {
+            Box::pin(async {})
+        }
     }
 
     fn context(
@@ -448,6 +650,7 @@ mod tests {
             allow_update_install: allow,
             read_only: false,
             hub: tx,
+            readiness: None,
         };
         (cx, rec, rx)
     }

@@ -66,6 +66,11 @@ pub const KEYS: &[&str] = &[
     "upgrade.max_log_entries",
     "upgrade.poll_error_budget",
     "upgrade.temporary_network",
+    "readiness.enabled",
+    "readiness.password_expiry_days",
+    "readiness.certificate_expiry_days",
+    "readiness.backup_max_age",
+    "readiness.failed_task_window",
     "http.listen",
     "log.level",
     "log.format",
@@ -209,6 +214,8 @@ pub struct Config {
     pub poll: PollConfig,
     /// Upgrade orchestration.
     pub upgrade: UpgradeConfig,
+    /// Upgrade readiness thresholds.
+    pub readiness: ReadinessConfig,
     /// Optional health/metrics HTTP listener.
     pub http: HttpConfig,
     /// Logging.
@@ -229,6 +236,7 @@ impl Default for Config {
             vcf: VcfConfig::default(),
             poll: PollConfig::default(),
             upgrade: UpgradeConfig::default(),
+            readiness: ReadinessConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
             sddc_managers: Vec::new(),
@@ -388,6 +396,49 @@ pub struct UpgradeConfig {
     /// Orchestrator timeouts and intervals.
     #[serde(flatten)]
     pub orchestrator: upgrade_orchestrator::OrchestratorConfig,
+}
+
+/// `[readiness]`: what makes a domain `warnings` or `blocked` (see `mqtt_bridge::readiness`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReadinessConfig {
+    /// Poll readiness at the updates cadence; off: no readiness entities and no Start gate.
+    pub enabled: bool,
+    /// A password expiring within this many days is a warning.
+    pub password_expiry_days: u32,
+    /// A certificate expiring within this many days is a warning.
+    pub certificate_expiry_days: u32,
+    /// The last successful SDDC Manager backup may be this old.
+    #[serde(with = "humantime_serde")]
+    pub backup_max_age: Duration,
+    /// Failed tasks completed within this window are listed.
+    #[serde(with = "humantime_serde")]
+    pub failed_task_window: Duration,
+}
+
+impl Default for ReadinessConfig {
+    fn default() -> Self {
+        let t = crate::readiness::Thresholds::default();
+        Self {
+            enabled: true,
+            password_expiry_days: u32::try_from(t.password_expiry_days).unwrap_or(14),
+            certificate_expiry_days: u32::try_from(t.certificate_expiry_days).unwrap_or(30),
+            backup_max_age: t.backup_max_age,
+            failed_task_window: t.failed_task_window,
+        }
+    }
+}
+
+impl ReadinessConfig {
+    /// The thresholds of the evaluation.
+    pub fn thresholds(&self) -> crate::readiness::Thresholds {
+        crate::readiness::Thresholds {
+            password_expiry_days: i64::from(self.password_expiry_days),
+            certificate_expiry_days: i64::from(self.certificate_expiry_days),
+            backup_max_age: self.backup_max_age,
+            failed_task_window: self.failed_task_window,
+        }
+    }
 }
 
 /// `[http]`
@@ -735,6 +786,26 @@ impl Config {
             return Err(ConfigError::new(
                 "mqtt.tls.client_key",
                 "client_cert and client_key must be set together",
+            ));
+        }
+
+        // readiness
+        check_positive("readiness.backup_max_age", self.readiness.backup_max_age)?;
+        check_min(
+            "readiness.failed_task_window",
+            self.readiness.failed_task_window,
+            Duration::from_secs(60),
+        )?;
+        if self.readiness.password_expiry_days > 3650 {
+            return Err(ConfigError::new(
+                "readiness.password_expiry_days",
+                "expected a number of days between 0 and 3650",
+            ));
+        }
+        if self.readiness.certificate_expiry_days > 3650 {
+            return Err(ConfigError::new(
+                "readiness.certificate_expiry_days",
+                "expected a number of days between 0 and 3650",
             ));
         }
 

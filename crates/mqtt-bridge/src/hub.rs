@@ -385,6 +385,22 @@ impl<S: Sink> Hub<S> {
                 self.inv.flows.insert(domain_id, flow);
                 true
             }
+            HubMsg::Readiness(report) => {
+                self.inv.readiness.report = Some(*report);
+                true
+            }
+            HubMsg::ReadinessOverride(domain_id, on) => {
+                let set = &mut self.inv.readiness.overrides;
+                if on {
+                    set.insert(domain_id)
+                } else {
+                    set.remove(&domain_id)
+                }
+            }
+            HubMsg::BackupRun(run) => {
+                self.inv.readiness.backup_run = Some(run);
+                true
+            }
             HubMsg::Event {
                 domain_name,
                 event_type,
@@ -647,6 +663,7 @@ mod tests {
         let rec = Recorder::default();
         let (tx, rx) = mpsc::unbounded_channel();
         let rc = RenderContext {
+            readiness: false,
             topics: topics(),
             vcf_url: "https://sddc.lab".into(),
             allow_update_install: false,

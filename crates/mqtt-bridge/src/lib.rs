@@ -15,6 +15,8 @@
 //! - [`commands`]: command-topic validation and dispatch (retained commands never act).
 //! - [`upgrade`]: the orchestrator's observer and command routing.
 //! - [`plan`]: the `plan` subcommand (what an upgrade would do, read only).
+//! - [`readiness`]: upgrade readiness (credentials, certificates, backup, depot, failed tasks),
+//!   its poll, the Override Readiness switches, Back Up Now and Retry Task.
 //! - [`demo`]: `vcf-mqtt-bridge demo` (in-process simulator and, if needed, broker).
 //! - [`observability`]: `/healthz`, `/readyz`, `/metrics`.
 
@@ -31,6 +33,7 @@ pub mod mqtt;
 pub mod observability;
 pub mod pacing;
 pub mod plan;
+pub mod readiness;
 pub mod sweep;
 pub mod topics;
 pub mod upgrade;
@@ -265,6 +268,7 @@ async fn run_instance(
         topics: topics.clone(),
         vcf_url: config.vcf.url.clone(),
         allow_update_install: config.upgrade.allow_update_install,
+        readiness: config.readiness.enabled,
     };
     let hub = Hub::new(
         rc,
@@ -277,6 +281,16 @@ async fn run_instance(
     )
     .with_pacing(config.mqtt.publish_rate, config.mqtt.state_refresh);
     let hub_task = tokio::spawn(hub.run(hub_rx));
+
+    // Readiness: the switches as left, the board the command task reads.
+    let (overrides, problem) = readiness::overrides::Overrides::load(&config.state_dir);
+    if let Some(problem) = problem {
+        warn!("{problem}");
+    }
+    for id in overrides.all() {
+        let _ = hub_tx.send(HubMsg::ReadinessOverride(id, true));
+    }
+    let board: readiness::Board = Arc::default();
 
     // Resume unfinished flows (re-attaches to running VCF tasks instead of starting them again).
     {
@@ -299,6 +313,12 @@ async fn run_instance(
         metrics: metrics.clone(),
         check_now: check_now.clone(),
         recovered: Arc::new(Notify::new()),
+        readiness: config.readiness.enabled.then(|| {
+            (
+                readiness::poll::Poller::new(client.clone(), config.readiness.thresholds()),
+                board.clone(),
+            )
+        }),
     };
     tasks.spawn(
         monitor
@@ -312,7 +332,7 @@ async fn run_instance(
     let refresh_hub = hub_tx.clone();
     let cx = CommandContext {
         directory,
-        check_now,
+        check_now: check_now.clone(),
         refresh_token: Arc::new(move || {
             let c = refresh_client.clone();
             let hub = refresh_hub.clone();
@@ -333,6 +353,20 @@ async fn run_instance(
         allow_update_install: config.upgrade.allow_update_install,
         read_only: config.read_only,
         hub: hub_tx.clone(),
+        readiness: config
+            .readiness
+            .enabled
+            .then(|| commands::ReadinessContext {
+                board,
+                overrides,
+                actions: Arc::new(readiness::actions::ClientActions {
+                    client: client.clone(),
+                    hub: hub_tx.clone(),
+                    check_now: check_now.clone(),
+                    poll: config.poll.resources.min(Duration::from_secs(5)),
+                    shutdown: shutdown.clone(),
+                }),
+            }),
     };
     tasks.spawn(commands::run(cx, cmd_rx, shutdown.clone()));
 

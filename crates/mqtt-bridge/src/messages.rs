@@ -55,6 +55,12 @@ pub enum HubMsg {
     AuthFailure(vcf_client::AuthFailure),
     /// The orchestrator changed a flow.
     Flow(String, FlowInfo),
+    /// The readiness poll finished a cycle.
+    Readiness(Box<crate::readiness::Report>),
+    /// An Override Readiness switch changed (domain id, on).
+    ReadinessOverride(String, bool),
+    /// A Back Up Now task changed.
+    BackupRun(crate::model::BackupRun),
     /// A notification for the domain's event entity.
     Event {
         /// Domain name.

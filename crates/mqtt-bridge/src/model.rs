@@ -240,6 +240,32 @@ pub struct Connectivity {
     pub last_auth_error_at: Option<DateTime<Utc>>,
 }
 
+/// A Back Up Now backup task, as last read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackupRun {
+    /// VCF task id.
+    pub task_id: String,
+    /// Task status (`IN_PROGRESS`, `SUCCESSFUL`, `FAILED`).
+    pub status: String,
+    /// When it was started.
+    pub started_at: DateTime<Utc>,
+    /// When it was seen finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Its first error, if it failed.
+    pub error: Option<String>,
+}
+
+/// Upgrade readiness as the hub renders it.
+#[derive(Debug, Clone, Default)]
+pub struct ReadinessInfo {
+    /// The latest evaluation.
+    pub report: Option<crate::readiness::Report>,
+    /// Domain ids whose Override Readiness switch is on.
+    pub overrides: std::collections::BTreeSet<String>,
+    /// The latest Back Up Now task.
+    pub backup_run: Option<BackupRun>,
+}
+
 /// Everything the bridge knows about one SDDC Manager.
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
@@ -255,6 +281,8 @@ pub struct Inventory {
     pub flows: BTreeMap<String, FlowInfo>,
     /// Connectivity.
     pub connectivity: Connectivity,
+    /// Upgrade readiness.
+    pub readiness: ReadinessInfo,
 }
 
 #[cfg(test)]

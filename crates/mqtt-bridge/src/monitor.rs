@@ -45,6 +45,8 @@ pub struct Monitor {
     pub check_now: Arc<Notify>,
     /// SDDC Manager became reachable again (the updates loop re-checks at once).
     pub recovered: Arc<Notify>,
+    /// Readiness poll and the board it writes (`None` with `readiness.enabled = false`).
+    pub readiness: Option<(crate::readiness::poll::Poller, crate::readiness::Board)>,
 }
 
 /// Next delay after `failures` consecutive failures: doubles from `interval`, capped at
@@ -166,7 +168,12 @@ impl Monitor {
                     let available = updates.values().filter(|u| u.next.is_some()).count();
                     debug!(domains = updates.len(), available, "update check done");
                     let _ = self.hub.send(HubMsg::Reachability(Ok(())));
+                    let names: Vec<(String, String)> = domains
+                        .iter()
+                        .map(|d| (d.id.clone(), d.name.clone()))
+                        .collect();
                     let _ = self.hub.send(HubMsg::Updates(domains, updates));
+                    self.readiness_cycle(&names).await;
                 }
                 Err(e) => {
                     if failures == 0 {
@@ -191,6 +198,28 @@ impl Monitor {
                 () = self.recovered.notified(), if failures > 0 => {}
             }
         }
+    }
+
+    /// One readiness poll (after a successful update check): evaluates, writes the board the
+    /// command task reads, and hands the report to the hub.
+    async fn readiness_cycle(&self, domains: &[(String, String)]) {
+        let Some((poller, board)) = &self.readiness else {
+            return;
+        };
+        let started = Instant::now();
+        let now = chrono::Utc::now();
+        let inputs = poller.read(domains, now).await;
+        let report = crate::readiness::evaluate(domains, &inputs, poller.thresholds(), now);
+        debug!(
+            state = report.sddc.state.as_str(),
+            reasons = report.sddc.reasons.len(),
+            "readiness checked"
+        );
+        debug!(elapsed = ?started.elapsed(), "readiness poll done");
+        if let Ok(mut b) = board.write() {
+            *b = Some(report.clone());
+        }
+        let _ = self.hub.send(HubMsg::Readiness(Box::new(report)));
     }
 
     /// One update check over every domain.
@@ -601,6 +630,7 @@ mod tests {
             metrics: Metrics::new(),
             check_now: Arc::new(Notify::new()),
             recovered: Arc::new(Notify::new()),
+            readiness: None,
         };
         (m, rx)
     }

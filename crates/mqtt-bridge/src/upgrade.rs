@@ -115,6 +115,22 @@ impl UpgradeActions for OrchestratorActions {
             }
         })
     }
+
+    fn note(
+        &self,
+        domain_id: String,
+        domain_name: String,
+        text: String,
+    ) -> futures::future::BoxFuture<'static, ()> {
+        let orch = self.0.clone();
+        Box::pin(async move {
+            let domain = DomainRef {
+                id: domain_id,
+                name: domain_name,
+            };
+            orch.note(&domain, text).await;
+        })
+    }
 }
 
 /// Default views (idle, restored Ignore Alerts) for domains without a flow notification yet.

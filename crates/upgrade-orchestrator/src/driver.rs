@@ -38,6 +38,8 @@ pub enum OrchestratorError {
 
 struct Msg {
     command: Command,
+    /// A line for the upgrade log instead of the command (see [`Orchestrator::note`]).
+    note: Option<String>,
     reply: oneshot::Sender<CommandOutcome>,
 }
 
@@ -215,6 +217,7 @@ impl Orchestrator {
         if tx
             .send(Msg {
                 command: cmd,
+                note: None,
                 reply,
             })
             .is_err()
@@ -226,6 +229,23 @@ impl Orchestrator {
         rx.await.unwrap_or_else(|_| CommandOutcome::Rejected {
             reason: "the upgrade orchestrator is shutting down".to_owned(),
         })
+    }
+
+    /// Adds `text` (as a warning) to the domain's upgrade log, persisted with the flow; used by
+    /// the bridge to record that an upgrade was started past a readiness block.
+    pub async fn note(&self, domain: &DomainRef, text: String) {
+        let tx = self.sender(domain);
+        let (reply, rx) = oneshot::channel();
+        if tx
+            .send(Msg {
+                command: Command::Plan,
+                note: Some(text),
+                reply,
+            })
+            .is_ok()
+        {
+            let _ = rx.await;
+        }
     }
 
     /// The current view of a domain's flow (`waiting_for_initiation` when it never ran).
@@ -404,6 +424,11 @@ impl DomainTask {
     }
 
     async fn on_command(&mut self, msg: Msg) -> Applied {
+        if let Some(text) = msg.note {
+            let applied = self.apply(Event::Note(text));
+            let _ = msg.reply.send(CommandOutcome::Accepted);
+            return applied;
+        }
         let event = match msg.command {
             // A failed task VCF can retry is retried, not posted again: no release is looked up.
             Command::Start if self.state.retryable().is_some() => Event::Retry,

@@ -140,6 +140,8 @@ pub enum Event {
     Abort,
     /// Ignore Alerts switched.
     SetIgnoreAlerts(bool),
+    /// A line for the upgrade log from outside the flow (e.g. the bridge's readiness override).
+    Note(String),
     /// Plan Upgrade pressed: the plan's sections to log, or why no plan could be made.
     Planned(Result<Vec<String>, String>),
     /// The driver loaded this state after a restart.
@@ -484,7 +486,8 @@ fn guard(s: &FlowState, event: &Event, now: DateTime<Utc>) -> Verdict {
         Event::Start { .. }
         | Event::NoUpdate { .. }
         | Event::UpdateCheckFailed(_)
-        | Event::SetIgnoreAlerts(_) => Handle,
+        | Event::SetIgnoreAlerts(_)
+        | Event::Note(_) => Handle,
         Event::Acknowledge => match s.phase {
             Phase::WaitingForAck { .. } => Handle,
             _ => Refuse("No precheck alerts are waiting for acknowledgement".to_owned()),
@@ -612,6 +615,7 @@ impl Machine<'_> {
             Event::UpdateCheckFailed(reason) => self.update_check_failed(&reason),
             Event::Abort => self.abort(),
             Event::SetIgnoreAlerts(on) => self.set_ignore_alerts(on),
+            Event::Note(text) => self.log(LogLevel::Warning, &text),
             Event::Planned(plan) => self.planned(plan),
             Event::Resumed => self.dispatch(Event::Tick),
             other => self.dispatch(other),

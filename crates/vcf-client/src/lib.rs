@@ -50,6 +50,7 @@ pub mod status;
 pub mod tls;
 pub mod version;
 
+pub use api::readiness::{BACKUP_TASK_TYPE, MAX_TASK_PAGES, TaskWindow};
 pub use auth::{AuthFailure, Clock, SystemClock};
 pub use client::{ClientConfig, VcfClient, parse_list};
 pub use error::{Result, VcfError};

@@ -15,6 +15,14 @@ use serde::{Deserialize, Deserializer};
 const BUILTINS: &[(&str, &str)] = &[
     ("default", include_str!("../scenarios/default.toml")),
     (
+        "readiness-blocked",
+        include_str!("../scenarios/readiness-blocked.toml"),
+    ),
+    (
+        "readiness-warnings",
+        include_str!("../scenarios/readiness-warnings.toml"),
+    ),
+    (
         "precheck-warnings",
         include_str!("../scenarios/precheck-warnings.toml"),
     ),
@@ -60,6 +68,8 @@ const BUILTINS: &[(&str, &str)] = &[
 /// Names of the built-in scenarios, for `--scenario NAME`.
 const BUILTIN_NAMES: &[&str] = &[
     "default",
+    "readiness-blocked",
+    "readiness-warnings",
     "precheck-warnings",
     "precheck-errors",
     "component-failure",
@@ -150,6 +160,100 @@ pub struct Scenario {
     /// vLCM images (personalities) imported into SDDC Manager from the start.
     #[serde(default)]
     pub personalities: Vec<PersonalitySpec>,
+    /// What upgrade readiness looks at: accounts, certificates, backup, depot, failed tasks.
+    #[serde(default)]
+    pub readiness: ReadinessSpec,
+}
+
+/// Upgrade readiness of the simulated SDDC Manager. Every domain gets a vCenter `root` and an
+/// NSX `admin` account expiring in 90 days and vCenter and NSX certificates valid for a year
+/// (SHA256withRSA); the lists below change or add to them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReadinessSpec {
+    /// A backup server is configured.
+    pub backup_configured: bool,
+    /// The last successful SDDC Manager backup ended this many hours ago (none when absent).
+    pub last_backup_hours_ago: Option<f64>,
+    /// How long a backup task runs, in simulated seconds.
+    pub backup_secs: f64,
+    /// `ok`, `not_configured`, `bad_credentials` or (9.x) `token_expired`.
+    pub depot: String,
+    /// Accounts (matched to the generated ones by domain, resource type and user name).
+    pub credentials: Vec<CredentialSpec>,
+    /// Certificates (matched to the generated ones by domain and resource type).
+    pub certificates: Vec<CertificateSpec>,
+    /// Failed tasks in the task history.
+    pub failed_tasks: Vec<FailedTaskSpec>,
+}
+
+impl Default for ReadinessSpec {
+    fn default() -> Self {
+        Self {
+            backup_configured: true,
+            last_backup_hours_ago: Some(6.0),
+            backup_secs: 600.0,
+            depot: "ok".into(),
+            credentials: Vec::new(),
+            certificates: Vec::new(),
+            failed_tasks: Vec::new(),
+        }
+    }
+}
+
+/// An account of a domain's component.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSpec {
+    /// Domain name.
+    pub domain: String,
+    /// `VCENTER` or `NSXT_MANAGER`.
+    pub resource_type: String,
+    /// User name.
+    pub username: String,
+    /// Days until the password expires (negative: expired).
+    pub expires_in_days: f64,
+    /// SDDC Manager cannot log in with it (`connectivityStatus: ERROR`).
+    #[serde(default)]
+    pub disconnected: bool,
+}
+
+/// A certificate of a domain's component.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateSpec {
+    /// Domain name.
+    pub domain: String,
+    /// `VCENTER` or `NSXT_MANAGER`.
+    pub resource_type: String,
+    /// Days until it expires (negative: expired).
+    pub expires_in_days: f64,
+    /// Signature algorithm.
+    #[serde(default = "default_signature")]
+    pub signature_algorithm: String,
+}
+
+fn default_signature() -> String {
+    "SHA256withRSA".into()
+}
+
+/// A task that failed before the simulation started.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailedTaskSpec {
+    /// Task name.
+    pub name: String,
+    /// Task type.
+    pub task_type: String,
+    /// It failed this many hours ago.
+    pub hours_ago: f64,
+    /// `isRetryable`.
+    #[serde(default = "yes")]
+    pub retryable: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A vLCM image SDDC Manager has (`GET /v1/personalities`).
@@ -535,6 +639,27 @@ impl Scenario {
         }
         if !self.domains.iter().any(|d| d.domain_type == "MANAGEMENT") {
             bail!("a scenario needs a MANAGEMENT domain");
+        }
+        let r = &self.readiness;
+        if !["ok", "not_configured", "bad_credentials", "token_expired"].contains(&r.depot.as_str())
+        {
+            bail!(
+                "readiness.depot must be ok, not_configured, bad_credentials or token_expired, got {:?}",
+                r.depot
+            );
+        }
+        for (what, domain) in r
+            .credentials
+            .iter()
+            .map(|c| ("credentials", &c.domain))
+            .chain(r.certificates.iter().map(|c| ("certificates", &c.domain)))
+        {
+            if !self.domains.iter().any(|d| &d.name == domain) {
+                bail!("readiness.{what}: no domain {domain:?} in this scenario");
+            }
+        }
+        if !(r.backup_secs.is_finite() && r.backup_secs > 0.0) {
+            bail!("readiness.backup_secs must be a positive number of seconds");
         }
         for d in &self.domains {
             if d.domain_type != "MANAGEMENT" && d.domain_type != "VI" {

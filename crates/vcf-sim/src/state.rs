@@ -320,7 +320,43 @@ pub enum TaskKind {
     CheckRun(usize),
     /// A per-upgrade precheck: (upgrade index, precheck index).
     Precheck(usize, usize),
+    /// An SDDC Manager backup (Back Up Now) that ends at this simulated time.
+    Backup {
+        /// End.
+        end: SimTime,
+    },
+    /// A task from before the simulation started (scenario history): its wall-clock times,
+    /// and, once retried, when the retry started.
+    Past {
+        /// Created at.
+        created: chrono::DateTime<chrono::Utc>,
+        /// Completed at.
+        completed: chrono::DateTime<chrono::Utc>,
+        /// Failed (else successful).
+        failed: bool,
+        /// `isRetryable`.
+        retryable: bool,
+        /// When a retry started.
+        retried_at: Option<SimTime>,
+    },
 }
+
+/// How long a retried history task runs (simulated seconds) (inferred).
+pub const PAST_RETRY_SECS: SimTime = 120.0;
+
+/// A password expiration check (`POST /v1/credentials/expirations`).
+#[derive(Debug, Clone)]
+pub struct ExpirationCheck {
+    /// Id.
+    pub id: String,
+    /// Resource type checked.
+    pub resource_type: String,
+    /// Started at.
+    pub created: SimTime,
+}
+
+/// How long a password expiration check runs (simulated seconds) (inferred).
+pub const EXPIRATION_CHECK_SECS: SimTime = 2.0;
 
 /// A task of `GET /v1/tasks`.
 #[derive(Debug, Clone)]
@@ -408,6 +444,8 @@ pub struct SimState {
     /// A 9.x SDDC Manager restarted and has not answered an upgradables request since: its
     /// inventory cache is not seeded yet (the next one answers 409).
     pub inventory_unseeded: bool,
+    /// Password expiration checks.
+    pub expiration_checks: Vec<ExpirationCheck>,
 }
 
 /// Bound of the request log (oldest entries dropped first).
@@ -457,8 +495,51 @@ impl SimState {
             log: Vec::new(),
             counts: BTreeMap::new(),
             inventory_unseeded: false,
+            expiration_checks: Vec::new(),
             scenario,
         }
+        .with_history()
+    }
+
+    /// Seeds the task history the scenario describes: the last successful backup and the
+    /// failed tasks, at wall-clock times before the start.
+    fn with_history(mut self) -> Self {
+        let start = self.clock.utc_at(0.0);
+        let hours = |h: f64| chrono::Duration::milliseconds((h * 3_600_000.0) as i64);
+        let r = self.scenario.readiness.clone();
+        if let Some(h) = r.last_backup_hours_ago {
+            let completed = start - hours(h);
+            self.tasks.push(Task {
+                id: crate::ids::stable(self.scenario.seed, "backup-history"),
+                name: "SDDC Manager backup".into(),
+                task_type: crate::routes::readiness::BACKUP_TASK_TYPE.into(),
+                created: 0.0,
+                kind: TaskKind::Past {
+                    created: completed - chrono::Duration::minutes(10),
+                    completed,
+                    failed: false,
+                    retryable: false,
+                    retried_at: None,
+                },
+            });
+        }
+        for (i, f) in r.failed_tasks.iter().enumerate() {
+            let completed = start - hours(f.hours_ago);
+            self.tasks.push(Task {
+                id: crate::ids::stable(self.scenario.seed, &format!("failed-task-{i}")),
+                name: f.name.clone(),
+                task_type: f.task_type.clone(),
+                created: 0.0,
+                kind: TaskKind::Past {
+                    created: completed - chrono::Duration::minutes(15),
+                    completed,
+                    failed: true,
+                    retryable: f.retryable,
+                    retried_at: None,
+                },
+            });
+        }
+        self
     }
 
     /// Whether the SDDC Manager runs VCF 9.x (answers take the 9.0.2 spec's shapes).
@@ -1162,13 +1243,40 @@ impl SimState {
             )
             .with_args(&[&self.tasks[ti].id]));
         }
+        let now = self.now();
         match self.tasks[ti].kind.clone() {
+            TaskKind::Past {
+                retryable: false, ..
+            } => {
+                // Source: spec `retryTask` 409 "Task can not be retried"; `isRetryable` false.
+                return Err(ApiError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "TASK_NOT_RETRYABLE",
+                    "This task can not be retried",
+                )
+                .with_args(&[&self.tasks[ti].id]));
+            }
+            TaskKind::Past {
+                created,
+                completed,
+                failed,
+                retryable,
+                ..
+            } => {
+                self.tasks[ti].kind = TaskKind::Past {
+                    created,
+                    completed,
+                    failed,
+                    retryable,
+                    retried_at: Some(now),
+                };
+            }
             TaskKind::Upgrade(ui) => self.run_upgrade(ui),
             TaskKind::Download { bundle, .. } => {
                 let attempt = self.new_download_attempt(bundle, None);
                 self.tasks[ti].kind = TaskKind::Download { bundle, attempt };
             }
-            TaskKind::CheckRun(_) | TaskKind::Precheck(..) => {}
+            TaskKind::CheckRun(_) | TaskKind::Precheck(..) | TaskKind::Backup { .. } => {}
         }
         Ok(())
     }
@@ -1195,6 +1303,18 @@ impl SimState {
                     Progress::Succeeded
                 }
             }
+            TaskKind::Backup { end } if t < *end => Progress::Running,
+            TaskKind::Backup { .. } => Progress::Succeeded,
+            TaskKind::Past {
+                retried_at: Some(r),
+                ..
+            } if t < r + PAST_RETRY_SECS => Progress::Running,
+            TaskKind::Past {
+                retried_at: Some(_),
+                ..
+            }
+            | TaskKind::Past { failed: false, .. } => Progress::Succeeded,
+            TaskKind::Past { .. } => Progress::Failed,
         }
     }
 
@@ -1206,6 +1326,13 @@ impl SimState {
             TaskKind::Upgrade(ui) => self.upgrades[*ui].attempt.and_then(|a| a.end),
             TaskKind::CheckRun(ri) => Some(self.runs[*ri].end),
             TaskKind::Precheck(ui, pi) => Some(self.upgrades[*ui].prechecks[*pi].end),
+            TaskKind::Backup { end } => Some(*end),
+            TaskKind::Past {
+                retried_at: Some(r),
+                ..
+            } => Some(r + PAST_RETRY_SECS),
+            // Ended before the start; `task_json` shows its own wall-clock times.
+            TaskKind::Past { .. } => Some(0.0),
         }?;
         (end <= t).then_some(end)
     }

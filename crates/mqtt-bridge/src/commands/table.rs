@@ -27,6 +27,17 @@ pub enum BridgeAction {
     RefreshToken,
 }
 
+/// A readiness action (see [`crate::readiness`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadinessAction {
+    /// Back Up Now: `POST /v1/backups/tasks`, then follow the task.
+    BackUpNow,
+    /// Retry the failed task whose id is the payload (`PATCH /v1/tasks/{id}`).
+    RetryTask,
+    /// The Override Readiness switch of the topic's domain.
+    Override(bool),
+}
+
 /// What an accepted payload does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Does {
@@ -34,7 +45,12 @@ pub enum Does {
     Bridge(BridgeAction),
     /// An upgrade orchestrator command on the topic's domain.
     Orchestrator(UpgradeAction),
+    /// A readiness action (only subscribed and announced with `readiness.enabled`).
+    Readiness(ReadinessAction),
 }
+
+/// The payload placeholder of a command that takes a VCF task id as its payload.
+pub const TASK_ID: &str = "<task id>";
 
 /// The button entity announced for a command row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +83,7 @@ pub struct Command {
 use BridgeAction::{CheckUpdates, RefreshToken};
 use CommandUnit::{Bridge, Domain};
 use EntityCategory::Diagnostic;
+use ReadinessAction::{BackUpNow, Override, RetryTask};
 use UpgradeAction::{
     Abort, Acknowledge, DownloadBundles, Install, Plan, Retry, SetIgnoreAlerts, Start,
 };
@@ -116,12 +133,37 @@ pub static COMMANDS: &[Command] = &[
         icon: "mdi:alert-remove", button: None,
         payloads: &[("ON", Does::Orchestrator(SetIgnoreAlerts(true))),
                     ("OFF", Does::Orchestrator(SetIgnoreAlerts(false)))] },
+    // Back Up Now: an SDDC Manager backup (`POST /v1/backups/tasks`), followed like any task.
+    Command { unit: Bridge, leaf: "backup/set", label: "Back Up Now",
+        icon: "mdi:backup-restore", button: button("back_up_now"),
+        payloads: &[("PRESS", Does::Readiness(BackUpNow))] },
+    // Retries one failed VCF task (`PATCH /v1/tasks/{id}`): the payload is the task id, as
+    // listed in the Failed Tasks attributes. No button: one topic serves every task.
+    Command { unit: Bridge, leaf: "task_retry/set", label: "Retry Task",
+        icon: "mdi:restart", button: None,
+        payloads: &[(TASK_ID, Does::Readiness(RetryTask))] },
+    // The Override Readiness switch (a row of the READINESS_DOMAIN entity table): Start Upgrade
+    // on a `blocked` domain goes ahead, and the upgrade log says so.
+    Command { unit: Domain, leaf: "override_readiness/set", label: "Override Readiness",
+        icon: "mdi:shield-off", button: None,
+        payloads: &[("ON", Does::Readiness(Override(true))),
+                    ("OFF", Does::Readiness(Override(false)))] },
     // Install on the update entity (a row of the UPGRADE entity table): Start Upgrade, when
     // `upgrade.allow_update_install` is set.
     Command { unit: Domain, leaf: "update/install", label: "Install",
         icon: "mdi:update", button: None,
         payloads: &[("install", Does::Orchestrator(Install))] },
 ];
+
+impl Command {
+    /// True for the readiness commands (Back Up Now, Retry Task, Override Readiness): they
+    /// exist only with `readiness.enabled`.
+    pub fn is_readiness(&self) -> bool {
+        self.payloads
+            .iter()
+            .any(|(_, does)| matches!(does, Does::Readiness(_)))
+    }
+}
 
 /// The command whose topic leaf is `leaf` (`upgrade/start/set`).
 pub fn command(leaf: &str) -> Option<&'static Command> {

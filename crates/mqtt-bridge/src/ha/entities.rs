@@ -40,6 +40,8 @@ pub struct RenderContext {
     pub vcf_url: String,
     /// Whether the update entity offers Install.
     pub allow_update_install: bool,
+    /// Whether the readiness entities and commands exist (`readiness.enabled`).
+    pub readiness: bool,
 }
 
 /// Rendered output.
@@ -120,6 +122,8 @@ pub fn topic_patterns() -> BTreeSet<String> {
         (t.cluster("<d>", "<c>"), table::CLUSTER),
         (t.host("<h>"), table::HOST),
         (t.domain("<d>"), table::UPGRADE),
+        (t.bridge(), table::READINESS_BRIDGE),
+        (t.domain("<d>"), table::READINESS_DOMAIN),
     ] {
         for e in rows {
             let RowTopics {
@@ -248,11 +252,13 @@ impl Ctx<'_> {
         }
     }
 
-    /// Announces the buttons of the commands of `unit`.
+    /// Announces the buttons of the commands of `unit` (readiness ones only with readiness on).
     fn announce_buttons(&mut self, scope: &Scope, unit: CommandUnit) {
+        let readiness = self.rc.readiness;
         let rows: Vec<Entity> = COMMANDS
             .iter()
             .filter(|c| c.unit == unit)
+            .filter(|c| readiness || !c.is_readiness())
             .filter_map(|c| c.button.map(|b| Entity::button(c, b)))
             .collect();
         self.announce(scope, &rows);
@@ -448,6 +454,11 @@ fn render_bridge(cx: &mut Ctx<'_>, inv: &Inventory) {
     cx.announce(&scope, table::BRIDGE);
     cx.announce_buttons(&scope, CommandUnit::Bridge);
 
+    if cx.rc.readiness {
+        cx.announce(&scope, table::READINESS_BRIDGE);
+        render_bridge_readiness(cx, &scope.root, &inv.readiness);
+    }
+
     let c = &inv.connectivity;
     if let Some(up) = c.reachable {
         cx.state(cx.t().connectivity(), if up { "ON" } else { "OFF" });
@@ -592,6 +603,107 @@ fn render_domain(cx: &mut Ctx<'_>, inv: &Inventory, d: &DomainInfo) {
     }
 
     render_upgrade(cx, &scope, &ds, flow, upd);
+    if cx.rc.readiness {
+        cx.announce(&scope, table::READINESS_DOMAIN);
+        render_domain_readiness(cx, &scope.root, d, &inv.readiness);
+    }
+}
+
+/// At most this many entries of a list go into attributes (the rest is counted).
+const MAX_LISTED: usize = 40;
+
+fn listed<T: serde::Serialize>(items: &[T]) -> Value {
+    json!(items.iter().take(MAX_LISTED).collect::<Vec<_>>())
+}
+
+fn render_bridge_readiness(cx: &mut Ctx<'_>, root: &str, r: &crate::model::ReadinessInfo) {
+    let t = |leaf: &str| Topics::below(root, leaf);
+    let Some(report) = &r.report else {
+        for leaf in ["readiness", "last_backup", "failed_tasks"] {
+            cx.state(t(leaf), NONE);
+        }
+        return;
+    };
+    let s = &report.sddc;
+    cx.state(t("readiness"), s.state.as_str());
+    let count = |l: crate::readiness::Level| s.reasons.iter().filter(|x| x.level == l).count();
+    cx.json_state(
+        Topics::attributes(&t("readiness")),
+        &json!({
+            "blocked": count(crate::readiness::Level::Blocked),
+            "warnings": count(crate::readiness::Level::Warnings),
+            "reasons": listed(&s.reasons.iter().map(|x| x.text.as_str()).collect::<Vec<_>>()),
+            "accounts": listed(&s.accounts),
+            "depot": report.depot,
+        }),
+    );
+
+    // --- Last Backup ---
+    let b = report.backup.as_ref();
+    let last = b.and_then(|b| b.last_success);
+    cx.state(
+        t("last_backup"),
+        last.map_or_else(|| NONE.to_owned(), |l| l.to_rfc3339()),
+    );
+    cx.json_state(
+        Topics::attributes(&t("last_backup")),
+        &json!({
+            "configured": b.and_then(|b| b.configured),
+            "server": b.and_then(|b| b.server.clone()),
+            "age_hours": last.map(|l| (report.checked_at - l).num_hours()),
+            "last_task_id": b.and_then(|b| b.last_task.as_ref().map(|x| x.0.clone())),
+            "last_task_status": b.and_then(|b| b.last_task.as_ref().map(|x| x.1.clone())),
+            "back_up_now": r.backup_run,
+        }),
+    );
+
+    // --- Failed Tasks ---
+    match &report.failed_tasks {
+        Some(f) => {
+            cx.state(t("failed_tasks"), f.tasks.len().to_string());
+            cx.json_state(
+                Topics::attributes(&t("failed_tasks")),
+                &json!({
+                    "retryable": f.tasks.iter().filter(|x| x.retryable).count(),
+                    "names": listed(&f.tasks.iter().map(|x| x.name.as_str()).collect::<Vec<_>>()),
+                    "tasks": listed(&f.tasks),
+                    "truncated": f.truncated,
+                    "retry_topic": Topics::below(&cx.t().bridge(), "task_retry/set"),
+                }),
+            );
+        }
+        None => cx.state(t("failed_tasks"), NONE),
+    }
+}
+
+fn render_domain_readiness(
+    cx: &mut Ctx<'_>,
+    root: &str,
+    d: &DomainInfo,
+    r: &crate::model::ReadinessInfo,
+) {
+    let topic = Topics::below(root, "readiness");
+    let over = r.overrides.contains(&d.id);
+    cx.state(
+        Topics::below(root, "override_readiness"),
+        if over { "ON" } else { "OFF" },
+    );
+    match r.report.as_ref().and_then(|x| x.domains.get(&d.id)) {
+        Some(s) => {
+            cx.state(topic.clone(), s.state.as_str());
+            cx.json_state(
+                Topics::attributes(&topic),
+                &json!({
+                    "reasons": listed(&s.reasons),
+                    "blocking": listed(&s.blocking()),
+                    "accounts": listed(&s.accounts),
+                    "certificates": listed(&s.certificates),
+                    "override_readiness": over,
+                }),
+            );
+        }
+        None => cx.state(topic, NONE),
+    }
 }
 
 /// A cluster's name on its domain's device: without the domain name VCF usually puts in front

@@ -6,6 +6,7 @@
 mod bundles;
 mod checksets;
 mod inventory;
+pub mod readiness;
 mod releases;
 mod tasks;
 mod upgradables;

@@ -11,6 +11,7 @@ mod checkset;
 mod common;
 mod inventory;
 mod personality;
+mod readiness;
 mod release;
 mod task;
 mod upgradable;
@@ -33,6 +34,12 @@ pub use inventory::{
     VcenterReference,
 };
 pub use personality::{BaseImageInfo, Personality, SoftwareInfo};
+pub use readiness::{
+    AuthenticatedResource, BackupConfiguration, BackupLocation, BackupResource, BackupSchedule,
+    BackupSpec, BackupTask, Certificate, Credential, CredentialExpirationCheck,
+    CredentialsExpiration, CredentialsExpirationSpec, DepotAccount, DepotSettings, DepotSyncInfo,
+    ExpirationDetails,
+};
 pub use release::{
     BomEntry, DomainRelease, DomainReleaseView, FutureRelease, PatchBundle, Release,
     TargetProductVersion, Validation, ValidationCheck,

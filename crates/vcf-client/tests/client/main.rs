@@ -7,6 +7,7 @@ mod contracts;
 mod errors;
 mod fuzz;
 mod hostile;
+mod readiness;
 mod sim;
 mod spec;
 mod support;

@@ -22,6 +22,7 @@ pub mod auth;
 pub mod bundles;
 pub mod checksets;
 pub mod inventory;
+pub mod readiness;
 pub mod releases;
 pub mod sim;
 pub mod tasks;
@@ -163,6 +164,29 @@ pub fn router(app: App) -> Router {
         .route(
             "/v1/upgrades/{id}/prechecks/{precheckId}",
             get(upgrades::precheck),
+        )
+        .route("/v1/credentials", get(readiness::credentials))
+        .route(
+            "/v1/credentials/expirations",
+            post(readiness::start_expiration),
+        )
+        .route(
+            "/v1/credentials/expirations/{id}",
+            get(readiness::expiration),
+        )
+        .route(
+            "/v1/domains/{id}/resource-certificates",
+            get(readiness::certificates),
+        )
+        .route(
+            "/v1/system/backup-configuration",
+            get(readiness::backup_configuration),
+        )
+        .route("/v1/backups/tasks", post(readiness::start_backup))
+        .route("/v1/system/settings/depot", get(readiness::depot))
+        .route(
+            "/v1/system/settings/depot/depot-sync-info",
+            get(readiness::depot_sync_info),
         )
         .route("/v1/tasks", get(tasks::list))
         .route("/v1/tasks/{id}", get(tasks::get_one).patch(tasks::retry))

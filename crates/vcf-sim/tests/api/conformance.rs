@@ -24,7 +24,7 @@ use crate::common::{Api, Recorded, WalkOptions, check_sets, start, upgrade_walk_
 use crate::schema::{load_spec, load_spec_of, one_among, operation, validate};
 
 /// Checks one recorded answer; returns the operation template when it was checked.
-fn check(spec: &Value, rec: &Recorded, errs: &mut Vec<String>) -> Option<String> {
+pub(crate) fn check(spec: &Value, rec: &Recorded, errs: &mut Vec<String>) -> Option<String> {
     if rec.status == 503 && rec.content_type.starts_with("text/html") {
         return None;
     }
@@ -355,7 +355,7 @@ async fn every_response_matches_the_openapi_schema() {
 
 /// Checks every recorded answer against `spec`; fails on any violation, or when an endpoint
 /// of `covered` had no checked 2xx answer.
-fn assert_conforms(spec: &Value, records: &[Recorded], covered: &[&str]) {
+pub(crate) fn assert_conforms(spec: &Value, records: &[Recorded], covered: &[&str]) {
     let mut errs = Vec::new();
     let mut checked_ok = std::collections::BTreeSet::new();
     for rec in records {

@@ -6,6 +6,7 @@ mod common;
 mod conformance;
 mod errors;
 mod outage;
+mod readiness;
 mod scenarios;
 mod schema;
 mod tls;

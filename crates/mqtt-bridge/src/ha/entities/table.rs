@@ -1,5 +1,6 @@
 //! Every Home Assistant entity the bridge announces, one row each, grouped by the unit it belongs
-//! to: [`BRIDGE`], [`DOMAIN`], [`CLUSTER`], [`HOST`] and [`UPGRADE`] (buttons are rows of
+//! to: [`BRIDGE`], [`DOMAIN`], [`CLUSTER`], [`HOST`], [`UPGRADE`], and with readiness on
+//! [`READINESS_BRIDGE`] and [`READINESS_DOMAIN`] (buttons are rows of
 //! [`crate::commands::COMMANDS`]).
 //!
 //! A row says what the entity is; the renderer ([`super`]) adds what every entity of a unit shares
@@ -328,6 +329,66 @@ pub const UPGRADE: &[Entity] = &[
         source: Source::Bridge,
         state: Some("upgrade/event"),
         event_types: Some(&NotificationKind::NAMES),
+        ..SENSOR
+    },
+];
+
+/// The SDDC Manager's readiness entities (with `readiness.enabled`; button: Back Up Now in
+/// [`crate::commands::COMMANDS`]).
+pub const READINESS_BRIDGE: &[Entity] = &[
+    Entity {
+        key: "upgrade_readiness",
+        name: "Upgrade Readiness",
+        icon: "mdi:clipboard-check-outline",
+        state: Some("readiness"),
+        attributes: Attributes::Own,
+        device_class: Some("enum"),
+        options: Some(crate::readiness::STATES),
+        ..SENSOR
+    },
+    Entity {
+        key: "last_backup",
+        name: "Last Backup",
+        icon: "mdi:backup-restore",
+        state: Some("last_backup"),
+        attributes: Attributes::Own,
+        device_class: Some("timestamp"),
+        ..SENSOR
+    },
+    Entity {
+        key: "failed_tasks",
+        name: "Failed Tasks",
+        icon: "mdi:alert-circle-outline",
+        state: Some("failed_tasks"),
+        attributes: Attributes::Own,
+        state_class: Some("measurement"),
+        precision: Some(0),
+        ..SENSOR
+    },
+];
+
+/// A domain's readiness entities (with `readiness.enabled`).
+pub const READINESS_DOMAIN: &[Entity] = &[
+    Entity {
+        key: "upgrade_readiness",
+        name: "Upgrade Readiness",
+        icon: "mdi:clipboard-check-outline",
+        state: Some("readiness"),
+        attributes: Attributes::Own,
+        device_class: Some("enum"),
+        options: Some(crate::readiness::STATES),
+        ..SENSOR
+    },
+    // Start Upgrade on a `blocked` domain goes ahead while on; the upgrade log says so.
+    Entity {
+        platform: Platform::Switch,
+        key: "override_readiness",
+        name: "Override Readiness",
+        icon: "mdi:shield-off-outline",
+        category: Some(EntityCategory::Config),
+        source: Source::Bridge,
+        state: Some("override_readiness"),
+        command: Some("override_readiness/set"),
         ..SENSOR
     },
 ];

@@ -12,6 +12,7 @@ const C1: &str = "7c3e0f22-8b1d-4c57-a0e8-3d3c1a2b9f10";
 
 fn rc(allow: bool) -> RenderContext {
     RenderContext {
+        readiness: false,
         topics: Topics::new("datacenter_assistant", "homeassistant", "sfo_vcf01"),
         vcf_url: "https://sfo-vcf01.sfo.rainpole.io".into(),
         allow_update_install: allow,
@@ -545,7 +546,8 @@ fn every_entity_command_is_a_row_of_the_command_table() {
 
 #[test]
 fn every_button_comes_from_a_command_row() {
-    let rc = rc(true);
+    let mut rc = rc(true);
+    rc.readiness = true;
     let r = render(&inventory(), &rc);
     let buttons: Vec<serde_json::Value> = r
         .configs
@@ -726,4 +728,68 @@ fn upgrade_history_says_how_the_last_flow_ended_and_lists_the_runs() {
             "{result:?}"
         );
     }
+}
+
+#[test]
+fn readiness_states_and_switch_render_only_when_enabled() {
+    use crate::readiness::{Account, Inputs, Thresholds, evaluate};
+    let inv0 = inventory();
+    let (id, name) = inv0
+        .domains
+        .iter()
+        .next()
+        .map(|(id, d)| (id.clone(), d.name.clone()))
+        .expect("a domain");
+    let mut inv = inv0.clone();
+    let now = chrono::Utc::now();
+    let inputs = Inputs {
+        accounts: Ok(vec![Account {
+            id: "c1".into(),
+            username: "root".into(),
+            resource: "vc01".into(),
+            resource_type: "VCENTER".into(),
+            domains: vec![name.clone()],
+            expires: Some(now - chrono::TimeDelta::days(1)),
+            status: None,
+            connectivity: None,
+        }]),
+        certificates: std::collections::BTreeMap::new(),
+        backup: Err("not read".into()),
+        depot: Err("not read".into()),
+        failed_tasks: Err("not read".into()),
+    };
+    let report = evaluate(
+        &[(id.clone(), name.clone())],
+        &inputs,
+        &Thresholds::default(),
+        now,
+    );
+    inv.readiness.report = Some(report);
+    inv.readiness.overrides.insert(id);
+    let off = render(&inv, &rc(false));
+    assert!(!off.states.keys().any(|t| t.ends_with("/readiness")));
+    let mut on_rc = rc(false);
+    on_rc.readiness = true;
+    let on = render(&inv, &on_rc);
+    let slug = crate::topics::slug(&name);
+    let state = |leaf: &str| {
+        on.states
+            .iter()
+            .find(|(t, _)| t.ends_with(&format!("/domain/{slug}/{leaf}")))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {leaf}"))
+    };
+    assert_eq!(state("readiness"), "blocked");
+    assert_eq!(state("override_readiness"), "ON");
+    assert!(state("readiness/attributes").contains("Password of root on vc01 (VCENTER) expired"));
+    assert!(
+        on.configs
+            .iter()
+            .any(|c| c.object_id.ends_with("_override_readiness"))
+    );
+    assert!(
+        on.configs
+            .iter()
+            .any(|c| c.object_id.ends_with("_back_up_now"))
+    );
 }

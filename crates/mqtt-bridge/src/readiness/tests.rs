@@ -1,0 +1,364 @@
+use chrono::TimeZone;
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
+fn days(n: i64) -> DateTime<Utc> {
+    now() + chrono::TimeDelta::days(n)
+}
+
+fn domains() -> Vec<(String, String)> {
+    vec![
+        ("m01".into(), "sfo-m01".into()),
+        ("w01".into(), "sfo-w01".into()),
+    ]
+}
+
+fn account(domain: &str, expires: Option<DateTime<Utc>>) -> Account {
+    Account {
+        id: format!("cred-{domain}"),
+        username: "root".into(),
+        resource: format!("{domain}-vc01.sfo.rainpole.io"),
+        resource_type: "VCENTER".into(),
+        domains: if domain.is_empty() {
+            Vec::new()
+        } else {
+            vec![domain.into()]
+        },
+        expires,
+        status: None,
+        connectivity: Some("ACTIVE".into()),
+    }
+}
+
+fn cert(not_after: DateTime<Utc>, alg: &str) -> Cert {
+    Cert {
+        resource: "sfo-w01-nsx01.sfo.rainpole.io".into(),
+        resource_type: "NSXT_MANAGER".into(),
+        not_after: Some(not_after),
+        days_to_expire: None,
+        expiration_status: None,
+        signature_algorithm: Some(alg.into()),
+    }
+}
+
+/// Everything fine: a fresh backup, a working depot, no failed task, no account issue.
+fn healthy() -> Inputs {
+    Inputs {
+        accounts: Ok(vec![account("sfo-m01", Some(days(90)))]),
+        certificates: BTreeMap::from([
+            ("m01".into(), Ok(vec![cert(days(300), "SHA256withRSA")])),
+            ("w01".into(), Ok(vec![cert(days(300), "SHA256withRSA")])),
+        ]),
+        backup: Ok(Backup {
+            configured: Some(true),
+            server: Some("backup.sfo.rainpole.io".into()),
+            last_success: Some(now() - chrono::TimeDelta::hours(3)),
+            last_task: None,
+            truncated: false,
+        }),
+        depot: Ok(Depot {
+            configured: true,
+            status: Some("DEPOT_CONNECTION_SUCCESSFUL".into()),
+            ..Depot::default()
+        }),
+        failed_tasks: Ok(FailedTasks::default()),
+    }
+}
+
+/// One case: a change to the healthy inputs, and the expected (m01, w01) states plus a text the
+/// reasons of the named domain must contain.
+struct Case {
+    name: &'static str,
+    change: fn(&mut Inputs),
+    m01: Level,
+    w01: Level,
+    reason_on: &'static str,
+    reason: &'static str,
+}
+
+#[test]
+fn readiness_table() {
+    use Level::{Blocked, Ready, Warnings};
+    let cases = [
+        Case {
+            name: "healthy",
+            change: |_| {},
+            m01: Ready,
+            w01: Ready,
+            reason_on: "",
+            reason: "",
+        },
+        Case {
+            name: "expired password blocks its own domain only",
+            change: |i| i.accounts = Ok(vec![account("sfo-w01", Some(days(-2)))]),
+            m01: Ready,
+            w01: Blocked,
+            reason_on: "w01",
+            reason: "Password of root on sfo-w01-vc01.sfo.rainpole.io (VCENTER) expired on 2026-12-01",
+        },
+        Case {
+            name: "status EXPIRED without a date blocks",
+            change: |i| {
+                let mut a = account("sfo-m01", None);
+                a.status = Some("EXPIRED".into());
+                i.accounts = Ok(vec![a]);
+            },
+            m01: Blocked,
+            w01: Ready,
+            reason_on: "m01",
+            reason: "expired",
+        },
+        Case {
+            name: "expiring password warns",
+            change: |i| i.accounts = Ok(vec![account("sfo-m01", Some(days(5)))]),
+            m01: Warnings,
+            w01: Ready,
+            reason_on: "m01",
+            reason: "expires in 5 days (2026-12-08)",
+        },
+        Case {
+            name: "password just outside the threshold is fine",
+            change: |i| i.accounts = Ok(vec![account("sfo-m01", Some(days(15)))]),
+            m01: Ready,
+            w01: Ready,
+            reason_on: "",
+            reason: "",
+        },
+        Case {
+            name: "disconnected account blocks",
+            change: |i| {
+                let mut a = account("sfo-w01", Some(days(90)));
+                a.connectivity = Some("ERROR".into());
+                i.accounts = Ok(vec![a]);
+            },
+            m01: Ready,
+            w01: Blocked,
+            reason_on: "w01",
+            reason: "is disconnected",
+        },
+        Case {
+            name: "an account without a domain concerns every domain",
+            change: |i| i.accounts = Ok(vec![account("", Some(days(-1)))]),
+            m01: Blocked,
+            w01: Blocked,
+            reason_on: "m01",
+            reason: "expired",
+        },
+        Case {
+            name: "expired certificate blocks",
+            change: |i| {
+                i.certificates
+                    .insert("w01".into(), Ok(vec![cert(days(-1), "SHA256withRSA")]));
+            },
+            m01: Ready,
+            w01: Blocked,
+            reason_on: "w01",
+            reason: "Certificate of sfo-w01-nsx01.sfo.rainpole.io (NSXT_MANAGER) expired",
+        },
+        Case {
+            name: "expiring certificate warns",
+            change: |i| {
+                i.certificates
+                    .insert("w01".into(), Ok(vec![cert(days(10), "SHA256withRSA")]));
+            },
+            m01: Ready,
+            w01: Warnings,
+            reason_on: "w01",
+            reason: "expires in 10 days",
+        },
+        Case {
+            name: "SHA-1 certificate blocks",
+            change: |i| {
+                i.certificates
+                    .insert("m01".into(), Ok(vec![cert(days(300), "SHA1withRSA")]));
+            },
+            m01: Blocked,
+            w01: Ready,
+            reason_on: "m01",
+            reason: "weak (SHA-1) signature",
+        },
+        Case {
+            name: "old backup warns everywhere",
+            change: |i| {
+                if let Ok(b) = &mut i.backup {
+                    b.last_success = Some(now() - chrono::TimeDelta::days(3));
+                }
+            },
+            m01: Warnings,
+            w01: Warnings,
+            reason_on: "w01",
+            reason: "backup is 3 days old",
+        },
+        Case {
+            name: "no backup at all warns",
+            change: |i| {
+                if let Ok(b) = &mut i.backup {
+                    b.last_success = None;
+                }
+            },
+            m01: Warnings,
+            w01: Warnings,
+            reason_on: "m01",
+            reason: "No successful SDDC Manager backup",
+        },
+        Case {
+            name: "backup not configured warns",
+            change: |i| {
+                i.backup = Ok(Backup {
+                    configured: Some(false),
+                    ..Backup::default()
+                })
+            },
+            m01: Warnings,
+            w01: Warnings,
+            reason_on: "m01",
+            reason: "not configured",
+        },
+        Case {
+            name: "depot with bad credentials warns with the reason",
+            change: |i| {
+                i.depot = Ok(Depot {
+                    configured: true,
+                    status: Some("DEPOT_INVALID_CREDENTIAL".into()),
+                    message: Some("Invalid depot credentials".into()),
+                    ..Depot::default()
+                })
+            },
+            m01: Warnings,
+            w01: Warnings,
+            reason_on: "m01",
+            reason: "(DEPOT_INVALID_CREDENTIAL): Invalid depot credentials",
+        },
+        Case {
+            name: "no depot account warns",
+            change: |i| i.depot = Ok(Depot::default()),
+            m01: Warnings,
+            w01: Warnings,
+            reason_on: "w01",
+            reason: "No depot account",
+        },
+        Case {
+            name: "9.x without a download token warns",
+            change: |i| {
+                i.depot = Ok(Depot {
+                    configured: true,
+                    status: Some("DEPOT_INVALID_CREDENTIAL".into()),
+                    download_token: Some(false),
+                    ..Depot::default()
+                })
+            },
+            m01: Warnings,
+            w01: Warnings,
+            reason_on: "w01",
+            reason: "download token",
+        },
+        Case {
+            name: "failed task warns with its name",
+            change: |i| {
+                i.failed_tasks = Ok(FailedTasks {
+                    tasks: vec![FailedTask {
+                        id: "t1".into(),
+                        name: "Add host".into(),
+                        kind: None,
+                        completed: Some(days(-1)),
+                        retryable: true,
+                    }],
+                    truncated: false,
+                })
+            },
+            m01: Warnings,
+            w01: Warnings,
+            reason_on: "m01",
+            reason: "Task \"Add host\" failed on 2026-12-02 (retryable)",
+        },
+        Case {
+            name: "an unreadable area is a warning, not ready",
+            change: |i| i.depot = Err("503 Service Unavailable".into()),
+            m01: Warnings,
+            w01: Warnings,
+            reason_on: "m01",
+            reason: "Could not read the depot settings: 503",
+        },
+    ];
+    for c in cases {
+        let mut inputs = healthy();
+        (c.change)(&mut inputs);
+        let r = evaluate(&domains(), &inputs, &Thresholds::default(), now());
+        assert_eq!(
+            r.domains["m01"].state, c.m01,
+            "{}: m01 {:?}",
+            c.name, r.domains["m01"].reasons
+        );
+        assert_eq!(
+            r.domains["w01"].state, c.w01,
+            "{}: w01 {:?}",
+            c.name, r.domains["w01"].reasons
+        );
+        assert_eq!(r.sddc.state, c.m01.max(c.w01), "{}: sddc", c.name);
+        if !c.reason.is_empty() {
+            let texts: Vec<&str> = r.domains[c.reason_on]
+                .reasons
+                .iter()
+                .map(|x| x.text.as_str())
+                .collect();
+            assert!(
+                texts.iter().any(|t| t.contains(c.reason)),
+                "{}: {texts:?}",
+                c.name
+            );
+        } else {
+            assert!(
+                r.domains["m01"].reasons.is_empty() && r.domains["w01"].reasons.is_empty(),
+                "{}",
+                c.name
+            );
+        }
+    }
+}
+
+#[test]
+fn blocking_reasons_come_first_and_the_sddc_names_the_domain() {
+    let mut inputs = healthy();
+    inputs.depot = Ok(Depot::default());
+    inputs.accounts = Ok(vec![account("sfo-w01", Some(days(-2)))]);
+    let r = evaluate(&domains(), &inputs, &Thresholds::default(), now());
+    let w01 = &r.domains["w01"];
+    assert_eq!(w01.reasons[0].level, Level::Blocked);
+    assert_eq!(w01.blocking().len(), 1);
+    assert_eq!(w01.accounts.len(), 1);
+    assert!(
+        r.sddc.reasons[0]
+            .text
+            .starts_with("sfo-w01: Password of root"),
+        "{:?}",
+        r.sddc.reasons
+    );
+}
+
+#[test]
+fn thresholds_are_honoured() {
+    let mut inputs = healthy();
+    inputs.accounts = Ok(vec![account("sfo-m01", Some(days(20)))]);
+    let th = Thresholds {
+        password_expiry_days: 30,
+        ..Thresholds::default()
+    };
+    assert_eq!(
+        evaluate(&domains(), &inputs, &th, now()).domains["m01"].state,
+        Level::Warnings
+    );
+    let th = Thresholds {
+        backup_max_age: Duration::from_secs(3600),
+        ..Thresholds::default()
+    };
+    assert_eq!(
+        evaluate(&domains(), &healthy(), &th, now()).domains["m01"].state,
+        Level::Warnings
+    );
+}
