@@ -8,6 +8,8 @@
 //! - [`logbook`]: the bounded markdown log shown in Home Assistant.
 //! - [`notify`]: the views, notifications and commands exchanged with the bridge.
 //! - [`plan`](mod@plan): what an upgrade would do, read without changing anything.
+//! - [`windows`]: maintenance windows and when the next one opens.
+//! - [`sequence`]: Upgrade All Domains, the management domain first, one domain at a time.
 //! - [`config`]: poll intervals, timeouts and policy switches.
 //! - [`api`]: the SDDC Manager operations the driver needs, implemented over `vcf_client` in
 //!   a private adapter module.
@@ -20,8 +22,10 @@ pub mod machine;
 pub mod notify;
 pub mod phase;
 pub mod plan;
+pub mod sequence;
 pub mod store;
 mod vcf;
+pub mod windows;
 
 pub use api::{ApiFailure, VcfApi};
 pub use config::{ConfigError, OrchestratorConfig, TemporaryNetwork};

@@ -23,6 +23,8 @@
 //! - `machine/commands.rs`: the buttons that are not tied to one phase (Start, Abort, Ignore
 //!   Alerts, Plan Upgrade);
 //! - `machine/common.rs`: transitions, failure, the one retry rule and time helpers;
+//! - `machine/window.rs`: the component loop waiting for the domain's maintenance window
+//!   (`phase_detail` `waiting_for_window`) and the windows set from Home Assistant;
 //! - `machine/view.rs`: the [`FlowView`](crate::notify::FlowView) published for a state.
 
 mod blocked;
@@ -35,6 +37,7 @@ mod sddc_manager;
 mod upgrades;
 mod validation;
 mod view;
+mod window;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -50,6 +53,7 @@ use crate::config::OrchestratorConfig;
 use crate::logbook::{LogLevel, Logbook};
 use crate::notify::{DomainRef, Notification};
 use crate::phase::{FailedUpgrade, Phase, SddcStep, TargetCheck, UpgradeStep};
+use crate::windows::Window;
 
 pub use common::humantime_str;
 pub(crate) use common::{MAX_SDDC_UPGRADES, first_candidate, remaining};
@@ -97,6 +101,10 @@ pub struct FlowState {
     /// otherwise).
     #[serde(default)]
     pub blocked: Vec<String>,
+    /// Maintenance windows set from Home Assistant for this domain (`None`: the configured
+    /// ones; `Some(vec![])`: always open). Kept across flows, like Ignore Alerts.
+    #[serde(default)]
+    pub windows: Option<Vec<Window>>,
     /// The log.
     pub logbook: Logbook,
 }
@@ -126,6 +134,9 @@ pub enum Event {
     Abort,
     /// Ignore Alerts switched.
     SetIgnoreAlerts(bool),
+    /// The domain's maintenance windows were set from Home Assistant (`None`: back to the
+    /// configured ones).
+    SetWindows(Option<Vec<Window>>),
     /// Plan Upgrade pressed: the plan's sections to log, or why no plan could be made.
     Planned(Result<Vec<String>, String>),
     /// The driver loaded this state after a restart.
@@ -285,6 +296,7 @@ impl FlowState {
             retries: 0,
             failed_upgrade: None,
             blocked: Vec::new(),
+            windows: None,
             logbook: Logbook::new(),
         }
     }
@@ -385,7 +397,8 @@ fn guard(s: &FlowState, event: &Event, now: DateTime<Utc>) -> Verdict {
         Event::Start { .. }
         | Event::NoUpdate { .. }
         | Event::UpdateCheckFailed(_)
-        | Event::SetIgnoreAlerts(_) => Handle,
+        | Event::SetIgnoreAlerts(_)
+        | Event::SetWindows(_) => Handle,
         Event::Acknowledge => match s.phase {
             Phase::WaitingForAck { .. } => Handle,
             _ => Refuse("No precheck alerts are waiting for acknowledgement".to_owned()),
@@ -444,6 +457,7 @@ fn belongs_to(phase: &Phase, result: &Event) -> bool {
             UpgradeStep::Listing | UpgradeStep::WaitingForImage { .. } => {
                 matches!(result, E::Upgradables(_))
             }
+            UpgradeStep::WaitingForWindow { .. } => false,
             UpgradeStep::Starting { .. } => {
                 matches!(result, E::UpgradeRequested(_) | E::UpgradeFound(_))
             }
@@ -512,6 +526,7 @@ impl Machine<'_> {
             Event::UpdateCheckFailed(reason) => self.update_check_failed(&reason),
             Event::Abort => self.abort(),
             Event::SetIgnoreAlerts(on) => self.set_ignore_alerts(on),
+            Event::SetWindows(windows) => self.set_windows(windows),
             Event::Planned(plan) => self.planned(plan),
             Event::Resumed => self.dispatch(Event::Tick),
             other => self.dispatch(other),

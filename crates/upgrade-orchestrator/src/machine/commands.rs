@@ -21,9 +21,11 @@ impl Machine<'_> {
 
     pub(super) fn start(&mut self, release: TargetRelease, download_only: bool) {
         let ignore = self.s.ignore_alerts;
+        let windows = self.s.windows.take();
         let domain = self.s.domain.clone();
         self.s = FlowState::new(domain);
         self.s.ignore_alerts = ignore;
+        self.s.windows = windows;
         self.s.download_only = download_only;
         self.s.started_at = Some(self.now);
         let msg = if download_only {
