@@ -10,11 +10,13 @@
 //! - [`plan`](mod@plan): what an upgrade would do, read without changing anything.
 //! - [`windows`]: maintenance windows and when the next one opens.
 //! - [`sequence`]: Upgrade All Domains, the management domain first, one domain at a time.
+//! - [`clock`]: the wall clock the driver reads (and a test-only simulated one).
 //! - [`config`]: poll intervals, timeouts and policy switches.
 //! - [`api`]: the SDDC Manager operations the driver needs, implemented over `vcf_client` in
 //!   a private adapter module.
 
 pub mod api;
+pub mod clock;
 pub mod config;
 pub mod driver;
 pub mod logbook;

@@ -145,8 +145,10 @@ impl Machine<'_> {
     pub(super) fn completed(&mut self, hold_until: DateTime<Utc>) {
         if self.now >= hold_until {
             let keep_ignore = self.s.ignore_alerts;
+            let keep_windows = self.s.windows.take();
             self.s = FlowState::new(self.s.domain.clone());
             self.s.ignore_alerts = keep_ignore;
+            self.s.windows = keep_windows;
         } else {
             self.act(wait_for(self.now, hold_until));
         }
