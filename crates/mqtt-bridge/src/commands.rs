@@ -16,7 +16,11 @@ use crate::topics::CommandTopic;
 
 mod table;
 
-pub use table::{BridgeAction, ButtonEntity, COMMANDS, Command, CommandUnit, Does, command};
+pub use table::{
+    ANY_TEXT, BridgeAction, ButtonEntity, COMMANDS, Command, CommandUnit, Does, command,
+};
+use upgrade_orchestrator::sequence::Sequencer;
+use upgrade_orchestrator::windows::{Window, parse_list};
 
 /// An upgrade action for one domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +58,15 @@ pub enum Action {
     CheckUpdates,
     /// Fresh login.
     RefreshToken,
+    /// Upgrade All Domains, Retry Upgrade All or Abort Upgrade All.
+    Sequence(BridgeAction),
+    /// New maintenance windows for a domain (by slug), as typed.
+    SetWindows {
+        /// Domain slug from the topic.
+        domain: String,
+        /// The text.
+        text: String,
+    },
     /// Upgrade action on a domain (by slug).
     Upgrade {
         /// Domain slug from the topic.
@@ -90,6 +103,18 @@ pub fn validate(cmd: &CommandTopic, payload: &[u8], retain: bool) -> Result<Acti
         return Err(Rejection::Empty);
     }
     let row = cmd.kind;
+    if let [(ANY_TEXT, Does::SetWindows)] = row.payloads {
+        if text.chars().count() > crate::ha::MAX_STATE_LEN {
+            return Err(Rejection::BadPayload(format!(
+                "longer than {} characters",
+                crate::ha::MAX_STATE_LEN
+            )));
+        }
+        return Ok(Action::SetWindows {
+            domain: cmd.domain.clone().unwrap_or_default(),
+            text: text.to_owned(),
+        });
+    }
     let Some((_, does)) = row
         .payloads
         .iter()
@@ -104,6 +129,11 @@ pub fn validate(cmd: &CommandTopic, payload: &[u8], retain: bool) -> Result<Acti
     Ok(match *does {
         Does::Bridge(BridgeAction::CheckUpdates) => Action::CheckUpdates,
         Does::Bridge(BridgeAction::RefreshToken) => Action::RefreshToken,
+        Does::Bridge(a) => Action::Sequence(a),
+        Does::SetWindows => Action::SetWindows {
+            domain: cmd.domain.clone().unwrap_or_default(),
+            text: text.to_owned(),
+        },
         Does::Orchestrator(action) => Action::Upgrade {
             domain: cmd.domain.clone().unwrap_or_default(),
             action,
@@ -138,6 +168,16 @@ pub trait UpgradeActions: Send + Sync + 'static {
         domain_name: String,
         action: UpgradeAction,
     ) -> futures::future::BoxFuture<'static, Result<(), String>>;
+
+    /// Sets the domain's maintenance windows (`None`: the configured ones).
+    fn set_windows(
+        &self,
+        _domain_id: String,
+        _domain_name: String,
+        _windows: Option<Vec<Window>>,
+    ) -> futures::future::BoxFuture<'static, Result<(), String>> {
+        Box::pin(async { Err("maintenance windows cannot be set here".to_owned()) })
+    }
 }
 
 /// Everything the command task needs.
@@ -156,6 +196,8 @@ pub struct CommandContext {
     pub read_only: bool,
     /// For notifications.
     pub hub: mpsc::UnboundedSender<HubMsg>,
+    /// Upgrade All Domains, when the orchestrator runs.
+    pub sequence: Option<Sequencer>,
 }
 
 /// Handles commands in arrival order until `shutdown`.
@@ -205,6 +247,8 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
             info!("Refresh Token pressed: logging in again");
             (cx.refresh_token)().await;
         }
+        Action::Sequence(a) => sequence(cx, &req.topic, a).await,
+        Action::SetWindows { domain, text } => set_windows(cx, &req.topic, &domain, &text).await,
         Action::Upgrade { domain, action } => {
             let found = cx
                 .directory
@@ -270,6 +314,76 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
                 }
             }
         }
+    }
+}
+
+/// Upgrade All Domains, Retry Upgrade All, Abort Upgrade All. A refusal is logged and shown
+/// in the sequence's `notice` attribute.
+async fn sequence(cx: &CommandContext, topic: &str, action: BridgeAction) {
+    let Some(seq) = &cx.sequence else {
+        warn!(topic, "Upgrade All Domains is not available");
+        return;
+    };
+    if cx.read_only {
+        warn!(
+            topic,
+            "Upgrade All Domains refused: the bridge runs with read_only = true (monitoring only)"
+        );
+        return;
+    }
+    info!(?action, "Upgrade All Domains command");
+    let result = match action {
+        BridgeAction::UpgradeAll => seq.start().await,
+        BridgeAction::RetryAll => seq.retry().await,
+        BridgeAction::AbortAll => seq.abort().await,
+        BridgeAction::CheckUpdates | BridgeAction::RefreshToken => Ok(()),
+    };
+    if let Err(reason) = result {
+        warn!(?action, "Upgrade All Domains command refused: {reason}");
+    }
+}
+
+/// The Maintenance Windows text: `default` returns to the configured windows, `always` means
+/// any time; a text that is not windows is refused with an `info` event naming it.
+async fn set_windows(cx: &CommandContext, topic: &str, slug: &str, text: &str) {
+    let found = cx.directory.read().ok().and_then(|d| d.get(slug).cloned());
+    let Some((id, name)) = found else {
+        warn!(
+            topic,
+            domain = slug,
+            "command for an unknown domain (not (yet) seen in VCF); ignored"
+        );
+        return;
+    };
+    let refuse = |msg: String| {
+        warn!(topic, domain = name, "{msg}");
+        let _ = cx.hub.send(HubMsg::Event {
+            domain_name: name.clone(),
+            event_type: "info".into(),
+            message: msg,
+        });
+    };
+    if cx.read_only {
+        return refuse(
+            "Maintenance Windows refused: the bridge runs with read_only = true (monitoring only)"
+                .to_owned(),
+        );
+    }
+    let windows = if text.eq_ignore_ascii_case("default") {
+        None
+    } else {
+        match parse_list(text) {
+            Ok(w) => Some(w),
+            Err(e) => return refuse(format!("Maintenance Windows of {name} not changed: {e}")),
+        }
+    };
+    let Some(up) = &cx.upgrades else {
+        warn!(topic, "upgrade commands are not available");
+        return;
+    };
+    info!(domain = name, windows = text, "maintenance windows set");
+    if let Err(reason) = up.set_windows(id, name.clone(), windows).await {
+        refuse(format!("Maintenance Windows refused: {reason}"));
     }
 }
 
@@ -409,6 +523,7 @@ mod tests {
             allow_update_install: allow,
             read_only: false,
             hub: tx,
+            sequence: None,
         };
         (cx, rec, rx)
     }

@@ -134,6 +134,29 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     )
     .context("starting the upgrade orchestrator")?;
     orchestrator.set_read_only(config.read_only);
+    if let Ok(setting) = std::env::var(upgrade_orchestrator::clock::TEST_CLOCK_ENV) {
+        let clock = upgrade_orchestrator::clock::Clock::parse_test_setting(&setting)
+            .map_err(anyhow::Error::msg)?;
+        tracing::error!(
+            setting,
+            "{} is set: upgrade flows run on a SIMULATED clock (for tests only; unset it)",
+            upgrade_orchestrator::clock::TEST_CLOCK_ENV
+        );
+        orchestrator.set_clock(clock);
+    }
+    let sequencer = {
+        let hub = hub_tx.clone();
+        upgrade_orchestrator::sequence::Sequencer::new(
+            orchestrator.clone(),
+            &config.state_dir,
+            Arc::new(move |view| {
+                let _ = hub.send(HubMsg::Sequence(
+                    serde_json::to_value(view).unwrap_or_default(),
+                ));
+            }),
+            orch_token.clone(),
+        )
+    };
     if config.read_only {
         info!("read_only = true: monitoring only; commands that change VCF are refused");
     }
@@ -186,6 +209,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     // Resume unfinished flows (re-attaches to running VCF tasks instead of starting them again).
     {
         let orch = orchestrator.clone();
+        let seq = sequencer.clone();
+        let read_only = config.read_only;
         tasks.spawn(async move {
             match orch.resume().await {
                 Ok(views) if !views.is_empty() => {
@@ -194,6 +219,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
                 Ok(_) => {}
                 Err(e) => warn!("could not resume upgrade flows: {e:#}"),
             }
+            // After the flows, so a domain whose flow was resumed is followed, not started
+            // again. Read-only: shown as it was left, never continued.
+            seq.resume(!read_only);
         });
     }
 
@@ -238,6 +266,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         allow_update_install: config.upgrade.allow_update_install,
         read_only: config.read_only,
         hub: hub_tx.clone(),
+        sequence: Some(sequencer.clone()),
     };
     tasks.spawn(commands::run(cx, cmd_rx, shutdown.clone()));
 
@@ -260,6 +289,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let drain = async {
         tasks.wait().await;
         orchestrator.stopped().await;
+        sequencer.stopped().await;
     };
     if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
         warn!(

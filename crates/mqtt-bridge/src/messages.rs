@@ -51,6 +51,8 @@ pub enum HubMsg {
     AuthFailure(vcf_client::AuthFailure),
     /// The orchestrator changed a flow.
     Flow(String, FlowInfo),
+    /// Upgrade All Domains changed (its JSON view).
+    Sequence(serde_json::Value),
     /// A notification for the domain's event entity.
     Event {
         /// Domain name.

@@ -249,6 +249,8 @@ pub struct Inventory {
     pub flows: BTreeMap<String, FlowInfo>,
     /// Connectivity.
     pub connectivity: Connectivity,
+    /// Upgrade All Domains (the sequence's JSON view), once the sequence has been loaded.
+    pub upgrade_all: Option<serde_json::Value>,
 }
 
 #[cfg(test)]

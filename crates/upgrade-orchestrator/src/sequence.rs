@@ -361,11 +361,13 @@ impl Sequencer {
         self.lock().0.view()
     }
 
-    /// Publishes the loaded sequence and continues it when it was running.
-    pub fn resume(&self) {
+    /// Publishes the loaded sequence and, when `continue_running`, continues it if it was
+    /// running (call it after [`Orchestrator::resume`], so a domain whose flow was resumed is
+    /// followed, not started again).
+    pub fn resume(&self, continue_running: bool) {
         let view = self.view();
         (self.inner.observer)(&view);
-        if view.status == SequenceStatus::Running.as_str() {
+        if continue_running && view.status == SequenceStatus::Running.as_str() {
             tracing::info!(
                 current = view.current_domain.as_deref().unwrap_or(""),
                 "continuing Upgrade All Domains"
@@ -576,6 +578,12 @@ impl Sequencer {
     /// release is skipped), then Start Upgrade. `None` when a transient error should be
     /// tried again after a pause.
     async fn begin(&self, domain: &DomainRef) -> Option<DomainResult> {
+        // Killed between Start and persisting it: the flow was resumed; follow it.
+        if self.inner.orch.view(domain).in_progress {
+            return Some(DomainResult::Running {
+                since: self.inner.orch.now(),
+            });
+        }
         let gate = self
             .inner
             .gate

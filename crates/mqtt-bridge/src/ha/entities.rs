@@ -333,6 +333,14 @@ impl Ctx<'_> {
                 event_types: e.event_types.unwrap_or_default().to_vec(),
             }
             .render(),
+            Platform::Text => crate::ha::text::Text {
+                base,
+                state_topic,
+                command_topic: command_topic.unwrap_or_default(),
+                max: crate::ha::MAX_STATE_LEN,
+                mode: "text",
+            }
+            .render(),
         }
     }
 
@@ -434,6 +442,12 @@ fn render_bridge(cx: &mut Ctx<'_>, inv: &Inventory) {
         let attrs = serde_json::to_value(c).unwrap_or(Value::Null);
         let t = cx.t().connectivity_attributes();
         cx.json_state(t, &attrs);
+    }
+    // --- Upgrade All Domains ---
+    if let Some(seq) = &inv.upgrade_all {
+        let status = seq["status"].as_str().unwrap_or("idle");
+        cx.state(cx.t().upgrade_all("status"), status);
+        cx.json_state(cx.t().upgrade_all("state"), seq);
     }
 }
 
@@ -585,6 +599,8 @@ fn render_upgrade(
         // --- Ignore Alerts switch ---
         let sw_topic = cx.t().ignore_alerts(ds);
         cx.state(sw_topic, if f.ignore_alerts { "ON" } else { "OFF" });
+        // --- Maintenance Windows text ---
+        cx.state(cx.t().upgrade(ds, "windows"), state_text(&windows_text(&f.view)));
     }
 
     // --- update entity ---
@@ -597,11 +613,16 @@ fn render_upgrade(
             .map(|n| n.version.clone())
             .unwrap_or_else(|| installed.clone());
         let in_progress = flow.is_some_and(|f| f.in_progress);
-        let summary = u
-            .next
-            .as_ref()
-            .and_then(|n| n.description.clone())
-            .map(|s| truncate_chars(&s, 255));
+        let description = u.next.as_ref().and_then(|n| n.description.clone());
+        // While the flow waits for a maintenance window, the dialog says when it goes on.
+        let waiting = flow.and_then(|f| f.view["next_window_start"].as_str()).map(|at| {
+            format!("Waiting for the maintenance window: the next component upgrade starts at {at}.")
+        });
+        let summary = match (waiting, description) {
+            (Some(w), Some(d)) => Some(format!("{w} {d}")),
+            (w, d) => w.or(d),
+        }
+        .map(|s| truncate_chars(&s, 255));
         let release_url = u.next.as_ref().and_then(|n| {
             n.raw["bom"]
                 .as_array()?
@@ -622,6 +643,19 @@ fn render_upgrade(
             obj.retain(|_, v| !v.is_null());
         }
         cx.json_state(cx.t().update_state(ds), &state);
+    }
+}
+
+/// The Maintenance Windows text of a flow view: its windows joined by `, `, or `always`.
+fn windows_text(view: &Value) -> String {
+    let windows: Vec<&str> = view["maintenance_windows"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if windows.is_empty() {
+        "always".to_owned()
+    } else {
+        windows.join(", ")
     }
 }
 
