@@ -17,8 +17,10 @@ mod resume;
 /// conformance test.
 #[path = "../../crates/vcf-sim/tests/api/schema.rs"]
 mod schema;
+mod sequence;
 mod shipped;
 mod states;
 mod tokens;
 mod upgrade;
 mod vendor_sdk;
+mod windows;

@@ -50,6 +50,8 @@ pub struct BridgeConfig {
     pub log_level: String,
     /// `read_only` (written only when set).
     pub read_only: bool,
+    /// Extra environment variables of the bridge process (e.g. the test-only clock).
+    pub env: Vec<(String, String)>,
 }
 
 impl BridgeConfig {
@@ -80,6 +82,7 @@ impl BridgeConfig {
             upgrade: fast_upgrade_settings(),
             log_level: "info".into(),
             read_only: false,
+            env: Vec::new(),
         }
     }
 
@@ -196,6 +199,7 @@ impl Bridge {
             .arg("--config")
             .arg(&config_path)
             .env_remove("RUST_LOG")
+            .envs(config.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
