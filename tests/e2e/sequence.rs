@@ -50,7 +50,12 @@ async fn ready(rig: &mut Rig) -> anyhow::Result<()> {
 
 /// The position in the recording of the first message on `topic` after `from` whose payload
 /// is one of `payloads`.
-fn first_of(rig: &Rig, topic: &str, from: dca_tests::recorder::Mark, payloads: &[&str]) -> Option<usize> {
+fn first_of(
+    rig: &Rig,
+    topic: &str,
+    from: dca_tests::recorder::Mark,
+    payloads: &[&str],
+) -> Option<usize> {
     rig.recorder
         .on_topic_since(topic, from)
         .into_iter()
@@ -105,7 +110,10 @@ async fn upgrade_all_domains_goes_management_first_and_survives_kill9() -> anyho
         .await?
         .iter()
         .any(|e| e.path == format!("/v1/releases/domains/{w01_id}") && e.method == "PATCH");
-    anyhow::ensure!(!w01_started_before, "sfo-w01 was touched before sfo-m01 finished");
+    anyhow::ensure!(
+        !w01_started_before,
+        "sfo-w01 was touched before sfo-m01 finished"
+    );
 
     let restart = rig.recorder.mark();
     rig.start_bridge_online().await?;
@@ -132,11 +140,17 @@ async fn upgrade_all_domains_goes_management_first_and_survives_kill9() -> anyho
     let w01_status = rig.domain_topic("sfo_w01", "upgrade/status");
     let w01_began = first_of(&rig, &w01_status, mark, &["update_process_started"])
         .ok_or_else(|| anyhow::anyhow!("sfo-w01 never started"))?;
-    anyhow::ensure!(m01_done < w01_began, "sfo-w01 started before sfo-m01 completed");
+    anyhow::ensure!(
+        m01_done < w01_began,
+        "sfo-w01 started before sfo-m01 completed"
+    );
 
     let state = rig.sim.state().await?;
     for d in ["sfo-m01", "sfo-w01"] {
-        anyhow::ensure!(domain_version(&state, d) == "5.2.1.0", "{d} not on 5.2.1.0: {state}");
+        anyhow::ensure!(
+            domain_version(&state, d) == "5.2.1.0",
+            "{d} not on 5.2.1.0: {state}"
+        );
     }
     // SDDC Manager was upgraded with the management domain only; the VI domain skipped it.
     let sddc: Vec<&Value> = state["upgrades"]
@@ -185,7 +199,10 @@ async fn upgrade_all_stops_at_the_first_failure_and_retry_continues() -> anyhow:
     anyhow::ensure!(failed["domains"][0]["result"] == "failed", "{failed}");
     anyhow::ensure!(failed["domains"][1]["result"] == "pending", "{failed}");
     let why = failed["last_error"].as_str().unwrap_or_default();
-    anyhow::ensure!(why.starts_with("sfo-m01: ") && why.contains("VCENTER"), "{why}");
+    anyhow::ensure!(
+        why.starts_with("sfo-m01: ") && why.contains("VCENTER"),
+        "{why}"
+    );
     // The VI domain was not touched.
     let w01 = rig.domain_topic("sfo_w01", "upgrade/status");
     anyhow::ensure!(
@@ -197,7 +214,9 @@ async fn upgrade_all_stops_at_the_first_failure_and_retry_continues() -> anyhow:
     let abort = rig.recorder.mark();
     rig.press("bridge/upgrade_all/abort/set").await?;
     let refused = wait_sequence(&mut rig, "the abort to be refused", abort, 30, |v| {
-        v["notice"].as_str().is_some_and(|n| n.contains("nothing to abort"))
+        v["notice"]
+            .as_str()
+            .is_some_and(|n| n.contains("nothing to abort"))
     })
     .await?;
     anyhow::ensure!(refused["status"] == "failed", "{refused}");
@@ -218,7 +237,10 @@ async fn upgrade_all_stops_at_the_first_failure_and_retry_continues() -> anyhow:
             .any(|e| e.method == "PATCH" && e.path.starts_with("/v1/tasks/")),
         "the failed task was not retried"
     );
-    anyhow::ensure!(upgrades_started(&log) > posts_before, "sfo-w01 was not upgraded");
+    anyhow::ensure!(
+        upgrades_started(&log) > posts_before,
+        "sfo-w01 was not upgraded"
+    );
     let state = rig.sim.state().await?;
     for d in ["sfo-m01", "sfo-w01"] {
         anyhow::ensure!(domain_version(&state, d) == "5.2.1.0", "{d}: {state}");

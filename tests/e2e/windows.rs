@@ -72,7 +72,11 @@ async fn a_flow_outside_its_window_waits_and_proceeds_when_the_clock_enters_it()
     rig.start_bridge_online().await?;
     let d = "sfo_m01";
     rig.recorder
-        .wait_current(&rig.domain_topic(d, "status"), "updates_available", secs(60))
+        .wait_current(
+            &rig.domain_topic(d, "status"),
+            "updates_available",
+            secs(60),
+        )
         .await?;
     rig.recorder
         .wait_current(
@@ -194,7 +198,10 @@ async fn a_flow_outside_its_window_waits_and_proceeds_when_the_clock_enters_it()
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    anyhow::ensure!(logs.contains("Maintenance window of sfo-m01 open"), "{logs}");
+    anyhow::ensure!(
+        logs.contains("Maintenance window of sfo-m01 open"),
+        "{logs}"
+    );
     anyhow::ensure!(upgrades_started(&rig.sim.log().await?) > sddc_only);
     let state = rig.sim.state().await?;
     let version = state["domains"]

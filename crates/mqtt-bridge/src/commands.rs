@@ -617,4 +617,72 @@ mod tests {
         handle(&cx, req(row("upgrade/plan/set"), b"PRESS", false)).await;
         assert_eq!(*rec.0.lock().expect("lock"), vec![UpgradeAction::Plan]);
     }
+
+    #[test]
+    fn the_windows_text_is_taken_as_typed_and_bounded() {
+        let windows = row("upgrade/windows/set");
+        assert_eq!(
+            validate(
+                &topic(windows),
+                b" Sat 22:00-Sun 04:00, Wed 01:00-03:00 ",
+                false
+            ),
+            Ok(Action::SetWindows {
+                domain: "sfo_w01".into(),
+                text: "Sat 22:00-Sun 04:00, Wed 01:00-03:00".into(),
+            })
+        );
+        let long = "Sat 22:00-Sun 04:00, ".repeat(20);
+        assert!(matches!(
+            validate(&topic(windows), long.as_bytes(), false),
+            Err(Rejection::BadPayload(_))
+        ));
+        assert_eq!(
+            validate(&topic(windows), b"always", true),
+            Err(Rejection::Retained)
+        );
+    }
+
+    #[test]
+    fn upgrade_all_buttons_are_bridge_commands() {
+        let bridge = |leaf| CommandTopic {
+            kind: row(leaf),
+            domain: None,
+        };
+        for (leaf, action) in [
+            ("upgrade_all/start/set", BridgeAction::UpgradeAll),
+            ("upgrade_all/retry/set", BridgeAction::RetryAll),
+            ("upgrade_all/abort/set", BridgeAction::AbortAll),
+        ] {
+            assert_eq!(
+                validate(&bridge(leaf), b"PRESS", false),
+                Ok(Action::Sequence(action))
+            );
+            assert!(validate(&bridge(leaf), b"ON", false).is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_text_that_is_not_a_window_is_refused_by_name_and_nothing_is_set() {
+        let (cx, rec, mut rx) = context(false);
+        let mut r = req(row("upgrade/windows/set"), b"", false);
+        r.payload = Bytes::from_static(b"Sat 22:00-Sun 04:00, Wed 1am-3am");
+        handle(&cx, r).await;
+        match rx.try_recv() {
+            Ok(HubMsg::Event {
+                event_type,
+                message,
+                domain_name,
+            }) => {
+                assert_eq!(
+                    (event_type.as_str(), domain_name.as_str()),
+                    ("info", "sfo-w01")
+                );
+                assert!(message.contains("\"Wed 1am-3am\""), "{message}");
+                assert!(message.contains("not changed"), "{message}");
+            }
+            other => panic!("expected a refusal event, got {other:?}"),
+        }
+        assert!(rec.0.lock().expect("lock").is_empty());
+    }
 }

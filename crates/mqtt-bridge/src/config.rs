@@ -1045,7 +1045,10 @@ format = "json"
         let o = &c.upgrade.orchestrator;
         assert_eq!(String::from(o.time_zone), "Europe/Berlin");
         let texts = |d: &str| -> Vec<String> {
-            o.windows_of(d).iter().map(|w| w.as_str().to_owned()).collect()
+            o.windows_of(d)
+                .iter()
+                .map(|w| w.as_str().to_owned())
+                .collect()
         };
         assert_eq!(texts("sfo-w01"), ["Sat 22:00-Sun 04:00", "Wed 01:00-03:00"]);
         // A domain without its own entry gets the "*" one.

@@ -452,6 +452,8 @@ pub trait VcfApi: Send + Sync + 'static {
     /// `GET /v1/domains`: every domain, with whether it is the management domain (Upgrade All
     /// Domains upgrades that one first). The default says the operation is not available.
     async fn domains(&self) -> ApiResult<Vec<(crate::notify::DomainRef, bool)>> {
-        Err(ApiFailure::permanent("listing the domains is not available"))
+        Err(ApiFailure::permanent(
+            "listing the domains is not available",
+        ))
     }
 }

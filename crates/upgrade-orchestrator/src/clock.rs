@@ -70,9 +70,7 @@ impl Clock {
                 .strip_prefix('x')
                 .and_then(|n| n.parse::<f64>().ok())
                 .filter(|n| n.is_finite() && *n > 0.0)
-                .ok_or_else(|| {
-                    format!("{TEST_CLOCK_ENV}: {s:?} is not a speed such as \"x60\"")
-                })?,
+                .ok_or_else(|| format!("{TEST_CLOCK_ENV}: {s:?} is not a speed such as \"x60\""))?,
         };
         if let Some(extra) = parts.next() {
             return Err(format!("{TEST_CLOCK_ENV}: unexpected {extra:?}"));
@@ -128,6 +126,9 @@ mod tests {
         let e = Clock::parse_test_setting("2026-12-03T12:00:00Z fast").expect_err("bad speed");
         assert!(e.contains("fast"), "{e}");
         assert!(!Clock::system().is_simulated());
-        assert_eq!(Clock::system().real(Duration::from_secs(3)), Duration::from_secs(3));
+        assert_eq!(
+            Clock::system().real(Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
     }
 }

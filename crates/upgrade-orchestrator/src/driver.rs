@@ -19,13 +19,13 @@ use tokio_util::task::TaskTracker;
 
 use crate::api::{ReleaseCheck, VcfApi};
 use crate::clock::Clock;
-use crate::windows::Window;
 use crate::config::OrchestratorConfig;
 use crate::machine::{Effect, Event, FlowState, step};
 use crate::notify::{
     Command, CommandOutcome, DomainRef, FlowObserver, FlowView, Notification, NotificationKind,
 };
 use crate::store::{Store, StoreError};
+use crate::windows::Window;
 
 /// Errors of [`Orchestrator`] construction and resume.
 #[derive(Debug, thiserror::Error)]

@@ -696,7 +696,10 @@ mod tests {
         let order: Vec<&str> = s.domains.iter().map(|x| x.domain.name.as_str()).collect();
         assert_eq!(order, ["sfo-m01", "sfo-w01", "sfo-w02"]);
         let v = s.view();
-        assert_eq!((v.status.as_str(), v.domains_done, v.domains_total), ("running", 0, 3));
+        assert_eq!(
+            (v.status.as_str(), v.domains_done, v.domains_total),
+            ("running", 0, 3)
+        );
         assert_eq!(v.current_domain.as_deref(), Some("sfo-m01"));
     }
 
@@ -719,7 +722,10 @@ mod tests {
         );
         // Persisted and read back unchanged.
         let json = serde_json::to_string(&s).expect("json");
-        assert_eq!(serde_json::from_str::<SequenceState>(&json).expect("back"), s);
+        assert_eq!(
+            serde_json::from_str::<SequenceState>(&json).expect("back"),
+            s
+        );
     }
 
     #[test]

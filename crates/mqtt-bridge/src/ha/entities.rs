@@ -600,7 +600,10 @@ fn render_upgrade(
         let sw_topic = cx.t().ignore_alerts(ds);
         cx.state(sw_topic, if f.ignore_alerts { "ON" } else { "OFF" });
         // --- Maintenance Windows text ---
-        cx.state(cx.t().upgrade(ds, "windows"), state_text(&windows_text(&f.view)));
+        cx.state(
+            cx.t().upgrade(ds, "windows"),
+            state_text(&windows_text(&f.view)),
+        );
     }
 
     // --- update entity ---
@@ -615,9 +618,13 @@ fn render_upgrade(
         let in_progress = flow.is_some_and(|f| f.in_progress);
         let description = u.next.as_ref().and_then(|n| n.description.clone());
         // While the flow waits for a maintenance window, the dialog says when it goes on.
-        let waiting = flow.and_then(|f| f.view["next_window_start"].as_str()).map(|at| {
-            format!("Waiting for the maintenance window: the next component upgrade starts at {at}.")
-        });
+        let waiting = flow
+            .and_then(|f| f.view["next_window_start"].as_str())
+            .map(|at| {
+                format!(
+                    "Waiting for the maintenance window: the next component upgrade starts at {at}."
+                )
+            });
         let summary = match (waiting, description) {
             (Some(w), Some(d)) => Some(format!("{w} {d}")),
             (w, d) => w.or(d),
