@@ -428,24 +428,29 @@ impl Sequencer {
             ));
         }
         let now = self.inner.orch.now();
+        // What to do at the domain where it stopped depends on its flow now: one that runs is
+        // followed; a failed task VCF can retry is retried; a failed (or aborted) flow starts
+        // again; a flow that completed meanwhile is taken as done by the loop.
         let result = match current {
-            Some(SequenceDomain {
-                domain,
-                result: DomainResult::Failed { .. },
-                ..
-            }) if self.inner.orch.view(&domain).retryable => {
-                match self.inner.orch.command(&domain, Command::Retry).await {
-                    CommandOutcome::Accepted => Some(DomainResult::Running { since: now }),
-                    CommandOutcome::Rejected { reason } => {
-                        return self.refuse(format!("retrying {} failed: {reason}", domain.name));
+            Some(SequenceDomain { domain, result, .. }) => {
+                let view = self.inner.orch.view(&domain);
+                if view.in_progress {
+                    Some(DomainResult::Running { since: now })
+                } else if view.retryable {
+                    match self.inner.orch.command(&domain, Command::Retry).await {
+                        CommandOutcome::Accepted => Some(DomainResult::Running { since: now }),
+                        CommandOutcome::Rejected { reason } => {
+                            return self
+                                .refuse(format!("retrying {} failed: {reason}", domain.name));
+                        }
                     }
+                } else if view.status == "failed" || matches!(result, DomainResult::Failed { .. }) {
+                    Some(DomainResult::Pending)
+                } else {
+                    None
                 }
             }
-            Some(SequenceDomain {
-                result: DomainResult::Failed { .. },
-                ..
-            }) => Some(DomainResult::Pending),
-            _ => None,
+            None => None,
         };
         {
             let mut g = self.lock();
