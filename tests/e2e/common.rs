@@ -160,6 +160,7 @@ impl Inventory {
                 add("button", format!("vcf_{s}_{key}"));
             }
             add("switch", format!("vcf_{s}_ignore_alerts"));
+            add("text", format!("vcf_{s}_maintenance_windows"));
             add("update", format!("vcf_{s}_update"));
             add("event", format!("vcf_{s}_upgrade_notification"));
             add("binary_sensor", format!("vcf_{s}_state_storage"));
@@ -172,6 +173,14 @@ impl Inventory {
         add("binary_sensor", format!("vcf_{instance}_connectivity"));
         add("button", format!("vcf_{instance}_check_for_updates"));
         add("button", format!("vcf_{instance}_refresh_token"));
+        add("sensor", format!("vcf_{instance}_upgrade_all"));
+        for key in [
+            "upgrade_all_domains",
+            "retry_upgrade_all",
+            "abort_upgrade_all",
+        ] {
+            add("button", format!("vcf_{instance}_{key}"));
+        }
         out
     }
 }

@@ -23,9 +23,11 @@ mod resume;
 /// conformance test.
 #[path = "../../crates/vcf-sim/tests/api/schema.rs"]
 mod schema;
+mod sequence;
 mod shipped;
 mod states;
 mod sustained_faults;
 mod tokens;
 mod upgrade;
 mod vendor_sdk;
+mod windows;

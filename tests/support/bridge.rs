@@ -55,6 +55,8 @@ pub struct BridgeConfig {
     /// Further SDDC Managers: when not empty, the file uses the `[[sddc_managers]]` form, this
     /// configuration's own instance and `[vcf]` first, then these.
     pub more_sddc_managers: Vec<SddcManagerEntry>,
+    /// Extra environment variables of the bridge process (e.g. the test-only clock).
+    pub env: Vec<(String, String)>,
 }
 
 /// One more `[[sddc_managers]]` entry: its instance id and `[vcf]` connection.
@@ -100,6 +102,7 @@ impl BridgeConfig {
             read_only: false,
             http_listen: None,
             more_sddc_managers: Vec::new(),
+            env: Vec::new(),
         }
     }
 
@@ -244,6 +247,7 @@ impl Bridge {
             .arg("--config")
             .arg(&config_path)
             .env_remove("RUST_LOG")
+            .envs(config.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

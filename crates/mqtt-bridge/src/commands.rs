@@ -17,9 +17,11 @@ use crate::topics::CommandTopic;
 mod table;
 
 pub use table::{
-    BridgeAction, ButtonEntity, COMMANDS, Command, CommandUnit, Does, ReadinessAction, TASK_ID,
-    command,
+    ANY_TEXT, BridgeAction, ButtonEntity, COMMANDS, Command, CommandUnit, Does, ReadinessAction,
+    TASK_ID, command,
 };
+use upgrade_orchestrator::sequence::Sequencer;
+use upgrade_orchestrator::windows::{Window, parse_list};
 
 /// An upgrade action for one domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +59,15 @@ pub enum Action {
     CheckUpdates,
     /// Fresh login.
     RefreshToken,
+    /// Upgrade All Domains, Retry Upgrade All or Abort Upgrade All.
+    Sequence(BridgeAction),
+    /// New maintenance windows for a domain (by slug), as typed.
+    SetWindows {
+        /// Domain slug from the topic.
+        domain: String,
+        /// The text.
+        text: String,
+    },
     /// Upgrade action on a domain (by slug).
     Upgrade {
         /// Domain slug from the topic.
@@ -122,6 +133,18 @@ pub fn validate(cmd: &CommandTopic, payload: &[u8], retain: bool) -> Result<Acti
             payload: text.to_owned(),
         });
     }
+    if let [(ANY_TEXT, Does::SetWindows)] = row.payloads {
+        if text.chars().count() > crate::ha::MAX_STATE_LEN {
+            return Err(Rejection::BadPayload(format!(
+                "longer than {} characters",
+                crate::ha::MAX_STATE_LEN
+            )));
+        }
+        return Ok(Action::SetWindows {
+            domain: cmd.domain.clone().unwrap_or_default(),
+            text: text.to_owned(),
+        });
+    }
     let Some((_, does)) = row
         .payloads
         .iter()
@@ -136,6 +159,11 @@ pub fn validate(cmd: &CommandTopic, payload: &[u8], retain: bool) -> Result<Acti
     Ok(match *does {
         Does::Bridge(BridgeAction::CheckUpdates) => Action::CheckUpdates,
         Does::Bridge(BridgeAction::RefreshToken) => Action::RefreshToken,
+        Does::Bridge(a) => Action::Sequence(a),
+        Does::SetWindows => Action::SetWindows {
+            domain: cmd.domain.clone().unwrap_or_default(),
+            text: text.to_owned(),
+        },
         Does::Orchestrator(action) => Action::Upgrade {
             domain: cmd.domain.clone().unwrap_or_default(),
             action,
@@ -183,6 +211,16 @@ pub trait UpgradeActions: Send + Sync + 'static {
         domain_name: String,
         text: String,
     ) -> futures::future::BoxFuture<'static, ()>;
+
+    /// Sets the domain's maintenance windows (`None`: the configured ones).
+    fn set_windows(
+        &self,
+        _domain_id: String,
+        _domain_name: String,
+        _windows: Option<Vec<Window>>,
+    ) -> futures::future::BoxFuture<'static, Result<(), String>> {
+        Box::pin(async { Err("maintenance windows cannot be set here".to_owned()) })
+    }
 }
 
 /// The readiness actions (implemented over `vcf-client` in [`crate::readiness::actions`]).
@@ -222,6 +260,8 @@ pub struct CommandContext {
     pub hub: mpsc::UnboundedSender<HubMsg>,
     /// Readiness (`None` with `readiness.enabled = false`).
     pub readiness: Option<ReadinessContext>,
+    /// Upgrade All Domains, when the orchestrator runs.
+    pub sequence: Option<Sequencer>,
 }
 
 /// Handles commands in arrival order until `shutdown`.
@@ -293,6 +333,8 @@ async fn handle(cx: &CommandContext, req: CommandRequest) {
             action,
             payload,
         } => readiness_action(cx, &req.topic, domain, action, payload).await,
+        Action::Sequence(a) => sequence(cx, &req.topic, a).await,
+        Action::SetWindows { domain, text } => set_windows(cx, &req.topic, &domain, &text).await,
         Action::Upgrade { domain, action } => {
             let found = cx
                 .directory
@@ -484,6 +526,76 @@ async fn readiness_action(
     }
 }
 
+/// Upgrade All Domains, Retry Upgrade All, Abort Upgrade All. A refusal is logged and shown
+/// in the sequence's `notice` attribute.
+async fn sequence(cx: &CommandContext, topic: &str, action: BridgeAction) {
+    let Some(seq) = &cx.sequence else {
+        warn!(topic, "Upgrade All Domains is not available");
+        return;
+    };
+    if cx.read_only {
+        warn!(
+            topic,
+            "Upgrade All Domains refused: the bridge runs with read_only = true (monitoring only)"
+        );
+        return;
+    }
+    info!(?action, "Upgrade All Domains command");
+    let result = match action {
+        BridgeAction::UpgradeAll => seq.start().await,
+        BridgeAction::RetryAll => seq.retry().await,
+        BridgeAction::AbortAll => seq.abort().await,
+        BridgeAction::CheckUpdates | BridgeAction::RefreshToken => Ok(()),
+    };
+    if let Err(reason) = result {
+        warn!(?action, "Upgrade All Domains command refused: {reason}");
+    }
+}
+
+/// The Maintenance Windows text: `default` returns to the configured windows, `always` means
+/// any time; a text that is not windows is refused with an `info` event naming it.
+async fn set_windows(cx: &CommandContext, topic: &str, slug: &str, text: &str) {
+    let found = cx.directory.read().ok().and_then(|d| d.get(slug).cloned());
+    let Some((id, name)) = found else {
+        warn!(
+            topic,
+            domain = slug,
+            "command for an unknown domain (not (yet) seen in VCF); ignored"
+        );
+        return;
+    };
+    let refuse = |msg: String| {
+        warn!(topic, domain = name, "{msg}");
+        let _ = cx.hub.send(HubMsg::Event {
+            domain_name: name.clone(),
+            event_type: "info".into(),
+            message: msg,
+        });
+    };
+    if cx.read_only {
+        return refuse(
+            "Maintenance Windows refused: the bridge runs with read_only = true (monitoring only)"
+                .to_owned(),
+        );
+    }
+    let windows = if text.eq_ignore_ascii_case("default") {
+        None
+    } else {
+        match parse_list(text) {
+            Ok(w) => Some(w),
+            Err(e) => return refuse(format!("Maintenance Windows of {name} not changed: {e}")),
+        }
+    };
+    let Some(up) = &cx.upgrades else {
+        warn!(topic, "upgrade commands are not available");
+        return;
+    };
+    info!(domain = name, windows = text, "maintenance windows set");
+    if let Err(reason) = up.set_windows(id, name.clone(), windows).await {
+        refuse(format!("Maintenance Windows refused: {reason}"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -651,6 +763,7 @@ mod tests {
             read_only: false,
             hub: tx,
             readiness: None,
+            sequence: None,
         };
         (cx, rec, rx)
     }
@@ -743,5 +856,73 @@ mod tests {
         assert!(rec.0.lock().expect("lock").is_empty());
         handle(&cx, req(row("upgrade/plan/set"), b"PRESS", false)).await;
         assert_eq!(*rec.0.lock().expect("lock"), vec![UpgradeAction::Plan]);
+    }
+
+    #[test]
+    fn the_windows_text_is_taken_as_typed_and_bounded() {
+        let windows = row("upgrade/windows/set");
+        assert_eq!(
+            validate(
+                &topic(windows),
+                b" Sat 22:00-Sun 04:00, Wed 01:00-03:00 ",
+                false
+            ),
+            Ok(Action::SetWindows {
+                domain: "sfo_w01".into(),
+                text: "Sat 22:00-Sun 04:00, Wed 01:00-03:00".into(),
+            })
+        );
+        let long = "Sat 22:00-Sun 04:00, ".repeat(20);
+        assert!(matches!(
+            validate(&topic(windows), long.as_bytes(), false),
+            Err(Rejection::BadPayload(_))
+        ));
+        assert_eq!(
+            validate(&topic(windows), b"always", true),
+            Err(Rejection::Retained)
+        );
+    }
+
+    #[test]
+    fn upgrade_all_buttons_are_bridge_commands() {
+        let bridge = |leaf| CommandTopic {
+            kind: row(leaf),
+            domain: None,
+        };
+        for (leaf, action) in [
+            ("upgrade_all/start/set", BridgeAction::UpgradeAll),
+            ("upgrade_all/retry/set", BridgeAction::RetryAll),
+            ("upgrade_all/abort/set", BridgeAction::AbortAll),
+        ] {
+            assert_eq!(
+                validate(&bridge(leaf), b"PRESS", false),
+                Ok(Action::Sequence(action))
+            );
+            assert!(validate(&bridge(leaf), b"ON", false).is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_text_that_is_not_a_window_is_refused_by_name_and_nothing_is_set() {
+        let (cx, rec, mut rx) = context(false);
+        let mut r = req(row("upgrade/windows/set"), b"", false);
+        r.payload = Bytes::from_static(b"Sat 22:00-Sun 04:00, Wed 1am-3am");
+        handle(&cx, r).await;
+        match rx.try_recv() {
+            Ok(HubMsg::Event {
+                event_type,
+                message,
+                domain_name,
+            }) => {
+                assert_eq!(
+                    (event_type.as_str(), domain_name.as_str()),
+                    ("info", "sfo-w01")
+                );
+                assert!(message.contains("\"Wed 1am-3am\""), "{message}");
+                assert!(message.contains("not changed"), "{message}");
+            }
+            other => panic!("expected a refusal event, got {other:?}"),
+        }
+        assert!(rec.0.lock().expect("lock").is_empty());
     }
 }

@@ -71,6 +71,8 @@ pub const KEYS: &[&str] = &[
     "readiness.certificate_expiry_days",
     "readiness.backup_max_age",
     "readiness.failed_task_window",
+    "upgrade.time_zone",
+    "upgrade.windows",
     "http.listen",
     "log.level",
     "log.format",
@@ -1258,6 +1260,10 @@ completed_hold = "1m"
 fail_on_precheck_errors = true
 per_upgrade_precheck = true
 max_log_entries = 50
+time_zone = "Europe/Berlin"
+[upgrade.windows]
+"*" = ["Sat 22:00-Sun 04:00"]
+"sfo-w01" = ["Sat 22:00-Sun 04:00", "Wed 01:00-03:00"]
 [upgrade.temporary_network.sfo-w01]
 ip_address = "172.16.11.98"
 subnet_mask = "255.255.255.0"
@@ -1285,6 +1291,33 @@ format = "json"
         let net = &c.upgrade.orchestrator.temporary_network["sfo-w01"];
         assert_eq!(net.gateway.as_deref(), Some("172.16.11.1"));
         assert_eq!(net.mode(), "STATIC");
+        let o = &c.upgrade.orchestrator;
+        assert_eq!(String::from(o.time_zone), "Europe/Berlin");
+        let texts = |d: &str| -> Vec<String> {
+            o.windows_of(d)
+                .iter()
+                .map(|w| w.as_str().to_owned())
+                .collect()
+        };
+        assert_eq!(texts("sfo-w01"), ["Sat 22:00-Sun 04:00", "Wed 01:00-03:00"]);
+        // A domain without its own entry gets the "*" one.
+        assert_eq!(texts("sfo-w02"), ["Sat 22:00-Sun 04:00"]);
+    }
+
+    #[test]
+    fn a_bad_window_or_time_zone_names_its_key_and_the_text() {
+        let e = Config::from_toml_str(&format!(
+            "{MINIMAL}\n[upgrade.windows]\n\"sfo-w01\" = [\"Sat 22:00-Sun 04:00\", \"Wed 1am-3am\"]\n"
+        ))
+        .expect_err("bad window");
+        assert_eq!(e.key, "upgrade.windows");
+        assert!(e.message.contains("Wed 1am-3am"), "{}", e.message);
+        let e = Config::from_toml_str(&format!(
+            "{MINIMAL}\n[upgrade]\ntime_zone = \"Europe/Berln\"\n"
+        ))
+        .expect_err("bad zone");
+        assert_eq!(e.key, "upgrade.time_zone");
+        assert!(e.message.contains("Europe/Berln"), "{}", e.message);
     }
 
     #[test]

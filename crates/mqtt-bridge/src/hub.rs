@@ -371,6 +371,10 @@ impl<S: Sink> Hub<S> {
                 c.last_auth_error_at = Some(failure.at);
                 true
             }
+            HubMsg::Sequence(view) => {
+                self.inv.upgrade_all = Some(view);
+                true
+            }
             HubMsg::Flow(domain_id, flow) => {
                 if let Some(d) = self.inv.domains.get(&domain_id) {
                     self.metrics.set_flow_status(&d.name, &flow.status);

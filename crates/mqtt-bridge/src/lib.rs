@@ -231,6 +231,29 @@ async fn run_instance(
     )
     .context("starting the upgrade orchestrator")?;
     orchestrator.set_read_only(config.read_only);
+    if let Ok(setting) = std::env::var(upgrade_orchestrator::clock::TEST_CLOCK_ENV) {
+        let clock = upgrade_orchestrator::clock::Clock::parse_test_setting(&setting)
+            .map_err(anyhow::Error::msg)?;
+        tracing::error!(
+            setting,
+            "{} is set: upgrade flows run on a SIMULATED clock (for tests only; unset it)",
+            upgrade_orchestrator::clock::TEST_CLOCK_ENV
+        );
+        orchestrator.set_clock(clock);
+    }
+    let sequencer = {
+        let hub = hub_tx.clone();
+        upgrade_orchestrator::sequence::Sequencer::new(
+            orchestrator.clone(),
+            &config.state_dir,
+            Arc::new(move |view| {
+                let _ = hub.send(HubMsg::Sequence(
+                    serde_json::to_value(view).unwrap_or_default(),
+                ));
+            }),
+            orch_token.clone(),
+        )
+    };
     if config.read_only {
         info!("read_only = true: monitoring only; commands that change VCF are refused");
     }
@@ -295,6 +318,8 @@ async fn run_instance(
     // Resume unfinished flows (re-attaches to running VCF tasks instead of starting them again).
     {
         let orch = orchestrator.clone();
+        let seq = sequencer.clone();
+        let read_only = config.read_only;
         tasks.spawn(async move {
             match orch.resume().await {
                 Ok(views) if !views.is_empty() => {
@@ -303,6 +328,9 @@ async fn run_instance(
                 Ok(_) => {}
                 Err(e) => warn!("could not resume upgrade flows: {e:#}"),
             }
+            // After the flows, so a domain whose flow was resumed is followed, not started
+            // again. Read-only: shown as it was left, never continued.
+            seq.resume(!read_only);
         });
     }
 
@@ -367,6 +395,7 @@ async fn run_instance(
                     shutdown: shutdown.clone(),
                 }),
             }),
+        sequence: Some(sequencer.clone()),
     };
     tasks.spawn(commands::run(cx, cmd_rx, shutdown.clone()));
 
@@ -379,6 +408,7 @@ async fn run_instance(
     let drain = async {
         tasks.wait().await;
         orchestrator.stopped().await;
+        sequencer.stopped().await;
     };
     if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
         warn!(

@@ -61,6 +61,8 @@ pub enum HubMsg {
     ReadinessOverride(String, bool),
     /// A Back Up Now task changed.
     BackupRun(crate::model::BackupRun),
+    /// Upgrade All Domains changed (its JSON view).
+    Sequence(serde_json::Value),
     /// A notification for the domain's event entity.
     Event {
         /// Domain name.

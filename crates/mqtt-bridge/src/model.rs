@@ -283,6 +283,8 @@ pub struct Inventory {
     pub connectivity: Connectivity,
     /// Upgrade readiness.
     pub readiness: ReadinessInfo,
+    /// Upgrade All Domains (the sequence's JSON view), once the sequence has been loaded.
+    pub upgrade_all: Option<serde_json::Value>,
 }
 
 #[cfg(test)]

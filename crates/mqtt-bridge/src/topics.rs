@@ -98,6 +98,11 @@ impl Topics {
     pub fn refresh_token_set(&self) -> String {
         format!("{}/bridge/refresh_token/set", self.root)
     }
+    /// `<b>/<i>/bridge/upgrade_all/<leaf>`: Upgrade All Domains (`status`, `state`).
+    pub fn upgrade_all(&self, leaf: &str) -> String {
+        format!("{}/bridge/upgrade_all/{leaf}", self.root)
+    }
+
     /// `<b>/<i>/bridge/sweep`: a marker the bridge sends itself at start; when it comes back,
     /// the broker has delivered every retained message of the sweep subscriptions.
     pub fn sweep_marker(&self) -> String {
@@ -299,6 +304,11 @@ impl Topics {
             "<b>/<i>/bridge/failed_tasks/attributes",
             "<b>/<i>/bridge/backup/set",
             "<b>/<i>/bridge/task_retry/set",
+            "<b>/<i>/bridge/upgrade_all/status",
+            "<b>/<i>/bridge/upgrade_all/state",
+            "<b>/<i>/bridge/upgrade_all/start/set",
+            "<b>/<i>/bridge/upgrade_all/retry/set",
+            "<b>/<i>/bridge/upgrade_all/abort/set",
             "<b>/<i>/domain/<d>/status",
             "<b>/<i>/domain/<d>/status/attributes",
             "<b>/<i>/domain/<d>/current_version",
@@ -333,6 +343,8 @@ impl Topics {
             "<b>/<i>/domain/<d>/upgrade/retry/set",
             "<b>/<i>/domain/<d>/upgrade/download_bundles/set",
             "<b>/<i>/domain/<d>/upgrade/plan/set",
+            "<b>/<i>/domain/<d>/upgrade/windows",
+            "<b>/<i>/domain/<d>/upgrade/windows/set",
             "<b>/<i>/domain/<d>/ignore_alerts",
             "<b>/<i>/domain/<d>/ignore_alerts/set",
             "<b>/<i>/domain/<d>/readiness",

@@ -39,6 +39,8 @@ pub fn flow_info(view: &FlowView) -> FlowInfo {
         "blocked_reasons": view.blocked_reasons,
         "in_progress": view.in_progress,
         "ignore_alerts": view.ignore_alerts,
+        "next_window_start": view.next_window_start,
+        "maintenance_windows": view.maintenance_windows,
     });
     FlowInfo {
         status: view.status.clone(),
@@ -131,6 +133,25 @@ impl UpgradeActions for OrchestratorActions {
             orch.note(&domain, text).await;
         })
     }
+
+    fn set_windows(
+        &self,
+        domain_id: String,
+        domain_name: String,
+        windows: Option<Vec<upgrade_orchestrator::windows::Window>>,
+    ) -> futures::future::BoxFuture<'static, Result<(), String>> {
+        let orch = self.0.clone();
+        Box::pin(async move {
+            let domain = DomainRef {
+                id: domain_id,
+                name: domain_name,
+            };
+            match orch.set_windows(&domain, windows).await {
+                CommandOutcome::Accepted => Ok(()),
+                CommandOutcome::Rejected { reason } => Err(reason),
+            }
+        })
+    }
 }
 
 /// Default views (idle, restored Ignore Alerts) for domains without a flow notification yet.
@@ -167,6 +188,8 @@ mod tests {
             retryable: false,
             blocked_reasons: Vec::new(),
             ignore_alerts: true,
+            next_window_start: None,
+            maintenance_windows: Vec::new(),
             in_progress: true,
             logs_markdown: "- ℹ️ started\n- ✅ bundles downloaded\n".into(),
             log_entries: 2,

@@ -456,4 +456,11 @@ pub trait VcfApi: Send + Sync + 'static {
     -> ApiResult<ValidationReport>;
     /// `GET /v1/releases/domains/validations/{id}`.
     async fn validation(&self, validation_id: &str) -> ApiResult<ValidationReport>;
+    /// `GET /v1/domains`: every domain, with whether it is the management domain (Upgrade All
+    /// Domains upgrades that one first). The default says the operation is not available.
+    async fn domains(&self) -> ApiResult<Vec<(crate::notify::DomainRef, bool)>> {
+        Err(ApiFailure::permanent(
+            "listing the domains is not available",
+        ))
+    }
 }

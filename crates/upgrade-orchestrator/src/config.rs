@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::windows::{Schedule, TimeZoneName, Window};
+
 /// Poll intervals, timeouts and policy switches of the upgrade flow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -66,7 +68,17 @@ pub struct OrchestratorConfig {
     /// Temporary network of each domain's vCenter major upgrade (8 → 9), by domain name
     /// (`[upgrade.temporary_network.<domain name>]`).
     pub temporary_network: BTreeMap<String, TemporaryNetwork>,
+    /// The time zone maintenance windows are written in (IANA name; default `UTC`).
+    pub time_zone: TimeZoneName,
+    /// Weekly maintenance windows in which component upgrades may start, by domain name;
+    /// [`DEFAULT_WINDOWS`] applies to every domain without its own entry. A domain without
+    /// windows may upgrade at any time. (`[upgrade.windows]`, e.g.
+    /// `"sfo-w01" = ["Sat 22:00-Sun 04:00"]`.)
+    pub windows: BTreeMap<String, Vec<Window>>,
 }
+
+/// The `[upgrade.windows]` entry that applies to every domain without its own.
+pub const DEFAULT_WINDOWS: &str = "*";
 
 /// The temporary network a vCenter major upgrade gives the new appliance while it migrates
 /// the data (the 9.0.2 spec's `TemporaryNetwork`).
@@ -138,6 +150,8 @@ impl Default for OrchestratorConfig {
             max_log_entries: 200,
             poll_error_budget: 10,
             temporary_network: BTreeMap::new(),
+            time_zone: TimeZoneName::default(),
+            windows: BTreeMap::new(),
         }
     }
 }
@@ -169,6 +183,23 @@ impl OrchestratorConfig {
             validation_timeout: f(self.validation_timeout),
             completed_hold: f(self.completed_hold),
             ..self.clone()
+        }
+    }
+
+    /// The configured maintenance windows of `domain` (its own entry, else the `"*"` one, else
+    /// none).
+    pub fn windows_of(&self, domain: &str) -> &[Window] {
+        self.windows
+            .get(domain)
+            .or_else(|| self.windows.get(DEFAULT_WINDOWS))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// `windows` in the configured time zone.
+    pub fn schedule<'a>(&self, windows: &'a [Window]) -> Schedule<'a> {
+        Schedule {
+            tz: self.time_zone.0,
+            windows,
         }
     }
 

@@ -18,12 +18,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::{ReleaseCheck, VcfApi};
+use crate::clock::Clock;
 use crate::config::OrchestratorConfig;
 use crate::machine::{Effect, Event, FlowState, step};
 use crate::notify::{
     Command, CommandOutcome, DomainRef, FlowObserver, FlowView, Notification, NotificationKind,
 };
 use crate::store::{Store, StoreError};
+use crate::windows::Window;
 
 /// Errors of [`Orchestrator`] construction and resume.
 #[derive(Debug, thiserror::Error)]
@@ -36,10 +38,18 @@ pub enum OrchestratorError {
     Config(#[from] crate::config::ConfigError),
 }
 
+/// What a domain task is asked to do.
+enum Request {
+    /// A button press or switch change.
+    Command(Command),
+    /// New maintenance windows from Home Assistant (`None`: the configured ones).
+    Windows(Option<Vec<Window>>),
+    /// A line for the upgrade log (see [`Orchestrator::note`]).
+    Note(String),
+}
+
 struct Msg {
-    command: Command,
-    /// A line for the upgrade log instead of the command (see [`Orchestrator::note`]).
-    note: Option<String>,
+    request: Request,
     reply: oneshot::Sender<CommandOutcome>,
 }
 
@@ -61,9 +71,29 @@ struct Inner {
     /// Serialises Start / Download Bundles so two presses on two domains cannot both pass the
     /// "another flow is running" check.
     start_gate: tokio::sync::Mutex<()>,
+    /// The clock every transition reads (the system clock unless a test set another).
+    clock: Mutex<Clock>,
 }
 
 impl Inner {
+    fn clock(&self) -> Clock {
+        *self
+            .clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The published view of `state`, with the maintenance windows in effect for its domain.
+    fn view_of(&self, state: &FlowState) -> FlowView {
+        let mut view = state.view();
+        let windows = match &state.windows {
+            Some(w) => w.as_slice(),
+            None => self.config.windows_of(&state.domain.name),
+        };
+        view.maintenance_windows = windows.iter().map(|w| w.as_str().to_owned()).collect();
+        view
+    }
+
     fn slots(&self) -> MutexGuard<'_, HashMap<String, Slot>> {
         // A panic while holding this lock only ever happens in a view update; the map is
         // still consistent, so keep using it.
@@ -131,6 +161,7 @@ impl Orchestrator {
                 slots: Mutex::new(HashMap::new()),
                 read_only: AtomicBool::new(false),
                 start_gate: tokio::sync::Mutex::new(()),
+                clock: Mutex::new(Clock::system()),
             }),
         })
     }
@@ -140,6 +171,60 @@ impl Orchestrator {
     /// Set it before [`Self::resume`].
     pub fn set_read_only(&self, on: bool) {
         self.inner.read_only.store(on, Ordering::SeqCst);
+    }
+
+    /// Replaces the clock transitions read and waits are measured in (see [`Clock`]; only
+    /// tests set another than the system clock). Set it before [`Self::resume`].
+    pub fn set_clock(&self, clock: Clock) {
+        *self
+            .inner
+            .clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = clock;
+    }
+
+    /// The time the flows see now.
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        self.inner.clock().now()
+    }
+
+    /// The VCF API the flows use (the sequence of [`crate::sequence`] lists domains with it).
+    pub fn api(&self) -> Arc<dyn VcfApi> {
+        Arc::clone(&self.inner.api)
+    }
+
+    /// The orchestrator's settings.
+    pub fn config(&self) -> &OrchestratorConfig {
+        &self.inner.config
+    }
+
+    /// Sets the maintenance windows of `domain` from Home Assistant (`None`: back to the
+    /// configured ones). They are kept with the domain's flow state, so they survive a restart;
+    /// a flow waiting for a window looks at the new ones at once.
+    pub async fn set_windows(
+        &self,
+        domain: &DomainRef,
+        windows: Option<Vec<Window>>,
+    ) -> CommandOutcome {
+        if self.read_only() {
+            return CommandOutcome::Rejected {
+                reason: "the bridge runs read-only (monitoring only)".to_owned(),
+            };
+        }
+        self.send(domain, Request::Windows(windows)).await
+    }
+
+    async fn send(&self, domain: &DomainRef, request: Request) -> CommandOutcome {
+        let tx = self.sender(domain);
+        let (reply, rx) = oneshot::channel();
+        if tx.send(Msg { request, reply }).is_err() {
+            return CommandOutcome::Rejected {
+                reason: "the upgrade orchestrator is shutting down".to_owned(),
+            };
+        }
+        rx.await.unwrap_or_else(|_| CommandOutcome::Rejected {
+            reason: "the upgrade orchestrator is shutting down".to_owned(),
+        })
     }
 
     fn read_only(&self) -> bool {
@@ -164,11 +249,11 @@ impl Orchestrator {
             if self.inner.slots().contains_key(&id) {
                 continue;
             }
-            views.push(flow.view());
+            views.push(self.inner.view_of(&flow));
             if self.read_only() && flow.is_active() {
                 tracing::warn!(
                     domain = %flow.domain.name,
-                    status = %flow.view().status,
+                    status = %flow.phase.status(),
                     "read-only: the unfinished upgrade flow is shown as it was left and not continued"
                 );
             }
@@ -212,40 +297,13 @@ impl Orchestrator {
                 return CommandOutcome::Rejected { reason: msg };
             }
         }
-        let tx = self.sender(domain);
-        let (reply, rx) = oneshot::channel();
-        if tx
-            .send(Msg {
-                command: cmd,
-                note: None,
-                reply,
-            })
-            .is_err()
-        {
-            return CommandOutcome::Rejected {
-                reason: "the upgrade orchestrator is shutting down".to_owned(),
-            };
-        }
-        rx.await.unwrap_or_else(|_| CommandOutcome::Rejected {
-            reason: "the upgrade orchestrator is shutting down".to_owned(),
-        })
+        self.send(domain, Request::Command(cmd)).await
     }
 
     /// Adds `text` (as a warning) to the domain's upgrade log, persisted with the flow; used by
     /// the bridge to record that an upgrade was started past a readiness block.
     pub async fn note(&self, domain: &DomainRef, text: String) {
-        let tx = self.sender(domain);
-        let (reply, rx) = oneshot::channel();
-        if tx
-            .send(Msg {
-                command: Command::Plan,
-                note: Some(text),
-                reply,
-            })
-            .is_ok()
-        {
-            let _ = rx.await;
-        }
+        let _ = self.send(domain, Request::Note(text)).await;
     }
 
     /// The current view of a domain's flow (`waiting_for_initiation` when it never ran).
@@ -254,7 +312,7 @@ impl Orchestrator {
             .slots()
             .get(&domain.id)
             .map(|s| s.view.clone())
-            .unwrap_or_else(|| FlowState::new(domain.clone()).view())
+            .unwrap_or_else(|| self.inner.view_of(&FlowState::new(domain.clone())))
     }
 
     /// Views of every domain the orchestrator knows (resumed or commanded).
@@ -308,13 +366,13 @@ impl Orchestrator {
                 id,
                 Slot {
                     tx: tx.clone(),
-                    view: state.view(),
+                    view: self.inner.view_of(&state),
                 },
             );
         }
         let actor = DomainTask {
             inner: Arc::clone(&self.inner),
-            last_view: state.view(),
+            last_view: self.inner.view_of(&state),
             state,
             rx,
             state_error: None,
@@ -399,6 +457,7 @@ impl DomainTask {
             }
             let fut = perform(
                 Arc::clone(&self.inner.api),
+                self.inner.clock(),
                 self.state.domain.id.clone(),
                 action,
             );
@@ -424,17 +483,25 @@ impl DomainTask {
     }
 
     async fn on_command(&mut self, msg: Msg) -> Applied {
-        if let Some(text) = msg.note {
-            let applied = self.apply(Event::Note(text));
-            let _ = msg.reply.send(CommandOutcome::Accepted);
-            return applied;
-        }
-        let event = match msg.command {
+        let command = match msg.request {
+            Request::Command(c) => c,
+            Request::Note(text) => {
+                let applied = self.apply(Event::Note(text));
+                let _ = msg.reply.send(CommandOutcome::Accepted);
+                return applied;
+            }
+            Request::Windows(windows) => {
+                let applied = self.apply(Event::SetWindows(windows));
+                let _ = msg.reply.send(CommandOutcome::Accepted);
+                return applied;
+            }
+        };
+        let event = match command {
             // A failed task VCF can retry is retried, not posted again: no release is looked up.
             Command::Start if self.state.retryable().is_some() => Event::Retry,
             Command::Retry => Event::Retry,
             Command::Start | Command::DownloadBundles if !self.state.is_active() => {
-                let download_only = msg.command == Command::DownloadBundles;
+                let download_only = command == Command::DownloadBundles;
                 match self.inner.api.next_release(&self.state.domain.id).await {
                     Ok(ReleaseCheck {
                         next: Some(release),
@@ -461,7 +528,7 @@ impl DomainTask {
                         bom: Vec::new(),
                     }
                 }),
-                download_only: msg.command == Command::DownloadBundles,
+                download_only: command == Command::DownloadBundles,
             },
             // Refused by the machine while a flow runs: nothing is read then.
             Command::Plan if self.state.is_active() => Event::Planned(Ok(Vec::new())),
@@ -492,7 +559,7 @@ impl DomainTask {
 
     /// Steps the machine, persists, publishes, notifies; returns the action to perform.
     fn apply(&mut self, event: Event) -> Applied {
-        let now = Utc::now();
+        let now = self.inner.clock().now();
         let before_kind = self.state.phase.kind();
         let t = step(&self.state, event, now, &self.inner.config);
         let changed = t.state != self.state;
@@ -550,7 +617,7 @@ impl DomainTask {
 
     /// Publishes the view when it changed.
     fn publish(&mut self) {
-        let mut view = self.state.view();
+        let mut view = self.inner.view_of(&self.state);
         view.state_error = self.state_error.clone();
         if view.status != self.last_view.status {
             tracing::info!(
@@ -571,11 +638,11 @@ impl DomainTask {
 }
 
 /// Performs one action and turns its result into the next event.
-async fn perform(api: Arc<dyn VcfApi>, domain_id: String, effect: Effect) -> Event {
+async fn perform(api: Arc<dyn VcfApi>, clock: Clock, domain_id: String, effect: Effect) -> Event {
     match effect {
         Effect::Notify(_) => Event::Tick,
         Effect::Wait(d) => {
-            tokio::time::sleep(d).await;
+            tokio::time::sleep(clock.real(d)).await;
             Event::Tick
         }
         Effect::ListReleaseBundles(target) => {

@@ -10,11 +10,15 @@
 //! - [`notify`]: the views, notifications and commands exchanged with the bridge.
 //! - [`plan`](mod@plan): what an upgrade would do, read without changing anything.
 //! - [`names`]: the public names of VCF components (NSX, vCenter, ESXi, SDDC Manager).
+//! - [`windows`]: maintenance windows and when the next one opens.
+//! - [`sequence`]: Upgrade All Domains, the management domain first, one domain at a time.
+//! - [`clock`]: the wall clock the driver reads (and a test-only simulated one).
 //! - [`config`]: poll intervals, timeouts and policy switches.
 //! - [`api`]: the SDDC Manager operations the driver needs, implemented over `vcf_client` in
 //!   a private adapter module.
 
 pub mod api;
+pub mod clock;
 pub mod config;
 pub mod driver;
 pub mod history;
@@ -24,8 +28,10 @@ pub mod names;
 pub mod notify;
 pub mod phase;
 pub mod plan;
+pub mod sequence;
 pub mod store;
 mod vcf;
+pub mod windows;
 
 pub use api::{ApiFailure, VcfApi};
 pub use config::{ConfigError, OrchestratorConfig, TemporaryNetwork};

@@ -23,6 +23,8 @@
 //! - `machine/commands.rs`: the buttons that are not tied to one phase (Start, Abort, Ignore
 //!   Alerts, Plan Upgrade);
 //! - `machine/common.rs`: transitions, failure, the one retry rule and time helpers;
+//! - `machine/window.rs`: the component loop waiting for the domain's maintenance window
+//!   (`phase_detail` `waiting_for_window`) and the windows set from Home Assistant;
 //! - `machine/view.rs`: the [`FlowView`](crate::notify::FlowView) published for a state.
 
 mod blocked;
@@ -35,6 +37,7 @@ mod sddc_manager;
 mod upgrades;
 mod validation;
 mod view;
+mod window;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -51,6 +54,7 @@ use crate::history::{self, ComponentTiming, RunResult, UpgradeRecord};
 use crate::logbook::{LogLevel, Logbook};
 use crate::notify::{DomainRef, Notification};
 use crate::phase::{FailedUpgrade, Phase, SddcStep, TargetCheck, UpgradeStep};
+use crate::windows::Window;
 
 pub use common::humantime_str;
 pub(crate) use common::{MAX_SDDC_UPGRADES, first_candidate, remaining};
@@ -98,6 +102,10 @@ pub struct FlowState {
     /// otherwise).
     #[serde(default)]
     pub blocked: Vec<String>,
+    /// Maintenance windows set from Home Assistant for this domain (`None`: the configured
+    /// ones; `Some(vec![])`: always open). Kept across flows, like Ignore Alerts.
+    #[serde(default)]
+    pub windows: Option<Vec<Window>>,
     /// The log.
     pub logbook: Logbook,
     /// The domain's VCF version when the flow started.
@@ -142,6 +150,9 @@ pub enum Event {
     SetIgnoreAlerts(bool),
     /// A line for the upgrade log from outside the flow (e.g. the bridge's readiness override).
     Note(String),
+    /// The domain's maintenance windows were set from Home Assistant (`None`: back to the
+    /// configured ones).
+    SetWindows(Option<Vec<Window>>),
     /// Plan Upgrade pressed: the plan's sections to log, or why no plan could be made.
     Planned(Result<Vec<String>, String>),
     /// The driver loaded this state after a restart.
@@ -322,6 +333,7 @@ impl FlowState {
             retries: 0,
             failed_upgrade: None,
             blocked: Vec::new(),
+            windows: None,
             logbook: Logbook::new(),
             from_version: None,
             findings: Vec::new(),
@@ -336,6 +348,7 @@ impl FlowState {
         let mut s = Self::new(self.domain.clone());
         s.ignore_alerts = self.ignore_alerts;
         s.history = self.history.clone();
+        s.windows = self.windows.clone();
         s
     }
 
@@ -344,7 +357,9 @@ impl FlowState {
         match &self.phase {
             Phase::UpgradingSddcManager { .. } => Some("SDDC_MANAGER"),
             Phase::StartingUpgrades { step, .. } => match step {
-                UpgradeStep::Listing | UpgradeStep::WaitingForImage { .. } => None,
+                UpgradeStep::Listing
+                | UpgradeStep::WaitingForWindow { .. }
+                | UpgradeStep::WaitingForImage { .. } => None,
                 UpgradeStep::Starting { component, .. }
                 | UpgradeStep::Prechecking { component, .. }
                 | UpgradeStep::Committing { component, .. }
@@ -487,7 +502,8 @@ fn guard(s: &FlowState, event: &Event, now: DateTime<Utc>) -> Verdict {
         | Event::NoUpdate { .. }
         | Event::UpdateCheckFailed(_)
         | Event::SetIgnoreAlerts(_)
-        | Event::Note(_) => Handle,
+        | Event::Note(_)
+        | Event::SetWindows(_) => Handle,
         Event::Acknowledge => match s.phase {
             Phase::WaitingForAck { .. } => Handle,
             _ => Refuse("No precheck alerts are waiting for acknowledgement".to_owned()),
@@ -546,6 +562,7 @@ fn belongs_to(phase: &Phase, result: &Event) -> bool {
             UpgradeStep::Listing | UpgradeStep::WaitingForImage { .. } => {
                 matches!(result, E::Upgradables(_))
             }
+            UpgradeStep::WaitingForWindow { .. } => false,
             UpgradeStep::Starting { .. } => {
                 matches!(result, E::UpgradeRequested(_) | E::UpgradeFound(_))
             }
@@ -616,6 +633,7 @@ impl Machine<'_> {
             Event::Abort => self.abort(),
             Event::SetIgnoreAlerts(on) => self.set_ignore_alerts(on),
             Event::Note(text) => self.log(LogLevel::Warning, &text),
+            Event::SetWindows(windows) => self.set_windows(windows),
             Event::Planned(plan) => self.planned(plan),
             Event::Resumed => self.dispatch(Event::Tick),
             other => self.dispatch(other),

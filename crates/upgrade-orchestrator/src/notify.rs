@@ -108,6 +108,13 @@ pub struct FlowView {
     pub blocked_reasons: Vec<String>,
     /// The domain's Ignore Alerts switch.
     pub ignore_alerts: bool,
+    /// When the maintenance window the next component upgrade waits for opens
+    /// (`phase_detail` `waiting_for_window`).
+    #[serde(default)]
+    pub next_window_start: Option<DateTime<Utc>>,
+    /// The domain's maintenance windows in effect (`Sat 22:00-Sun 04:00`; empty: any time).
+    #[serde(default)]
+    pub maintenance_windows: Vec<String>,
     /// True while a flow runs (anything but idle, failed, successfully completed).
     pub in_progress: bool,
     /// The markdown log (`No Messages` style default).

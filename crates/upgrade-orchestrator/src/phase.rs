@@ -81,6 +81,12 @@ pub enum UpgradeStep {
         /// The target BOM's ESXi version the image must carry.
         esxi_version: String,
     },
+    /// The next component upgrade waits for the domain's maintenance window (nothing runs in
+    /// VCF meanwhile); when it opens, the upgradables are listed again.
+    WaitingForWindow {
+        /// When the next window opens.
+        opens_at: DateTime<Utc>,
+    },
     /// `POST /v1/upgrades` sent or about to be; id unknown.
     Starting {
         /// What is being started.
@@ -384,6 +390,7 @@ impl Phase {
             Self::StartingUpgrades { step, .. } => Some(match step {
                 UpgradeStep::Listing => "listing_upgradables",
                 UpgradeStep::WaitingForImage { .. } => "waiting_for_cluster_image",
+                UpgradeStep::WaitingForWindow { .. } => "waiting_for_window",
                 UpgradeStep::Starting { .. } => "starting_upgrade",
                 UpgradeStep::Prechecking { .. } => "upgrade_precheck",
                 UpgradeStep::Committing { .. } => "committing_upgrade",

@@ -681,6 +681,26 @@ impl VcfApi for VcfClient {
         Ok(matching.pop())
     }
 
+    async fn domains(&self) -> ApiResult<Vec<(crate::notify::DomainRef, bool)>> {
+        Ok(VcfClient::domains(self)
+            .await?
+            .into_iter()
+            .map(|d| {
+                let management = d
+                    .kind
+                    .as_deref()
+                    .is_some_and(|k| k.eq_ignore_ascii_case("MANAGEMENT"));
+                (
+                    crate::notify::DomainRef {
+                        id: d.id,
+                        name: d.name,
+                    },
+                    management,
+                )
+            })
+            .collect())
+    }
+
     async fn api_ready(&self) -> bool {
         let ready = match self.domains().await {
             Ok(_) => true,

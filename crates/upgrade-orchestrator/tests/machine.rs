@@ -2244,3 +2244,174 @@ fn the_history_keeps_the_newest_ten_flows() {
             .all(|p| p[0].finished_at > p[1].finished_at)
     );
 }
+
+// === maintenance windows ===
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("valid")
+        .with_timezone(&Utc)
+}
+
+/// `sfo-m01` may upgrade components on Sundays 20:00-20:01 UTC only (t0 is Sunday 08:00).
+fn windowed(window: &str) -> OrchestratorConfig {
+    let mut cfg = OrchestratorConfig::default();
+    cfg.windows.insert(
+        "sfo-m01".into(),
+        vec![upgrade_orchestrator::windows::Window::parse(window).expect("window")],
+    );
+    cfg
+}
+
+fn waiting_for_window(s: &FlowState) -> Option<DateTime<Utc>> {
+    match &s.phase {
+        Phase::StartingUpgrades {
+            step: UpgradeStep::WaitingForWindow { opens_at },
+            ..
+        } => Some(*opens_at),
+        _ => None,
+    }
+}
+
+#[test]
+fn outside_its_window_a_flow_downloads_and_prechecks_at_once_then_waits() {
+    let mut w = World::default_world();
+    let mut r = Run::new(windowed("Sun 20:00-20:01"));
+    let pending = r.drive_until(&mut w, start(), |s| waiting_for_window(s).is_some());
+    // Bundles, SDDC Manager (which VCF requires before the prechecks) and the prechecks ran
+    // at once; no component upgrade was started.
+    assert_eq!(w.check_runs, 1);
+    let started: Vec<_> = w.started_upgrades.iter().map(|u| u.0.as_str()).collect();
+    assert_eq!(started, ["b-sddc"]);
+    assert!(r.now < at("2026-03-01T20:00:00Z"));
+    assert_eq!(
+        waiting_for_window(&r.state),
+        Some(at("2026-03-01T20:00:00Z"))
+    );
+    let view = r.state.view();
+    assert_eq!(view.status, "starting_upgrades");
+    assert_eq!(view.phase_detail.as_deref(), Some("waiting_for_window"));
+    assert_eq!(view.next_window_start, Some(at("2026-03-01T20:00:00Z")));
+    assert!(
+        view.logs_markdown
+            .contains("next window opens at 2026-03-01 20:00 UTC")
+    );
+    // The machine waits (in steps of at most five minutes) without asking VCF anything.
+    let Some(Event::Tick) = pending else {
+        panic!("expected a wait, got {pending:?}")
+    };
+
+    // The clock enters the window: NSX starts in it.
+    let nsx_started = |s: &FlowState| matches!(&s.phase, Phase::StartingUpgrades { step: UpgradeStep::Starting { component, .. }, .. } if component == "NSX_T_MANAGER");
+    let requests_before = w.started_upgrades.len();
+    r.drive_until(&mut w, Event::Tick, nsx_started);
+    assert!(r.now >= at("2026-03-01T20:00:00Z"), "started at {}", r.now);
+    assert!(r.now < at("2026-03-01T20:01:00Z"), "started at {}", r.now);
+    // Exactly that one request, made at the instant the clock reached the window.
+    assert_eq!(w.started_upgrades.len(), requests_before + 1);
+    assert_eq!(w.started_upgrades[requests_before].0, "b-nsx");
+}
+
+#[test]
+fn a_running_component_is_never_interrupted_and_the_next_waits_for_the_next_window() {
+    let mut w = World::default_world();
+    // Each component takes a few polls of a minute: longer than the one-minute window.
+    w.upgrade_polls = 3;
+    let mut r = Run::new(windowed("Sun 20:00-20:01"));
+    r.drive_until(&mut w, start(), |s| waiting_for_window(s).is_some());
+    // Through the first window: NSX runs to its end although the window closed meanwhile.
+    let pending = r.drive_until(&mut w, Event::Tick, |s| {
+        waiting_for_window(s) == Some(at("2026-03-08T20:00:00Z"))
+    });
+    assert!(pending.is_some());
+    let started: Vec<_> = w.started_upgrades.iter().map(|u| u.0.as_str()).collect();
+    assert_eq!(started, ["b-sddc", "b-nsx"]);
+    assert!(
+        !w.todo.iter().any(|u| u.bundle_id == "b-nsx"),
+        "NSX finished"
+    );
+    assert!(r.now > at("2026-03-01T20:01:00Z"));
+    assert_eq!(r.state.upgrades_done, 1);
+    // A week later vCenter starts, then ESXi waits again; finally the flow completes.
+    r.drive(&mut w, Event::Tick, 20_000);
+    assert_eq!(
+        r.statuses.last().map(String::as_str),
+        Some("waiting_for_initiation")
+    );
+    assert!(r.statuses.contains(&"successfully_completed".to_owned()));
+    let started: Vec<_> = w.started_upgrades.iter().map(|u| u.0.as_str()).collect();
+    assert_eq!(started, ["b-sddc", "b-nsx", "b-vc", "b-esx"]);
+    assert!(
+        r.now > at("2026-03-15T20:00:00Z"),
+        "ESXi waited for the third Sunday"
+    );
+}
+
+#[test]
+fn windows_set_while_waiting_apply_at_once_and_stay_with_the_domain() {
+    let mut w = World::default_world();
+    let mut r = Run::new(windowed("Sun 20:00-20:01"));
+    r.drive_until(&mut w, start(), |s| waiting_for_window(s).is_some());
+    // Moved to a window that opens at 12:00 today.
+    let noon = upgrade_orchestrator::windows::parse_list("Sun 12:00-13:00").expect("window");
+    let t = step(
+        &r.state,
+        Event::SetWindows(Some(noon.clone())),
+        r.now,
+        &r.cfg,
+    );
+    assert!(t.rejected.is_none());
+    assert_eq!(
+        waiting_for_window(&t.state),
+        Some(at("2026-03-01T12:00:00Z"))
+    );
+    assert_eq!(t.state.windows.as_ref(), Some(&noon));
+    // Any time now: the upgradables are listed again at once.
+    let t = step(&t.state, Event::SetWindows(Some(vec![])), r.now, &r.cfg);
+    assert_eq!(
+        t.state.view().phase_detail.as_deref(),
+        Some("listing_upgradables")
+    );
+    assert!(
+        t.effects
+            .iter()
+            .any(|e| matches!(e, Effect::ListUpgradables(_)))
+    );
+    // The windows set from Home Assistant outlive the flow: a new Start keeps them.
+    let mut done = FlowState::new(domain());
+    done.windows = Some(noon.clone());
+    let t = step(&done, start(), r.now, &r.cfg);
+    assert_eq!(t.state.windows, Some(noon));
+}
+
+#[test]
+fn a_flow_resumed_inside_its_window_continues_and_outside_it_keeps_waiting() {
+    let mut w = World::default_world();
+    let mut r = Run::new(windowed("Sun 20:00-20:01"));
+    r.drive_until(&mut w, start(), |s| waiting_for_window(s).is_some());
+    let waiting = r.state.clone();
+    // Restarted before the window: still waiting, nothing asked of VCF.
+    let t = step(&waiting, Event::Resumed, at("2026-03-01T19:00:00Z"), &r.cfg);
+    assert_eq!(
+        waiting_for_window(&t.state),
+        Some(at("2026-03-01T20:00:00Z"))
+    );
+    assert_eq!(
+        t.effects
+            .iter()
+            .filter(|e| e.is_action())
+            .collect::<Vec<_>>(),
+        [&Effect::Wait(std::time::Duration::from_secs(300))]
+    );
+    // Restarted inside it: the loop lists the upgradables.
+    let t = step(&waiting, Event::Resumed, at("2026-03-01T20:00:30Z"), &r.cfg);
+    assert!(
+        t.effects
+            .iter()
+            .any(|e| matches!(e, Effect::ListUpgradables(_)))
+    );
+    // Abort is allowed while waiting (nothing runs in VCF).
+    let t = step(&waiting, Event::Abort, at("2026-03-01T19:00:00Z"), &r.cfg);
+    assert!(t.rejected.is_none());
+    assert_eq!(t.state.phase.status(), "failed");
+}

@@ -25,6 +25,12 @@ pub enum BridgeAction {
     CheckUpdates,
     /// Log in to SDDC Manager again.
     RefreshToken,
+    /// Upgrade All Domains: the management domain first, then each VI domain.
+    UpgradeAll,
+    /// Retry Upgrade All: continue a failed or aborted Upgrade All Domains.
+    RetryAll,
+    /// Abort Upgrade All.
+    AbortAll,
 }
 
 /// A readiness action (see [`crate::readiness`]).
@@ -37,6 +43,8 @@ pub enum ReadinessAction {
     /// The Override Readiness switch of the topic's domain.
     Override(bool),
 }
+/// The payload entry of a command that takes free text (the text entity's value).
+pub const ANY_TEXT: &str = "*";
 
 /// What an accepted payload does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +55,8 @@ pub enum Does {
     Orchestrator(UpgradeAction),
     /// A readiness action (only subscribed and announced with `readiness.enabled`).
     Readiness(ReadinessAction),
+    /// New maintenance windows for the topic's domain (the payload is the text).
+    SetWindows,
 }
 
 /// The payload placeholder of a command that takes a VCF task id as its payload.
@@ -80,7 +90,7 @@ pub struct Command {
     pub button: Option<ButtonEntity>,
 }
 
-use BridgeAction::{CheckUpdates, RefreshToken};
+use BridgeAction::{AbortAll, CheckUpdates, RefreshToken, RetryAll, UpgradeAll};
 use CommandUnit::{Bridge, Domain};
 use EntityCategory::Diagnostic;
 use ReadinessAction::{BackUpNow, Override, RetryTask};
@@ -107,6 +117,17 @@ pub static COMMANDS: &[Command] = &[
         icon: "mdi:key-change",
         button: Some(ButtonEntity { key: "refresh_token", category: Some(Diagnostic) }),
         payloads: &[("PRESS", Does::Bridge(RefreshToken))] },
+    // Upgrade All Domains (`upgrade_orchestrator::sequence`): management domain first, then
+    // each VI domain; Retry continues where it stopped; Abort stops it.
+    Command { unit: Bridge, leaf: "upgrade_all/start/set", label: "Upgrade All Domains",
+        icon: "mdi:playlist-play", button: button("upgrade_all_domains"),
+        payloads: &[("PRESS", Does::Bridge(UpgradeAll))] },
+    Command { unit: Bridge, leaf: "upgrade_all/retry/set", label: "Retry Upgrade All",
+        icon: "mdi:playlist-check", button: button("retry_upgrade_all"),
+        payloads: &[("PRESS", Does::Bridge(RetryAll))] },
+    Command { unit: Bridge, leaf: "upgrade_all/abort/set", label: "Abort Upgrade All",
+        icon: "mdi:playlist-remove", button: button("abort_upgrade_all"),
+        payloads: &[("PRESS", Does::Bridge(AbortAll))] },
     Command { unit: Domain, leaf: "upgrade/start/set", label: "Start Upgrade",
         icon: "mdi:play-circle", button: button("start_upgrade"),
         payloads: &[("PRESS", Does::Orchestrator(Start))] },
@@ -148,6 +169,11 @@ pub static COMMANDS: &[Command] = &[
         icon: "mdi:shield-off", button: None,
         payloads: &[("ON", Does::Readiness(Override(true))),
                     ("OFF", Does::Readiness(Override(false)))] },
+    // The Maintenance Windows text (a row of the UPGRADE entity table): any text, read as
+    // windows by `upgrade_orchestrator::windows::parse_list`.
+    Command { unit: Domain, leaf: "upgrade/windows/set", label: "Maintenance Windows",
+        icon: "mdi:calendar-clock", button: None,
+        payloads: &[(ANY_TEXT, Does::SetWindows)] },
     // Install on the update entity (a row of the UPGRADE entity table): Start Upgrade, when
     // `upgrade.allow_update_install` is set.
     Command { unit: Domain, leaf: "update/install", label: "Install",

@@ -301,7 +301,7 @@ impl Ctx<'_> {
             // Entities that send commands keep QoS 1 for the command.
             qos: match e.platform {
                 Platform::Sensor | Platform::BinarySensor | Platform::Event => 0,
-                Platform::Button | Platform::Switch | Platform::Update => 1,
+                Platform::Button | Platform::Switch | Platform::Update | Platform::Text => 1,
             },
         };
         let mut config = match e.platform {
@@ -354,6 +354,14 @@ impl Ctx<'_> {
                 base,
                 state_topic,
                 event_types: e.event_types.unwrap_or_default().to_vec(),
+            }
+            .render(),
+            Platform::Text => crate::ha::text::Text {
+                base,
+                state_topic,
+                command_topic: command_topic.unwrap_or_default(),
+                max: crate::ha::MAX_STATE_LEN,
+                mode: "text",
             }
             .render(),
         };
@@ -465,6 +473,12 @@ fn render_bridge(cx: &mut Ctx<'_>, inv: &Inventory) {
         let attrs = serde_json::to_value(c).unwrap_or(Value::Null);
         let t = cx.t().connectivity_attributes();
         cx.json_state(t, &attrs);
+    }
+    // --- Upgrade All Domains ---
+    if let Some(seq) = &inv.upgrade_all {
+        let status = seq["status"].as_str().unwrap_or("idle");
+        cx.state(cx.t().upgrade_all("status"), status);
+        cx.json_state(cx.t().upgrade_all("state"), seq);
     }
 }
 
@@ -774,6 +788,11 @@ fn render_upgrade(
             Topics::attributes(&storage_topic),
             &json!({"error": f.state_error}),
         );
+        // --- Maintenance Windows text ---
+        cx.state(
+            cx.t().upgrade(ds, "windows"),
+            state_text(&windows_text(&f.view)),
+        );
     }
 
     // --- update entity ---
@@ -786,11 +805,20 @@ fn render_upgrade(
             .map(|n| n.version.clone())
             .unwrap_or_else(|| installed.clone());
         let in_progress = flow.is_some_and(|f| f.in_progress);
-        let summary = u
-            .next
-            .as_ref()
-            .and_then(|n| n.description.clone())
-            .map(|s| truncate_chars(&s, 255));
+        let description = u.next.as_ref().and_then(|n| n.description.clone());
+        // While the flow waits for a maintenance window, the dialog says when it goes on.
+        let waiting = flow
+            .and_then(|f| f.view["next_window_start"].as_str())
+            .map(|at| {
+                format!(
+                    "Waiting for the maintenance window: the next component upgrade starts at {at}."
+                )
+            });
+        let summary = match (waiting, description) {
+            (Some(w), Some(d)) => Some(format!("{w} {d}")),
+            (w, d) => w.or(d),
+        }
+        .map(|s| truncate_chars(&s, 255));
         let release_url = u.next.as_ref().and_then(|n| {
             n.raw["bom"]
                 .as_array()?
@@ -873,6 +901,19 @@ pub fn history_attributes(f: &FlowInfo) -> Value {
         })
         .collect();
     json!({ "runs": runs })
+}
+
+/// The Maintenance Windows text of a flow view: its windows joined by `, `, or `always`.
+fn windows_text(view: &Value) -> String {
+    let windows: Vec<&str> = view["maintenance_windows"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if windows.is_empty() {
+        "always".to_owned()
+    } else {
+        windows.join(", ")
+    }
 }
 
 /// Fingerprint of everything discovery configs are built from: domains (id, name, type),

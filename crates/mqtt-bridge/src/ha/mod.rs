@@ -13,6 +13,7 @@ pub mod entities;
 pub mod event;
 pub mod sensor;
 pub mod switch;
+pub mod text;
 pub mod update;
 
 /// Home Assistant drops a state longer than this (it becomes `unknown`).

@@ -181,7 +181,7 @@ impl Machine<'_> {
         self.act(Effect::ListUpgradables(version));
     }
 
-    fn enter_step(&mut self, step: UpgradeStep, target: TargetRelease) {
+    pub(super) fn enter_step(&mut self, step: UpgradeStep, target: TargetRelease) {
         self.enter(Phase::StartingUpgrades { step, target });
     }
 
@@ -202,6 +202,9 @@ impl Machine<'_> {
         match step {
             UpgradeStep::Listing | UpgradeStep::WaitingForImage { .. } => {
                 self.listing_upgradables(target, ev);
+            }
+            UpgradeStep::WaitingForWindow { opens_at } => {
+                self.waiting_for_window(opens_at, target, ev);
             }
             UpgradeStep::Starting {
                 request,
@@ -522,6 +525,9 @@ impl Machine<'_> {
         self.s.blocked.clear();
         if u.is_sddc_manager() && self.s.sddc_upgrades < MAX_SDDC_UPGRADES {
             self.begin_sddc_manager(&u.bundle_id, &u.component, target);
+            return;
+        }
+        if !self.window_open_for(&u.component, &target) {
             return;
         }
         let (personalities, vcenter_input) = if u.is_esxi() {

@@ -25,7 +25,7 @@ impl FlowState {
             }
             Phase::StartingUpgrades { step, .. } => {
                 let comp = match step {
-                    UpgradeStep::Listing => None,
+                    UpgradeStep::Listing | UpgradeStep::WaitingForWindow { .. } => None,
                     UpgradeStep::WaitingForImage { .. } => Some("ESXi".to_owned()),
                     UpgradeStep::Starting { component, .. }
                     | UpgradeStep::Prechecking { component, .. }
@@ -74,6 +74,14 @@ impl FlowState {
                 Vec::new()
             },
             ignore_alerts: self.ignore_alerts,
+            next_window_start: match &self.phase {
+                Phase::StartingUpgrades {
+                    step: UpgradeStep::WaitingForWindow { opens_at },
+                    ..
+                } => Some(*opens_at),
+                _ => None,
+            },
+            maintenance_windows: Vec::new(),
             in_progress: self.is_active(),
             logs_markdown: self.logbook.render(),
             log_entries: self.logbook.len(),

@@ -38,6 +38,8 @@ pub enum Platform {
     Update,
     /// `event`.
     Event,
+    /// `text`.
+    Text,
 }
 
 /// What an entity's availability depends on.
@@ -139,18 +141,33 @@ const fn usage(
 }
 
 /// The SDDC Manager device (buttons: [`crate::commands::COMMANDS`]).
-pub const BRIDGE: &[Entity] = &[Entity {
-    platform: Platform::BinarySensor,
-    key: "connectivity",
-    name: "Connectivity",
-    icon: "mdi:lan-connect",
-    category: Some(EntityCategory::Diagnostic),
-    source: Source::Bridge,
-    state: Some("connectivity"),
-    attributes: Attributes::Own,
-    device_class: Some("connectivity"),
-    ..SENSOR
-}];
+pub const BRIDGE: &[Entity] = &[
+    Entity {
+        platform: Platform::BinarySensor,
+        key: "connectivity",
+        name: "Connectivity",
+        icon: "mdi:lan-connect",
+        category: Some(EntityCategory::Diagnostic),
+        source: Source::Bridge,
+        state: Some("connectivity"),
+        attributes: Attributes::Own,
+        device_class: Some("connectivity"),
+        ..SENSOR
+    },
+    // Upgrade All Domains: its status; the attributes are the retained JSON of the sequence
+    // (domains done / total, current domain, each domain's result).
+    Entity {
+        key: "upgrade_all",
+        name: "Upgrade All Domains",
+        icon: "mdi:playlist-play",
+        source: Source::Bridge,
+        state: Some("upgrade_all/status"),
+        attributes: Attributes::At("upgrade_all/state"),
+        device_class: Some("enum"),
+        options: Some(&upgrade_orchestrator::sequence::SequenceStatus::NAMES),
+        ..SENSOR
+    },
+];
 
 /// A domain's VCF state.
 pub const DOMAIN: &[Entity] = &[
@@ -289,6 +306,19 @@ pub const UPGRADE: &[Entity] = &[
         command: Some("ignore_alerts/set"),
         ..SENSOR
     },
+    // The domain's maintenance windows, editable in HA (`Sat 22:00-Sun 04:00, Wed 01:00-03:00`;
+    // `always`; `default` for the configured ones).
+    Entity {
+        platform: Platform::Text,
+        key: "maintenance_windows",
+        name: "Maintenance Windows",
+        icon: "mdi:calendar-clock",
+        category: Some(EntityCategory::Config),
+        source: Source::Bridge,
+        state: Some("upgrade/windows"),
+        command: Some("upgrade/windows/set"),
+        ..SENSOR
+    },
     // JSON state form: <https://www.home-assistant.io/integrations/update.mqtt/#json-state>.
     // The command topic is announced only when installs are allowed: without it HA shows no
     // Install button. Bridge-owned: its progress is the flow's, and the versions it shows are the
@@ -423,6 +453,7 @@ impl Platform {
             Self::Switch => "switch",
             Self::Update => "update",
             Self::Event => "event",
+            Self::Text => "text",
         }
     }
 }
