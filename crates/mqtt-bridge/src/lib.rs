@@ -165,7 +165,10 @@ fn adopt_single_instance_state(root: &std::path::Path, first: &Config) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let text = name.to_string_lossy();
-        if !(text.starts_with("flow-") && text.ends_with(".json")) || !entry.path().is_file() {
+        let ours = (text.starts_with("flow-") && text.ends_with(".json"))
+            || text == "sequence.json"
+            || text == "readiness-overrides.json";
+        if !(ours && entry.path().is_file()) {
             continue;
         }
         let target = first.state_dir.join(&name);
