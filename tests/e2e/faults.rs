@@ -122,7 +122,11 @@ fn upgrade_posts(log: &[SimLogEntry]) -> std::collections::BTreeMap<String, usiz
 fn mutating(log: &[SimLogEntry]) -> usize {
     log.iter()
         .filter(|e| {
-            e.method != "GET" && e.path.starts_with("/v1/") && !e.path.starts_with("/v1/tokens")
+            e.method != "GET"
+                && e.path.starts_with("/v1/")
+                && !e.path.starts_with("/v1/tokens")
+                // The readiness poll's password-expiration query only reads.
+                && e.path != "/v1/credentials/expirations"
         })
         .count()
 }
@@ -332,7 +336,7 @@ async fn state_dir_breaks(fault: StateFault) -> anyhow::Result<()> {
     // The NSX upgrade ends while the state cannot be saved; the flow then looks for the
     // vCenter upgrade (a read) and holds before posting it. Five resource cycles of the monitor
     // (the state is retried every 2 s) must pass without any new mutating request.
-    wait_component(&mut rig, &d, "VCENTER", Some("starting_upgrade"), broken).await?;
+    wait_component(&mut rig, &d, "vCenter", Some("starting_upgrade"), broken).await?;
     let held_at = mutating(&rig.sim.log().await?);
     let domains_at = rig.sim.requests().await?.count("GET /v1/domains");
     let sim = &rig.sim;
@@ -484,8 +488,8 @@ async fn lost_state_during_a_running_nsx_upgrade_is_followed_on_start() -> anyho
     finish(&mut rig, &d, restart).await?;
     let logs = crate::flow::logs_markdown(&rig, &d);
     anyhow::ensure!(
-        logs.contains("VCF is upgrading NSX_T_MANAGER already")
-            && logs.contains("Re-attached to the NSX_T_MANAGER upgrade"),
+        logs.contains("VCF is upgrading NSX already")
+            && logs.contains("Re-attached to the NSX upgrade"),
         "the running NSX upgrade was not followed: {logs}"
     );
     let log = rig.sim.log().await?;

@@ -16,6 +16,9 @@ fn mutating(log: &[SimLogEntry]) -> Vec<String> {
         .filter(|e| e.method != "GET")
         .filter(|e| !(e.method == "POST" && e.path == "/v1/tokens"))
         .filter(|e| !(e.method == "PATCH" && e.path == "/v1/tokens/access-token/refresh"))
+        // The readiness poll's password-expiration query: a POST that only reads (the spec's
+        // `CredentialsExpirationSpec` starts a check that changes nothing).
+        .filter(|e| !(e.method == "POST" && e.path == "/v1/credentials/expirations"))
         .map(|e| format!("{} {}", e.method, e.path))
         .collect()
 }

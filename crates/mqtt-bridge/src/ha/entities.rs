@@ -632,10 +632,9 @@ fn listed<T: serde::Serialize>(items: &[T]) -> Value {
 
 fn render_bridge_readiness(cx: &mut Ctx<'_>, root: &str, r: &crate::model::ReadinessInfo) {
     let t = |leaf: &str| Topics::below(root, leaf);
+    // Until the first readiness poll of this run has answered nothing is rendered: what an
+    // earlier run left retained stays shown instead of flickering to `unknown`.
     let Some(report) = &r.report else {
-        for leaf in ["readiness", "last_backup", "failed_tasks"] {
-            cx.state(t(leaf), NONE);
-        }
         return;
     };
     let s = &report.sddc;
@@ -698,6 +697,14 @@ fn render_domain_readiness(
 ) {
     let topic = Topics::below(root, "readiness");
     let over = r.overrides.contains(&d.id);
+    // Nothing known yet this run: the retained value stays (see render_bridge_readiness).
+    if r.report.is_none() {
+        cx.state(
+            Topics::below(root, "override_readiness"),
+            if over { "ON" } else { "OFF" },
+        );
+        return;
+    }
     cx.state(
         Topics::below(root, "override_readiness"),
         if over { "ON" } else { "OFF" },
@@ -716,6 +723,7 @@ fn render_domain_readiness(
                 }),
             );
         }
+        // The poll answered but could not read this domain.
         None => cx.state(topic, NONE),
     }
 }

@@ -611,7 +611,10 @@ impl Machine<'_> {
         };
         self.log(
             LogLevel::Info,
-            &format!("VCF is upgrading {component} already; looking for that upgrade to follow it"),
+            &format!(
+                "VCF is upgrading {} already; looking for that upgrade to follow it",
+                component_name(&component)
+            ),
         );
         let find = Effect::FindUpgrade {
             bundle_id: request.bundle_id.clone(),
