@@ -317,6 +317,33 @@ async fn run_instance(
         let _ = hub_tx.send(HubMsg::ReadinessOverride(id, true));
     }
     let board: readiness::Board = Arc::default();
+    // Upgrade All Domains starts no domain that readiness blocks, unless its Override Readiness
+    // switch is on: the same gate as a domain's own Start Upgrade.
+    if config.readiness.enabled {
+        let board = board.clone();
+        let overrides = overrides.clone();
+        sequencer.set_gate(Arc::new(
+            move |d: &upgrade_orchestrator::notify::DomainRef| {
+                let blocking: Vec<String> = {
+                    let report = board.read().unwrap_or_else(|e| e.into_inner());
+                    report
+                        .as_ref()
+                        .and_then(|r| r.domains.get(&d.id))
+                        .map(|s| s.blocking().into_iter().map(str::to_owned).collect())
+                        .unwrap_or_default()
+                };
+                if blocking.is_empty() || overrides.is_on(&d.id) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{} is blocked: {}; fix the cause, or turn its Override Readiness on",
+                        d.name,
+                        blocking.join("; ")
+                    ))
+                }
+            },
+        ));
+    }
 
     // Resume unfinished flows (re-attaches to running VCF tasks instead of starting them again).
     {
