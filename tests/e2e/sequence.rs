@@ -247,3 +247,58 @@ async fn upgrade_all_stops_at_the_first_failure_and_retry_continues() -> anyhow:
     }
     Ok(())
 }
+
+/// `readiness-blocked`: sfo-w01's vCenter root password has expired. Upgrade All Domains takes
+/// the management domain to the target, then stops at sfo-w01 with readiness's reason and never
+/// starts its flow; with sfo-w01's Override Readiness on, Retry Upgrade All takes it through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_all_stops_at_a_blocked_domain_until_its_override() -> anyhow::Result<()> {
+    let mut rig = Rig::start("readiness-blocked", FAST).await?;
+    ready(&mut rig).await?;
+    let readiness = rig.domain_topic("sfo_w01", "readiness");
+    let blocked = rig
+        .recorder
+        .wait_current(&readiness, "blocked", secs(60))
+        .await;
+    rig.with_log(blocked)?;
+    let mark = rig.recorder.mark();
+    rig.press("bridge/upgrade_all/start/set").await?;
+    let stopped = wait_sequence(&mut rig, "the sequence to stop", mark, 300, |v| {
+        v["status"] == "failed" || v["status"] == "completed"
+    })
+    .await?;
+    anyhow::ensure!(stopped["status"] == "failed", "{stopped}");
+    anyhow::ensure!(stopped["current_domain"] == "sfo-w01", "{stopped}");
+    anyhow::ensure!(stopped["domains_done"] == 1, "{stopped}");
+    let why = stopped["last_error"].as_str().unwrap_or_default();
+    anyhow::ensure!(why.contains("is blocked"), "{why}");
+    let w01 = rig.domain_topic("sfo_w01", "upgrade/status");
+    anyhow::ensure!(
+        first_of(&rig, &w01, mark, &["update_process_started"]).is_none(),
+        "sfo-w01 started although readiness blocks it"
+    );
+
+    rig.recorder
+        .publish(
+            &rig.domain_topic("sfo_w01", "override_readiness/set"),
+            "ON",
+            false,
+        )
+        .await?;
+    rig.recorder
+        .wait_current(
+            &rig.domain_topic("sfo_w01", "override_readiness"),
+            "ON",
+            secs(30),
+        )
+        .await?;
+    let retry = rig.recorder.mark();
+    rig.press("bridge/upgrade_all/retry/set").await?;
+    let done = wait_sequence(&mut rig, "the sequence to complete", retry, 300, |v| {
+        v["status"] == "completed" || v["status"] == "failed"
+    })
+    .await?;
+    anyhow::ensure!(done["status"] == "completed", "{done}");
+    anyhow::ensure!(done["domains_done"] == 2, "{done}");
+    Ok(())
+}
