@@ -642,6 +642,34 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+        /// Any bytes on any command topic: never a panic, and an action only for a payload that
+        /// the command's row lists (or the free text / task id rows accept), never retained.
+        #[test]
+        fn any_payload_on_any_command_topic_is_an_action_or_a_named_refusal(
+            index in 0usize..COMMANDS.len(),
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            retain in proptest::prelude::any::<bool>(),
+        ) {
+            let kind = &COMMANDS[index];
+            let result = validate(&topic(kind), &payload, retain);
+            if retain {
+                proptest::prop_assert!(matches!(result, Err(Rejection::Retained)));
+            }
+            if result.is_ok() {
+                let text = std::str::from_utf8(&payload).expect("accepted payloads are UTF-8").trim();
+                let listed = kind.payloads.iter().any(|(want, _)| {
+                    *want == ANY_TEXT || *want == TASK_ID || text.eq_ignore_ascii_case(want)
+                });
+                proptest::prop_assert!(listed, "{} accepted {:?}", kind.leaf, text);
+            }
+            if let Err(Rejection::BadPayload(why)) = &result {
+                proptest::prop_assert!(!why.is_empty());
+            }
+        }
+    }
+
     #[test]
     fn press_payloads() {
         assert_eq!(
