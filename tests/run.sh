@@ -14,7 +14,8 @@
 #   repository (the VCF OpenAPI specs are vendored in tests/data/vcf-api/).
 # - A Python virtual environment with the vendor's official SDK (tests/sdk/requirements.txt) at
 #   $DCA_SDK_VENV (default target/sdk-venv), for the `vendor_sdk::` tests; python3-venv from the
-#   distribution when `python3 -m venv` does not work. pip runs only when the pins are not
+#   distribution when `python3 -m venv` does not work.
+# - jq from the distribution when missing (the Home Assistant app's entrypoint, ha_app:: tests). pip runs only when the pins are not
 #   already satisfied.
 # - One build of every target (dev profile), then `cargo nextest run --workspace` (or
 #   `cargo test --workspace` without nextest), then the doctests.
@@ -33,6 +34,18 @@ if ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
       || { as_root apt-get update && as_root apt-get install -y mosquitto mosquitto-clients; }
   else
     echo "note: mosquitto is not installed and apt-get is unavailable; the tests use the embedded broker"
+  fi
+fi
+
+# jq: the Home Assistant app's entrypoint (deploy/homeassistant-app) maps its options with it, and
+# the ha_app:: tests run that entrypoint.
+if ! command -v jq >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    step "installing jq"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get install -y jq || { as_root apt-get update && as_root apt-get install -y jq; }
+  else
+    echo "note: jq is not installed and apt-get is unavailable; the ha_app:: tests will fail"
   fi
 fi
 
