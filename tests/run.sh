@@ -14,9 +14,9 @@
 #   repository (the VCF OpenAPI specs are vendored in tests/data/vcf-api/).
 # - A Python virtual environment with the vendor's official SDK (tests/sdk/requirements.txt) at
 #   $DCA_SDK_VENV (default target/sdk-venv), for the `vendor_sdk::` tests; python3-venv from the
-#   distribution when `python3 -m venv` does not work.
-# - jq from the distribution when missing (the Home Assistant app's entrypoint, ha_app:: tests). pip runs only when the pins are not
+#   distribution when `python3 -m venv` does not work. pip runs only when the pins are not
 #   already satisfied.
+# - jq from the distribution when missing (the Home Assistant app's entrypoint, ha_app:: tests).
 # - One build of every target (dev profile), then `cargo nextest run --workspace` (or
 #   `cargo test --workspace` without nextest), then the doctests.
 set -euo pipefail
