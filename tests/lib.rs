@@ -23,6 +23,8 @@ pub mod broker;
 pub mod ha;
 #[path = "support/ha_values.rs"]
 pub mod ha_values;
+#[path = "support/process.rs"]
+pub mod process;
 #[path = "support/recorder.rs"]
 pub mod recorder;
 #[path = "support/rig.rs"]

@@ -31,6 +31,7 @@ use dca_tests::bridge::{Bridge, BridgeConfig};
 use dca_tests::broker::{Broker, QueueLimit};
 use dca_tests::ha::HomeAssistant;
 use dca_tests::ha_values::{AtLeast, Comparison, broker_dropped, until_correct};
+use dca_tests::process::cpu_seconds;
 use dca_tests::sim::Sim;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
@@ -78,25 +79,6 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(run(opts))
-}
-
-/// `utime + stime` of a process, in seconds.
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let rest = stat
-        .rsplit_once(')')
-        .context("unexpected /proc/PID/stat")?
-        .1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11).context("utime")?.parse()?;
-    let stime: f64 = fields.get(12).context("stime")?.parse()?;
-    let ticks = std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0);
-    Ok((utime + stime) / ticks)
 }
 
 static LIVE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

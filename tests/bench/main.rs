@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use dca_tests::bridge::{Bridge, BridgeConfig};
 use dca_tests::broker::Broker;
+use dca_tests::process::cpu_seconds;
 use dca_tests::recorder::{Mark, Recorder};
 use dca_tests::rig::{host_slug, slug};
 use dca_tests::sim::{Sim, SimRequests};
@@ -96,43 +97,9 @@ fn api_requests(r: &SimRequests) -> u64 {
         .sum()
 }
 
-/// `utime + stime` of a process, in seconds.
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The command name is in parentheses and may contain spaces: split after the last ')'.
-    let rest = stat
-        .rsplit_once(')')
-        .context("unexpected /proc/PID/stat")?
-        .1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // rest starts at field 3 (state); utime is field 14, stime field 15.
-    let utime: f64 = fields.get(11).context("utime")?.parse()?;
-    let stime: f64 = fields.get(12).context("stime")?.parse()?;
-    Ok((utime + stime) / clock_ticks())
-}
-
-fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
 /// `VmHWM` (peak resident set) of a process, in MiB.
 fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .context("no VmHWM")?;
-    let kib: f64 = line
-        .split_whitespace()
-        .nth(1)
-        .context("VmHWM value")?
-        .parse()?;
-    Ok(kib / 1024.0)
+    Ok(dca_tests::process::peak_rss_kib(pid)? as f64 / 1024.0)
 }
 
 async fn run(opts: Options) -> anyhow::Result<()> {

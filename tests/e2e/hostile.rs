@@ -14,15 +14,7 @@ use crate::common::{Inventory, REAL_TIME, wait_discovery_complete};
 /// The peak resident memory the bridge may reach through every hostile answer below.
 const RSS_BOUND_KB: u64 = 100 * 1024;
 
-/// The bridge's peak resident set size so far (`VmHWM`), in KiB.
-fn peak_rss_kb(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/{pid}/status"))
-}
+use dca_tests::process::peak_rss_kib as peak_rss_kb;
 
 /// `{"elements":[{},{},...]}` of about `bytes` bytes.
 fn flood(path: &str, bytes: usize) -> Value {
