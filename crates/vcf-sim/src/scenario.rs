@@ -51,6 +51,10 @@ const BUILTINS: &[(&str, &str)] = &[
     ),
     ("vcf9", include_str!("../scenarios/vcf9.toml")),
     (
+        "vcf9-readiness",
+        include_str!("../scenarios/vcf9-readiness.toml"),
+    ),
+    (
         "validation-warnings",
         include_str!("../scenarios/validation-warnings.toml"),
     ),
@@ -83,6 +87,7 @@ const BUILTIN_NAMES: &[&str] = &[
     "vi-behind-management",
     "vlcm-images",
     "vcf9",
+    "vcf9-readiness",
     "second-site",
 ];
 
@@ -185,6 +190,11 @@ pub struct ReadinessSpec {
     pub certificates: Vec<CertificateSpec>,
     /// Failed tasks in the task history.
     pub failed_tasks: Vec<FailedTaskSpec>,
+    /// 9.x: SDDC Manager's notifications (`GET /v1/notifications`).
+    pub notifications: Vec<NotificationSpec>,
+    /// 9.x: the image compliance of clusters (`GET /v1/clusters/{id}/image-compliance`); a
+    /// cluster not listed is `COMPLIANT` when it is image-based and has no result (404) when not.
+    pub image_compliance: Vec<ImageComplianceSpec>,
 }
 
 impl Default for ReadinessSpec {
@@ -197,6 +207,8 @@ impl Default for ReadinessSpec {
             credentials: Vec::new(),
             certificates: Vec::new(),
             failed_tasks: Vec::new(),
+            notifications: Vec::new(),
+            image_compliance: Vec::new(),
         }
     }
 }
@@ -254,6 +266,85 @@ pub struct FailedTaskSpec {
 
 fn yes() -> bool {
     true
+}
+
+/// A notification of a 9.x SDDC Manager (spec 9.0.2 `Notification`). Also the body of
+/// `POST /sim/notifications`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSpec {
+    /// Severity (`INFO`, `WARNING`, `ERROR`, `CRITICAL`; free text in the spec).
+    pub severity: String,
+    /// Type (free text in the spec, e.g. `CERTIFICATE_EXPIRY`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The localized message.
+    pub message: String,
+    /// The domain it concerns (none: SDDC-wide).
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// The resource of that domain it concerns (`VCENTER` or `NSXT_MANAGER`).
+    #[serde(default)]
+    pub resource_type: Option<String>,
+    /// Created this many hours before the start (or before it was posted).
+    #[serde(default)]
+    pub hours_ago: f64,
+    /// Expires this many days after its creation (never when absent).
+    #[serde(default)]
+    pub expires_in_days: Option<f64>,
+}
+
+impl NotificationSpec {
+    /// Checks it against `scenario`: a known domain, a known resource type, sane times.
+    ///
+    /// # Errors
+    /// What is wrong, naming the field.
+    pub fn validate(&self, scenario: &Scenario) -> anyhow::Result<()> {
+        if self.severity.trim().is_empty() || self.message.trim().is_empty() {
+            bail!("readiness.notifications: severity and message must not be empty");
+        }
+        if let Some(d) = &self.domain
+            && !scenario.domains.iter().any(|x| &x.name == d)
+        {
+            bail!("readiness.notifications: no domain {d:?} in this scenario");
+        }
+        if let Some(t) = &self.resource_type {
+            if self.domain.is_none() {
+                bail!("readiness.notifications: resource_type needs a domain");
+            }
+            if t != "VCENTER" && t != "NSXT_MANAGER" {
+                bail!("readiness.notifications: resource_type must be VCENTER or NSXT_MANAGER");
+            }
+        }
+        if !(self.hours_ago.is_finite() && self.hours_ago >= 0.0)
+            || self
+                .expires_in_days
+                .is_some_and(|d| !(d.is_finite() && d > 0.0))
+        {
+            bail!("readiness.notifications: hours_ago must be >= 0 and expires_in_days positive");
+        }
+        Ok(())
+    }
+}
+
+/// The statuses `GET /v1/clusters/{id}/image-compliance` can answer (the 9.0.2 spec's example
+/// of `ClusterImageCompliance.status`), and `NO_RESULT` for its 404.
+pub const IMAGE_COMPLIANCE_STATUSES: &[&str] = &[
+    "COMPLIANT",
+    "NON_COMPLIANT",
+    "INCOMPATIBLE",
+    "UNAVAILABLE",
+    "NO_RESULT",
+];
+
+/// The image compliance of one cluster on a 9.x SDDC Manager.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageComplianceSpec {
+    /// Cluster name.
+    pub cluster: String,
+    /// One of [`IMAGE_COMPLIANCE_STATUSES`].
+    pub status: String,
 }
 
 /// A vLCM image SDDC Manager has (`GET /v1/personalities`).
@@ -656,6 +747,28 @@ impl Scenario {
         {
             if !self.domains.iter().any(|d| &d.name == domain) {
                 bail!("readiness.{what}: no domain {domain:?} in this scenario");
+            }
+        }
+        for n in &r.notifications {
+            n.validate(self)?;
+        }
+        for c in &r.image_compliance {
+            if !IMAGE_COMPLIANCE_STATUSES.contains(&c.status.as_str()) {
+                bail!(
+                    "readiness.image_compliance: status must be one of {}, got {:?}",
+                    IMAGE_COMPLIANCE_STATUSES.join(", "),
+                    c.status
+                );
+            }
+            if !self
+                .domains
+                .iter()
+                .any(|d| d.clusters.iter().any(|k| k.name == c.cluster))
+            {
+                bail!(
+                    "readiness.image_compliance: no cluster {:?} in this scenario",
+                    c.cluster
+                );
             }
         }
         if !(r.backup_secs.is_finite() && r.backup_secs > 0.0) {

@@ -446,6 +446,18 @@ pub struct SimState {
     pub inventory_unseeded: bool,
     /// Password expiration checks.
     pub expiration_checks: Vec<ExpirationCheck>,
+    /// 9.x notifications, oldest first: the scenario's, then those posted to
+    /// `/sim/notifications`.
+    pub notifications: Vec<SimNotification>,
+}
+
+/// A notification and when it was created (wall clock).
+#[derive(Debug, Clone)]
+pub struct SimNotification {
+    /// What the scenario (or the test) said.
+    pub spec: crate::scenario::NotificationSpec,
+    /// Creation time.
+    pub created: chrono::DateTime<chrono::Utc>,
 }
 
 /// Bound of the request log (oldest entries dropped first).
@@ -496,6 +508,7 @@ impl SimState {
             counts: BTreeMap::new(),
             inventory_unseeded: false,
             expiration_checks: Vec::new(),
+            notifications: Vec::new(),
             scenario,
         }
         .with_history()
@@ -523,6 +536,12 @@ impl SimState {
                 },
             });
         }
+        for n in &r.notifications {
+            self.notifications.push(SimNotification {
+                spec: n.clone(),
+                created: start - hours(n.hours_ago),
+            });
+        }
         for (i, f) in r.failed_tasks.iter().enumerate() {
             let completed = start - hours(f.hours_ago);
             self.tasks.push(Task {
@@ -540,6 +559,13 @@ impl SimState {
             });
         }
         self
+    }
+
+    /// Adds a notification created `hours_ago` before now.
+    pub fn add_notification(&mut self, spec: crate::scenario::NotificationSpec) {
+        let now = self.clock.utc_at(self.clock.now());
+        let created = now - chrono::Duration::milliseconds((spec.hours_ago * 3_600_000.0) as i64);
+        self.notifications.push(SimNotification { spec, created });
     }
 
     /// Whether the SDDC Manager runs VCF 9.x (answers take the 9.0.2 spec's shapes).

@@ -1,6 +1,7 @@
 //! Readiness endpoints: credentials and their password expiry, resource certificates, the SDDC
 //! Manager backup (configuration, backup tasks, Back Up Now), the depot settings and the failed
-//! tasks of a recent window. Each method is one request (no page is followed beyond a fixed
+//! tasks of a recent window, and on 9.x the SDDC Manager's notifications and each cluster's
+//! image compliance. Each method is one request (no page is followed beyond a fixed
 //! cap), so a readiness poll costs a bounded number of requests whatever the inventory size.
 
 use chrono::{DateTime, Utc};
@@ -10,8 +11,9 @@ use super::seg;
 use crate::client::{Call, VcfClient};
 use crate::error::Result;
 use crate::models::{
-    BackupConfiguration, BackupResource, BackupSpec, BackupTask, Certificate, Credential,
-    CredentialsExpiration, CredentialsExpirationSpec, DepotSettings, DepotSyncInfo, PageOf, Task,
+    BackupConfiguration, BackupResource, BackupSpec, BackupTask, Certificate,
+    ClusterImageCompliance, Credential, CredentialsExpiration, CredentialsExpirationSpec,
+    DepotSettings, DepotSyncInfo, Notification, PageOf, Task,
 };
 
 /// The largest page `GET /v1/tasks` serves (spec: "Max page size allowed is 100").
@@ -154,6 +156,38 @@ impl VcfClient {
                 "/v1/system/settings/depot/depot-sync-info".into(),
             ))
             .await
+    }
+
+    /// `GET /v1/notifications` (9.x only): the SDDC Manager's notifications, a bare array in
+    /// the 9.0.2 spec (`getNotifications`).
+    ///
+    /// # Errors
+    /// Any [`VcfError`](crate::VcfError) class (404 on 5.2).
+    pub async fn notifications(&self) -> Result<Vec<Notification>> {
+        self.inner
+            .fetch(&Call::get("/v1/notifications", "/v1/notifications".into()))
+            .await
+    }
+
+    /// `GET /v1/clusters/{id}/image-compliance` (9.x only, `getClusterImageCompliance`): the
+    /// cluster's compliance with its vLCM image. `None` for the spec's 404 ("Cluster image
+    /// compliance not found": no result for that cluster).
+    ///
+    /// # Errors
+    /// Any [`VcfError`](crate::VcfError) class except that 404.
+    pub async fn cluster_image_compliance(
+        &self,
+        cluster_id: &str,
+    ) -> Result<Option<ClusterImageCompliance>> {
+        let call = Call::get(
+            "/v1/clusters/{id}/image-compliance",
+            format!("/v1/clusters/{}/image-compliance", seg(cluster_id)),
+        );
+        match self.inner.fetch(&call).await {
+            Ok(c) => Ok(Some(c)),
+            Err(e) if e.http_status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `GET /v1/tasks?taskType=SDDCMANAGER_BACKUP&pageSize=100`: the SDDC Manager backup tasks,

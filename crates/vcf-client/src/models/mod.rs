@@ -36,9 +36,10 @@ pub use inventory::{
 pub use personality::{BaseImageInfo, Personality, SoftwareInfo};
 pub use readiness::{
     AuthenticatedResource, BackupConfiguration, BackupLocation, BackupResource, BackupSchedule,
-    BackupSpec, BackupTask, Certificate, Credential, CredentialExpirationCheck,
-    CredentialsExpiration, CredentialsExpirationSpec, DepotAccount, DepotSettings, DepotSyncInfo,
-    ExpirationDetails,
+    BackupSpec, BackupTask, Certificate, ClusterImageCompliance, ClusterImageComplianceDetail,
+    Credential, CredentialExpirationCheck, CredentialsExpiration, CredentialsExpirationSpec,
+    DepotAccount, DepotSettings, DepotSyncInfo, ExpirationDetails, NamedReference,
+    NotifiableDomain, NotifiableResource, Notification, NotificationMessage,
 };
 pub use release::{
     BomEntry, DomainRelease, DomainReleaseView, FutureRelease, PatchBundle, Release,

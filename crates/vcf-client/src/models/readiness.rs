@@ -234,3 +234,120 @@ pub struct DepotSyncInfo {
     /// When the last sync finished.
     pub last_sync_completion_timestamp: Option<String>,
 }
+
+/// 9.x only: the spec's `Notification` (`GET /v1/notifications`). The spec gives it no id:
+/// a notification is told apart by its type, message, creation time and resources.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Notification {
+    /// The type of the notification (free text in the spec).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The severity (free text in the spec).
+    pub severity: Option<String>,
+    /// What it says.
+    pub message: Option<NotificationMessage>,
+    /// When it was created (ISO 8601).
+    pub creation_timestamp: Option<String>,
+    /// When it expires (ISO 8601).
+    pub expiration_timestamp: Option<String>,
+    /// The resources it concerns.
+    pub resources: Vec<NotifiableResource>,
+    /// The domain those resources belong to.
+    pub domain: Option<NotifiableDomain>,
+}
+
+/// The spec's `Message` of a [`Notification`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NotificationMessage {
+    /// Message id.
+    pub id: Option<String>,
+    /// The message in the SDDC Manager's language.
+    pub localized_message: Option<String>,
+    /// Its arguments.
+    pub arguments: Vec<String>,
+}
+
+/// The spec's `NotifiableResource`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NotifiableResource {
+    /// Resource id.
+    pub id: Option<String>,
+    /// Resource type.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// FQDN.
+    pub name: Option<String>,
+}
+
+/// The spec's `NotifiableDomain`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NotifiableDomain {
+    /// Domain id.
+    pub id: Option<String>,
+    /// Domain name.
+    pub name: Option<String>,
+}
+
+/// 9.x only: the spec's `ClusterImageCompliance` (`GET /v1/clusters/{id}/image-compliance`).
+/// `status`, `imageComplianceDetails` and `timestamp` are required by the spec; a missing one
+/// is an unreadable answer, not a compliant cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterImageCompliance {
+    /// The cluster.
+    #[serde(default)]
+    pub cluster: Option<NamedReference>,
+    /// The cluster's image.
+    #[serde(default)]
+    pub cluster_image: Option<NamedReference>,
+    /// What the image holds (only its base image is read).
+    #[serde(default)]
+    pub cluster_image_details: Option<super::SoftwareInfo>,
+    /// `COMPLIANT`, `NON_COMPLIANT`, `INCOMPATIBLE`, `UNAVAILABLE` (the spec's example).
+    pub status: String,
+    /// One entry per entity and component checked.
+    pub image_compliance_details: Vec<ClusterImageComplianceDetail>,
+    /// When the compliance was last computed (ISO 8601).
+    pub timestamp: String,
+}
+
+/// The spec's `ClusterReference` / `ClusterImageReference`: an id and a name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NamedReference {
+    /// Id.
+    pub id: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+}
+
+/// The spec's `ClusterImageComplianceDetail` (every field required by the spec; read leniently
+/// here, since one odd entry must not hide the cluster's status).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClusterImageComplianceDetail {
+    /// The entity (a host name).
+    pub entity_name: Option<String>,
+    /// `ADD_ON`, `BASE_IMAGE`, `COMPONENTS`, `HARDWARE_SUPPORT`, `SOLUTIONS`.
+    pub component_type: Option<String>,
+    /// `COMPLIANT`, `NON_COMPLIANT`, `INCOMPATIBLE`, `UNAVAILABLE`.
+    pub compliance_status: Option<String>,
+    /// `ERROR`, `INFO`, `WARNING`.
+    pub severity: Option<String>,
+    /// Version on the entity.
+    pub component_current_version: Option<String>,
+    /// Version the image wants.
+    pub component_target_version: Option<String>,
+    /// Component name.
+    pub component_name: Option<String>,
+    /// Component vendor.
+    pub component_vendor: Option<String>,
+    /// What is wrong.
+    pub message: Option<String>,
+    /// Impact on the entity.
+    pub impact: Option<String>,
+}

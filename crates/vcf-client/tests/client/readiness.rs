@@ -209,3 +209,79 @@ async fn readiness_calls_parse_the_simulators_answers() {
         .expect("task");
     assert_eq!(task.kind.as_deref(), Some(BACKUP_TASK_TYPE));
 }
+
+/// The 9.x readiness calls against the simulator's `vcf9-readiness` scenario: notifications
+/// parse with their domain and resources; each cluster's image compliance parses, and a
+/// cluster without a result (`vcf9`'s VI cluster, the spec's 404) is `None`, not an error.
+#[tokio::test]
+async fn vcf9_notifications_and_image_compliance_parse() {
+    for (scenario, want) in [
+        (
+            "vcf9-readiness",
+            [
+                ("sfo-m01-cl01", Some("NON_COMPLIANT")),
+                ("sfo-w01-cl01", Some("INCOMPATIBLE")),
+            ],
+        ),
+        (
+            "vcf9",
+            [("sfo-m01-cl01", Some("COMPLIANT")), ("sfo-w01-cl01", None)],
+        ),
+    ] {
+        let sim = vcf_sim::start(
+            Scenario::builtin(scenario).expect("scenario"),
+            SimOptions {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                tls: false,
+                time_scale: 0.001,
+            },
+        )
+        .await
+        .expect("simulator");
+        let client = VcfClient::new(ClientConfig::new(
+            &sim.url,
+            &sim.username,
+            sim.password.as_str(),
+        ))
+        .expect("client");
+        let notes = client.notifications().await.expect("notifications");
+        assert!(!notes.is_empty(), "{scenario}");
+        if scenario == "vcf9-readiness" {
+            let error = notes
+                .iter()
+                .find(|n| n.severity.as_deref() == Some("ERROR"))
+                .expect("an ERROR notification");
+            assert_eq!(
+                error.domain.as_ref().and_then(|d| d.name.as_deref()),
+                Some("sfo-w01")
+            );
+            assert_eq!(error.resources.len(), 1);
+            assert!(
+                error
+                    .message
+                    .as_ref()
+                    .and_then(|m| m.localized_message.as_deref())
+                    .is_some_and(|m| m.contains("vpxd"))
+            );
+        }
+        let clusters = client.clusters().await.expect("clusters");
+        for (name, status) in want {
+            let c = clusters.iter().find(|c| c.name == name);
+            let c = c.expect("cluster");
+            let got = client
+                .cluster_image_compliance(&c.id)
+                .await
+                .expect("image compliance");
+            assert_eq!(
+                got.as_ref().map(|x| x.status.as_str()),
+                status,
+                "{scenario} {name}"
+            );
+            if status == Some("NON_COMPLIANT") {
+                let details = &got.expect("result").image_compliance_details;
+                assert_eq!(details.len(), 4, "one per host");
+            }
+        }
+        sim.shutdown().await;
+    }
+}

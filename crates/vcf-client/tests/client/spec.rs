@@ -316,6 +316,20 @@ fn vcf9_model_fields_exist_in_the_9_0_2_spec() {
         ("VcenterUpgradeUserInputSpec", v(&input)),
         ("UpgradeSpec", v(&upgrade)),
         ("SddcManager", v(&SddcManager::default())),
+        ("Notification", v(&Notification::default())),
+        ("Message", v(&NotificationMessage::default())),
+        ("NotifiableResource", v(&NotifiableResource::default())),
+        ("NotifiableDomain", v(&NotifiableDomain::default())),
+        (
+            "ClusterImageCompliance",
+            v(&ClusterImageCompliance::default()),
+        ),
+        ("ClusterReference", v(&NamedReference::default())),
+        ("ClusterImageReference", v(&NamedReference::default())),
+        (
+            "ClusterImageComplianceDetail",
+            v(&ClusterImageComplianceDetail::default()),
+        ),
     ];
     let mut unknown = Vec::new();
     for (name, value) in &checks {
@@ -325,6 +339,13 @@ fn vcf9_model_fields_exist_in_the_9_0_2_spec() {
         unknown.is_empty(),
         "fields not in the 9.0.2 spec: {unknown:?}"
     );
+    // The 9.x readiness calls are 9.0.2 operations.
+    for (m, p) in [
+        ("get", "/v1/notifications"),
+        ("get", "/v1/clusters/{id}/image-compliance"),
+    ] {
+        assert!(spec["paths"][p][m].is_object(), "{m} {p} not in 9.0.2");
+    }
     // `temporaryNetwork` is the one field the 9.0.2 schema requires.
     let required = &spec["components"]["schemas"]["VcenterUpgradeUserInputSpec"]["required"];
     assert_eq!(required, &json!(["temporaryNetwork"]));

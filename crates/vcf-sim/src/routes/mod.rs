@@ -111,6 +111,11 @@ pub fn router(app: App) -> Router {
         .route("/v1/domains/{id}", get(inventory::domain))
         .route("/v1/clusters", get(inventory::clusters))
         .route("/v1/clusters/{id}", get(inventory::cluster))
+        .route(
+            "/v1/clusters/{id}/image-compliance",
+            get(readiness::image_compliance),
+        )
+        .route("/v1/notifications", get(readiness::notifications))
         .route("/v1/hosts", get(inventory::hosts))
         .route("/v1/hosts/{id}", get(inventory::host))
         .route("/v1/sddc-managers", get(inventory::sddc_managers))
@@ -197,6 +202,7 @@ pub fn router(app: App) -> Router {
         .route("/sim/faults", post(sim::faults).get(sim::get_faults))
         .route("/sim/reset", post(sim::reset))
         .route("/sim/personalities", post(sim::add_personality))
+        .route("/sim/notifications", post(sim::add_notification))
         .route("/sim/state", get(sim::state));
     v1.merge(sim).fallback(not_found).with_state(app)
 }

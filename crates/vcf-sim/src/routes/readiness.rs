@@ -1,7 +1,8 @@
 //! What upgrade readiness reads: `GET /v1/credentials`, `POST /v1/credentials/expirations` and
 //! `GET /v1/credentials/expirations/{id}`, `GET /v1/domains/{id}/resource-certificates`,
 //! `GET /v1/system/backup-configuration`, `POST /v1/backups/tasks`,
-//! `GET /v1/system/settings/depot` and (9.x) `GET /v1/system/settings/depot/depot-sync-info`.
+//! `GET /v1/system/settings/depot` and (9.x) `GET /v1/system/settings/depot/depot-sync-info`,
+//! `GET /v1/notifications` and `GET /v1/clusters/{id}/image-compliance`.
 //!
 //! Shapes: the 5.2.1 and 9.0.2 specs' `PageOfCredential`, `CredentialsExpiration`,
 //! `PageOfCertificate`, `BackupConfiguration`, `BackupTask`, `DepotSettings` and
@@ -377,4 +378,151 @@ pub async fn depot_sync_info(State(app): State<App>) -> ApiResult {
             "lastSyncCompletionTimestamp": at,
         }),
     })
+}
+
+fn not_on_52(s: &SimState, endpoint: &str) -> Result<(), ApiError> {
+    if s.vcf9() {
+        return Ok(());
+    }
+    // Neither path is in the 5.2.1 spec: a 5.2 SDDC Manager answers 404 like any unknown path.
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "RESOURCE_NOT_FOUND",
+        format!("No endpoint {endpoint}"),
+    ))
+}
+
+/// `GET /v1/notifications` (9.x only): a bare array of the 9.0.2 spec's `Notification`
+/// (`getNotifications`). The spec gives no id, no filter and no paging; expired notifications
+/// are still listed with their `expirationTimestamp` (inferred: the spec says nothing about
+/// removal). Types, severities and messages are the scenario's (inferred values).
+pub async fn notifications(State(app): State<App>) -> ApiResult {
+    let s = app.lock();
+    not_on_52(&s, "GET /v1/notifications")?;
+    let list: Vec<Value> = s
+        .notifications
+        .iter()
+        .map(|n| {
+            let domain = n
+                .spec
+                .domain
+                .as_ref()
+                .and_then(|name| s.inv.domains.iter().find(|d| &d.name == name));
+            let resources: Vec<Value> = match (domain, n.spec.resource_type.as_deref()) {
+                (Some(d), Some("VCENTER")) => {
+                    vec![json!({"id": d.vc_id, "type": "VCENTER", "name": d.vc_fqdn})]
+                }
+                (Some(d), Some(_)) => {
+                    vec![json!({"id": d.nsx_id, "type": "NSXT_MANAGER", "name": d.nsx_fqdn})]
+                }
+                _ => Vec::new(),
+            };
+            let mut v = json!({
+                "type": n.spec.kind,
+                "severity": n.spec.severity,
+                "message": {
+                    "id": format!("vcf.notification.{}", n.spec.kind.to_ascii_lowercase()),
+                    "localizedMessage": n.spec.message,
+                    "arguments": resources.iter().filter_map(|r| r["name"].as_str()).collect::<Vec<_>>(),
+                },
+                "creationTimestamp": crate::clock::iso(n.created),
+                "resources": resources,
+            });
+            if let Some(days) = n.spec.expires_in_days {
+                v["expirationTimestamp"] = json!(crate::clock::iso(n.created + self::days(days)));
+            }
+            if let Some(d) = domain {
+                v["domain"] = json!({"id": d.id, "name": d.name});
+            }
+            v
+        })
+        .collect();
+    ok(Value::Array(list))
+}
+
+/// `GET /v1/clusters/{id}/image-compliance` (9.x only, `getClusterImageCompliance`): the
+/// 9.0.2 spec's `ClusterImageCompliance` with its three required fields, or its 404 `Error`
+/// ("Cluster image compliance not found") for a cluster without a result. Which clusters have
+/// one, and the detail entries (one per host for a drifted driver component or an
+/// incompatible hardware support package), are inferred (docs/simulator.md).
+pub async fn image_compliance(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+    let s = app.lock();
+    not_on_52(&s, "GET /v1/clusters/{id}/image-compliance")?;
+    let c = s
+        .inv
+        .clusters
+        .iter()
+        .find(|c| c.id == id)
+        // Source: spec 9.0.2 `getClusterImageCompliance` 404 "Cluster image compliance not
+        // found" (an `Error`), also for an unknown cluster.
+        .ok_or_else(|| ApiError::not_found("Cluster image compliance", &id))?;
+    let listed = s
+        .scenario
+        .readiness
+        .image_compliance
+        .iter()
+        .find(|x| x.cluster == c.name)
+        .map(|x| x.status.as_str());
+    let status = match listed {
+        Some(st) => st,
+        None if c.image_based => "COMPLIANT",
+        None => "NO_RESULT",
+    };
+    if status == "NO_RESULT" {
+        return Err(ApiError::not_found("Cluster image compliance", &id));
+    }
+    let hosts: Vec<&crate::inventory::Host> = c.hosts.iter().map(|&h| &s.inv.hosts[h]).collect();
+    let esx = hosts
+        .first()
+        .map(|h| h.esxi_version.clone())
+        .unwrap_or_default();
+    let details: Vec<Value> = match status {
+        "NON_COMPLIANT" => hosts
+            .iter()
+            .map(|h| {
+                json!({
+                    "entityName": h.fqdn,
+                    "componentType": "COMPONENTS",
+                    "complianceStatus": "NON_COMPLIANT",
+                    "severity": "WARNING",
+                    "componentCurrentVersion": "1.2.3.11-1vmw",
+                    "componentTargetVersion": "1.2.4.1-1vmw",
+                    "componentName": "nvme-pcie",
+                    "componentVendor": "VMware",
+                    "message": format!("Component nvme-pcie on {} differs from the cluster image", h.fqdn),
+                    "impact": "Remediation installs the image's version; the host enters maintenance mode",
+                })
+            })
+            .collect(),
+        "INCOMPATIBLE" => hosts
+            .iter()
+            .take(1)
+            .map(|h| {
+                json!({
+                    "entityName": h.fqdn,
+                    "componentType": "HARDWARE_SUPPORT",
+                    "complianceStatus": "INCOMPATIBLE",
+                    "severity": "ERROR",
+                    "componentCurrentVersion": "7.4.1-1",
+                    "componentTargetVersion": "8.1.0-1",
+                    "componentName": "hsm-firmware",
+                    "componentVendor": "Dell",
+                    "message": format!("The image's hardware support package is not supported on {}", h.fqdn),
+                    "impact": "The image cannot be applied to this host",
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    ok(json!({
+        "cluster": {"id": c.id, "name": c.name},
+        "clusterImage": {
+            "id": crate::ids::stable(s.scenario.seed, &format!("cluster-image/{}", c.name)),
+            "name": format!("{}-image", c.name),
+        },
+        "clusterImageDetails": {"baseImage": {"version": esx}},
+        "status": status,
+        "imageComplianceDetails": details,
+        "timestamp": crate::clock::iso(s.clock.utc_at(0.0)),
+    }))
 }

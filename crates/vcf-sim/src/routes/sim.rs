@@ -74,6 +74,18 @@ pub async fn add_personality(State(app): State<App>, body: Bytes) -> ApiResult {
     ok(super::inventory::personality_json(&s, i))
 }
 
+/// `POST /sim/notifications` with a scenario `NotificationSpec` (JSON): a 9.x SDDC Manager
+/// raises a notification now (created `hours_ago` before now). Answers the notification count.
+pub async fn add_notification(State(app): State<App>, body: Bytes) -> ApiResult {
+    let spec: crate::scenario::NotificationSpec = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("SIM_BAD_REQUEST", format!("body: {e}")))?;
+    let mut s = app.lock();
+    spec.validate(&s.scenario)
+        .map_err(|e| ApiError::bad_request("SIM_BAD_REQUEST", format!("{e:#}")))?;
+    s.add_notification(spec);
+    ok(json!({"notifications": s.notifications.len()}))
+}
+
 /// `GET /sim/faults`: the faults in force.
 pub async fn get_faults(State(app): State<App>) -> ApiResult {
     let mut s = app.lock();

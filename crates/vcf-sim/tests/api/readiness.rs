@@ -137,3 +137,108 @@ async fn a_failed_history_task_is_listed_and_retried() {
     assert_eq!(done["isRetryable"], false);
     sim.shutdown().await;
 }
+
+/// 9.x readiness additions against the 9.0.2 spec: notifications (a bare array, one raised
+/// through `/sim/notifications` appended with the current time), and each cluster's image
+/// compliance in every status, the 404 `Error` of a cluster without a result included. On 5.2
+/// neither path exists.
+#[tokio::test]
+async fn vcf9_notifications_and_image_compliance_match_the_9_0_2_spec() {
+    let (sim, mut api) = start("vcf9-readiness", 0.0001).await;
+    let list = api.get("/v1/notifications").await;
+    let list = list.as_array().expect("a bare array").clone();
+    let severities: Vec<&str> = list.iter().filter_map(|n| n["severity"].as_str()).collect();
+    assert_eq!(severities, ["INFO", "WARNING", "ERROR"]);
+    let error = &list[2];
+    assert_eq!(error["domain"]["name"], "sfo-w01");
+    assert_eq!(error["resources"][0]["type"], "VCENTER");
+    assert_eq!(
+        error["resources"][0]["name"],
+        "sfo-w01-vc01.sfo.rainpole.io"
+    );
+    assert!(list[1]["expirationTimestamp"].is_string());
+
+    let raised = reqwest::Client::new()
+        .post(format!("{}/sim/notifications", api.base))
+        .json(&json!({"severity": "CRITICAL", "type": "HOST_DISCONNECTED", "message": "host lost"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raised.status(), 200);
+    let refused = reqwest::Client::new()
+        .post(format!("{}/sim/notifications", api.base))
+        .json(&json!({"severity": "ERROR", "type": "X", "message": "m", "domain": "nowhere"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("nowhere"));
+    let list = api.get("/v1/notifications").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(4));
+    assert_eq!(list[3]["severity"], "CRITICAL");
+
+    let clusters = api.get("/v1/clusters").await;
+    let mut statuses = Vec::new();
+    for c in clusters["elements"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        let v = api
+            .get(&format!("/v1/clusters/{id}/image-compliance"))
+            .await;
+        assert_eq!(v["cluster"]["id"], id);
+        statuses.push((
+            c["name"].as_str().unwrap().to_owned(),
+            v["status"].as_str().unwrap().to_owned(),
+            v["imageComplianceDetails"].as_array().unwrap().len(),
+        ));
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            ("sfo-m01-cl01".to_owned(), "NON_COMPLIANT".to_owned(), 4),
+            ("sfo-w01-cl01".to_owned(), "INCOMPATIBLE".to_owned(), 1),
+        ]
+    );
+    let mut records = drain(&api);
+    sim.shutdown().await;
+
+    // vcf9: the 5.2 VI cluster has no result (the spec's 404), the management one is compliant.
+    let (sim, mut api) = start("vcf9", 0.0001).await;
+    let clusters = api.get("/v1/clusters").await;
+    for c in clusters["elements"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        let a = api
+            .call(
+                Method::GET,
+                &format!("/v1/clusters/{id}/image-compliance"),
+                None,
+            )
+            .await;
+        match c["name"].as_str().unwrap() {
+            "sfo-m01-cl01" => {
+                assert_eq!(a.status, 200);
+                assert_eq!(a.body["status"], "COMPLIANT");
+            }
+            _ => {
+                assert_eq!(a.status, 404, "{}", a.body);
+                assert!(a.body["errorCode"].is_string());
+            }
+        }
+    }
+    records.extend(drain(&api));
+    sim.shutdown().await;
+    assert_conforms(
+        &load_spec_of("9.0.2"),
+        &records,
+        &[
+            "GET /v1/notifications",
+            "GET /v1/clusters/{id}/image-compliance",
+        ],
+    );
+
+    // 5.2: neither exists.
+    let (sim, mut api) = start("default", 0.0001).await;
+    let a = api.call(Method::GET, "/v1/notifications", None).await;
+    assert_eq!(a.status, 404);
+    sim.shutdown().await;
+}
