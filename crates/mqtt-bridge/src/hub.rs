@@ -372,7 +372,27 @@ impl<S: Sink> Hub<S> {
                 true
             }
             HubMsg::Sequence(view) => {
+                let before = self
+                    .inv
+                    .upgrade_all
+                    .as_ref()
+                    .and_then(|v| v["status"].as_str().map(str::to_owned));
+                let after = view["status"].as_str().unwrap_or("idle").to_owned();
                 self.inv.upgrade_all = Some(view);
+                if before.as_deref() == Some("running") && after != "running" {
+                    let message = match after.as_str() {
+                        "completed" => "Upgrade All Domains completed: every domain is upgraded",
+                        "failed" => {
+                            "Upgrade All Domains stopped: a domain's upgrade failed (Retry Upgrade All continues)"
+                        }
+                        "aborted" => "Upgrade All Domains aborted (Retry Upgrade All continues)",
+                        _ => "",
+                    };
+                    if !message.is_empty() {
+                        self.bridge_event(&format!("upgrade_all_{after}"), message)
+                            .await;
+                    }
+                }
                 true
             }
             HubMsg::Flow(domain_id, flow) => {
@@ -402,8 +422,53 @@ impl<S: Sink> Hub<S> {
                 }
             }
             HubMsg::BackupRun(run) => {
+                let was_finished = self
+                    .inv
+                    .readiness
+                    .backup_run
+                    .as_ref()
+                    .is_some_and(|r| r.task_id == run.task_id && r.finished_at.is_some());
+                if run.finished_at.is_some() && !was_finished {
+                    let ok = vcf_client::Status::parse(&run.status).is_success();
+                    let (kind, message) = if ok {
+                        (
+                            "backup_completed",
+                            "SDDC Manager backup completed".to_owned(),
+                        )
+                    } else {
+                        (
+                            "backup_failed",
+                            format!(
+                                "SDDC Manager backup {}{}",
+                                run.status.to_ascii_lowercase(),
+                                run.error
+                                    .as_deref()
+                                    .map(|e| format!(": {e}"))
+                                    .unwrap_or_default()
+                            ),
+                        )
+                    };
+                    self.bridge_event(kind, &message).await;
+                }
                 self.inv.readiness.backup_run = Some(run);
                 true
+            }
+            HubMsg::VcfNotification(n) => {
+                let topic = Topics::below(&self.topics().bridge(), "notifications/event");
+                let payload = json!({
+                    "event_type": n.event_type(),
+                    "severity": n.severity,
+                    "type": n.kind,
+                    "message": n.message,
+                    "domain": n.domain,
+                    "resources": n.resources,
+                    "created": n.created.map(|t| t.to_rfc3339()),
+                    "expires": n.expires.map(|t| t.to_rfc3339()),
+                })
+                .to_string();
+                // Never retained, like every event.
+                self.publish(&topic, payload, false).await;
+                false
             }
             HubMsg::Event {
                 domain_name,
@@ -422,6 +487,13 @@ impl<S: Sink> Hub<S> {
                 false
             }
         }
+    }
+
+    /// Publishes an Operation Notification event (Upgrade All Domains, Back Up Now).
+    async fn bridge_event(&mut self, event_type: &str, message: &str) {
+        let topic = Topics::below(&self.topics().bridge(), "event");
+        let payload = json!({"event_type": event_type, "message": message}).to_string();
+        self.publish(&topic, payload, false).await;
     }
 
     fn apply_resources(&mut self, snap: ResourceSnapshot) {
@@ -1076,6 +1148,67 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&log[0].1).expect("json");
         assert_eq!(v["event_type"], "completed");
         assert_eq!(v["domain"], "lab-m01");
+    }
+
+    /// A new SDDC Manager notification is one non-retained event with its severity as the
+    /// event type; the end of an Upgrade All Domains run and of a Back Up Now are Operation
+    /// Notification events, each sent once.
+    #[tokio::test]
+    async fn notifications_and_operation_ends_are_events_sent_once() {
+        let (mut h, rec, _rx) = new_hub();
+        feed(&mut h, HubMsg::Mqtt(MqttEvent::Connected)).await;
+        rec.take();
+        let notice = crate::readiness::Notice {
+            severity: "ERROR".into(),
+            message: "vpxd is not running".into(),
+            domain: Some("lab-m01".into()),
+            ..Default::default()
+        };
+        feed(&mut h, HubMsg::VcfNotification(Box::new(notice))).await;
+        let log = rec.take();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].0, "dca/lab/bridge/notifications/event");
+        assert!(!log[0].2, "events are never retained");
+        let v: serde_json::Value = serde_json::from_str(&log[0].1).expect("json");
+        assert_eq!(v["event_type"], "error");
+        assert_eq!(v["message"], "vpxd is not running");
+
+        let events = |log: Vec<(String, String, bool)>| -> Vec<String> {
+            log.into_iter()
+                .filter(|(t, _, _)| t == "dca/lab/bridge/event")
+                .map(|(_, p, retain)| {
+                    assert!(!retain);
+                    serde_json::from_str::<serde_json::Value>(&p).expect("json")["event_type"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+                .collect()
+        };
+        for status in ["idle", "running", "running", "completed", "completed"] {
+            feed(&mut h, HubMsg::Sequence(json!({"status": status}))).await;
+        }
+        feed(&mut h, HubMsg::Sequence(json!({"status": "running"}))).await;
+        feed(&mut h, HubMsg::Sequence(json!({"status": "failed"}))).await;
+        assert_eq!(
+            events(rec.take()),
+            ["upgrade_all_completed", "upgrade_all_failed"]
+        );
+
+        let run = |status: &str, finished: bool| crate::model::BackupRun {
+            task_id: "t1".into(),
+            status: status.into(),
+            started_at: chrono::Utc::now(),
+            finished_at: finished.then(chrono::Utc::now),
+            error: (status == "FAILED").then(|| "disk full".to_owned()),
+        };
+        feed(&mut h, HubMsg::BackupRun(run("IN_PROGRESS", false))).await;
+        feed(&mut h, HubMsg::BackupRun(run("SUCCESSFUL", true))).await;
+        feed(&mut h, HubMsg::BackupRun(run("SUCCESSFUL", true))).await;
+        let mut second = run("FAILED", true);
+        second.task_id = "t2".into();
+        feed(&mut h, HubMsg::BackupRun(second)).await;
+        assert_eq!(events(rec.take()), ["backup_completed", "backup_failed"]);
     }
 
     /// A failed update check keeps what the last good one found and shows the error; a refused

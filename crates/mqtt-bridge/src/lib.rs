@@ -372,8 +372,13 @@ async fn run_instance(
         check_now: check_now.clone(),
         recovered: Arc::new(Notify::new()),
         readiness: config.readiness.enabled.then(|| {
+            let (feed, problem) = readiness::notices::Feed::load(&config.state_dir);
+            if let Some(problem) = problem {
+                warn!("{problem}");
+            }
             (
-                readiness::poll::Poller::new(client.clone(), config.readiness.thresholds()),
+                readiness::poll::Poller::new(client.clone(), config.readiness.thresholds())
+                    .with_feed(feed),
                 board.clone(),
             )
         }),

@@ -61,6 +61,8 @@ pub enum HubMsg {
     ReadinessOverride(String, bool),
     /// A Back Up Now task changed.
     BackupRun(crate::model::BackupRun),
+    /// A new SDDC Manager notification (9.x), for the SDDC Manager Notification event.
+    VcfNotification(Box<crate::readiness::Notice>),
     /// Upgrade All Domains changed (its JSON view).
     Sequence(serde_json::Value),
     /// A notification for the domain's event entity.

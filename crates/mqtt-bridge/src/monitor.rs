@@ -32,6 +32,10 @@ use crate::model::{
 };
 use crate::observability::Metrics;
 
+/// At most this many new SDDC Manager notifications become events in one readiness poll (the
+/// newest; the others are only listed), so a first poll after a long outage is no flood.
+pub const MAX_NOTIFICATION_EVENTS: usize = 20;
+
 /// Shared handles for both loops.
 #[derive(Clone)]
 pub struct Monitor {
@@ -210,6 +214,25 @@ impl Monitor {
         let now = chrono::Utc::now();
         let inputs = poller.read(domains, now).await;
         let report = crate::readiness::evaluate(domains, &inputs, poller.thresholds(), now);
+        let fresh = poller.fresh_notifications(&inputs);
+        if fresh.len() > MAX_NOTIFICATION_EVENTS {
+            warn!(
+                new = fresh.len(),
+                sent = MAX_NOTIFICATION_EVENTS,
+                "many new SDDC Manager notifications at once: only the newest are sent as events (all are listed on the Notifications sensor)"
+            );
+        }
+        let mut fresh = fresh;
+        fresh.sort_by_key(|n| n.created);
+        let skip = fresh.len().saturating_sub(MAX_NOTIFICATION_EVENTS);
+        for n in fresh.into_iter().skip(skip) {
+            info!(
+                severity = n.severity,
+                message = n.message,
+                "SDDC Manager notification"
+            );
+            let _ = self.hub.send(HubMsg::VcfNotification(Box::new(n)));
+        }
         debug!(
             state = report.sddc.state.as_str(),
             reasons = report.sddc.reasons.len(),

@@ -18,6 +18,9 @@
 //! | depot not configured or not working (9.x: no download token, sync failed) | warning | bundles cannot be downloaded (they may be already) |
 //! | failed tasks in the window | warning | a failed workflow can stop the next one; a domain's own failed upgrade is retried with Retry Upgrade, which must stay possible |
 //! | an area could not be read | warning | unknown is not ready, but not proof of a problem |
+//! | 9.x: a cluster's hosts differ from its vLCM image (`NON_COMPLIANT`), or its compliance is `UNAVAILABLE` | warning | the ESXi upgrade remediates the drift; worth knowing before it does |
+//! | 9.x: a cluster's image is `INCOMPATIBLE` with a host | blocked | vSphere Lifecycle Manager cannot apply the image to that host: the ESXi upgrade of the cluster would fail |
+//! | 9.x: an active SDDC Manager notification of severity `ERROR` or `CRITICAL` | warning | SDDC Manager itself reports a problem on the domain (or the instance) |
 //!
 //! Accounts belong to the domains named in their `resource.domainNames`; accounts without a
 //! domain, the backup, the depot and failed tasks concern the whole SDDC Manager, so their
@@ -31,6 +34,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub mod actions;
+pub mod notices;
 pub mod overrides;
 pub mod poll;
 
@@ -77,6 +81,10 @@ pub enum Area {
     Depot,
     /// Failed tasks.
     Tasks,
+    /// 9.x: cluster image compliance.
+    Images,
+    /// 9.x: SDDC Manager notifications.
+    Notifications,
 }
 
 /// One thing that keeps a domain from being `ready`.
@@ -214,6 +222,137 @@ pub struct FailedTasks {
     pub truncated: bool,
 }
 
+/// The event types of the SDDC Manager Notification event entity: a notification's severity in
+/// lower case, `other` for a severity outside the list (the spec types it as free text).
+pub const NOTIFICATION_EVENT_TYPES: &[&str] = &["info", "warning", "error", "critical", "other"];
+
+/// A 9.x SDDC Manager notification (`GET /v1/notifications`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    /// What tells it apart from the others (the spec gives notifications no id): creation time,
+    /// type, message id and arguments, resources and domain.
+    #[serde(skip)]
+    pub key: String,
+    /// Severity as SDDC Manager wrote it (`ERROR`).
+    pub severity: String,
+    /// Type as SDDC Manager wrote it.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The localized message (else the message id, else the type).
+    pub message: String,
+    /// Created.
+    pub created: Option<DateTime<Utc>>,
+    /// Expires.
+    pub expires: Option<DateTime<Utc>>,
+    /// Domain id.
+    #[serde(skip)]
+    pub domain_id: Option<String>,
+    /// Domain name.
+    pub domain: Option<String>,
+    /// Resource names (FQDNs).
+    pub resources: Vec<String>,
+}
+
+impl Notice {
+    /// The event type: the severity in lower case when it is one of
+    /// [`NOTIFICATION_EVENT_TYPES`], else `other`.
+    pub fn event_type(&self) -> &'static str {
+        let s = self.severity.trim().to_ascii_lowercase();
+        let s = match s.as_str() {
+            "warn" => "warning",
+            "information" | "informational" => "info",
+            other => other,
+        };
+        NOTIFICATION_EVENT_TYPES
+            .iter()
+            .find(|t| **t == s)
+            .copied()
+            .unwrap_or("other")
+    }
+
+    /// Whether SDDC Manager reports a problem (`ERROR`, `CRITICAL`).
+    pub fn is_problem(&self) -> bool {
+        matches!(self.event_type(), "error" | "critical")
+    }
+
+    /// Still shown at `now`.
+    pub fn active(&self, now: DateTime<Utc>) -> bool {
+        self.expires.is_none_or(|e| e > now)
+    }
+}
+
+/// States of the Image Compliance sensor (`not_available`: SDDC Manager has no result, or says
+/// `UNAVAILABLE`, or answered a status this list does not have).
+pub const IMAGE_COMPLIANCE_STATES: &[&str] = &[
+    "compliant",
+    "non_compliant",
+    "incompatible",
+    "not_available",
+];
+
+/// One non-compliant entry of a cluster's image compliance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ComplianceFinding {
+    /// Host (entity) name.
+    pub host: String,
+    /// Component name.
+    pub component: String,
+    /// `BASE_IMAGE`, `COMPONENTS`, `HARDWARE_SUPPORT`, ...
+    pub component_type: Option<String>,
+    /// `NON_COMPLIANT`, `INCOMPATIBLE`, `UNAVAILABLE`.
+    pub status: String,
+    /// `ERROR`, `WARNING`, `INFO`.
+    pub severity: Option<String>,
+    /// Version on the host.
+    pub current: Option<String>,
+    /// Version the image wants.
+    pub target: Option<String>,
+    /// What is wrong.
+    pub message: Option<String>,
+}
+
+/// A 9.x cluster's compliance with its vLCM image (`GET /v1/clusters/{id}/image-compliance`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImageCompliance {
+    /// Cluster name (from the answer; the id when it names none).
+    pub cluster: String,
+    /// One of [`IMAGE_COMPLIANCE_STATES`].
+    pub state: &'static str,
+    /// The status as SDDC Manager wrote it (`None`: no result, the spec's 404).
+    pub status: Option<String>,
+    /// When SDDC Manager computed it.
+    pub checked: Option<DateTime<Utc>>,
+    /// The image's name.
+    pub image: Option<String>,
+    /// The image's ESXi base image version.
+    pub base_image: Option<String>,
+    /// Entries that are not compliant, errors first.
+    pub findings: Vec<ComplianceFinding>,
+}
+
+/// A cluster's image compliance as read, with the domain the cluster belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterImage {
+    /// Cluster name.
+    pub name: String,
+    /// Owning domain id.
+    pub domain_id: String,
+    /// What was read; `Err` is why it could not be.
+    pub read: Result<ImageCompliance, String>,
+}
+
+impl ImageCompliance {
+    /// The sensor state for a VCF status.
+    pub fn state_of(status: Option<&str>) -> &'static str {
+        match status.map(|s| s.trim().to_ascii_uppercase()).as_deref() {
+            Some("COMPLIANT") => "compliant",
+            Some("NON_COMPLIANT") => "non_compliant",
+            Some("INCOMPATIBLE") => "incompatible",
+            _ => "not_available",
+        }
+    }
+}
+
 /// What the poller read; `Err` is why an area could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inputs {
@@ -227,6 +366,11 @@ pub struct Inputs {
     pub depot: Result<Depot, String>,
     /// Failed tasks.
     pub failed_tasks: Result<FailedTasks, String>,
+    /// 9.x: SDDC Manager's notifications (`None` on 5.2).
+    pub notifications: Option<Result<Vec<Notice>, String>>,
+    /// 9.x: image compliance by cluster id (empty on 5.2; `Err` when the cluster list could not
+    /// be read).
+    pub image_compliance: Result<BTreeMap<String, ClusterImage>, String>,
 }
 
 /// The readiness of the SDDC Manager or of one domain.
@@ -284,6 +428,10 @@ pub struct Report {
     pub depot: Option<Depot>,
     /// Failed tasks as read.
     pub failed_tasks: Option<FailedTasks>,
+    /// 9.x: the active notifications, newest first (`None` on 5.2 or when unreadable).
+    pub notifications: Option<Vec<Notice>>,
+    /// 9.x: image compliance by cluster id.
+    pub image_compliance: BTreeMap<String, ClusterImage>,
 }
 
 fn reason(level: Level, area: Area, text: String) -> Reason {
@@ -472,6 +620,26 @@ fn sddc_reasons(inputs: &Inputs, th: &Thresholds, now: DateTime<Utc>) -> Vec<Rea
             }
         }
     }
+    match &inputs.notifications {
+        None => {}
+        Some(Err(e)) => out.push(unreadable(
+            Area::Notifications,
+            "the SDDC Manager notifications",
+            e,
+        )),
+        Some(Ok(list)) => out.extend(
+            list.iter()
+                .filter(|n| n.domain_id.is_none() && n.is_problem() && n.active(now))
+                .map(notice_reason),
+        ),
+    }
+    if let Err(e) = &inputs.image_compliance {
+        out.push(unreadable(
+            Area::Images,
+            "the clusters for their image compliance",
+            e,
+        ));
+    }
     match &inputs.failed_tasks {
         Err(e) => out.push(unreadable(Area::Tasks, "the recent tasks", e)),
         Ok(f) => {
@@ -490,6 +658,60 @@ fn sddc_reasons(inputs: &Inputs, th: &Thresholds, now: DateTime<Utc>) -> Vec<Rea
         }
     }
     out
+}
+
+fn notice_reason(n: &Notice) -> Reason {
+    reason(
+        Level::Warnings,
+        Area::Notifications,
+        format!("SDDC Manager reports ({}): {}", n.severity, n.message),
+    )
+}
+
+/// What a cluster's image compliance says, if anything.
+fn image_reason(c: &ImageCompliance) -> Option<Reason> {
+    let first = c
+        .findings
+        .first()
+        .and_then(|f| f.message.clone())
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    let hosts = {
+        let mut h: Vec<&str> = c.findings.iter().map(|f| f.host.as_str()).collect();
+        h.sort_unstable();
+        h.dedup();
+        h.len()
+    };
+    match c.state {
+        "non_compliant" => Some(reason(
+            Level::Warnings,
+            Area::Images,
+            format!(
+                "Cluster {} is not compliant with its image ({hosts} host(s) differ){first}",
+                c.cluster
+            ),
+        )),
+        "incompatible" => Some(reason(
+            Level::Blocked,
+            Area::Images,
+            format!(
+                "The image of cluster {} is incompatible with its hosts (the ESXi upgrade would fail){first}",
+                c.cluster
+            ),
+        )),
+        "compliant" => None,
+        // VCF said UNAVAILABLE (or a status we do not know); no result at all says nothing.
+        _ if c.status.is_some() => Some(reason(
+            Level::Warnings,
+            Area::Images,
+            format!(
+                "Image compliance of cluster {} could not be determined ({})",
+                c.cluster,
+                c.status.as_deref().unwrap_or_default()
+            ),
+        )),
+        _ => None,
+    }
 }
 
 /// Evaluates `inputs` for `domains` (id, name) at `now`.
@@ -562,6 +784,25 @@ pub fn evaluate(
                 }
             }
         }
+        let clusters = inputs.image_compliance.as_ref().ok().into_iter().flatten();
+        for (_, c) in clusters.filter(|(_, c)| &c.domain_id == id) {
+            match &c.read {
+                Ok(ic) => reasons.extend(image_reason(ic)),
+                Err(e) => reasons.push(unreadable(
+                    Area::Images,
+                    &format!("the image compliance of cluster {}", c.name),
+                    e,
+                )),
+            }
+        }
+        if let Some(Ok(list)) = &inputs.notifications {
+            reasons.extend(
+                list.iter()
+                    .filter(|n| n.domain_id.as_deref() == Some(id.as_str()))
+                    .filter(|n| n.is_problem() && n.active(now))
+                    .map(notice_reason),
+            );
+        }
         let domain_only: Vec<Reason> = reasons.clone();
         all_reasons.extend(domain_only.into_iter().map(|mut r| {
             r.text = format!("{name}: {}", r.text);
@@ -581,6 +822,16 @@ pub fn evaluate(
         backup: inputs.backup.as_ref().ok().cloned(),
         depot: inputs.depot.as_ref().ok().cloned(),
         failed_tasks: inputs.failed_tasks.as_ref().ok().cloned(),
+        notifications: match &inputs.notifications {
+            Some(Ok(list)) => {
+                let mut active: Vec<Notice> =
+                    list.iter().filter(|n| n.active(now)).cloned().collect();
+                active.sort_by_key(|n| std::cmp::Reverse(n.created));
+                Some(active)
+            }
+            _ => None,
+        },
+        image_compliance: inputs.image_compliance.clone().unwrap_or_default(),
     }
 }
 

@@ -123,7 +123,9 @@ pub fn topic_patterns() -> BTreeSet<String> {
         (t.host("<h>"), table::HOST),
         (t.domain("<d>"), table::UPGRADE),
         (t.bridge(), table::READINESS_BRIDGE),
+        (t.bridge(), table::READINESS_NOTIFICATIONS),
         (t.domain("<d>"), table::READINESS_DOMAIN),
+        (t.cluster("<d>", "<c>"), table::READINESS_CLUSTER),
     ] {
         for e in rows {
             let RowTopics {
@@ -614,6 +616,16 @@ fn render_domain(cx: &mut Ctx<'_>, inv: &Inventory, d: &DomainInfo) {
             cx.t().cluster_host_count(&ds, &cs),
             c.host_count.to_string(),
         );
+        if cx.rc.readiness
+            && let Some(image) = inv
+                .readiness
+                .report
+                .as_ref()
+                .and_then(|r| r.image_compliance.get(&c.id))
+        {
+            cx.announce(&cluster, table::READINESS_CLUSTER);
+            render_image_compliance(cx, &cluster.root, image);
+        }
     }
 
     render_upgrade(cx, &scope, &ds, flow, upd);
@@ -637,6 +649,19 @@ fn render_bridge_readiness(cx: &mut Ctx<'_>, root: &str, r: &crate::model::Readi
     let Some(report) = &r.report else {
         return;
     };
+    if let Some(list) = &report.notifications {
+        let scope = Scope {
+            uuid: "bridge".into(),
+            object_prefix: format!("vcf_{}", cx.i()),
+            topic_prefix: format!("vcf_{}", cx.i()),
+            root: root.to_owned(),
+            device: cx.bridge_device(),
+            unit_name: cx.i().to_owned(),
+            prefix_names: false,
+        };
+        cx.announce(&scope, table::READINESS_NOTIFICATIONS);
+        render_notifications(cx, root, list);
+    }
     let s = &report.sddc;
     cx.state(t("readiness"), s.state.as_str());
     let count = |l: crate::readiness::Level| s.reasons.iter().filter(|x| x.level == l).count();
@@ -687,6 +712,53 @@ fn render_bridge_readiness(cx: &mut Ctx<'_>, root: &str, r: &crate::model::Readi
         }
         None => cx.state(t("failed_tasks"), NONE),
     }
+}
+
+/// At most this many compliance findings go into a cluster's attributes.
+const MAX_FINDINGS_LISTED: usize = 20;
+
+fn render_image_compliance(cx: &mut Ctx<'_>, root: &str, c: &crate::readiness::ClusterImage) {
+    let topic = Topics::below(root, "image_compliance");
+    match &c.read {
+        Ok(ic) => {
+            cx.state(topic.clone(), ic.state);
+            let hosts: BTreeSet<&str> = ic.findings.iter().map(|f| f.host.as_str()).collect();
+            cx.json_state(
+                Topics::attributes(&topic),
+                &json!({
+                    "status": ic.status,
+                    "checked": ic.checked.map(|t| t.to_rfc3339()),
+                    "image": ic.image,
+                    "base_image": ic.base_image,
+                    "hosts_affected": hosts.len(),
+                    "findings": ic.findings.iter().take(MAX_FINDINGS_LISTED).collect::<Vec<_>>(),
+                    "more": ic.findings.len().saturating_sub(MAX_FINDINGS_LISTED),
+                    "last_error": Value::Null,
+                }),
+            );
+        }
+        Err(e) => {
+            cx.state(topic.clone(), NONE);
+            cx.json_state(Topics::attributes(&topic), &json!({"last_error": e}));
+        }
+    }
+}
+
+fn render_notifications(cx: &mut Ctx<'_>, root: &str, list: &[crate::readiness::Notice]) {
+    let topic = Topics::below(root, "notifications");
+    cx.state(topic.clone(), list.len().to_string());
+    let mut by_severity: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in list {
+        *by_severity.entry(n.event_type()).or_default() += 1;
+    }
+    cx.json_state(
+        Topics::attributes(&topic),
+        &json!({
+            "by_severity": by_severity,
+            "notifications": listed(list),
+            "more": list.len().saturating_sub(MAX_LISTED),
+        }),
+    );
 }
 
 fn render_domain_readiness(

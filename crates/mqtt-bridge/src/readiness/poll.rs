@@ -11,10 +11,13 @@
 //! - per domain: `GET /v1/domains/{id}/resource-certificates`;
 //! - `GET /v1/system/backup-configuration` and `GET /v1/tasks?taskType=SDDCMANAGER_BACKUP`;
 //! - `GET /v1/system/settings/depot` (9.x also `GET /v1/system/settings/depot/depot-sync-info`);
-//! - `GET /v1/tasks?completedAfter=…`: at most [`vcf_client::MAX_TASK_PAGES`] pages.
+//! - `GET /v1/tasks?completedAfter=…`: at most [`vcf_client::MAX_TASK_PAGES`] pages;
+//! - 9.x only: `GET /v1/notifications`, `GET /v1/clusters` and per cluster
+//!   `GET /v1/clusters/{id}/image-compliance`.
 //!
-//! That is `1 + 2T + D + 4` (9.x: `+ 1`) requests, plus up to two more task pages on a busy
-//! SDDC Manager: never one per host, account or certificate.
+//! That is `1 + 2T + D + 4` requests on 5.2 and `1 + 2T + D + 7 + C` on 9.x (`C` = clusters),
+//! plus up to two more task pages on a busy SDDC Manager: never one per host, account or
+//! certificate.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -23,7 +26,16 @@ use chrono::{DateTime, Utc};
 use tracing::debug;
 use vcf_client::{Credential, ExpirationDetails, Task, VcfClient, VcfError};
 
-use super::{Account, Backup, Cert, Depot, FailedTask, FailedTasks, Inputs, Thresholds};
+use super::{
+    Account, Backup, Cert, ClusterImage, ComplianceFinding, Depot, FailedTask, FailedTasks,
+    ImageCompliance, Inputs, Notice, Thresholds,
+};
+
+/// At most this many entries of a cluster's compliance details are kept (errors first).
+const MAX_FINDINGS: usize = 100;
+
+/// At most this many characters of a notification's key are kept.
+const MAX_KEY: usize = 512;
 
 /// Expiration checks carried between cycles.
 #[derive(Debug, Default)]
@@ -40,6 +52,7 @@ pub struct Poller {
     client: VcfClient,
     thresholds: Thresholds,
     checks: Arc<Mutex<Checks>>,
+    feed: Option<super::notices::Feed>,
 }
 
 fn parse_time(s: Option<&str>) -> Option<DateTime<Utc>> {
@@ -191,6 +204,119 @@ pub fn failed_tasks(w: &vcf_client::TaskWindow) -> FailedTasks {
     }
 }
 
+/// A notification as the bridge shows it.
+pub fn notice(n: &vcf_client::Notification) -> Notice {
+    let m = n.message.clone().unwrap_or_default();
+    let resources: Vec<String> = n
+        .resources
+        .iter()
+        .filter_map(|r| r.name.clone().or(r.id.clone()))
+        .collect();
+    let domain = n.domain.clone().unwrap_or_default();
+    let mut key = format!(
+        "{}|{}|{}|{}|{}|{}|{}",
+        n.creation_timestamp.as_deref().unwrap_or_default(),
+        n.kind.as_deref().unwrap_or_default(),
+        n.severity.as_deref().unwrap_or_default(),
+        m.id.as_deref()
+            .or(m.localized_message.as_deref())
+            .unwrap_or_default(),
+        m.arguments.join(","),
+        n.resources
+            .iter()
+            .filter_map(|r| r.id.as_deref().or(r.name.as_deref()))
+            .collect::<Vec<_>>()
+            .join(","),
+        domain.id.as_deref().unwrap_or_default(),
+    );
+    if let Some((cut, _)) = key.char_indices().nth(MAX_KEY) {
+        key.truncate(cut);
+    }
+    Notice {
+        key,
+        severity: n
+            .severity
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "UNKNOWN".into()),
+        kind: n.kind.clone(),
+        message: m
+            .localized_message
+            .filter(|x| !x.trim().is_empty())
+            .or(m.id)
+            .or(n.kind.clone())
+            .unwrap_or_else(|| "(no message)".into()),
+        created: parse_time(n.creation_timestamp.as_deref()),
+        expires: parse_time(n.expiration_timestamp.as_deref()),
+        domain_id: domain.id,
+        domain: domain.name,
+        resources,
+    }
+}
+
+/// A cluster's image compliance as the bridge shows it (`None`: no result, the spec's 404).
+pub fn image_compliance(
+    name: &str,
+    c: Option<&vcf_client::ClusterImageCompliance>,
+) -> ImageCompliance {
+    let Some(c) = c else {
+        return ImageCompliance {
+            cluster: name.to_owned(),
+            state: ImageCompliance::state_of(None),
+            ..ImageCompliance::default()
+        };
+    };
+    let mut findings: Vec<ComplianceFinding> = c
+        .image_compliance_details
+        .iter()
+        .filter(|d| {
+            !d.compliance_status
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("COMPLIANT"))
+        })
+        .map(|d| ComplianceFinding {
+            host: d.entity_name.clone().unwrap_or_default(),
+            component: d
+                .component_name
+                .clone()
+                .or(d.component_type.clone())
+                .unwrap_or_default(),
+            component_type: d.component_type.clone(),
+            status: d.compliance_status.clone().unwrap_or_default(),
+            severity: d.severity.clone(),
+            current: d.component_current_version.clone(),
+            target: d.component_target_version.clone(),
+            message: d.message.clone(),
+        })
+        .collect();
+    // Errors first, then warnings; stable otherwise.
+    findings.sort_by_key(
+        |f| match f.severity.as_deref().map(str::to_ascii_uppercase) {
+            Some(s) if s == "ERROR" => 0,
+            Some(s) if s == "WARNING" => 1,
+            _ => 2,
+        },
+    );
+    findings.truncate(MAX_FINDINGS);
+    ImageCompliance {
+        cluster: c
+            .cluster
+            .as_ref()
+            .and_then(|r| r.name.clone())
+            .unwrap_or_else(|| name.to_owned()),
+        state: ImageCompliance::state_of(Some(&c.status)),
+        status: Some(c.status.clone()),
+        checked: parse_time(Some(&c.timestamp)),
+        image: c.cluster_image.as_ref().and_then(|r| r.name.clone()),
+        base_image: c
+            .cluster_image_details
+            .as_ref()
+            .and_then(|d| d.base_image.as_ref())
+            .and_then(|b| b.version.clone()),
+        findings,
+    }
+}
+
 impl Poller {
     /// A poller over `client`.
     pub fn new(client: VcfClient, thresholds: Thresholds) -> Self {
@@ -198,6 +324,23 @@ impl Poller {
             client,
             thresholds,
             checks: Arc::default(),
+            feed: None,
+        }
+    }
+
+    /// Tells new SDDC Manager notifications from seen ones with `feed`.
+    #[must_use]
+    pub fn with_feed(mut self, feed: super::notices::Feed) -> Self {
+        self.feed = Some(feed);
+        self
+    }
+
+    /// The notifications of `inputs` not seen before (none without a feed, on 5.2, or when
+    /// they could not be read).
+    pub fn fresh_notifications(&self, inputs: &Inputs) -> Vec<Notice> {
+        match (&self.feed, &inputs.notifications) {
+            (Some(feed), Some(Ok(list))) => feed.fresh(list),
+            _ => Vec::new(),
         }
     }
 
@@ -251,13 +394,58 @@ impl Poller {
             .await
             .map(|w| failed_tasks(&w))
             .map_err(|e| text(&e));
+        let (notifications, image_compliance) = if vcf9 {
+            let notes = self
+                .client
+                .notifications()
+                .await
+                .map(|l| l.iter().map(notice).collect())
+                .map_err(|e| text(&e));
+            (Some(notes), self.images(domains).await)
+        } else {
+            (None, Ok(BTreeMap::new()))
+        };
         Inputs {
             accounts,
             certificates,
             backup,
             depot,
             failed_tasks: failed,
+            notifications,
+            image_compliance,
         }
+    }
+
+    /// 9.x: the image compliance of every cluster of `domains`.
+    async fn images(
+        &self,
+        domains: &[(String, String)],
+    ) -> Result<BTreeMap<String, ClusterImage>, String> {
+        let clusters = self.client.clusters().await.map_err(|e| text(&e))?;
+        let mut out = BTreeMap::new();
+        for c in clusters {
+            let Some(domain_id) = c.domain.as_ref().map(|d| d.id.clone()) else {
+                continue;
+            };
+            if !domains.iter().any(|(id, _)| *id == domain_id) {
+                continue;
+            }
+            let read = self
+                .client
+                .cluster_image_compliance(&c.id)
+                .await
+                .map(|x| image_compliance(&c.name, x.as_ref()))
+                .map_err(|e| text(&e));
+            out.insert(
+                c.id.clone(),
+                ClusterImage {
+                    name: c.name.clone(),
+                    domain_id,
+                    read,
+                },
+            );
+        }
+        Ok(out)
     }
 
     async fn accounts(&self) -> Result<Vec<Account>, String> {

@@ -68,7 +68,57 @@ fn healthy() -> Inputs {
             ..Depot::default()
         }),
         failed_tasks: Ok(FailedTasks::default()),
+        notifications: None,
+        image_compliance: Ok(BTreeMap::new()),
     }
+}
+
+/// A 9.x notification of `severity`, on domain `domain` (id; empty: SDDC-wide).
+fn notice(severity: &str, domain: &str, expires: Option<DateTime<Utc>>) -> Notice {
+    Notice {
+        key: format!("{severity}-{domain}"),
+        severity: severity.into(),
+        kind: Some("SERVICE_HEALTH".into()),
+        message: format!("vpxd is not running ({severity})"),
+        created: Some(days(-1)),
+        expires,
+        domain_id: (!domain.is_empty()).then(|| domain.into()),
+        domain: None,
+        resources: Vec::new(),
+    }
+}
+
+/// A 9.x cluster of `domain` (id) whose image compliance is `status` (`None`: no result).
+fn image(domain: &str, status: Option<&str>) -> (String, ClusterImage) {
+    let finding = ComplianceFinding {
+        host: "sfo01-w01-esx01.sfo.rainpole.io".into(),
+        component: "nvme-pcie".into(),
+        status: status.unwrap_or_default().into(),
+        message: Some("Component nvme-pcie differs".into()),
+        ..ComplianceFinding::default()
+    };
+    (
+        format!("cl-{domain}"),
+        ClusterImage {
+            name: format!("{domain}-cl01"),
+            domain_id: domain.into(),
+            read: Ok(ImageCompliance {
+                cluster: format!("{domain}-cl01"),
+                state: ImageCompliance::state_of(status),
+                status: status.map(str::to_owned),
+                findings: if status.is_some_and(|s| s != "COMPLIANT") {
+                    vec![finding]
+                } else {
+                    Vec::new()
+                },
+                ..ImageCompliance::default()
+            }),
+        },
+    )
+}
+
+fn with_images(i: &mut Inputs, list: Vec<(String, ClusterImage)>) {
+    i.image_compliance = Ok(list.into_iter().collect());
 }
 
 /// One case: a change to the healthy inputs, and the expected (m01, w01) states plus a text the
@@ -278,6 +328,96 @@ fn readiness_table() {
             reason: "Task \"Add host\" failed on 2026-12-02 (retryable)",
         },
         Case {
+            name: "9.x: compliant clusters and clusters without a result are fine",
+            change: |i| {
+                with_images(i, vec![image("m01", Some("COMPLIANT")), image("w01", None)]);
+                i.notifications = Some(Ok(vec![
+                    notice("INFO", "w01", None),
+                    notice("WARNING", "", None),
+                ]));
+            },
+            m01: Ready,
+            w01: Ready,
+            reason_on: "",
+            reason: "",
+        },
+        Case {
+            name: "9.x: a non-compliant cluster warns on its domain",
+            change: |i| with_images(i, vec![image("w01", Some("NON_COMPLIANT"))]),
+            m01: Ready,
+            w01: Warnings,
+            reason_on: "w01",
+            reason: "Cluster w01-cl01 is not compliant with its image (1 host(s) differ): Component nvme-pcie differs",
+        },
+        Case {
+            name: "9.x: an incompatible cluster image blocks its domain",
+            change: |i| with_images(i, vec![image("m01", Some("INCOMPATIBLE"))]),
+            m01: Blocked,
+            w01: Ready,
+            reason_on: "m01",
+            reason: "The image of cluster m01-cl01 is incompatible with its hosts",
+        },
+        Case {
+            name: "9.x: compliance VCF could not determine warns",
+            change: |i| with_images(i, vec![image("m01", Some("UNAVAILABLE"))]),
+            m01: Warnings,
+            w01: Ready,
+            reason_on: "m01",
+            reason: "could not be determined (UNAVAILABLE)",
+        },
+        Case {
+            name: "9.x: an unreadable cluster warns on its domain",
+            change: |i| {
+                let (id, mut c) = image("w01", None);
+                c.read = Err("HTTP 500".into());
+                with_images(i, vec![(id, c)]);
+            },
+            m01: Ready,
+            w01: Warnings,
+            reason_on: "w01",
+            reason: "Could not read the image compliance of cluster w01-cl01: HTTP 500",
+        },
+        Case {
+            name: "9.x: an unreadable cluster list warns everywhere",
+            change: |i| i.image_compliance = Err("HTTP 503".into()),
+            m01: Warnings,
+            w01: Warnings,
+            reason_on: "m01",
+            reason: "Could not read the clusters for their image compliance",
+        },
+        Case {
+            name: "9.x: an error notification warns on its domain",
+            change: |i| i.notifications = Some(Ok(vec![notice("ERROR", "w01", None)])),
+            m01: Ready,
+            w01: Warnings,
+            reason_on: "w01",
+            reason: "SDDC Manager reports (ERROR): vpxd is not running (ERROR)",
+        },
+        Case {
+            name: "9.x: a critical SDDC-wide notification warns everywhere",
+            change: |i| i.notifications = Some(Ok(vec![notice("CRITICAL", "", None)])),
+            m01: Warnings,
+            w01: Warnings,
+            reason_on: "m01",
+            reason: "SDDC Manager reports (CRITICAL)",
+        },
+        Case {
+            name: "9.x: an expired error notification says nothing",
+            change: |i| i.notifications = Some(Ok(vec![notice("ERROR", "w01", Some(days(-1)))])),
+            m01: Ready,
+            w01: Ready,
+            reason_on: "",
+            reason: "",
+        },
+        Case {
+            name: "9.x: unreadable notifications warn",
+            change: |i| i.notifications = Some(Err("HTTP 500".into())),
+            m01: Warnings,
+            w01: Warnings,
+            reason_on: "w01",
+            reason: "Could not read the SDDC Manager notifications: HTTP 500",
+        },
+        Case {
             name: "an unreadable area is a warning, not ready",
             change: |i| i.depot = Err("503 Service Unavailable".into()),
             m01: Warnings,
@@ -361,4 +501,87 @@ fn thresholds_are_honoured() {
         evaluate(&domains(), &healthy(), &th, now()).domains["m01"].state,
         Level::Warnings
     );
+}
+
+#[test]
+fn notification_event_types_follow_the_severity() {
+    for (severity, want) in [
+        ("ERROR", "error"),
+        ("critical", "critical"),
+        ("Warning", "warning"),
+        ("WARN", "warning"),
+        ("INFO", "info"),
+        ("INFORMATIONAL", "info"),
+        ("MAJOR", "other"),
+        ("", "other"),
+    ] {
+        assert_eq!(notice(severity, "", None).event_type(), want, "{severity}");
+        assert!(NOTIFICATION_EVENT_TYPES.contains(&want));
+    }
+}
+
+#[test]
+fn the_report_lists_active_notifications_newest_first() {
+    let mut inputs = healthy();
+    let mut old = notice("INFO", "", None);
+    old.created = Some(days(-3));
+    let gone = notice("ERROR", "m01", Some(days(-1)));
+    inputs.notifications = Some(Ok(vec![old, notice("WARNING", "w01", None), gone]));
+    let r = evaluate(&domains(), &inputs, &Thresholds::default(), now());
+    let list = r.notifications.expect("9.x notifications");
+    let severities: Vec<&str> = list.iter().map(|n| n.severity.as_str()).collect();
+    assert_eq!(severities, ["WARNING", "INFO"]);
+    // 5.2: nothing to show, and no entity for it.
+    assert!(
+        evaluate(&domains(), &healthy(), &Thresholds::default(), now())
+            .notifications
+            .is_none()
+    );
+}
+
+#[test]
+fn compliance_answers_become_states_and_findings_errors_first() {
+    use vcf_client::{ClusterImageCompliance, ClusterImageComplianceDetail, NamedReference};
+    let detail = |host: &str, severity: &str, status: &str| ClusterImageComplianceDetail {
+        entity_name: Some(host.into()),
+        component_name: Some("c".into()),
+        compliance_status: Some(status.into()),
+        severity: Some(severity.into()),
+        ..ClusterImageComplianceDetail::default()
+    };
+    let answer = ClusterImageCompliance {
+        cluster: Some(NamedReference {
+            id: Some("cl".into()),
+            name: Some("sfo-m01-cl01".into()),
+        }),
+        status: "INCOMPATIBLE".into(),
+        image_compliance_details: vec![
+            detail("h1", "WARNING", "NON_COMPLIANT"),
+            detail("h2", "INFO", "COMPLIANT"),
+            detail("h3", "ERROR", "INCOMPATIBLE"),
+        ],
+        timestamp: "2026-12-03T10:00:00.000Z".into(),
+        ..ClusterImageCompliance::default()
+    };
+    let c = poll::image_compliance("fallback", Some(&answer));
+    assert_eq!(c.state, "incompatible");
+    assert_eq!(c.cluster, "sfo-m01-cl01");
+    let hosts: Vec<&str> = c.findings.iter().map(|f| f.host.as_str()).collect();
+    assert_eq!(
+        hosts,
+        ["h3", "h1"],
+        "compliant entries dropped, errors first"
+    );
+    assert!(c.checked.is_some());
+    let none = poll::image_compliance("sfo-w01-cl01", None);
+    assert_eq!((none.state, none.status), ("not_available", None));
+    for (status, state) in [
+        ("COMPLIANT", "compliant"),
+        ("non_compliant", "non_compliant"),
+        ("UNAVAILABLE", "not_available"),
+        ("SOMETHING_NEW", "not_available"),
+    ] {
+        assert_eq!(ImageCompliance::state_of(Some(status)), state);
+        assert!(IMAGE_COMPLIANCE_STATES.contains(&state));
+    }
 }

@@ -1,6 +1,7 @@
 //! Every Home Assistant entity the bridge announces, one row each, grouped by the unit it belongs
 //! to: [`BRIDGE`], [`DOMAIN`], [`CLUSTER`], [`HOST`], [`UPGRADE`], and with readiness on
-//! [`READINESS_BRIDGE`] and [`READINESS_DOMAIN`] (buttons are rows of
+//! [`READINESS_BRIDGE`], [`READINESS_NOTIFICATIONS`], [`READINESS_DOMAIN`] and
+//! [`READINESS_CLUSTER`] (buttons are rows of
 //! [`crate::commands::COMMANDS`]).
 //!
 //! A row says what the entity is; the renderer ([`super`]) adds what every entity of a unit shares
@@ -18,6 +19,15 @@ pub const DOMAIN_STATUSES: &[&str] = &[
     "updates_available",
     "update_process_started",
     "error",
+];
+
+/// Operation Notification event types: how an Upgrade All Domains run or a Back Up Now ended.
+pub const OPERATION_EVENTS: &[&str] = &[
+    "upgrade_all_completed",
+    "upgrade_all_failed",
+    "upgrade_all_aborted",
+    "backup_completed",
+    "backup_failed",
 ];
 
 /// Upgrade History values: `none` before the first finished flow, then how the last one ended.
@@ -165,6 +175,17 @@ pub const BRIDGE: &[Entity] = &[
         attributes: Attributes::At("upgrade_all/state"),
         device_class: Some("enum"),
         options: Some(&upgrade_orchestrator::sequence::SequenceStatus::NAMES),
+        ..SENSOR
+    },
+    // How an Upgrade All Domains run or a Back Up Now ended, for automations (never retained).
+    Entity {
+        platform: Platform::Event,
+        key: "operation_notification",
+        name: "Operation Notification",
+        icon: "mdi:bell-check-outline",
+        source: Source::Bridge,
+        state: Some("event"),
+        event_types: Some(OPERATION_EVENTS),
         ..SENSOR
     },
 ];
@@ -396,6 +417,44 @@ pub const READINESS_BRIDGE: &[Entity] = &[
         ..SENSOR
     },
 ];
+
+/// The SDDC Manager's notifications (with `readiness.enabled`, on a 9.x SDDC Manager: the
+/// first readiness poll that reads them announces these).
+pub const READINESS_NOTIFICATIONS: &[Entity] = &[
+    // State: how many notifications are active; attributes: each, newest first.
+    Entity {
+        key: "vcf_notifications",
+        name: "SDDC Manager Notifications",
+        icon: "mdi:message-alert-outline",
+        state: Some("notifications"),
+        attributes: Attributes::Own,
+        state_class: Some("measurement"),
+        precision: Some(0),
+        ..SENSOR
+    },
+    // Each new notification once, its severity as the event type (never retained).
+    Entity {
+        platform: Platform::Event,
+        key: "vcf_notification",
+        name: "SDDC Manager Notification",
+        icon: "mdi:message-badge-outline",
+        state: Some("notifications/event"),
+        event_types: Some(crate::readiness::NOTIFICATION_EVENT_TYPES),
+        ..SENSOR
+    },
+];
+
+/// A cluster's readiness entities (with `readiness.enabled`, on a 9.x SDDC Manager).
+pub const READINESS_CLUSTER: &[Entity] = &[Entity {
+    key: "image_compliance",
+    name: "Image Compliance",
+    icon: "mdi:layers-outline",
+    state: Some("image_compliance"),
+    attributes: Attributes::Own,
+    device_class: Some("enum"),
+    options: Some(crate::readiness::IMAGE_COMPLIANCE_STATES),
+    ..SENSOR
+}];
 
 /// A domain's readiness entities (with `readiness.enabled`).
 pub const READINESS_DOMAIN: &[Entity] = &[

@@ -757,6 +757,8 @@ fn readiness_states_and_switch_render_only_when_enabled() {
         backup: Err("not read".into()),
         depot: Err("not read".into()),
         failed_tasks: Err("not read".into()),
+        notifications: None,
+        image_compliance: Ok(std::collections::BTreeMap::new()),
     };
     let report = evaluate(
         &[(id.clone(), name.clone())],
@@ -792,4 +794,101 @@ fn readiness_states_and_switch_render_only_when_enabled() {
             .iter()
             .any(|c| c.object_id.ends_with("_back_up_now"))
     );
+}
+
+/// On a 9.x SDDC Manager the first readiness report announces the SDDC Manager Notifications
+/// sensor and event and each cluster's Image Compliance; on 5.2 (nothing read) none of them.
+#[test]
+fn vcf9_readiness_entities_appear_with_what_was_read() {
+    use crate::readiness::{
+        ClusterImage, ComplianceFinding, ImageCompliance, Inputs, Notice, Thresholds, evaluate,
+    };
+    let mut inv = inventory();
+    let now = chrono::Utc::now();
+    let mut inputs = Inputs {
+        accounts: Ok(Vec::new()),
+        certificates: std::collections::BTreeMap::new(),
+        backup: Err("not read".into()),
+        depot: Err("not read".into()),
+        failed_tasks: Err("not read".into()),
+        notifications: None,
+        image_compliance: Ok(std::collections::BTreeMap::new()),
+    };
+    let domains = [(D1.to_owned(), "sfo-m01".to_owned())];
+    let mut on = rc(false);
+    on.readiness = true;
+    inv.readiness.report = Some(evaluate(&domains, &inputs, &Thresholds::default(), now));
+    let five = render(&inv, &on);
+    for key in [
+        "_vcf_notifications",
+        "_vcf_notification",
+        "_image_compliance",
+    ] {
+        assert!(
+            !five.configs.iter().any(|c| c.object_id.ends_with(key)),
+            "5.2 announces no {key}"
+        );
+    }
+
+    inputs.notifications = Some(Ok(vec![Notice {
+        key: "k".into(),
+        severity: "ERROR".into(),
+        message: "vpxd is not running".into(),
+        domain_id: Some(D1.into()),
+        domain: Some("sfo-m01".into()),
+        ..Notice::default()
+    }]));
+    inputs.image_compliance = Ok(std::collections::BTreeMap::from([(
+        C1.to_owned(),
+        ClusterImage {
+            name: "sfo-m01-cl01".into(),
+            domain_id: D1.into(),
+            read: Ok(ImageCompliance {
+                cluster: "sfo-m01-cl01".into(),
+                state: "non_compliant",
+                status: Some("NON_COMPLIANT".into()),
+                findings: vec![ComplianceFinding {
+                    host: "sfo01-m01-esx01.sfo.rainpole.io".into(),
+                    component: "nvme-pcie".into(),
+                    status: "NON_COMPLIANT".into(),
+                    ..ComplianceFinding::default()
+                }],
+                ..ImageCompliance::default()
+            }),
+        },
+    )]));
+    inv.readiness.report = Some(evaluate(&domains, &inputs, &Thresholds::default(), now));
+    let nine = render(&inv, &on);
+    let config = |suffix: &str| {
+        nine.configs
+            .iter()
+            .find(|c| c.object_id.ends_with(suffix))
+            .unwrap_or_else(|| panic!("no config {suffix}"))
+    };
+    let event: serde_json::Value =
+        serde_json::from_str(&config("_vcf_notification").payload).expect("json");
+    assert_eq!(
+        event["event_types"],
+        serde_json::json!(["info", "warning", "error", "critical", "other"])
+    );
+    assert!(event.get("retain").is_none_or(|r| r == false));
+    let sensor: serde_json::Value =
+        serde_json::from_str(&config("_cl01_image_compliance").payload).expect("json");
+    assert_eq!(sensor["name"], "cl01 Image Compliance");
+    assert_eq!(sensor["device_class"], "enum");
+    let state = |suffix: &str| {
+        nine.states
+            .iter()
+            .find(|(t, _)| t.ends_with(suffix))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no state {suffix}"))
+    };
+    assert_eq!(state("/bridge/notifications"), "1");
+    assert!(state("/bridge/notifications/attributes").contains("vpxd is not running"));
+    assert_eq!(
+        state("/cluster/sfo_m01_cl01/image_compliance"),
+        "non_compliant"
+    );
+    assert!(state("/cluster/sfo_m01_cl01/image_compliance/attributes").contains("nvme-pcie"));
+    assert_eq!(state("/domain/sfo_m01/readiness"), "warnings");
 }
