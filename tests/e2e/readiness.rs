@@ -128,6 +128,17 @@ async fn back_up_now_runs_the_backup_to_completion() -> anyhow::Result<()> {
         })
         .await?;
     assert!(after.text() > before, "{} !> {before}", after.text());
+    // Operation Notification says it ended, once.
+    let event = rig.topic("bridge/event");
+    rig.recorder
+        .wait_for(mark, "a backup_completed event", secs(30), |m| {
+            m.topic == event
+                && m.json()
+                    .is_ok_and(|v| v["event_type"] == "backup_completed")
+        })
+        .await?;
+    rig.recorder.sync().await?;
+    assert_eq!(rig.recorder.on_topic_since(&event, mark).len(), 1);
     let log = rig.sim.log().await?;
     assert_eq!(
         log.iter()
@@ -180,5 +191,138 @@ async fn failed_task_is_retried_by_command() -> anyhow::Result<()> {
             && e.status == Some(200)),
         "the task was retried in VCF"
     );
+    Ok(())
+}
+
+/// VCF 9 readiness through the real binary (`vcf9-readiness`): each cluster's image compliance
+/// is a sensor, the incompatible image blocks its domain; SDDC Manager's notifications are a
+/// sensor, the ones listed at the first start are not replayed, a new one fires one event with
+/// its severity, and neither a restart nor the next poll fires it again, while one raised during
+/// the restart fires once after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vcf9_notifications_fire_once_and_an_incompatible_image_blocks() -> anyhow::Result<()> {
+    let mut rig = Rig::start("vcf9-readiness", FAST).await?;
+    let inventory = Inventory::read(&rig.sim).await?;
+    let w01 = inventory.domain("sfo-w01").slug.clone();
+    let m01 = inventory.domain("sfo-m01").slug.clone();
+    let start = rig.recorder.mark();
+    rig.start_bridge_online().await?;
+
+    let readiness = rig.domain_topic(&w01, "readiness");
+    let got = rig
+        .recorder
+        .wait_current(&readiness, "blocked", secs(60))
+        .await;
+    rig.with_log(got)?;
+    let attrs = attributes(&rig, &format!("{readiness}/attributes"))?;
+    assert!(
+        attrs["blocking"].to_string().contains(
+            "The image of cluster sfo-w01-cl01 is incompatible with its hosts (the ESXi upgrade would fail)"
+        ),
+        "{attrs}"
+    );
+    assert!(
+        attrs["reasons"]
+            .to_string()
+            .contains("SDDC Manager reports (ERROR): vCenter sfo-w01-vc01.sfo.rainpole.io"),
+        "{attrs}"
+    );
+    let m01_readiness = rig.domain_topic(&m01, "readiness");
+    rig.recorder
+        .wait_current(&m01_readiness, "warnings", secs(30))
+        .await?;
+    for (domain, cluster, state) in [
+        (&m01, "sfo_m01_cl01", "non_compliant"),
+        (&w01, "sfo_w01_cl01", "incompatible"),
+    ] {
+        let topic = rig.domain_topic(domain, &format!("cluster/{cluster}/image_compliance"));
+        rig.recorder.wait_current(&topic, state, secs(30)).await?;
+        let a = attributes(&rig, &format!("{topic}/attributes"))?;
+        assert!(a["hosts_affected"].as_u64().is_some_and(|n| n >= 1), "{a}");
+    }
+    let count = rig.topic("bridge/notifications");
+    rig.recorder.wait_current(&count, "3", secs(30)).await?;
+
+    // The three listed at the first start are the baseline: no event.
+    let events = rig.topic("bridge/notifications/event");
+    rig.recorder.sync().await?;
+    assert!(
+        rig.recorder.on_topic_since(&events, start).is_empty(),
+        "notifications listed before the first start were replayed"
+    );
+
+    // A new one: one event, severity as its type, and the count moves.
+    let mark = rig.recorder.mark();
+    rig.sim
+        .raise_notification(serde_json::json!({
+            "severity": "CRITICAL",
+            "type": "HOST_DISCONNECTED",
+            "message": "Host sfo01-m01-esx02.sfo.rainpole.io is not responding",
+            "domain": "sfo-m01",
+        }))
+        .await?;
+    rig.press("bridge/check_updates/set").await?;
+    let got = rig
+        .recorder
+        .wait_for(mark, "a critical notification event", secs(60), |m| {
+            m.topic == events && m.json().is_ok_and(|v| v["event_type"] == "critical")
+        })
+        .await;
+    let event = rig.with_log(got)?.json()?;
+    assert_eq!(event["domain"], "sfo-m01");
+    assert_eq!(
+        event["message"],
+        "Host sfo01-m01-esx02.sfo.rainpole.io is not responding"
+    );
+    rig.recorder.wait_current(&count, "4", secs(30)).await?;
+
+    // The next poll sends nothing again.
+    let polls = rig.sim.requests().await?.count("GET /v1/notifications");
+    rig.press("bridge/check_updates/set").await?;
+    dca_tests::wait::until("one more notifications poll", secs(60), || async {
+        let n = rig
+            .sim
+            .requests()
+            .await
+            .ok()?
+            .count("GET /v1/notifications");
+        (n > polls).then_some(())
+    })
+    .await?;
+    rig.recorder.sync().await?;
+    assert_eq!(rig.recorder.on_topic_since(&events, mark).len(), 1);
+
+    // A restart: nothing replayed; one raised while it was down fires once.
+    rig.bridge().terminate(secs(30)).await?;
+    rig.sim
+        .raise_notification(serde_json::json!({
+            "severity": "WARNING",
+            "type": "CERTIFICATE_EXPIRY",
+            "message": "The certificate of sfo-m01-nsx01.sfo.rainpole.io expires in 10 days",
+            "domain": "sfo-m01",
+            "resource_type": "NSXT_MANAGER",
+        }))
+        .await?;
+    let restart = rig.recorder.mark();
+    rig.start_bridge_online().await?;
+    let got = rig
+        .recorder
+        .wait_for(
+            restart,
+            "the warning raised during the restart",
+            secs(60),
+            |m| m.topic == events && m.json().is_ok_and(|v| v["event_type"] == "warning"),
+        )
+        .await;
+    rig.with_log(got)?;
+    rig.recorder.wait_current(&count, "5", secs(30)).await?;
+    rig.recorder.sync().await?;
+    let after: Vec<String> = rig
+        .recorder
+        .on_topic_since(&events, restart)
+        .iter()
+        .map(|m| m.text())
+        .collect();
+    assert_eq!(after.len(), 1, "replayed after the restart: {after:?}");
     Ok(())
 }

@@ -195,6 +195,7 @@ async fn upgrade_all_stops_at_the_first_failure_and_retry_continues() -> anyhow:
     .await?;
     anyhow::ensure!(failed["status"] == "failed", "{failed}");
     anyhow::ensure!(failed["current_domain"] == "sfo-m01", "{failed}");
+    operation_events(&mut rig, mark, &["upgrade_all_failed"]).await?;
     anyhow::ensure!(failed["domains_done"] == 0, "{failed}");
     anyhow::ensure!(failed["domains"][0]["result"] == "failed", "{failed}");
     anyhow::ensure!(failed["domains"][1]["result"] == "pending", "{failed}");
@@ -231,6 +232,7 @@ async fn upgrade_all_stops_at_the_first_failure_and_retry_continues() -> anyhow:
     .await?;
     anyhow::ensure!(done["status"] == "completed", "{done}");
     anyhow::ensure!(done["domains_done"] == 2, "{done}");
+    operation_events(&mut rig, retry, &["upgrade_all_completed"]).await?;
     let log = rig.sim.log().await?;
     anyhow::ensure!(
         log.iter()
@@ -300,5 +302,33 @@ async fn upgrade_all_stops_at_a_blocked_domain_until_its_override() -> anyhow::R
     .await?;
     anyhow::ensure!(done["status"] == "completed", "{done}");
     anyhow::ensure!(done["domains_done"] == 2, "{done}");
+    Ok(())
+}
+
+/// The Operation Notification events since `mark` are exactly `want` (waits for the last one).
+async fn operation_events(
+    rig: &mut Rig,
+    mark: dca_tests::recorder::Mark,
+    want: &[&str],
+) -> anyhow::Result<()> {
+    let topic = rig.topic("bridge/event");
+    if let Some(last) = want.last() {
+        rig.recorder
+            .wait_for(mark, &format!("an {last} event"), secs(30), |m| {
+                m.topic == topic && m.json().is_ok_and(|v| v["event_type"] == *last)
+            })
+            .await?;
+    }
+    rig.recorder.sync().await?;
+    let got: Vec<String> = rig
+        .recorder
+        .on_topic_since(&topic, mark)
+        .iter()
+        .filter_map(|m| m.json().ok()?["event_type"].as_str().map(str::to_owned))
+        .collect();
+    anyhow::ensure!(
+        got == want,
+        "Operation Notification events {got:?}, expected {want:?}"
+    );
     Ok(())
 }

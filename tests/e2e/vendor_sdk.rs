@@ -225,6 +225,12 @@ async fn the_official_sdk_reads_every_readiness_answer() {
     ] {
         assert!(out.contains(op), "{op} not read through the SDK:\n{out}");
     }
-    let out = read_readiness("vcf9", &["--vcf9"]).await;
-    assert!(out.contains("getDepotSyncInfo"), "{out}");
+    let out = read_readiness("vcf9-readiness", &["--vcf9"]).await;
+    for op in [
+        "getDepotSyncInfo",
+        "getNotifications",
+        "getClusterImageCompliance",
+    ] {
+        assert!(out.contains(op), "{op} not read through the SDK:\n{out}");
+    }
 }

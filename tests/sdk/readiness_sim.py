@@ -4,8 +4,8 @@
 Every readiness operation the product uses goes through the SDK's own stubs, request models and
 response deserialisation: credentials, a password expiration check and its result, each domain's
 resource certificates, the backup configuration, Back Up Now, the backup task, the depot
-settings (and on VCF 9 the depot sync information). Exit status 1 names the operation the SDK
-could not complete.
+settings (and on VCF 9 the depot sync information, the notifications and each cluster's image
+compliance). Exit status 1 names the operation the SDK could not complete.
 
     python tests/sdk/readiness_sim.py --url http://127.0.0.1:8443 \\
         --username admin@local --password 'VMware123!VMware123!'
@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from drive_sim import Driver, Failure  # noqa: E402
 from vmware.sddc_manager import model_client as m  # noqa: E402
 from vmware.sddc_manager import v1_client as v1  # noqa: E402
-from vmware.sddc_manager.v1 import backups_client, credentials_client, domains_client  # noqa: E402
+from vmware.sddc_manager.v1 import backups_client, clusters_client, credentials_client  # noqa: E402
+from vmware.sddc_manager.v1 import domains_client  # noqa: E402
 from vmware.sddc_manager.v1 import system_client  # noqa: E402
 from vmware.sddc_manager.v1.system import settings_client  # noqa: E402
 from vmware.sddc_manager.v1.system.settings import depot_client  # noqa: E402
@@ -69,6 +70,18 @@ def read_all(d, vcf9):
             "GET /v1/system/settings/depot/depot-sync-info (getDepotSyncInfo)",
             depot_client.DepotSyncInfo(c).get_depot_sync_info,
         )
+        notes = d.call("GET /v1/notifications (getNotifications)", v1.Notifications(c).get_notifications)
+        if not notes or not all(n.severity and n.message for n in notes):
+            raise Failure("GET /v1/notifications: no notification with a severity and a message")
+        compliance = clusters_client.ImageCompliance(c)
+        for cluster in d.call("GET /v1/clusters (getClusters)", v1.Clusters(c).get_clusters).elements:
+            result = d.call(
+                "GET /v1/clusters/{id}/image-compliance (getClusterImageCompliance)",
+                compliance.get_cluster_image_compliance,
+                cluster.id,
+            )
+            if not result.status or result.image_compliance_details is None:
+                raise Failure(f"image compliance of {cluster.name}: no status or details")
 
 
 def main():
@@ -76,7 +89,11 @@ def main():
     parser.add_argument("--url", required=True)
     parser.add_argument("--username", required=True)
     parser.add_argument("--password", required=True)
-    parser.add_argument("--vcf9", action="store_true", help="also read the 9.x depot sync information")
+    parser.add_argument(
+        "--vcf9",
+        action="store_true",
+        help="also read the 9.x depot sync information, notifications and image compliance",
+    )
     args = parser.parse_args()
     import urllib3
 

@@ -215,6 +215,25 @@ impl Sim {
         Ok(())
     }
 
+    /// `POST /sim/notifications` with `notification` (a 9.x SDDC Manager raises it now).
+    ///
+    /// # Errors
+    /// On HTTP errors or a non-2xx answer.
+    pub async fn raise_notification(&self, notification: serde_json::Value) -> anyhow::Result<()> {
+        let resp = self
+            .http
+            .post(format!("{}/sim/notifications", self.url))
+            .json(&notification)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            resp.status().is_success(),
+            "POST /sim/notifications {notification} -> {}",
+            resp.status()
+        );
+        Ok(())
+    }
+
     /// `POST /sim/reset`.
     ///
     /// # Errors
