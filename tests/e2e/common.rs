@@ -174,6 +174,7 @@ impl Inventory {
         add("button", format!("vcf_{instance}_check_for_updates"));
         add("button", format!("vcf_{instance}_refresh_token"));
         add("sensor", format!("vcf_{instance}_upgrade_all"));
+        add("event", format!("vcf_{instance}_operation_notification"));
         for key in [
             "upgrade_all_domains",
             "retry_upgrade_all",

@@ -62,6 +62,132 @@ async fn acceptance_in(flavour: Flavour, test: &str) -> anyhow::Result<()> {
     result
 }
 
+/// VCF 9 readiness in Home Assistant 2025.4: the notification sensor and event, each cluster's
+/// image compliance, and a new SDDC Manager notification as an event HA shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vcf9_readiness_in_real_home_assistant() -> anyhow::Result<()> {
+    vcf9_readiness_in(
+        Flavour::Default,
+        "home_assistant::vcf9_readiness_in_real_home_assistant",
+    )
+    .await
+}
+
+/// The same in today's Home Assistant (2026.11).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vcf9_readiness_in_current_home_assistant() -> anyhow::Result<()> {
+    vcf9_readiness_in(
+        Flavour::Current,
+        "home_assistant::vcf9_readiness_in_current_home_assistant",
+    )
+    .await
+}
+
+async fn vcf9_readiness_in(flavour: Flavour, test: &str) -> anyhow::Result<()> {
+    let shared = dca_tests::require_ha_harness(test)?;
+    let mut ha = HomeAssistant::start_flavour(&shared, flavour).await?;
+    let result = vcf9_readiness(&mut ha).await;
+    if result.is_err() {
+        eprintln!(
+            "----- Home Assistant log tail -----\n{}",
+            dca_tests::rig::tail(&ha.log(), 60)
+        );
+    }
+    ha.stop();
+    result
+}
+
+async fn vcf9_readiness(ha: &mut HomeAssistant) -> anyhow::Result<()> {
+    let sim = Sim::start("vcf9-readiness", HA_TIME_SCALE).await?;
+    let inventory = Inventory::read(&sim).await?;
+    let mut rig = Rig::with_sim_on_broker(sim, ha.mqtt_port).await?;
+    let i = rig.config.instance_id.clone();
+    rig.start_bridge_online().await?;
+
+    let count = ha
+        .wait_state(
+            &format!("sensor.vcf_{i}_vcf_notifications"),
+            "= 3",
+            secs(120),
+            |s| s.state == "3",
+        )
+        .await;
+    let count = rig.with_log(count)?;
+    let listed = count
+        .attributes
+        .get("notifications")
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len);
+    anyhow::ensure!(listed == 3, "{count:?}");
+    for (domain, state) in [("sfo-m01", "non_compliant"), ("sfo-w01", "incompatible")] {
+        let d = inventory.domain(domain);
+        let cluster = d
+            .cluster_ids
+            .values()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("{domain} has no cluster"))?;
+        let id = format!("sensor.vcf_{}_{cluster}_image_compliance", d.slug);
+        let s = ha
+            .wait_state(&id, &format!("= {state}"), secs(60), |s| s.state == state)
+            .await?;
+        anyhow::ensure!(s.attributes.contains_key("options"), "not an enum: {s:?}");
+        anyhow::ensure!(s.attributes.contains_key("findings"), "{s:?}");
+    }
+    let w01 = inventory.domain("sfo-w01").slug.clone();
+    ha.wait_state(
+        &format!("sensor.vcf_{w01}_upgrade_readiness"),
+        "= blocked",
+        secs(60),
+        |s| s.state == "blocked",
+    )
+    .await?;
+    entity(ha, &format!("event.vcf_{i}_operation_notification")).await?;
+
+    // A new notification: pressed from HA, seen in HA as the event entity's state.
+    let event_id = format!("event.vcf_{i}_vcf_notification");
+    entity(ha, &event_id).await?;
+    rig.sim
+        .raise_notification(serde_json::json!({
+            "severity": "CRITICAL",
+            "type": "HOST_DISCONNECTED",
+            "message": "Host sfo01-m01-esx02.sfo.rainpole.io is not responding",
+            "domain": "sfo-m01",
+        }))
+        .await?;
+    ha.press(&format!("button.vcf_{i}_check_for_updates"))
+        .await?;
+    let fired = ha
+        .wait_state(&event_id, "a critical event", secs(60), |s| {
+            s.attr_str("event_type") == Some("critical")
+        })
+        .await;
+    let fired = rig.with_log(fired)?;
+    anyhow::ensure!(
+        fired.attr_str("message") == Some("Host sfo01-m01-esx02.sfo.rainpole.io is not responding"),
+        "{fired:?}"
+    );
+    ha.wait_state(
+        &format!("sensor.vcf_{i}_vcf_notifications"),
+        "= 4",
+        secs(60),
+        |s| s.state == "4",
+    )
+    .await?;
+
+    let base = rig.config.base_topic.clone();
+    let problems = ha.log_problems(|record| {
+        let r = record.to_lowercase();
+        r.contains(&base.to_lowercase()) || r.contains("vcf") || r.contains("dca_")
+    });
+    anyhow::ensure!(
+        problems.is_empty(),
+        "Home Assistant logged {} WARNING/ERROR record(s) about our entities:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    Ok(())
+}
+
 /// Home Assistant's own blueprint and automation schemas, run by the harness's Python (the one
 /// `tests/run.sh` installs): the blueprint loads, and an automation made from it validates.
 const HA_BLUEPRINT_CHECK: &str = r#"

@@ -585,3 +585,69 @@ fn compliance_answers_become_states_and_findings_errors_first() {
         assert!(IMAGE_COMPLIANCE_STATES.contains(&state));
     }
 }
+
+/// Requests of one readiness poll against the simulator, as the module documents them:
+/// `1 + 2T + D + 4` on 5.2 and `1 + 2T + D + 7 + C` on 9.x (T resource types, D domains,
+/// C clusters); nothing per host, account or certificate, also on the 1,152-host estate.
+#[tokio::test]
+async fn a_readiness_poll_costs_the_documented_number_of_requests() {
+    for (scenario, types, domains, clusters, vcf9) in [
+        ("default", 2, 2, 2, false),
+        ("large", 2, 12, 48, false),
+        ("vcf9-readiness", 2, 2, 2, true),
+    ] {
+        let sim = vcf_sim::start(
+            vcf_sim::Scenario::builtin(scenario).expect("scenario"),
+            vcf_sim::SimOptions::new("127.0.0.1:0".parse().expect("addr")),
+        )
+        .await
+        .expect("simulator");
+        let client = vcf_client::VcfClient::new(vcf_client::ClientConfig::new(
+            &sim.url,
+            &sim.username,
+            sim.password.as_str(),
+        ))
+        .expect("client");
+        let list: Vec<(String, String)> = client
+            .domains()
+            .await
+            .expect("domains")
+            .into_iter()
+            .map(|d| (d.id, d.name))
+            .collect();
+        assert_eq!(list.len(), domains, "{scenario}");
+        // As the update check before every readiness poll does.
+        client
+            .detect_sddc_manager_version()
+            .await
+            .expect("SDDC Manager version");
+        let total = || {
+            sim.with_state(|s| {
+                s.counts
+                    .iter()
+                    .filter(|(k, _)| !k.starts_with("POST /v1/tokens"))
+                    .map(|(_, n)| *n)
+                    .sum::<u64>()
+            })
+        };
+        let before = total();
+        let poller = poll::Poller::new(client, Thresholds::default());
+        let inputs = poller.read(&list, Utc::now()).await;
+        let spent = total() - before;
+        let want = if vcf9 {
+            1 + 2 * types + domains + 7 + clusters
+        } else {
+            1 + 2 * types + domains + 4
+        };
+        assert_eq!(
+            spent,
+            want as u64,
+            "{scenario}: {:?}",
+            sim.with_state(|s| s.counts.clone())
+        );
+        assert_eq!(inputs.notifications.is_some(), vcf9, "{scenario}");
+        let images = inputs.image_compliance.expect("clusters read");
+        assert_eq!(images.len(), if vcf9 { clusters } else { 0 }, "{scenario}");
+        sim.shutdown().await;
+    }
+}
