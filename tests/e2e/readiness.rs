@@ -242,6 +242,22 @@ async fn vcf9_notifications_fire_once_and_an_incompatible_image_blocks() -> anyh
     }
     let count = rig.topic("bridge/notifications");
     rig.recorder.wait_current(&count, "3", secs(30)).await?;
+    // Their discovery configs go out once the first readiness poll has read them.
+    let i = rig.config.instance_id.clone();
+    for (component, object_id) in [
+        ("sensor", format!("vcf_{i}_vcf_notifications")),
+        ("event", format!("vcf_{i}_vcf_notification")),
+        ("sensor", format!("vcf_{m01}_sfo_m01_cl01_image_compliance")),
+        ("sensor", format!("vcf_{w01}_sfo_w01_cl01_image_compliance")),
+    ] {
+        let topic = crate::common::discovery_topic(&rig, component, &object_id);
+        let recorder = &rig.recorder;
+        dca_tests::wait::until(&format!("the config of {object_id}"), secs(30), || {
+            let got = recorder.latest(&topic).filter(|m| !m.payload.is_empty());
+            async move { got.map(|_| ()) }
+        })
+        .await?;
+    }
 
     // The three listed at the first start are the baseline: no event.
     let events = rig.topic("bridge/notifications/event");

@@ -1021,6 +1021,13 @@ pub fn structure_fingerprint(inv: &Inventory, rc: &RenderContext) -> u64 {
         )
             .hash(&mut h);
     }
+    // Entities that exist only once a readiness poll has read them (VCF 9).
+    if let Some(r) = &inv.readiness.report {
+        r.notifications.is_some().hash(&mut h);
+        for id in r.image_compliance.keys() {
+            id.hash(&mut h);
+        }
+    }
     h.finish()
 }
 

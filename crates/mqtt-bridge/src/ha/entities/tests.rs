@@ -819,6 +819,7 @@ fn vcf9_readiness_entities_appear_with_what_was_read() {
     on.readiness = true;
     inv.readiness.report = Some(evaluate(&domains, &inputs, &Thresholds::default(), now));
     let five = render(&inv, &on);
+    let five_structure = super::structure_fingerprint(&inv, &on);
     for key in [
         "_vcf_notifications",
         "_vcf_notification",
@@ -859,6 +860,9 @@ fn vcf9_readiness_entities_appear_with_what_was_read() {
     )]));
     inv.readiness.report = Some(evaluate(&domains, &inputs, &Thresholds::default(), now));
     let nine = render(&inv, &on);
+    // The hub re-sends discovery configs only when the structure changes: these entities are
+    // part of it.
+    assert_ne!(super::structure_fingerprint(&inv, &on), five_structure);
     let config = |suffix: &str| {
         nine.configs
             .iter()
