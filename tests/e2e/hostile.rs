@@ -84,6 +84,10 @@ async fn settled_rig() -> anyhow::Result<(Rig, Inventory)> {
             .wait_current(&topic, "updates_available", secs(60))
             .await;
         rig.with_log(got)?;
+        // Readiness is read right after the update check: settled once it is shown too.
+        let topic = rig.domain_topic(&d.slug, "readiness");
+        let got = rig.recorder.wait_current(&topic, "ready", secs(60)).await;
+        rig.with_log(got)?;
     }
     let topic = rig.topic("bridge/connectivity");
     rig.recorder.wait_current(&topic, "ON", secs(60)).await?;

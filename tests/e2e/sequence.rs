@@ -199,10 +199,24 @@ async fn upgrade_all_stops_at_the_first_failure_and_retry_continues() -> anyhow:
     anyhow::ensure!(failed["domains_done"] == 0, "{failed}");
     anyhow::ensure!(failed["domains"][0]["result"] == "failed", "{failed}");
     anyhow::ensure!(failed["domains"][1]["result"] == "pending", "{failed}");
-    let why = failed["last_error"].as_str().unwrap_or_default();
+    // The flow fails first on the upgrade's status, then reads its VCF task for the error:
+    // the sequence takes that fuller reason too.
+    let refined = wait_sequence(&mut rig, "VCF's reason in the sequence", mark, 60, |v| {
+        v["last_error"]
+            .as_str()
+            .is_some_and(|w| w.contains("VCENTER"))
+    })
+    .await?;
+    let why = refined["last_error"].as_str().unwrap_or_default();
     anyhow::ensure!(
-        why.starts_with("sfo-m01: ") && why.contains("VCENTER"),
-        "{why}"
+        why.starts_with("sfo-m01: ") && refined["status"] == "failed",
+        "{refined}"
+    );
+    anyhow::ensure!(
+        refined["domains"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("VCENTER")),
+        "{refined}"
     );
     // The VI domain was not touched.
     let w01 = rig.domain_topic("sfo_w01", "upgrade/status");

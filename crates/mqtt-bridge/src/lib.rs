@@ -225,11 +225,13 @@ async fn run_instance(
     let tasks = TaskTracker::new();
     // Orchestrator tasks get their own token: they stop (and persist) when we stop.
     let orch_token = shutdown.child_token();
+    let observer = upgrade::BridgeObserver::new(hub_tx.clone());
+    let sequencer_slot = observer.sequencer_slot();
     let orchestrator = Orchestrator::new(
         client.clone(),
         config.upgrade.orchestrator.clone(),
         config.state_dir.clone(),
-        Arc::new(upgrade::BridgeObserver::new(hub_tx.clone())),
+        Arc::new(observer),
         orch_token.clone(),
     )
     .context("starting the upgrade orchestrator")?;
@@ -257,6 +259,7 @@ async fn run_instance(
             orch_token.clone(),
         )
     };
+    let _ = sequencer_slot.set(sequencer.clone());
     if config.read_only {
         info!("read_only = true: monitoring only; commands that change VCF are refused");
     }

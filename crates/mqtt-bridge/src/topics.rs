@@ -212,7 +212,9 @@ impl Topics {
             format!("{r}/domain/+/upgrade/+"),
             format!("{r}/domain/+/upgrade/+/attributes"),
             format!("{r}/domain/+/update/state"),
-            format!("{r}/domain/+/cluster/+/host_count"),
+            // A cluster has no command topic.
+            format!("{r}/domain/+/cluster/+/+"),
+            format!("{r}/domain/+/cluster/+/+/attributes"),
             format!("{r}/host/#"),
         ]
     }

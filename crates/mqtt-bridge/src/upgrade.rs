@@ -58,15 +58,28 @@ pub fn flow_info(view: &FlowView) -> FlowInfo {
     }
 }
 
-/// Forwards flow changes and notifications to the hub.
+/// Forwards flow changes and notifications to the hub (and failed flows to Upgrade All
+/// Domains, once it exists).
 pub struct BridgeObserver {
     hub: mpsc::UnboundedSender<HubMsg>,
+    sequencer: Arc<std::sync::OnceLock<upgrade_orchestrator::sequence::Sequencer>>,
 }
 
 impl BridgeObserver {
     /// New observer feeding `hub`.
     pub fn new(hub: mpsc::UnboundedSender<HubMsg>) -> Self {
-        Self { hub }
+        Self {
+            hub,
+            sequencer: Arc::default(),
+        }
+    }
+
+    /// Where the sequencer goes once it is built (it needs the orchestrator this observer is
+    /// given to).
+    pub fn sequencer_slot(
+        &self,
+    ) -> Arc<std::sync::OnceLock<upgrade_orchestrator::sequence::Sequencer>> {
+        self.sequencer.clone()
     }
 }
 
@@ -75,6 +88,15 @@ impl FlowObserver for BridgeObserver {
         let _ = self
             .hub
             .send(HubMsg::Flow(view.domain_id.clone(), flow_info(view)));
+        // A failed flow may give a fuller reason after it failed (VCF's task error): Upgrade
+        // All Domains shows it. On a task of its own, never under the orchestrator's locks.
+        if view.status == "failed"
+            && let Some(seq) = self.sequencer.get().cloned()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let view = view.clone();
+            rt.spawn(async move { seq.flow_changed(&view) });
+        }
     }
 
     fn notify(&self, domain: &DomainRef, notification: &Notification) {

@@ -240,6 +240,34 @@ impl SequenceState {
         }
     }
 
+    /// A stopped sequence takes the fuller reason its failed domain's flow gives later (VCF's
+    /// task error, read after the flow failed). True when something changed.
+    pub fn refine_failure(&mut self, view: &FlowView) -> bool {
+        if self.status != SequenceStatus::Failed || view.status != "failed" {
+            return false;
+        }
+        let Some(reason) = view.last_error.as_ref() else {
+            return false;
+        };
+        let Some(d) = self
+            .domains
+            .iter_mut()
+            .find(|d| d.domain.id == view.domain_id)
+        else {
+            return false;
+        };
+        match &d.result {
+            DomainResult::Failed { reason: old } if old != reason => {
+                d.result = DomainResult::Failed {
+                    reason: reason.clone(),
+                };
+                self.last_error = Some(format!("{}: {reason}", d.domain.name));
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Stops the sequence at domain `i`, which failed with `reason`.
     fn fail(&mut self, i: usize, reason: String, now: DateTime<Utc>) {
         let name = self.domains[i].domain.name.clone();
@@ -337,6 +365,14 @@ impl Sequencer {
                 shutdown,
                 tracker: TaskTracker::new(),
             }),
+        }
+    }
+
+    /// Told every flow change: once the sequence has stopped at a domain's failure, its reason
+    /// follows the flow's (see [`SequenceState::refine_failure`]).
+    pub fn flow_changed(&self, view: &FlowView) {
+        if self.lock().0.refine_failure(view) {
+            self.changed();
         }
     }
 
@@ -731,6 +767,31 @@ mod tests {
             serde_json::from_str::<SequenceState>(&json).expect("back"),
             s
         );
+    }
+
+    #[test]
+    fn a_stopped_sequence_takes_the_fuller_reason_its_failed_flow_gives_later() {
+        let mut s = SequenceState::plan(
+            vec![(d("1", "sfo-m01"), true), (d("2", "sfo-w01"), false)],
+            t(),
+        );
+        s.fail(0, "vCenter upgrade `u1` failed: FAILED".into(), t());
+        let mut v = crate::machine::FlowState::new(d("1", "sfo-m01")).view();
+        v.status = "failed".into();
+        v.last_error = Some("vCenter upgrade `u1` failed: VCENTER_UPGRADE_FAILED".into());
+        let mut other = v.clone();
+        other.domain_id = "2".into();
+        assert!(!s.refine_failure(&other), "another domain's flow");
+        assert!(s.refine_failure(&v));
+        assert_eq!(
+            s.view().last_error.as_deref(),
+            Some("sfo-m01: vCenter upgrade `u1` failed: VCENTER_UPGRADE_FAILED")
+        );
+        assert!(!s.refine_failure(&v), "nothing new");
+        // A flow started again (Retry) is no reason to touch a running sequence.
+        s.status = SequenceStatus::Running;
+        v.last_error = Some("other".into());
+        assert!(!s.refine_failure(&v));
     }
 
     #[test]
