@@ -229,19 +229,19 @@ async fn vcf9_notifications_fire_once_and_an_incompatible_image_blocks() -> anyh
     );
     let m01_readiness = rig.domain_topic(&m01, "readiness");
     rig.recorder
-        .wait_current(&m01_readiness, "warnings", secs(30))
+        .wait_current(&m01_readiness, "warnings", secs(90))
         .await?;
     for (domain, cluster, state) in [
         (&m01, "sfo_m01_cl01", "non_compliant"),
         (&w01, "sfo_w01_cl01", "incompatible"),
     ] {
         let topic = rig.domain_topic(domain, &format!("cluster/{cluster}/image_compliance"));
-        rig.recorder.wait_current(&topic, state, secs(30)).await?;
+        rig.recorder.wait_current(&topic, state, secs(90)).await?;
         let a = attributes(&rig, &format!("{topic}/attributes"))?;
         assert!(a["hosts_affected"].as_u64().is_some_and(|n| n >= 1), "{a}");
     }
     let count = rig.topic("bridge/notifications");
-    rig.recorder.wait_current(&count, "3", secs(30)).await?;
+    rig.recorder.wait_current(&count, "3", secs(90)).await?;
     // Their discovery configs go out once the first readiness poll has read them.
     let i = rig.config.instance_id.clone();
     for (component, object_id) in [
@@ -252,7 +252,7 @@ async fn vcf9_notifications_fire_once_and_an_incompatible_image_blocks() -> anyh
     ] {
         let topic = crate::common::discovery_topic(&rig, component, &object_id);
         let recorder = &rig.recorder;
-        dca_tests::wait::until(&format!("the config of {object_id}"), secs(30), || {
+        dca_tests::wait::until(&format!("the config of {object_id}"), secs(90), || {
             let got = recorder.latest(&topic).filter(|m| !m.payload.is_empty());
             async move { got.map(|_| ()) }
         })
@@ -290,7 +290,7 @@ async fn vcf9_notifications_fire_once_and_an_incompatible_image_blocks() -> anyh
         event["message"],
         "Host sfo01-m01-esx02.sfo.rainpole.io is not responding"
     );
-    rig.recorder.wait_current(&count, "4", secs(30)).await?;
+    rig.recorder.wait_current(&count, "4", secs(90)).await?;
 
     // The next poll sends nothing again.
     let polls = rig.sim.requests().await?.count("GET /v1/notifications");
@@ -309,7 +309,7 @@ async fn vcf9_notifications_fire_once_and_an_incompatible_image_blocks() -> anyh
     assert_eq!(rig.recorder.on_topic_since(&events, mark).len(), 1);
 
     // A restart: nothing replayed; one raised while it was down fires once.
-    rig.bridge().terminate(secs(30)).await?;
+    rig.bridge().terminate(secs(90)).await?;
     rig.sim
         .raise_notification(serde_json::json!({
             "severity": "WARNING",
@@ -331,7 +331,7 @@ async fn vcf9_notifications_fire_once_and_an_incompatible_image_blocks() -> anyh
         )
         .await;
     rig.with_log(got)?;
-    rig.recorder.wait_current(&count, "5", secs(30)).await?;
+    rig.recorder.wait_current(&count, "5", secs(90)).await?;
     rig.recorder.sync().await?;
     let after: Vec<String> = rig
         .recorder

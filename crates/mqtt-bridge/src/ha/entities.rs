@@ -1022,8 +1022,11 @@ pub fn structure_fingerprint(inv: &Inventory, rc: &RenderContext) -> u64 {
             .hash(&mut h);
     }
     // Entities that exist only once a readiness poll has read them (VCF 9).
+    // On 5.2 (none of them) the fingerprint is what it is without readiness.
     if let Some(r) = &inv.readiness.report {
-        r.notifications.is_some().hash(&mut h);
+        if r.notifications.is_some() {
+            "notifications".hash(&mut h);
+        }
         for id in r.image_compliance.keys() {
             id.hash(&mut h);
         }
