@@ -116,14 +116,7 @@ impl Feed {
     fn write(&self, keys: &BTreeSet<String>) -> std::io::Result<()> {
         let bytes = serde_json::to_vec_pretty(&OnDisk { seen: keys.clone() })
             .map_err(std::io::Error::other)?;
-        let tmp = self.path.with_extension("json.tmp");
-        {
-            use std::io::Write as _;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &self.path)
+        super::overrides::write_atomically(&self.path, &bytes)
     }
 }
 
